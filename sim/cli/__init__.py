@@ -1,0 +1,75 @@
+"""The ``advsim`` command line: a Click group whose subcommands are imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import AdvsimError
+
+COMMANDS = {
+    "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
+    "validate": ("sim.cli.validate", "Check scenario files without running them."),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when it is invoked, so ``--help`` stays fast, and
+    turns advsim's own errors into one line on stderr and exit status 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(COMMANDS[name][0]).command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AdvsimError as e:
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            click.echo(str(e), err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("advsim: interrupted; nothing was written", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="advsim")
+@click.option("-v", "--verbose", is_flag=True, help="Show the full traceback on errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Monte Carlo projections of how fast a front line advances.
+
+    A scenario (YAML) describes sectors, the forces in each, the daily advance as a
+    distribution and the events that change it. advsim runs thousands of replications
+    and reports when each objective falls (percentiles, as days and dates), how far the
+    line moves by given days, and the probability of reaching the objective at all.
+
+    \b
+    Examples:
+      advsim run scenarios/kurakhove.yaml
+      advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
+      advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
+      advsim validate scenarios/*.yaml
+    """
+    ctx.ensure_object(dict)["verbose"] = verbose
+
+
+def main() -> None:
+    cli.main(prog_name="advsim")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Options shared by several advsim commands."""
+
+from __future__ import annotations
+
+import click
+
+scenario_arg = click.argument("scenario", type=click.Path(dir_okay=False))
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+    help="Override a scenario value, checked like the file (repeatable), "
+         "e.g. --set sectors.kurakhove.length_km=40.",
+)
+
+jobs_option = click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default="0: one per core",
+    help="Worker processes. Results do not depend on it.",
+)
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."
+)

@@ -1,0 +1,294 @@
+"""Distributions of uncertain inputs: small validated objects with analytic moments."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class Distribution:
+    """Base class: every distribution has an analytic ``mean`` and ``variance``, the smallest value
+    a draw can take (``minimum``), and samples from a ``numpy.random.Generator``."""
+
+    mean: float
+    variance: float
+
+    @property
+    def minimum(self) -> float:
+        return -math.inf
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fixed(Distribution):
+    value: float
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def variance(self) -> float:
+        return 0.0
+
+    @property
+    def minimum(self) -> float:
+        return self.value
+
+    def sample(self, rng, size):
+        return np.full(size, float(self.value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Uniform(Distribution):
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    @property
+    def minimum(self) -> float:
+        return self.low
+
+    def sample(self, rng, size):
+        return rng.uniform(self.low, self.high, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Triangular(Distribution):
+    low: float
+    mode: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"needs low <= mode <= high and low < high (got {self.low}, {self.mode}, {self.high})"
+            )
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def variance(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    @property
+    def minimum(self) -> float:
+        return self.low
+
+    def sample(self, rng, size):
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pert(Distribution):
+    """Beta-PERT: the usual reading of an expert range such as "200-300 m/day" (shape 4)."""
+
+    low: float
+    mode: float
+    high: float
+    shape: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"needs low <= mode <= high and low < high (got {self.low}, {self.mode}, {self.high})"
+            )
+        if not self.shape > 0:
+            raise ValueError(f"shape must be positive (got {self.shape})")
+
+    @property
+    def _ab(self) -> tuple[float, float]:
+        span = self.high - self.low
+        a = 1 + self.shape * (self.mode - self.low) / span
+        b = 1 + self.shape * (self.high - self.mode) / span
+        return a, b
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.shape * self.mode + self.high) / (self.shape + 2)
+
+    @property
+    def variance(self) -> float:
+        a, b = self._ab
+        span = self.high - self.low
+        return span**2 * a * b / ((a + b) ** 2 * (a + b + 1))
+
+    @property
+    def minimum(self) -> float:
+        return self.low
+
+    def sample(self, rng, size):
+        a, b = self._ab
+        return self.low + (self.high - self.low) * rng.beta(a, b, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Normal(Distribution):
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        if not self.sd >= 0:
+            raise ValueError(f"sd must be >= 0 (got {self.sd})")
+
+    @property
+    def variance(self) -> float:
+        return self.sd**2
+
+    def sample(self, rng, size):
+        return rng.normal(self.mean, self.sd, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogNormal(Distribution):
+    """Log-normal by the log's ``mu`` and ``sigma``; build it from a mean and cv with ``from_mean_cv``."""
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        if not self.sigma >= 0:
+            raise ValueError(f"sigma must be >= 0 (got {self.sigma})")
+
+    @classmethod
+    def from_mean_cv(cls, mean: float, cv: float) -> LogNormal:
+        if not mean > 0:
+            raise ValueError(f"mean must be > 0 (got {mean})")
+        if not cv >= 0:
+            raise ValueError(f"cv must be >= 0 (got {cv})")
+        sigma2 = math.log1p(cv * cv)
+        return cls(mu=math.log(mean) - sigma2 / 2, sigma=math.sqrt(sigma2))
+
+    @property
+    def mean(self) -> float:
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+    @property
+    def variance(self) -> float:
+        s2 = self.sigma**2
+        return math.expm1(s2) * math.exp(2 * self.mu + s2)
+
+    @property
+    def minimum(self) -> float:
+        return 0.0
+
+    def sample(self, rng, size):
+        return rng.lognormal(self.mu, self.sigma, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gamma(Distribution):
+    """Gamma by its mean and standard deviation."""
+
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        if not self.mean > 0:
+            raise ValueError(f"mean must be > 0 (got {self.mean})")
+        if not self.sd >= 0:
+            raise ValueError(f"sd must be >= 0 (got {self.sd})")
+
+    @property
+    def variance(self) -> float:
+        return self.sd**2
+
+    @property
+    def minimum(self) -> float:
+        return 0.0
+
+    def sample(self, rng, size):
+        if self.sd == 0:
+            return np.full(size, float(self.mean))
+        shape = (self.mean / self.sd) ** 2
+        return rng.gamma(shape, self.sd**2 / self.mean, size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Empirical(Distribution):
+    """Resamples a list of observed values with replacement."""
+
+    samples: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.samples) == 0:
+            raise ValueError("samples must not be empty")
+
+    def __repr__(self) -> str:
+        return f"Empirical(n={len(self.samples)}, mean={self.mean:g})"
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.samples))
+
+    @property
+    def variance(self) -> float:
+        return float(np.var(self.samples))
+
+    @property
+    def minimum(self) -> float:
+        return float(min(self.samples))
+
+    def sample(self, rng, size):
+        return rng.choice(np.asarray(self.samples, dtype=float), size)
+
+
+# name in YAML -> (required keys, optional keys); the loader checks keys, values and types.
+SPECS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "fixed": (("value",), ()),
+    "uniform": (("low", "high"), ()),
+    "triangular": (("low", "mode", "high"), ()),
+    "pert": (("low", "mode", "high"), ("shape",)),
+    "normal": (("mean", "sd"), ()),
+    "lognormal": ((), ("mean", "cv", "mu", "sigma")),
+    "gamma": (("mean", "sd"), ()),
+    "empirical": (("samples",), ()),
+}
+
+
+def build(name: str, params: dict) -> Distribution:
+    """Build a distribution from its YAML name and parameters; raises ValueError on bad values."""
+    if name == "fixed":
+        return Fixed(value=params["value"])
+    if name == "uniform":
+        return Uniform(low=params["low"], high=params["high"])
+    if name == "triangular":
+        return Triangular(low=params["low"], mode=params["mode"], high=params["high"])
+    if name == "pert":
+        return Pert(
+            low=params["low"], mode=params["mode"], high=params["high"],
+            shape=params.get("shape", 4.0),
+        )
+    if name == "normal":
+        return Normal(mean=params["mean"], sd=params["sd"])
+    if name == "lognormal":
+        by_moments = {"mean", "cv"} & params.keys()
+        by_logs = {"mu", "sigma"} & params.keys()
+        if by_moments == {"mean", "cv"} and not by_logs:
+            return LogNormal.from_mean_cv(params["mean"], params["cv"])
+        if by_logs == {"mu", "sigma"} and not by_moments:
+            return LogNormal(mu=params["mu"], sigma=params["sigma"])
+        raise ValueError("lognormal takes either mean and cv, or mu and sigma")
+    if name == "gamma":
+        return Gamma(mean=params["mean"], sd=params["sd"])
+    if name == "empirical":
+        return Empirical(samples=tuple(params["samples"]))
+    raise ValueError(f"unknown distribution {name!r}")

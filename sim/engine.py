@@ -1,0 +1,528 @@
+"""The batched SimPy engine: one environment drives the clock of a whole chunk of replications.
+
+The state of every replication in a chunk lives in numpy arrays. Scheduled scenario events
+(reinforcements, modifiers, month changes, the start of a strike campaign) are SimPy processes;
+per-replication random times (line breaches, regime switches, strikes, troops finishing their
+training) are arrays applied with masks, so the number of SimPy events grows with simulated days
+and scenario events, not with replications.
+
+Every sector works in a progress coordinate ``u`` that grows linearly with the daily advance:
+km advanced on an axis; km² taken in an area sector with a fixed front; and √A₀ − √A where the
+front scales as √A (then √A falls linearly in time, the closed form of that model). Lines,
+milestones and the objective are thresholds in ``u``.
+
+The engine takes a validated Scenario and seeds and returns arrays: no files, no printing.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from .scenario import Scenario, Sector
+
+CHUNK_SIZE = 10_000  # replications per chunk; fixed so any worker count gives the same numbers
+BINS = 1024  # per-day histogram bins over (0, objective] in u, plus bin 0 for u == 0 exactly
+DONE_BIN = BINS + 1  # and one for replications whose objective has fallen
+_LATE = 2  # SimPy priority below NORMAL: the daily step runs after a day's scheduled events
+
+# Independent random streams per sector and source, so that two scenarios that differ in one
+# source still share the others (common random numbers).
+_BASE, _NOISE, _REGIME, _LINES, _STRIKES, _REINFORCE, _ATTRITION, _RESERVE = range(8)
+
+
+class _Late(Event):
+    """A timeout that fires after every ordinary event of the same instant."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, _LATE, delay)
+
+
+def stream(seed: int, chunk: int, *key: int) -> np.random.Generator:
+    """The generator of one source in one chunk: child ``(chunk, *key)`` of the run's SeedSequence."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk, *key)))
+
+
+def name_key(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Geometry:
+    """Maps a sector's outputs (km advanced, km² held) to and from the progress coordinate u."""
+
+    kind: str
+    u_objective: float
+    m_to_u: float  # du per metre of advance
+    area_km2: float = 0.0
+    sqrt_front: bool = False
+
+    @classmethod
+    def of(cls, s: Sector) -> Geometry:
+        if s.kind == "axis":
+            return cls(kind="axis", u_objective=s.length_km, m_to_u=1e-3)
+        if s.front_scales:
+            root = math.sqrt(s.area_km2)
+            return cls(
+                kind="area", u_objective=root - math.sqrt(s.objective_km2),
+                m_to_u=s.front_km * 1e-3 / (2 * root), area_km2=s.area_km2, sqrt_front=True,
+            )
+        return cls(
+            kind="area", u_objective=s.area_km2 - s.objective_km2, m_to_u=s.front_km * 1e-3,
+            area_km2=s.area_km2,
+        )
+
+    def u(self, at: float) -> float:
+        """Progress coordinate of a position: km along the axis, or km² held."""
+        if self.kind == "axis":
+            return at
+        if self.sqrt_front:
+            return math.sqrt(self.area_km2) - math.sqrt(at)
+        return self.area_km2 - at
+
+    def output(self, u: np.ndarray) -> np.ndarray:
+        """km advanced (axis) or km² held (area) at progress u."""
+        if self.kind == "axis":
+            return u
+        if self.sqrt_front:
+            return (math.sqrt(self.area_km2) - u) ** 2
+        return self.area_km2 - u
+
+
+@dataclass(kw_only=True)
+class SectorChunk:
+    """Outcomes of one sector over one chunk: per-replication arrays and per-day histograms."""
+
+    objective_day: np.ndarray  # fractional day the objective fell; inf where not within horizon
+    milestone_days: np.ndarray  # (n, milestones), inf where not reached
+    progress: np.ndarray  # (n, checkpoints): km advanced (axis) or km² held (area)
+    attacker_losses: np.ndarray
+    defender_losses: np.ndarray
+    base_m_per_day: np.ndarray
+    strikes: np.ndarray  # number of strikes on logistics within the horizon
+    band_counts: np.ndarray  # (horizon + 1, DONE_BIN + 1) histogram of u per day
+
+
+class _SectorState:
+    """Per-replication state of one sector; arrays are compacted as replications finish."""
+
+    def __init__(self, sc: Scenario, s: Sector, n: int, seed: int, chunk: int) -> None:
+        self.s = s
+        self.geo = g = Geometry.of(s)
+        h = sc.horizon_days
+        key = name_key(s.name)
+        self.rng = {src: stream(seed, chunk, key, src) for src in range(8)}
+        adv = s.advance
+
+        self.u = np.zeros(n)
+        self.done = np.zeros(n, dtype=bool)
+        self.base = adv.base_m_per_day.sample(self.rng[_BASE], n).astype(float)
+        self.att = np.full(n, float(s.attacker.troops))
+        self.dfn = np.full(n, float(s.defender.troops))
+        self.att_lost = np.zeros(n)
+        self.dfn_lost = np.zeros(n)
+        self.strike_count = np.zeros(n, dtype=np.int64)
+        self.arrivals: dict[str, np.ndarray] = {}  # side -> (horizon + 1, n) troops arriving
+        self.supply_log: np.ndarray | None = None  # (horizon + 1, n) log supply factor by day
+        self.modifiers: list[float] = []
+        self.modifier = 1.0
+        self.orig = np.arange(n)
+
+        a = s.attrition
+        self.coef_att = a.attacker.sample(self.rng[_ATTRITION], n) if a.attacker else None
+        self.coef_dfn = a.defender.sample(self.rng[_ATTRITION], n) if a.defender else None
+
+        # Thresholds: lines, milestones and the objective, in u.
+        self.line_u = np.array([g.u(ln.at) for ln in s.lines] + [np.inf])
+        self.line_idx = np.zeros(n, dtype=np.int64)
+        self.hold_until = np.zeros(n)
+        self.ms_u = np.array([g.u(m.at) for m in s.milestones] + [np.inf])
+        self.ms_order = np.argsort(self.ms_u[:-1], kind="stable")
+        self.ms_sorted = np.append(self.ms_u[:-1][self.ms_order], np.inf)
+        self.ms_idx = np.zeros(n, dtype=np.int64)
+        self.next_u = np.empty(n)
+        self._refresh_next(slice(None))
+
+        if adv.regimes:
+            names = [r.name for r in adv.regimes.states]
+            self.reg_factor = np.array([r.factor for r in adv.regimes.states])
+            p = np.zeros((len(names), len(names)))
+            for i, r in enumerate(adv.regimes.states):
+                for target, prob in r.next:
+                    p[i, names.index(target)] = prob
+            self.reg_cum = np.cumsum(p, axis=1)
+            self.reg_cum[:, -1] = 1.0
+            self.regime = np.full(n, names.index(adv.regimes.initial), dtype=np.int64)
+            self.regime_until = self._sojourn(self.regime, np.zeros(n))
+
+        # Outputs, by original index within the chunk.
+        m, c = len(s.milestones), len(sc.checkpoints_days)
+        self.out_objective = np.full(n, np.inf)
+        self.out_ms = np.full((n, m), np.inf)
+        self.out_progress = np.full((n, c), np.nan)
+        self.out_att_lost = np.zeros(n)
+        self.out_dfn_lost = np.zeros(n)
+        self.out_strikes = np.zeros(n, dtype=np.int64)
+        self.out_base = self.base.copy()
+        self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.int64)
+        self.bin_scale = BINS / g.u_objective
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _refresh_next(self, idx) -> None:
+        nxt = np.minimum(self.line_u[self.line_idx[idx]], self.ms_sorted[self.ms_idx[idx]])
+        self.next_u[idx] = np.minimum(nxt, self.geo.u_objective)
+
+    def _sojourn(self, regime: np.ndarray, since: np.ndarray) -> np.ndarray:
+        until = since.copy()
+        for i, r in enumerate(self.s.advance.regimes.states):
+            sel = regime == i
+            k = int(sel.sum())
+            if k:
+                until[sel] += r.sojourn_days.sample(self.rng[_REGIME], k)
+        return until
+
+    def arrivals_for(self, side: str, h: int) -> np.ndarray:
+        if side not in self.arrivals:
+            self.arrivals[side] = np.zeros((h + 1, self.u.size))
+        return self.arrivals[side]
+
+    def own_ratio(self, side: str) -> np.ndarray:
+        """Effective strength of ``side`` over the other side's, per replication."""
+        a = self.att * self.s.attacker.quality
+        d = self.dfn * self.s.defender.quality
+        own, other = (a, d) if side == "attacker" else (d, a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = own / other
+        return np.where(other > 0, r, np.where(own > 0, np.inf, 0.0))
+
+    def compact(self, keep: np.ndarray) -> None:
+        for name in ("u", "done", "base", "att", "dfn", "att_lost", "dfn_lost", "strike_count",
+                     "line_idx", "hold_until", "ms_idx", "next_u", "coef_att", "coef_dfn",
+                     "regime", "regime_until"):
+            arr = getattr(self, name, None)
+            if arr is not None:
+                setattr(self, name, arr[keep])
+        self.arrivals = {k: v[:, keep] for k, v in self.arrivals.items()}
+        if self.supply_log is not None:
+            self.supply_log = self.supply_log[:, keep]
+
+    # -- one day -------------------------------------------------------------------------------
+    def step(self, t: int, season: float) -> None:
+        s, adv = self.s, self.s.advance
+        for side, arr in self.arrivals.items():
+            if side == "attacker":
+                self.att += arr[t]
+            else:
+                self.dfn += arr[t]
+        live = ~self.done
+
+        rate = self.base * (season * self.modifier)
+        if adv.noise is not None:
+            rate = rate * adv.noise.sample(self.rng[_NOISE], rate.size)
+        if adv.regimes is not None:
+            self._switch_regimes(t)
+            rate = rate * self.reg_factor[self.regime]
+        if adv.force is not None:
+            rate = rate * self._force_factor()
+        if self.supply_log is not None:
+            rate = rate * np.exp(self.supply_log[t])
+        if s.lines:
+            rate[self.hold_until > t] = 0.0
+        rate[(self.att <= 0) | self.done] = 0.0
+
+        if s.attrition.model != "none":
+            self._attrite(live)
+
+        du = rate * self.geo.m_to_u
+        u_new = np.maximum(self.u + du, 0.0)
+        crossed = np.flatnonzero(u_new >= self.next_u)
+        if crossed.size:
+            u_new[crossed] = self._cross(t, crossed, du)
+        self.u = u_new
+
+    def _force_factor(self) -> np.ndarray:
+        f = self.s.advance.force
+        r = self.own_ratio("attacker")
+        with np.errstate(divide="ignore", over="ignore"):
+            factor = np.minimum((r / f.reference_ratio) ** f.elasticity, f.max_factor)
+        factor[r < f.culmination_ratio] = 0.0
+        return factor
+
+    def _switch_regimes(self, t: int) -> None:
+        for _ in range(1000):
+            due = np.flatnonzero(self.regime_until <= t)
+            if not due.size:
+                return
+            draw = self.rng[_REGIME].random(due.size)
+            new = (draw[:, None] < self.reg_cum[self.regime[due]]).argmax(axis=1)
+            self.regime[due] = new
+            self.regime_until[due] = self._sojourn(new, self.regime_until[due])
+
+    def _attrite(self, live: np.ndarray) -> None:
+        model = self.s.attrition.model
+        a, d = self.att, self.dfn
+        ca, cd = self.coef_att, self.coef_dfn
+        if model == "daily_fraction":
+            new_a, new_d = a * (1 - ca), d * (1 - cd)
+        elif model == "lanchester_square":
+            # Exact one-day propagator of dA/dt = -a D, dD/dt = -b A (constant coefficients).
+            root = np.sqrt(ca * cd)
+            ch = np.cosh(root)
+            sh_over = np.where(root > 0, np.sinh(root) / np.where(root > 0, root, 1), 1.0)
+            new_a = a * ch - ca * d * sh_over
+            new_d = d * ch - cd * a * sh_over
+        else:
+            # Exact one-day solution of dA/dt = -a A D, dD/dt = -b A D; K = bA - aD is invariant.
+            k = cd * a - ca * d
+            small = np.abs(k) < 1e-12
+            ks = np.where(small, 1.0, k)
+            g_minus = np.where(small, 1.0, -np.expm1(-k) / ks)
+            g_plus = np.where(small, 1.0, np.expm1(k) / ks)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                new_a = a / (np.exp(-k) + cd * a * g_minus)
+                new_d = d / (np.exp(k) + ca * d * g_plus)
+            new_a = np.where(a > 0, new_a, 0.0)
+            new_d = np.where(d > 0, new_d, 0.0)
+        new_a = np.where(live, np.clip(new_a, 0.0, a), a)
+        new_d = np.where(live, np.clip(new_d, 0.0, d), d)
+        self.att_lost += a - new_a
+        self.dfn_lost += d - new_d
+        self.att, self.dfn = new_a, new_d
+
+    def _cross(self, t: int, idx: np.ndarray, du: np.ndarray) -> np.ndarray:
+        """Where replications ``idx`` end today, after the lines, milestones and objective they
+        reach on the way (recorded at the fraction of the day when they reach them)."""
+        u0, step = self.u[idx], du[idx]
+        end = u0 + step
+        for _ in range(len(self.line_u) + len(self.ms_u) + 1):
+            pos = np.flatnonzero((end >= self.next_u[idx]) & ~self.done[idx])
+            if not pos.size:
+                break
+            i, at = idx[pos], self.next_u[idx[pos]]
+            when = t + (at - u0[pos]) / step[pos]  # step > 0: u0 < threshold <= end
+            ms = self.ms_sorted[self.ms_idx[i]] <= at
+            if ms.any():
+                j = i[ms]
+                self.out_ms[self.orig[j], self.ms_order[self.ms_idx[j]]] = when[ms]
+                self.ms_idx[j] += 1
+            ln = self.line_u[self.line_idx[i]] <= at
+            if ln.any():
+                j = i[ln]
+                self.hold_until[j] = when[ln] + self._breach_days(self.line_idx[j])
+                self.line_idx[j] += 1
+                end[pos[ln]] = at[ln]
+            ob = at >= self.geo.u_objective
+            if ob.any():
+                j = i[ob]
+                self.out_objective[self.orig[j]] = when[ob]
+                self.done[j] = True
+                end[pos[ob]] = self.geo.u_objective
+            self._refresh_next(i)
+        return end
+
+    def _breach_days(self, line: np.ndarray) -> np.ndarray:
+        out = np.empty(line.size)
+        for k in np.unique(line):
+            sel = line == k
+            out[sel] = self.s.lines[k].breach_days.sample(self.rng[_LINES], int(sel.sum()))
+        return out
+
+    # -- outputs -------------------------------------------------------------------------------
+    def record(self, t: int, checkpoint: int | None) -> None:
+        """Record the state at time t: the day's histogram, and progress at a checkpoint."""
+        b = np.minimum(np.ceil(self.u * self.bin_scale).astype(np.intp), BINS)
+        b[self.done] = DONE_BIN
+        self.band[t] += np.bincount(b, minlength=DONE_BIN + 1)
+        if checkpoint is not None:
+            self.out_progress[self.orig, checkpoint] = self.geo.output(self.u)
+
+    def flush(self, sel: np.ndarray | slice, checkpoints_after: int | None = None) -> None:
+        """Write the final per-replication outputs of positions ``sel``; fill later checkpoints
+        with their final state when they leave the active set early."""
+        o = self.orig[sel]
+        self.out_att_lost[o] = self.att_lost[sel]
+        self.out_dfn_lost[o] = self.dfn_lost[sel]
+        self.out_strikes[o] = self.strike_count[sel]
+        if checkpoints_after is not None:
+            self.out_progress[o[:, None], np.arange(checkpoints_after, self.out_progress.shape[1])] = (
+                self.geo.output(self.u[sel])[:, None]
+            )
+
+    def outcomes(self) -> SectorChunk:
+        return SectorChunk(
+            objective_day=self.out_objective,
+            milestone_days=self.out_ms,
+            progress=self.out_progress,
+            attacker_losses=self.out_att_lost,
+            defender_losses=self.out_dfn_lost,
+            base_m_per_day=self.out_base,
+            strikes=self.out_strikes,
+            band_counts=self.band,
+        )
+
+
+class _ChunkRun:
+    """Drives the sectors and reserves of one chunk through the days of the horizon."""
+
+    def __init__(self, sc: Scenario, seed: int, chunk: int, n: int) -> None:
+        self.sc = sc
+        self.h = sc.horizon_days
+        self.sectors = [_SectorState(sc, s, n, seed, chunk) for s in sc.sectors]
+        self.by_name = {st.s.name: st for st in self.sectors}
+        self.orig = np.arange(n)
+        for st in self.sectors:
+            st.orig = self.orig
+        self.reserves = [
+            (r, np.full(n, float(r.troops)), np.full((len(r.sectors), n), -np.inf),
+             stream(seed, chunk, name_key("reserve:" + r.name), _RESERVE))
+            for r in sc.reserves
+        ]
+        self.checkpoint_at = {d: i for i, d in enumerate(sc.checkpoints_days)}
+        self.month = sc.start.month - 1
+        self.retired = 0
+
+    def start(self, env: simpy.Environment) -> None:
+        env.process(self.days(env))
+        env.process(self.months(env))
+        for st in self.sectors:
+            for r in st.s.reinforcements:
+                if r.day < self.h:
+                    env.process(self.reinforce(env, st, r))
+            for m in st.s.modifiers:
+                if m.start_day < self.h:
+                    env.process(self.modify(env, st, m))
+            for k in st.s.strikes:
+                if k.start_day < self.h:
+                    env.process(self.strike_campaign(env, st, k))
+
+    # -- scheduled events ----------------------------------------------------------------------
+    def months(self, env: simpy.Environment):
+        """Calendar month changes, for the season multipliers."""
+        day, date = 0, self.sc.start
+        while True:
+            nxt = date.replace(day=1, month=date.month % 12 + 1,
+                               year=date.year + (date.month == 12))
+            day += (nxt - date).days
+            date = nxt
+            if day >= self.h:
+                return
+            yield env.timeout(day - env.now)
+            self.month = date.month - 1
+
+    def reinforce(self, env: simpy.Environment, st: _SectorState, r):
+        yield env.timeout(r.day)
+        n = st.u.size
+        delay = r.readiness_days.sample(st.rng[_REINFORCE], n) if r.readiness_days else 0.0
+        day = r.day + np.ceil(np.zeros(n) + delay).astype(np.int64)
+        ok = np.flatnonzero(day < self.h)
+        st.arrivals_for(r.side, self.h)[day[ok], ok] += r.troops
+
+    def modify(self, env: simpy.Environment, st: _SectorState, m):
+        yield env.timeout(m.start_day)
+        st.modifiers.append(m.factor)
+        st.modifier = math.prod(st.modifiers)
+        yield env.timeout(m.end_day - m.start_day)
+        st.modifiers.remove(m.factor)
+        st.modifier = math.prod(st.modifiers)
+
+    def strike_campaign(self, env: simpy.Environment, st: _SectorState, k):
+        """Draw every replication's strikes of the campaign at once: Poisson counts, uniform
+        times, a supply factor and a duration each; their log factors add up by day."""
+        yield env.timeout(k.start_day)
+        h, n, rng = self.h, st.u.size, st.rng[_STRIKES]
+        end = min(k.end_day, h)
+        counts = rng.poisson(k.rate_per_day * (end - k.start_day), n)
+        total = int(counts.sum())
+        rep = np.repeat(np.arange(n), counts)
+        times = rng.uniform(k.start_day, end, total)
+        log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
+        first = np.floor(times).astype(np.int64)
+        last = np.minimum(first + np.ceil(k.duration_days.sample(rng, total)).astype(np.int64),
+                          h + 1)
+        diff = np.zeros((h + 2, n))
+        np.add.at(diff, (first, rep), log_f)
+        np.add.at(diff, (last, rep), -log_f)
+        if st.supply_log is None:
+            st.supply_log = np.zeros((h + 1, n))
+        st.supply_log += np.cumsum(diff[: h + 1], axis=0)
+        st.strike_count += counts
+
+    # -- the days ------------------------------------------------------------------------------
+    def days(self, env: simpy.Environment):
+        yield _Late(env, 0)
+        self.record(0)
+        for t in range(self.h):
+            self.release_reserves(t)
+            for st in self.sectors:
+                st.step(t, st.s.advance.season[self.month])
+            self.record(t + 1)
+            if not self.compact(t + 1):
+                for st in self.sectors:
+                    st.band[t + 2:, DONE_BIN] += self.retired
+                return
+            yield _Late(env, 1)
+
+    def record(self, t: int) -> None:
+        cp = self.checkpoint_at.get(t)
+        for st in self.sectors:
+            st.record(t, cp)
+            if self.retired:
+                st.band[t, DONE_BIN] += self.retired
+
+    def compact(self, t: int) -> bool:
+        """Retire replications done in every sector once they are half the active set; returns
+        whether any replication is still active."""
+        done = np.logical_and.reduce([st.done for st in self.sectors])
+        n_done = int(done.sum())
+        if n_done == 0 or 2 * n_done < done.size:
+            return True
+        later = next((i for i, d in enumerate(self.sc.checkpoints_days) if d > t), None)
+        keep = ~done
+        for st in self.sectors:
+            st.flush(done, later)
+            st.compact(keep)
+        self.orig = self.orig[keep]
+        for st in self.sectors:
+            st.orig = self.orig
+        self.reserves = [(r, pool[keep], last[:, keep], rng) for r, pool, last, rng in self.reserves]
+        self.retired += n_done
+        return bool(keep.any())
+
+    def release_reserves(self, t: int) -> None:
+        for r, pool, last, rng in self.reserves:
+            rule = r.release
+            for si, name in enumerate(r.sectors):
+                st = self.by_name[name]
+                want = (st.own_ratio(r.side) < rule.below_ratio) & ~st.done & (pool > 0)
+                want &= t - last[si] >= rule.every_days
+                idx = np.flatnonzero(want)
+                if not idx.size:
+                    continue
+                amount = np.minimum(rule.batch_troops, pool[idx])
+                pool[idx] -= amount
+                last[si, idx] = t
+                day = t + np.ceil(r.transit_days.sample(rng, idx.size)).astype(np.int64)
+                ok = day < self.h
+                st.arrivals_for(r.side, self.h)[day[ok], idx[ok]] += amount[ok]
+
+    def finish(self) -> dict[str, SectorChunk]:
+        for st in self.sectors:
+            st.flush(slice(None))
+        return {st.s.name: st.outcomes() for st in self.sectors}
+
+
+def simulate_chunk(scenario: Scenario, seed: int, chunk: int, n: int) -> dict[str, SectorChunk]:
+    """Run ``n`` replications as chunk ``chunk`` of a run seeded with ``seed``."""
+    env = simpy.Environment()
+    run = _ChunkRun(scenario, seed, chunk, n)
+    run.start(env)
+    env.run()
+    return run.finish()

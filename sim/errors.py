@@ -1,0 +1,27 @@
+"""The one root exception of advsim and the scenario error that names file, line and key."""
+
+from __future__ import annotations
+
+
+class AdvsimError(Exception):
+    """Root of every error advsim raises on purpose."""
+
+
+class ScenarioError(AdvsimError):
+    """A bad input, located as ``FILE:LINE: key.path: what is wrong (what was expected)``."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, key: str = ""
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file or "<scenario>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"

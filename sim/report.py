@@ -1,0 +1,72 @@
+"""Plain-text tables of a run's summary, for terminals and for pasting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def _day(d: float | None) -> str:
+    return "> horizon" if d is None else f"{int(d // 1)}"
+
+
+def _date(start: dt.date, d: float | None) -> str:
+    return "—" if d is None else (start + dt.timedelta(days=int(d // 1))).isoformat()
+
+
+def _table(header: list[str], rows: list[list[str]], indent: str = "    ") -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    def line(r: list[str]) -> str:
+        return indent + "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+    return [line(header), *[line(r) for r in rows]]
+
+
+def format_run(summary: dict) -> str:
+    """The human-readable report of ``advsim run``."""
+    start = dt.date.fromisoformat(summary["start"])
+    h = summary["horizon_days"]
+    out = [
+        f"{summary['scenario']}",
+        f"{summary['replications']:,} replications · seed {summary['seed']} · "
+        f"from {summary['start']} over {h} days (to {_date(start, h)})",
+    ]
+    for name, s in summary["sectors"].items():
+        obj = s["objective"]
+        if s["kind"] == "axis":
+            what = f"axis of {s['length_km']:g} km to {obj['name']}"
+        else:
+            what = (f"area of {s['area_km2']:g} km² held; {obj['name']} at "
+                    f"≤ {s['objective_km2']:g} km²")
+        out += ["", f"{name}: {what}"]
+        p, se = obj["prob_reached"], obj["prob_reached_se"]
+        out.append(f"  P({obj['name']} within {h} days) = {p:.3f} ± {se:.3f} (MC s.e.)")
+        rows = []
+        for k, d in obj["day"].items():
+            e = obj["day_se"].get(k)
+            rows.append([k.upper(), _day(d), _date(start, d),
+                         "" if e is None or d is None else f"± {e:.1f}"])
+        out.append(f"  Day the objective is reached ({obj['name']}):")
+        out += _table(["", "day", "date", "MC s.e."], rows)
+
+        key = "advance_km" if s["kind"] == "axis" else "held_km2"
+        prog = s[key]
+        label = "Advance, km" if s["kind"] == "axis" else "Held area, km²"
+        out.append(f"  {label}, by day:")
+        header = [""] + [f"day {d}" for d in prog["days"]]
+        pkeys = [k for k in prog if k != "days"]
+        out += _table(header, [[k.upper(), *[f"{v:,.1f}" for v in prog[k]]] for k in pkeys])
+        if s["milestones"]:
+            out.append("  Milestones:")
+            rows = []
+            for mname, m in s["milestones"].items():
+                d = m["day"]
+                rows.append([mname, f"{m['prob_reached']:.3f}",
+                             *[_date(start, d.get(q)) for q in ("p10", "p50", "p90")]])
+            out += _table(["", "P(reached)", "P10 date", "P50 date", "P90 date"], rows)
+        loss = s["losses"]
+        out.append(
+            f"  Losses (mean): attacker {loss['attacker']['mean']:,.0f}, "
+            f"defender {loss['defender']['mean']:,.0f}"
+        )
+    return "\n".join(out)

@@ -1,0 +1,79 @@
+"""Runs a scenario's replications in fixed-size chunks, locally or across worker processes."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+from .engine import CHUNK_SIZE, SectorChunk, simulate_chunk
+from .outcomes import Result, SectorOutcomes
+from .scenario import Scenario
+
+
+def chunks(replications: int, size: int = CHUNK_SIZE) -> list[tuple[int, int, int]]:
+    """(chunk index, first replication, count) of each chunk: fixed by replication index."""
+    return [(k, lo, min(size, replications - lo))
+            for k, lo in enumerate(range(0, replications, size))]
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _run_chunk(args: tuple[Scenario, int, int, int]) -> dict[str, SectorChunk]:
+    scenario, seed, k, n = args
+    return simulate_chunk(scenario, seed, k, n)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int | None = 1,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Run the scenario and return its outcomes.
+
+    ``replications`` and ``seed`` default to the scenario's own. ``jobs`` is the number of worker
+    processes (None: one per core); the numbers do not depend on it. ``on_chunk(done, total)``
+    is called as chunks finish.
+    """
+    n = scenario.replications if replications is None else int(replications)
+    seed = scenario.seed if seed is None else int(seed)
+    if n < 1:
+        raise ValueError(f"replications must be >= 1 (got {n})")
+    parts = chunks(n)
+    jobs = min(default_jobs() if not jobs else jobs, len(parts))
+    t0 = time.perf_counter()
+    sectors = {
+        s.name: SectorOutcomes.empty(s, n, len(scenario.checkpoints_days), scenario.horizon_days)
+        for s in scenario.sectors
+    }
+    tasks = [(scenario, seed, k, count) for k, _, count in parts]
+    for done, ((_, lo, _), out) in enumerate(zip(parts, _map(tasks, jobs)), start=1):
+        for name, part in out.items():
+            sectors[name].put(lo, part)
+        if on_chunk:
+            on_chunk(done, len(parts))
+    return Result(
+        scenario=scenario, replications=n, seed=seed, sectors=sectors,
+        wall_seconds=time.perf_counter() - t0, jobs=jobs,
+    )
+
+
+def _map(tasks: list, jobs: int) -> Iterator[dict[str, SectorChunk]]:
+    if jobs <= 1:
+        yield from map(_run_chunk, tasks)
+        return
+    with _pool(jobs) as pool:
+        yield from pool.map(_run_chunk, tasks)

@@ -1,0 +1,72 @@
+"""Summaries of outcomes: censored percentiles with Monte Carlo errors, probabilities, bands."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .engine import BINS, DONE_BIN, Geometry
+
+
+def pkey(p: float) -> str:
+    """JSON key of a percentile: 5 -> "p5", 2.5 -> "p2.5"."""
+    return f"p{p:g}"
+
+
+def censored_percentiles(days: np.ndarray, percentiles) -> list[float | None]:
+    """Percentiles of a day that is +inf where censored; None where a percentile is censored.
+
+    A percentile counts as censored when its interpolation touches a censored value: it lies
+    beyond the horizon, and no number would be honest.
+    """
+    if days.size == 0:
+        return [None for _ in percentiles]
+    with np.errstate(invalid="ignore"):
+        q = np.percentile(days, percentiles)
+    return [float(v) if math.isfinite(v) else None for v in np.atleast_1d(q)]
+
+
+def percentile_se(values: np.ndarray, percentiles) -> list[float | None]:
+    """Distribution-free Monte Carlo standard error of each percentile: half the spread of the
+    order statistics one binomial standard deviation either side of its rank."""
+    x = np.sort(values)
+    n = x.size
+    out: list[float | None] = []
+    for p in percentiles:
+        f = p / 100
+        sd = math.sqrt(n * f * (1 - f))
+        lo = min(max(int(math.floor(n * f - sd)) - 1, 0), n - 1)
+        hi = min(max(int(math.ceil(n * f + sd)) - 1, 0), n - 1)
+        with np.errstate(invalid="ignore"):
+            se = (x[hi] - x[lo]) / 2
+        out.append(float(se) if math.isfinite(se) else None)
+    return out
+
+
+def prob_se(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n) if n else math.nan
+
+
+def band_percentiles(counts: np.ndarray, geo: Geometry, percentiles) -> dict[float, np.ndarray]:
+    """Per-day percentiles of the sector's output (km advanced or km² held) from the per-day
+    histograms of the progress coordinate, interpolating within bins.
+
+    Bin 0 holds u == 0 exactly, bin j in 1..BINS holds ((j-1)w, jw] with w = objective / BINS,
+    and DONE_BIN holds replications whose objective has fallen.
+    """
+    n = counts[0].sum()
+    cdf = np.cumsum(counts, axis=1)
+    rows = np.arange(counts.shape[0])
+    width = geo.u_objective / BINS
+    out: dict[float, np.ndarray] = {}
+    decreasing = geo.kind == "area"  # held area falls as progress grows
+    for p in percentiles:
+        target = max((1 - p / 100 if decreasing else p / 100) * n, 1e-9)
+        j = np.minimum((cdf < target).sum(axis=1), DONE_BIN)  # first bin reaching the target
+        below = np.where(j > 0, cdf[rows, np.maximum(j - 1, 0)], 0)
+        frac = np.clip((target - below) / np.maximum(counts[rows, j], 1), 0.0, 1.0)
+        u = np.where(j == 0, 0.0, (j - 1 + frac) * width)
+        u = np.where(j == DONE_BIN, geo.u_objective, u)
+        out[p] = geo.output(u)
+    return out
