@@ -1,19 +1,37 @@
-"""advsim: discrete-event Monte Carlo projections of how fast a front line advances."""
+"""advsim: discrete-event Monte Carlo projections of how fast a front line advances.
+
+The Python API is the CLI's engine::
+
+    import sim
+    scenario = sim.load_scenario("scenarios/kurakhove.yaml")
+    result = sim.simulate(scenario, replications=10_000, seed=1)
+    result.summary()      # the JSON of ``advsim run --json``
+    result.table()        # one row per replication and sector, as columns
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .errors import AdvsimError, ScenarioError
+
 __version__ = "0.1.0"
 
-from .errors import AdvsimError, ScenarioError  # noqa: E402
-from .outcomes import Result  # noqa: E402
-from .runner import simulate  # noqa: E402
+if TYPE_CHECKING:
+    from .loader import load_scenario
+    from .outcomes import Result
+    from .runner import simulate
+
+_LAZY = {"load_scenario": "loader", "simulate": "runner", "Result": "outcomes"}
 
 
-def load_scenario(path, overrides=()):
-    """Load and validate a scenario file; ``overrides`` are ``key.path=value`` strings."""
-    from .loader import load_scenario as _load
+def __getattr__(name: str):
+    # Imported on first use, so that ``advsim --help`` does not load numpy, SimPy or YAML.
+    if name in _LAZY:
+        import importlib
 
-    return _load(path, overrides)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["AdvsimError", "Result", "ScenarioError", "__version__", "load_scenario", "simulate"]

@@ -68,6 +68,11 @@ class Uniform(Distribution):
         return rng.uniform(self.low, self.high, size)
 
 
+def _check_range(low: float, mode: float, high: float) -> None:
+    if not (low <= mode <= high and low < high):
+        raise ValueError(f"needs low <= mode <= high and low < high (got {low}, {mode}, {high})")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Triangular(Distribution):
     low: float
@@ -75,10 +80,7 @@ class Triangular(Distribution):
     high: float
 
     def __post_init__(self) -> None:
-        if not (self.low <= self.mode <= self.high and self.low < self.high):
-            raise ValueError(
-                f"needs low <= mode <= high and low < high (got {self.low}, {self.mode}, {self.high})"
-            )
+        _check_range(self.low, self.mode, self.high)
 
     @property
     def mean(self) -> float:
@@ -107,10 +109,7 @@ class Pert(Distribution):
     shape: float = 4.0
 
     def __post_init__(self) -> None:
-        if not (self.low <= self.mode <= self.high and self.low < self.high):
-            raise ValueError(
-                f"needs low <= mode <= high and low < high (got {self.low}, {self.mode}, {self.high})"
-            )
+        _check_range(self.low, self.mode, self.high)
         if not self.shape > 0:
             raise ValueError(f"shape must be positive (got {self.shape})")
 
@@ -159,7 +158,8 @@ class Normal(Distribution):
 
 @dataclass(frozen=True, kw_only=True)
 class LogNormal(Distribution):
-    """Log-normal by the log's ``mu`` and ``sigma``; build it from a mean and cv with ``from_mean_cv``."""
+    """Log-normal by the log's ``mu`` and ``sigma``; ``from_mean_cv`` builds it from a mean and
+    coefficient of variation."""
 
     mu: float
     sigma: float

@@ -47,7 +47,7 @@ class _Late(Event):
 
 
 def stream(seed: int, chunk: int, *key: int) -> np.random.Generator:
-    """The generator of one source in one chunk: child ``(chunk, *key)`` of the run's SeedSequence."""
+    """The generator of one source in one chunk: child ``(chunk, *key)`` of the run's seed."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk, *key)))
 
 
@@ -235,7 +235,9 @@ class _SectorState:
         if self.supply_log is not None:
             rate = rate * np.exp(self.supply_log[t])
         if s.lines:
-            rate[self.hold_until > t] = 0.0
+            # Held at a line until hold_until: no advance before it, and on the day it is
+            # breached only the part of the day after it.
+            rate = rate * np.clip(t + 1 - self.hold_until, 0.0, 1.0)
         rate[(self.att <= 0) | self.done] = 0.0
 
         if s.attrition.model != "none":
@@ -352,9 +354,8 @@ class _SectorState:
         self.out_dfn_lost[o] = self.dfn_lost[sel]
         self.out_strikes[o] = self.strike_count[sel]
         if checkpoints_after is not None:
-            self.out_progress[o[:, None], np.arange(checkpoints_after, self.out_progress.shape[1])] = (
-                self.geo.output(self.u[sel])[:, None]
-            )
+            later = np.arange(checkpoints_after, self.out_progress.shape[1])
+            self.out_progress[o[:, None], later] = self.geo.output(self.u[sel])[:, None]
 
     def outcomes(self) -> SectorChunk:
         return SectorChunk(
@@ -447,9 +448,10 @@ class _ChunkRun:
         first = np.floor(times).astype(np.int64)
         last = np.minimum(first + np.ceil(k.duration_days.sample(rng, total)).astype(np.int64),
                           h + 1)
-        diff = np.zeros((h + 2, n))
-        np.add.at(diff, (first, rep), log_f)
-        np.add.at(diff, (last, rep), -log_f)
+        cells = (h + 2) * n
+        diff = np.bincount(first * n + rep, weights=log_f, minlength=cells)
+        diff -= np.bincount(last * n + rep, weights=log_f, minlength=cells)
+        diff = diff.reshape(h + 2, n)
         if st.supply_log is None:
             st.supply_log = np.zeros((h + 1, n))
         st.supply_log += np.cumsum(diff[: h + 1], axis=0)
@@ -492,7 +494,8 @@ class _ChunkRun:
         self.orig = self.orig[keep]
         for st in self.sectors:
             st.orig = self.orig
-        self.reserves = [(r, pool[keep], last[:, keep], rng) for r, pool, last, rng in self.reserves]
+        self.reserves = [(r, pool[keep], last[:, keep], rng)
+                         for r, pool, last, rng in self.reserves]
         self.retired += n_done
         return bool(keep.any())
 

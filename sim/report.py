@@ -40,7 +40,7 @@ def format_run(summary: dict) -> str:
                     f"≤ {s['objective_km2']:g} km²")
         out += ["", f"{name}: {what}"]
         p, se = obj["prob_reached"], obj["prob_reached_se"]
-        out.append(f"  P({obj['name']} within {h} days) = {p:.3f} ± {se:.3f} (MC s.e.)")
+        out.append(f"  P({obj['name']} within {h} days) = {p:.3f} (MC s.e. {se:.1g})")
         rows = []
         for k, d in obj["day"].items():
             e = obj["day_se"].get(k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import time
@@ -41,19 +40,21 @@ def simulate(
     seed: int | None = None,
     jobs: int | None = 1,
     on_chunk: Callable[[int, int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Result:
     """Run the scenario and return its outcomes.
 
     ``replications`` and ``seed`` default to the scenario's own. ``jobs`` is the number of worker
-    processes (None: one per core); the numbers do not depend on it. ``on_chunk(done, total)``
-    is called as chunks finish.
+    processes (None or 0: one per core); the numbers do not depend on it. ``on_chunk(done,
+    total)`` is called as chunks finish. Chunk k always holds the same replications and draws
+    from child k of the seed's SeedSequence; changing ``chunk_size`` changes the numbers.
     """
     n = scenario.replications if replications is None else int(replications)
     seed = scenario.seed if seed is None else int(seed)
     if n < 1:
         raise ValueError(f"replications must be >= 1 (got {n})")
-    parts = chunks(n)
-    jobs = min(default_jobs() if not jobs else jobs, len(parts))
+    parts = chunks(n, chunk_size)
+    jobs = min(jobs or default_jobs(), len(parts))
     t0 = time.perf_counter()
     sectors = {
         s.name: SectorOutcomes.empty(s, n, len(scenario.checkpoints_days), scenario.horizon_days)

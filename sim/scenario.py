@@ -21,7 +21,8 @@ class Milestone:
 
 @dataclass(frozen=True, kw_only=True)
 class DefensiveLine:
-    """A prepared line: the advance holds for ``breach_days`` (drawn per replication) on reaching it."""
+    """A prepared line: on reaching it the advance holds for ``breach_days``, drawn per
+    replication."""
 
     name: str
     at: float

@@ -36,8 +36,8 @@ def percentile_se(values: np.ndarray, percentiles) -> list[float | None]:
     for p in percentiles:
         f = p / 100
         sd = math.sqrt(n * f * (1 - f))
-        lo = min(max(int(math.floor(n * f - sd)) - 1, 0), n - 1)
-        hi = min(max(int(math.ceil(n * f + sd)) - 1, 0), n - 1)
+        lo = min(max(math.floor(n * f - sd) - 1, 0), n - 1)
+        hi = min(max(math.ceil(n * f + sd) - 1, 0), n - 1)
         with np.errstate(invalid="ignore"):
             se = (x[hi] - x[lo]) / 2
         out.append(float(se) if math.isfinite(se) else None)

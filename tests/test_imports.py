@@ -1,0 +1,29 @@
+"""The engine has no I/O dependencies, and the CLI's start-up stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def loaded_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c",
+         f"{code}\nimport sys\nprint(' '.join(sys.modules), file=sys.stderr)"],
+        capture_output=True, text=True, check=True,
+    ).stderr
+    return set(out.split())
+
+
+def test_engine_imports_neither_yaml_nor_click():
+    mods = loaded_after("import sim.engine, sim.runner, sim.outcomes, sim.summary")
+    assert "yaml" not in mods and "click" not in mods
+
+
+def test_help_does_not_import_scipy_or_the_engine():
+    mods = loaded_after(
+        "from sim.cli import cli\n"
+        "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
+    )
+    assert "click" in mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
