@@ -40,6 +40,7 @@ from .scenario import (
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 Path = tuple[Any, ...]
+MAX_VALUES = 1_000_000
 
 
 def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenario:
@@ -83,26 +84,54 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # Scanning a token or parsing a flow collection, the context marks where the bad text
+        # begins (a key without ':', an unclosed quote or bracket); the problem mark is only
+        # where the parser gave up, often a later line.
+        opened = (e.context or "").startswith(("while scanning", "while parsing a flow"))
+        mark = e.context_mark if opened and e.context_mark else e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(x for x in (e.context, e.problem) if x)
+        if line is not None and e.problem_mark and e.problem_mark.line + 1 != line:
+            what += f" (noticed on line {e.problem_mark.line + 1})"
         raise ScenarioError(f"invalid YAML: {what}", file=file, line=line) from None
+    except yaml.reader.ReaderError as e:
+        # str(e) goes on to a second line ("in <unicode string>, position N"): keep the first.
+        line = text.count("\n", 0, e.position) + 1
+        first = str(e).splitlines()[0]
+        raise ScenarioError(f"invalid YAML: {first}", file=file, line=line) from None
     except yaml.YAMLError as e:
         raise ScenarioError(f"invalid YAML: {e}", file=file) from None
+    except RecursionError:
+        raise ScenarioError("invalid YAML: nested too deeply", file=file) from None
     lines: dict[Path, int] = {}
     if node is None:
         return None, lines
     constructor = yaml.SafeLoader("")
+    inside: set[int] = set()  # the nodes being converted: an alias to one of them is a loop
+    count = [0]  # values built; aliases can multiply them ("billion laughs")
 
     def convert(n: yaml.Node, path: Path) -> Any:
         lines[path] = n.start_mark.line + 1
+        count[0] += 1
+        if count[0] > MAX_VALUES:
+            raise ScenarioError(
+                f"more than {MAX_VALUES:,} values once aliases are expanded (expected a scenario)",
+                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+            )
+        if id(n) in inside:
+            raise ScenarioError(
+                "an alias refers to a value that contains it (expected no recursive aliases)",
+                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+            )
         if isinstance(n, yaml.MappingNode):
+            inside.add(id(n))
             out: dict[Any, Any] = {}
             for k, v in n.value:
                 key = convert(k, (*path, "<key>"))
                 if isinstance(key, (dict, list)):
                     raise ScenarioError(
-                        "a mapping key must be a plain value", file=file, line=k.start_mark.line + 1
+                        "a mapping key must be a plain value", file=file,
+                        line=k.start_mark.line + 1, key=_dotted(path),
                     )
                 if key in out:
                     raise ScenarioError(
@@ -111,13 +140,25 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                     )
                 out[key] = convert(v, (*path, key))
                 lines[(*path, key)] = k.start_mark.line + 1
+            inside.discard(id(n))
             return out
         if isinstance(n, yaml.SequenceNode):
-            return [convert(v, (*path, i)) for i, v in enumerate(n.value)]
+            inside.add(id(n))
+            items = [convert(v, (*path, i)) for i, v in enumerate(n.value)]
+            inside.discard(id(n))
+            return items
         try:
             return constructor.construct_object(n, deep=True)
+        except yaml.MarkedYAMLError as e:
+            # str(e) quotes the offending line on further lines: keep the one-line description.
+            what = " ".join(x for x in (e.context, e.problem) if x)
+            raise ScenarioError(
+                f"bad value: {what}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+            ) from None
         except (yaml.YAMLError, ValueError) as e:
-            raise ScenarioError(f"bad value: {e}", file=file, line=n.start_mark.line + 1) from None
+            raise ScenarioError(
+                f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+            ) from None
 
     return convert(node, ()), lines
 
@@ -132,7 +173,7 @@ def apply_overrides(
         if "=" not in item:
             raise ScenarioError("expected key.path=value", file=where)
         dotted, _, raw = item.partition("=")
-        keys = [k for k in dotted.strip().split(".")]
+        keys = dotted.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
         try:
@@ -215,7 +256,7 @@ class _Node:
                 )
         for key in required:
             if key not in self.value:
-                raise self.error(f"missing key {key!r}")
+                raise self.ctx.error((*self.path, key), "missing (a required key)")
         return self
 
     def has(self, key: str) -> bool:
@@ -299,7 +340,9 @@ class _Node:
             value = self.number(ge=ge, gt=gt)
             return D.Fixed(value=value)
         if "dist" not in v:
-            raise self.error("missing key 'dist' (expected a number or {dist: NAME, ...})")
+            raise self.ctx.error(
+                (*self.path, "dist"), "missing (expected a number or {dist: NAME, ...})"
+            )
         name = self["dist"]
         if name.value not in D.SPECS:
             raise name.error(
@@ -415,8 +458,7 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
             raise root["percentiles"].error("must be increasing, without repeats")
 
     return Scenario(
-        name=root["name"].text() if not isinstance(root["name"].value, (int, float))
-        else str(root["name"].value),
+        name=_named(root),
         description=root["description"].text() if root.has("description") else "",
         start=start,
         horizon_days=horizon,
@@ -440,7 +482,7 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
     obj = node["objective"]
     if kind == "axis":
         if not node.has("length_km"):
-            raise node.error("missing key 'length_km' (an axis sector needs its length)")
+            raise node.ctx.error((*node.path, "length_km"), "missing (an axis needs its length)")
         for bad in ("area_km2", "front"):
             if node.has(bad):
                 raise node[bad].error("belongs to area sectors (this sector is an axis)")
@@ -454,9 +496,13 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         coordinate = "at_km"
     else:
         if not node.has("area_km2"):
-            raise node.error("missing key 'area_km2' (an area sector needs the area held at start)")
+            raise node.ctx.error(
+                (*node.path, "area_km2"), "missing (an area sector needs the area held at start)"
+            )
         if not node.has("front"):
-            raise node.error("missing key 'front' (an area sector needs its front length)")
+            raise node.ctx.error(
+                (*node.path, "front"), "missing (an area sector needs its front length)"
+            )
         if node.has("length_km"):
             raise node["length_km"].error("belongs to axis sectors (this sector is an area)")
         geometry["area_km2"] = area = node["area_km2"].number(gt=0)
@@ -485,7 +531,9 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         for ln in node["lines"].list():
             at = position(ln)
             if not ln.has("breach_days"):
-                raise ln.error("missing key 'breach_days' (how long the line holds)")
+                raise ln.ctx.error(
+                    (*ln.path, "breach_days"), "missing (how long the line holds)"
+                )
             lines.append(DefensiveLine(
                 name=_named(ln), at=at, breach_days=ln["breach_days"].dist(ge=0)
             ))
@@ -520,7 +568,10 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
 
 
 def _named(n: _Node) -> str:
-    return n["name"].text() if not isinstance(n["name"].value, (int, float)) else str(n["name"].value)
+    """A ``name``: text, or a number read as text (YAML reads ``name: 2025`` as a number)."""
+    v = n["name"].value
+    is_number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    return str(v) if is_number else n["name"].text()
 
 
 def _side(n: _Node) -> Side:
@@ -557,7 +608,9 @@ def _advance(n: _Node) -> Advance:
     if n.has("season"):
         months = n["season"]
         if not isinstance(months.value, dict):
-            raise months.error(f"expected a mapping of months to multipliers, got {_kind(months.value)}")
+            raise months.error(
+                f"expected a mapping of months to multipliers, got {_kind(months.value)}"
+            )
         for key in months.value:
             m = months[key]
             month = _month(key)
@@ -673,7 +726,7 @@ def _strikes(n: _Node, horizon: int) -> Strikes:
     n.mapping(("rate_per_day", "factor", "duration_days"), ("start", "end", "name"))
     start, end = _window(n, horizon)
     factor = n["factor"].dist(ge=0)
-    if isinstance(factor, D.Fixed) and factor.value > 1 or factor.mean > 1:
+    if factor.mean > 1:
         raise n["factor"].error(f"a strike cuts supply: factor must be <= 1 (mean {factor.mean:g})")
     return Strikes(
         start_day=start,

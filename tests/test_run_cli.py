@@ -125,4 +125,4 @@ def test_validate_reports_each_file(tmp_path):
     r = run("validate", str(SCENARIOS[0]), str(bad))
     assert r.exit_code == 2
     assert f"{SCENARIOS[0]}: ok" in r.stdout
-    assert r.stderr.strip() == f"{bad}:1: missing key 'start'"
+    assert r.stderr.strip() == f"{bad}:1: start: missing (a required key)"

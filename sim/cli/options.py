@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-scenario_arg = click.argument("scenario", type=click.Path(dir_okay=False))
+scenario_arg = click.argument("scenario")  # the loader says what is wrong with it, in one line
 
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",

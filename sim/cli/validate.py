@@ -8,7 +8,7 @@ from .options import set_option
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @set_option
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
