@@ -234,20 +234,24 @@ class _SectorState:
             rate = rate * self._force_factor()
         if self.supply_log is not None:
             rate = rate * np.exp(self.supply_log[t])
-        if s.lines:
-            # Held at a line until hold_until: no advance before it, and on the day it is
-            # breached only the part of the day after it.
-            rate = rate * np.clip(t + 1 - self.hold_until, 0.0, 1.0)
         rate[(self.att <= 0) | self.done] = 0.0
 
         if s.attrition.model != "none":
             self._attrite(live)
 
-        du = rate * self.geo.m_to_u
+        speed = rate * self.geo.m_to_u  # du per day while moving
+        if s.lines:
+            # Held at a line until hold_until: the day's movement starts then, if before its end.
+            moving_from = np.clip(self.hold_until, t, t + 1)
+            du = speed * (t + 1 - moving_from)
+        else:
+            moving_from = None
+            du = speed
         u_new = np.maximum(self.u + du, 0.0)
         crossed = np.flatnonzero(u_new >= self.next_u)
         if crossed.size:
-            u_new[crossed] = self._cross(t, crossed, du)
+            t0 = np.full(crossed.size, float(t)) if moving_from is None else moving_from[crossed]
+            u_new[crossed] = self._cross(t, crossed, speed[crossed], t0)
         self.u = u_new
 
     def _force_factor(self) -> np.ndarray:
@@ -281,6 +285,12 @@ class _SectorState:
             sh_over = np.where(root > 0, np.sinh(root) / np.where(root > 0, root, 1), 1.0)
             new_a = a * ch - ca * d * sh_over
             new_d = d * ch - cd * a * sh_over
+            # A side wiped out within the day: the survivor keeps what the invariant
+            # b·A² − a·D² leaves it at that instant, not what the propagator runs on to.
+            c = cd * a * a - ca * d * d
+            with np.errstate(divide="ignore", invalid="ignore"):
+                new_a = np.where(new_d < 0, np.sqrt(np.maximum(c, 0) / cd), new_a)
+                new_d = np.where(new_a < 0, np.sqrt(np.maximum(-c, 0) / ca), new_d)
         else:
             # Exact one-day solution of dA/dt = -a A D, dD/dt = -b A D; K = bA - aD is invariant.
             k = cd * a - ca * d
@@ -299,17 +309,19 @@ class _SectorState:
         self.dfn_lost += d - new_d
         self.att, self.dfn = new_a, new_d
 
-    def _cross(self, t: int, idx: np.ndarray, du: np.ndarray) -> np.ndarray:
-        """Where replications ``idx`` end today, after the lines, milestones and objective they
-        reach on the way (recorded at the fraction of the day when they reach them)."""
-        u0, step = self.u[idx], du[idx]
-        end = u0 + step
+    def _cross(self, t: int, idx: np.ndarray, speed: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        """Where replications ``idx`` end day t, after the lines, milestones and objective they
+        reach on the way, each recorded at the instant it is reached. Each moves at ``speed``
+        (du per day) from u0 at time t0; a line stops it until its breach, perhaps within the
+        same day."""
+        u0 = self.u[idx].copy()
+        end = u0 + speed * (t + 1 - t0)
         for _ in range(len(self.line_u) + len(self.ms_u) + 1):
             pos = np.flatnonzero((end >= self.next_u[idx]) & ~self.done[idx])
             if not pos.size:
                 break
             i, at = idx[pos], self.next_u[idx[pos]]
-            when = t + (at - u0[pos]) / step[pos]  # step > 0: u0 < threshold <= end
+            when = t0[pos] + (at - u0[pos]) / speed[pos]  # speed > 0: u0 < threshold <= end
             ms = self.ms_sorted[self.ms_idx[i]] <= at
             if ms.any():
                 j = i[ms]
@@ -318,9 +330,12 @@ class _SectorState:
             ln = self.line_u[self.line_idx[i]] <= at
             if ln.any():
                 j = i[ln]
-                self.hold_until[j] = when[ln] + self._breach_days(self.line_idx[j])
+                resume = when[ln] + self._breach_days(self.line_idx[j])
+                self.hold_until[j] = resume
                 self.line_idx[j] += 1
-                end[pos[ln]] = at[ln]
+                k = pos[ln]
+                t0[k], u0[k] = resume, at[ln]
+                end[k] = at[ln] + speed[k] * np.maximum(t + 1 - resume, 0.0)
             ob = at >= self.geo.u_objective
             if ob.any():
                 j = i[ob]

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,6 +37,17 @@ from .scenario import (
     Sector,
     Side,
     Strikes,
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, but with YAML 1.2's floats: ``2e-8`` is a number, not text."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
 )
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -82,7 +94,7 @@ def _parse(text: str, file: str, overrides: Sequence[str]) -> tuple[Scenario, st
 def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     """Parse YAML into plain Python values and a map from each key path to its line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         # Scanning a token or parsing a flow collection, the context marks where the bad text
         # begins (a key without ':', an unclosed quote or bracket); the problem mark is only
@@ -106,7 +118,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     lines: dict[Path, int] = {}
     if node is None:
         return None, lines
-    constructor = yaml.SafeLoader("")
+    constructor = _Loader("")
     inside: set[int] = set()  # the nodes being converted: an alias to one of them is a loop
     count = [0]  # values built; aliases can multiply them ("billion laughs")
 
@@ -177,7 +189,7 @@ def apply_overrides(
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.load(raw, Loader=_Loader) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
         node = data

@@ -367,3 +367,13 @@ def test_the_base_scenarios_are_valid(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["run", "axis.yaml", "-n", "50", "-j", "1", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.is_dir() and not (tmp_path / "results").exists()
+
+
+def test_exponent_floats_are_numbers():
+    """YAML 1.1 would read ``2e-8`` as text; scenarios read it as the number users mean."""
+    from sim.loader import parse_scenario
+
+    sc = parse_scenario(BASE, overrides=["sectors.north.length_km=2e1"])
+    assert sc.sectors[0].length_km == 20.0
+    text = BASE.replace("length_km: 20", "length_km: 2E+1")
+    assert parse_scenario(text).sectors[0].length_km == 20.0
