@@ -22,6 +22,11 @@ class Distribution:
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         raise NotImplementedError
 
+    def sample32(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draws in single precision, for the engine's many daily draws (noise): faster, and
+        precise to 1e-7, far below any input's uncertainty."""
+        return self.sample(rng, size).astype(np.float32)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Fixed(Distribution):
@@ -155,6 +160,12 @@ class Normal(Distribution):
     def sample(self, rng, size):
         return rng.normal(self.mean, self.sd, size)
 
+    def sample32(self, rng, size):
+        z = rng.standard_normal(size, dtype=np.float32)
+        z *= self.sd
+        z += self.mean
+        return z
+
 
 @dataclass(frozen=True, kw_only=True)
 class LogNormal(Distribution):
@@ -193,6 +204,12 @@ class LogNormal(Distribution):
     def sample(self, rng, size):
         return rng.lognormal(self.mu, self.sigma, size)
 
+    def sample32(self, rng, size):
+        z = rng.standard_normal(size, dtype=np.float32)
+        z *= self.sigma
+        z += self.mu
+        return np.exp(z, out=z)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Gamma(Distribution):
@@ -220,6 +237,13 @@ class Gamma(Distribution):
             return np.full(size, float(self.mean))
         shape = (self.mean / self.sd) ** 2
         return rng.gamma(shape, self.sd**2 / self.mean, size)
+
+    def sample32(self, rng, size):
+        if self.sd == 0:
+            return np.full(size, self.mean, dtype=np.float32)
+        z = rng.standard_gamma((self.mean / self.sd) ** 2, size, dtype=np.float32)
+        z *= self.sd**2 / self.mean
+        return z
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
+from .distributions import Distribution, Uniform
 from .scenario import Scenario, Sector
 
 CHUNK_SIZE = 10_000  # replications per chunk; fixed so any worker count gives the same numbers
@@ -53,6 +54,58 @@ def stream(seed: int, chunk: int, *key: int) -> np.random.Generator:
 
 def name_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
+
+
+class _Agenda:
+    """Per-replication changes due on given days (troops arriving, strikes landing or ending),
+    filed by day. Replications are named by their index within the chunk, so the agenda
+    survives the compaction of the active set."""
+
+    def __init__(self) -> None:
+        self.by_day: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def add(self, days: np.ndarray, reps: np.ndarray, values: np.ndarray) -> None:
+        if not days.size:
+            return
+        small = days.astype(np.int16) if days.max() < 2**15 else days  # radix sort: fast
+        order = np.argsort(small, kind="stable")
+        days, reps, values = days[order], reps[order], values[order]
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for d, r, v in zip(days[np.r_[0, cuts]].tolist(), np.split(reps, cuts),
+                           np.split(values, cuts)):
+            self.by_day.setdefault(d, []).append((r, v))
+
+    def apply(self, t: int, target: np.ndarray, pos: np.ndarray) -> bool:
+        """Add the changes due on day t into ``target``, indexed by current position ``pos`` of
+        each replication (-1 once retired). Returns whether anything was due."""
+        items = self.by_day.pop(t, None)
+        if not items:
+            return False
+        reps = np.concatenate([r for r, _ in items])
+        values = np.concatenate([v for _, v in items])
+        p = pos[reps]
+        live = p >= 0
+        np.add.at(target, p[live], values[live])
+        return True
+
+
+class _Buffered:
+    """Draws of one distribution handed out from blocks: the engine asks for a few draws at a
+    time (regime switches, line breaches) and a numpy call per request would dominate."""
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator, block: int = 4096) -> None:
+        self.dist, self.rng, self.block = dist, rng, block
+        self.buf = np.empty(0)
+        self.i = 0
+
+    def take(self, k: int) -> np.ndarray:
+        if self.i + k > self.buf.size:
+            fresh = self.dist.sample(self.rng, max(self.block, k))
+            self.buf = np.concatenate([self.buf[self.i:], fresh])
+            self.i = 0
+        out = self.buf[self.i : self.i + k]
+        self.i += k
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,11 +183,13 @@ class _SectorState:
         self.att_lost = np.zeros(n)
         self.dfn_lost = np.zeros(n)
         self.strike_count = np.zeros(n, dtype=np.int64)
-        self.arrivals: dict[str, np.ndarray] = {}  # side -> (horizon + 1, n) troops arriving
-        self.supply_log: np.ndarray | None = None  # (horizon + 1, n) log supply factor by day
+        self.arrivals = {"attacker": _Agenda(), "defender": _Agenda()}  # troops arriving
+        self.supply_changes = _Agenda()  # strikes landing (+log factor) and ending (-log factor)
+        self.log_supply: np.ndarray | None = None  # current log supply factor, once struck
         self.modifiers: list[float] = []
         self.modifier = 1.0
-        self.orig = np.arange(n)
+        self.orig = np.arange(n)  # index within the chunk of each active position
+        self.pos = np.arange(n)  # active position of each index within the chunk, -1 if retired
 
         a = s.attrition
         self.coef_att = a.attacker.sample(self.rng[_ATTRITION], n) if a.attacker else None
@@ -143,6 +198,7 @@ class _SectorState:
         # Thresholds: lines, milestones and the objective, in u.
         self.line_u = np.array([g.u(ln.at) for ln in s.lines] + [np.inf])
         self.line_idx = np.zeros(n, dtype=np.int64)
+        self.breach_draws = [_Buffered(ln.breach_days, self.rng[_LINES]) for ln in s.lines]
         self.hold_until = np.zeros(n)
         self.ms_u = np.array([g.u(m.at) for m in s.milestones] + [np.inf])
         self.ms_order = np.argsort(self.ms_u[:-1], kind="stable")
@@ -160,6 +216,9 @@ class _SectorState:
                     p[i, names.index(target)] = prob
             self.reg_cum = np.cumsum(p, axis=1)
             self.reg_cum[:, -1] = 1.0
+            rng = self.rng[_REGIME]
+            self.sojourn_draws = [_Buffered(r.sojourn_days, rng) for r in adv.regimes.states]
+            self.switch_draws = _Buffered(Uniform(low=0.0, high=1.0), rng)
             self.regime = np.full(n, names.index(adv.regimes.initial), dtype=np.int64)
             self.regime_until = self._sojourn(self.regime, np.zeros(n))
 
@@ -182,17 +241,12 @@ class _SectorState:
 
     def _sojourn(self, regime: np.ndarray, since: np.ndarray) -> np.ndarray:
         until = since.copy()
-        for i, r in enumerate(self.s.advance.regimes.states):
+        for i, draws in enumerate(self.sojourn_draws):
             sel = regime == i
             k = int(sel.sum())
             if k:
-                until[sel] += r.sojourn_days.sample(self.rng[_REGIME], k)
+                until[sel] += draws.take(k)
         return until
-
-    def arrivals_for(self, side: str, h: int) -> np.ndarray:
-        if side not in self.arrivals:
-            self.arrivals[side] = np.zeros((h + 1, self.u.size))
-        return self.arrivals[side]
 
     def own_ratio(self, side: str) -> np.ndarray:
         """Effective strength of ``side`` over the other side's, per replication."""
@@ -201,39 +255,37 @@ class _SectorState:
         own, other = (a, d) if side == "attacker" else (d, a)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = own / other
-        return np.where(other > 0, r, np.where(own > 0, np.inf, 0.0))
+        if not other.all():  # no enemy left: infinitely superior, unless neither side has troops
+            r[other == 0] = np.where(own[other == 0] > 0, np.inf, 0.0)
+        return r
 
     def compact(self, keep: np.ndarray) -> None:
         for name in ("u", "done", "base", "att", "dfn", "att_lost", "dfn_lost", "strike_count",
                      "line_idx", "hold_until", "ms_idx", "next_u", "coef_att", "coef_dfn",
-                     "regime", "regime_until"):
+                     "regime", "regime_until", "log_supply"):
             arr = getattr(self, name, None)
             if arr is not None:
                 setattr(self, name, arr[keep])
-        self.arrivals = {k: v[:, keep] for k, v in self.arrivals.items()}
-        if self.supply_log is not None:
-            self.supply_log = self.supply_log[:, keep]
 
     # -- one day -------------------------------------------------------------------------------
     def step(self, t: int, season: float) -> None:
         s, adv = self.s, self.s.advance
-        for side, arr in self.arrivals.items():
-            if side == "attacker":
-                self.att += arr[t]
-            else:
-                self.dfn += arr[t]
+        self.arrivals["attacker"].apply(t, self.att, self.pos)
+        self.arrivals["defender"].apply(t, self.dfn, self.pos)
+        if self.log_supply is not None:
+            self.supply_changes.apply(t, self.log_supply, self.pos)
         live = ~self.done
 
         rate = self.base * (season * self.modifier)
         if adv.noise is not None:
-            rate = rate * adv.noise.sample(self.rng[_NOISE], rate.size)
+            rate = rate * adv.noise.sample32(self.rng[_NOISE], rate.size)
         if adv.regimes is not None:
             self._switch_regimes(t)
             rate = rate * self.reg_factor[self.regime]
         if adv.force is not None:
             rate = rate * self._force_factor()
-        if self.supply_log is not None:
-            rate = rate * np.exp(self.supply_log[t])
+        if self.log_supply is not None:
+            rate = rate * np.exp(self.log_supply)
         rate[(self.att <= 0) | self.done] = 0.0
 
         if s.attrition.model != "none":
@@ -258,7 +310,9 @@ class _SectorState:
         f = self.s.advance.force
         r = self.own_ratio("attacker")
         with np.errstate(divide="ignore", over="ignore"):
-            factor = np.minimum((r / f.reference_ratio) ** f.elasticity, f.max_factor)
+            rel = r / f.reference_ratio
+            factor = np.sqrt(rel) if f.elasticity == 0.5 else rel**f.elasticity
+            factor = np.minimum(factor, f.max_factor, out=factor)
         factor[r < f.culmination_ratio] = 0.0
         return factor
 
@@ -267,7 +321,7 @@ class _SectorState:
             due = np.flatnonzero(self.regime_until <= t)
             if not due.size:
                 return
-            draw = self.rng[_REGIME].random(due.size)
+            draw = self.switch_draws.take(due.size)
             new = (draw[:, None] < self.reg_cum[self.regime[due]]).argmax(axis=1)
             self.regime[due] = new
             self.regime_until[due] = self._sojourn(new, self.regime_until[due])
@@ -277,8 +331,12 @@ class _SectorState:
         a, d = self.att, self.dfn
         ca, cd = self.coef_att, self.coef_dfn
         if model == "daily_fraction":
-            new_a, new_d = a * (1 - ca), d * (1 - cd)
-        elif model == "lanchester_square":
+            lost_a, lost_d = a * ca * live, d * cd * live
+            self.att, self.dfn = a - lost_a, d - lost_d
+            self.att_lost += lost_a
+            self.dfn_lost += lost_d
+            return
+        if model == "lanchester_square":
             # Exact one-day propagator of dA/dt = -a D, dD/dt = -b A (constant coefficients).
             root = np.sqrt(ca * cd)
             ch = np.cosh(root)
@@ -349,7 +407,7 @@ class _SectorState:
         out = np.empty(line.size)
         for k in np.unique(line):
             sel = line == k
-            out[sel] = self.s.lines[k].breach_days.sample(self.rng[_LINES], int(sel.sum()))
+            out[sel] = self.breach_draws[k].take(int(sel.sum()))
         return out
 
     # -- outputs -------------------------------------------------------------------------------
@@ -393,9 +451,9 @@ class _ChunkRun:
         self.h = sc.horizon_days
         self.sectors = [_SectorState(sc, s, n, seed, chunk) for s in sc.sectors]
         self.by_name = {st.s.name: st for st in self.sectors}
-        self.orig = np.arange(n)
+        self.orig, self.pos = np.arange(n), np.arange(n)
         for st in self.sectors:
-            st.orig = self.orig
+            st.orig, st.pos = self.orig, self.pos
         self.reserves = [
             (r, np.full(n, float(r.troops)), np.full((len(r.sectors), n), -np.inf),
              stream(seed, chunk, name_key("reserve:" + r.name), _RESERVE))
@@ -438,8 +496,8 @@ class _ChunkRun:
         n = st.u.size
         delay = r.readiness_days.sample(st.rng[_REINFORCE], n) if r.readiness_days else 0.0
         day = r.day + np.ceil(np.zeros(n) + delay).astype(np.int64)
-        ok = np.flatnonzero(day < self.h)
-        st.arrivals_for(r.side, self.h)[day[ok], ok] += r.troops
+        ok = day < self.h
+        st.arrivals[r.side].add(day[ok], st.orig[ok], np.full(int(ok.sum()), float(r.troops)))
 
     def modify(self, env: simpy.Environment, st: _SectorState, m):
         yield env.timeout(m.start_day)
@@ -463,13 +521,11 @@ class _ChunkRun:
         first = np.floor(times).astype(np.int64)
         last = np.minimum(first + np.ceil(k.duration_days.sample(rng, total)).astype(np.int64),
                           h + 1)
-        cells = (h + 2) * n
-        diff = np.bincount(first * n + rep, weights=log_f, minlength=cells)
-        diff -= np.bincount(last * n + rep, weights=log_f, minlength=cells)
-        diff = diff.reshape(h + 2, n)
-        if st.supply_log is None:
-            st.supply_log = np.zeros((h + 1, n))
-        st.supply_log += np.cumsum(diff[: h + 1], axis=0)
+        orig = st.orig[rep]
+        st.supply_changes.add(first, orig, log_f)
+        st.supply_changes.add(last, orig, -log_f)
+        if st.log_supply is None:
+            st.log_supply = np.zeros(n)
         st.strike_count += counts
 
     # -- the days ------------------------------------------------------------------------------
@@ -507,8 +563,10 @@ class _ChunkRun:
             st.flush(done, later)
             st.compact(keep)
         self.orig = self.orig[keep]
+        self.pos = np.full(self.pos.size, -1)
+        self.pos[self.orig] = np.arange(self.orig.size)
         for st in self.sectors:
-            st.orig = self.orig
+            st.orig, st.pos = self.orig, self.pos
         self.reserves = [(r, pool[keep], last[:, keep], rng)
                          for r, pool, last, rng in self.reserves]
         self.retired += n_done
@@ -529,7 +587,7 @@ class _ChunkRun:
                 last[si, idx] = t
                 day = t + np.ceil(r.transit_days.sample(rng, idx.size)).astype(np.int64)
                 ok = day < self.h
-                st.arrivals_for(r.side, self.h)[day[ok], idx[ok]] += amount[ok]
+                st.arrivals[r.side].add(day[ok], st.orig[idx[ok]], amount[ok])
 
     def finish(self) -> dict[str, SectorChunk]:
         for st in self.sectors:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -19,6 +17,9 @@ import numpy as np
 from . import __version__
 from .errors import AdvsimError
 from .outcomes import Result, slug
+
+
+CSV_BLOCK_ROWS = 50_000
 
 
 def new_run_dir(root: str | os.PathLike[str], name: str, seed: int) -> Path:
@@ -42,6 +43,9 @@ def atomic_dir(target: Path, *, overwrite: bool = False):
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
         yield tmp
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -58,23 +62,34 @@ def atomic_dir(target: Path, *, overwrite: bool = False):
 
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     """Columns to CSV: booleans as true/false, NaN as an empty field, floats to 6 significant
-    digits."""
-    names = list(columns)
-    formatted = [_format(columns[k]) for k in names]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(names)
-        w.writerows(zip(*formatted))
+    digits. Formatted a column at a time, in blocks of rows, so that memory stays flat."""
+    arrays = list(columns.values())
+    n = len(arrays[0]) if arrays else 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(_quote(k) for k in columns) + "\n")
+        for lo in range(0, n, CSV_BLOCK_ROWS):
+            block = [_format(a[lo : lo + CSV_BLOCK_ROWS]) for a in arrays]
+            f.write("\n".join(map(",".join, zip(*block))) + "\n")
 
 
 def _format(a: np.ndarray) -> list[str]:
     if a.dtype == bool:
         return np.where(a, "true", "false").tolist()
     if a.dtype.kind in "iu":
-        return a.astype(str).tolist()
+        return list(map(str, a.tolist()))
     if a.dtype.kind == "f":
-        return ["" if not math.isfinite(v) else f"{v:.6g}" for v in a.tolist()]
-    return [str(v) for v in a.tolist()]
+        out = list(map("%.6g".__mod__, a.tolist()))
+        for i in np.flatnonzero(~np.isfinite(a)).tolist():
+            out[i] = ""
+        return out
+    return [_quote(str(v)) for v in a.tolist()]
+
+
+def _quote(text: str) -> str:
+    """A CSV field: quoted where it holds a comma, a quote or a line break."""
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def write_run(
