@@ -17,8 +17,10 @@ import math
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -245,20 +247,22 @@ def main() -> None:
         print(f"{n:>9,} {days:>5} {sectors:>7} {m['wall_s']:>8.3f} {ns:>22.1f}")
 
     print("\nThe CLI, start-up included:")
+    scratch = tempfile.mkdtemp(prefix="advsim-bench-")
+
+    def run_kurakhove(*opts: str) -> tuple[str, list[str]]:
+        label = " ".join(("advsim run scenarios/kurakhove.yaml", *opts))
+        return label, ["run", "scenarios/kurakhove.yaml", *opts, "-q", "--out",
+                       f"{scratch}/out", "--overwrite"]
+
+    n_cli = 2000 if quick else 100_000
+    n_big = 20_000 if quick else 1_000_000
     cli_runs = [
         ("advsim --help", ["--help"]),
-        ("advsim run scenarios/kurakhove.yaml", ["run", "scenarios/kurakhove.yaml", "-q",
-                                                 "--out", "/tmp/advsim-bench-a", "--overwrite"]),
+        run_kurakhove(),
+        run_kurakhove("-n", str(n_cli), "-j", "1"),
+        run_kurakhove("-n", str(n_cli), "-j", "0"),
+        run_kurakhove("-n", str(n_big), "-j", "2"),
     ]
-    n_cli = 2000 if quick else 100_000
-    for jobs in ("1", "0"):
-        cli_runs.append((f"advsim run scenarios/kurakhove.yaml -n {n_cli} -j {jobs}",
-                         ["run", "scenarios/kurakhove.yaml", "-n", str(n_cli), "-j", jobs, "-q",
-                          "--out", "/tmp/advsim-bench-b", "--overwrite"]))
-    n_big = 20_000 if quick else 1_000_000
-    cli_runs.append((f"advsim run scenarios/kurakhove.yaml -n {n_big} -j 2",
-                     ["run", "scenarios/kurakhove.yaml", "-n", str(n_big), "-j", "2", "-q",
-                      "--out", "/tmp/advsim-bench-c", "--overwrite"]))
     report["cli"] = []
     kernel_100k = next((m["wall_s"] for m in report["models"]
                         if m["model"] == "numpy" and m["replications"] == max(sizes)), None)
@@ -269,6 +273,7 @@ def main() -> None:
         print(f"  {label:<58} {m['wall_s']:7.2f} s  peak {m['peak_rss_mb']:6.0f} MB{rel}")
         report["cli"].append({"command": label, **m})
 
+    shutil.rmtree(scratch, ignore_errors=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nWritten: {args.out}")
 

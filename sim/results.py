@@ -18,7 +18,6 @@ from . import __version__
 from .errors import AdvsimError
 from .outcomes import Result, slug
 
-
 CSV_BLOCK_ROWS = 50_000
 
 
