@@ -7,6 +7,18 @@ class AdvsimError(Exception):
     """Root of every error advsim raises on purpose."""
 
 
+class Interrupted(BaseException):
+    """A termination signal (SIGTERM, SIGHUP) received while working; like KeyboardInterrupt
+    it is not an Exception, so only the outermost layer handles it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)  # args only: SimPy re-raises a process's error as type(e)(*args)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"signal {self.signum}"
+
+
 class ScenarioError(AdvsimError):
     """A bad input, located as ``FILE:LINE: key.path: what is wrong (what was expected)``."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +32,14 @@ def _run_chunk(args: tuple[Scenario, int, int, int]) -> dict[str, SectorChunk]:
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                               initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and die quietly when stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def simulate(
@@ -61,20 +70,30 @@ def simulate(
         for s in scenario.sectors
     }
     tasks = [(scenario, seed, k, count) for k, _, count in parts]
-    for done, ((_, lo, _), out) in enumerate(zip(parts, _map(tasks, jobs)), start=1):
-        for name, part in out.items():
-            sectors[name].put(lo, part)
-        if on_chunk:
-            on_chunk(done, len(parts))
+    with _mapper(jobs) as pmap:
+        for done, ((_, lo, _), out) in enumerate(zip(parts, pmap(_run_chunk, tasks)), start=1):
+            for name, part in out.items():
+                sectors[name].put(lo, part)
+            if on_chunk:
+                on_chunk(done, len(parts))
     return Result(
         scenario=scenario, replications=n, seed=seed, sectors=sectors,
         wall_seconds=time.perf_counter() - t0, jobs=jobs,
     )
 
 
-def _map(tasks: list, jobs: int) -> Iterator[dict[str, SectorChunk]]:
+@contextlib.contextmanager
+def _mapper(jobs: int) -> Iterator[Callable]:
+    """``map`` in this process, or over a pool of ``jobs`` workers. If the caller is
+    interrupted or fails, chunks not yet started are cancelled: the workers stop after the
+    chunk they are running (a fraction of a second), and none is left behind."""
     if jobs <= 1:
-        yield from map(_run_chunk, tasks)
+        yield map
         return
-    with _pool(jobs) as pool:
-        yield from pool.map(_run_chunk, tasks)
+    pool = _pool(jobs)
+    try:
+        yield pool.map
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import click
 
 from .. import __version__
-from ..errors import AdvsimError
+from ..errors import AdvsimError, Interrupted
 
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
@@ -33,6 +35,7 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context):
+        previous = _trap_termination()
         try:
             return super().invoke(ctx)
         except AdvsimError as e:
@@ -40,9 +43,25 @@ class LazyGroup(click.Group):
                 raise
             click.echo(str(e), err=True)
             ctx.exit(2)
-        except KeyboardInterrupt:
-            click.echo("advsim: interrupted; nothing was written", err=True)
-            ctx.exit(130)
+        except (KeyboardInterrupt, Interrupted) as e:
+            signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+            click.echo("advsim: interrupted; unfinished output was removed", err=True)
+            ctx.exit(128 + signum)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _trap_termination() -> dict:
+    """Turn SIGTERM and SIGHUP into Interrupted, so that unfinished output is cleaned up as on
+    Ctrl-C. Returns the handlers it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(signum, frame):
+        raise Interrupted(signum)
+
+    return {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
