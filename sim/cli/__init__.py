@@ -13,6 +13,8 @@ from ..errors import AdvsimError
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
+    "compare": ("sim.cli.compare", "Compare runs: differences with intervals, per sector."),
+    "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone and tornado charts of runs."),
 }
 
 
