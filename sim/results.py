@@ -88,9 +88,11 @@ def write_run(
     root: str | os.PathLike[str] = "results",
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    plot: bool = False,
 ) -> Path:
     """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json,
-    outcomes.csv (and outcomes.parquet where pyarrow is installed) and bands.csv."""
+    outcomes.csv (and outcomes.parquet where pyarrow is installed), bands.csv, and with
+    ``plot`` the fan chart fan.png."""
     target = Path(out) if out else new_run_dir(root, result.scenario.name, result.seed)
     summary = result.summary()
     summary["results_dir"] = str(target)
@@ -117,6 +119,10 @@ def write_run(
             "numpy": np.__version__,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        if plot:
+            from .plots import write_fan
+
+            write_fan(tmp)
     return target
 
 
