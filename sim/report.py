@@ -87,7 +87,8 @@ def format_compare(result: dict) -> str:
     runs = result["runs"]
     labels = [r["label"] for r in runs]
     h = result["horizon_days"]
-    out = [f"Comparing {len(runs)} runs; differences are each run minus {labels[0]}:"]
+    out = [f"Comparing {len(runs)} runs; differences are later runs minus the first "
+           f"({labels[0]}):"]
     for r in runs:
         what = ", ".join(r["overrides"]) if r["overrides"] else "as in the scenario file"
         if r["point"] is not None:
@@ -96,8 +97,8 @@ def format_compare(result: dict) -> str:
         out.append(f"     {r['scenario']} · {r['replications']:,} replications · seed {r['seed']}"
                    f" · {r['horizon_days']} days from {r['start']} · {what}")
     paired = {c["paired"] for s in result["sectors"].values() for c in s["comparisons"]}
-    how = ("paired: replication i of each run draws the same random numbers (same seed and "
-           "replications)" if paired == {True} else
+    how = ("paired by replication (same seed and replications: replication i of each run "
+           "starts from the same random streams)" if paired == {True} else
            "independent resamples of each run" if paired == {False} else
            "paired where runs share seed and replications, else independent")
     b = result["bootstrap"]
