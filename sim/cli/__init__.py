@@ -65,6 +65,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
       advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
       advsim validate scenarios/*.yaml
+      advsim compare results/no-strikes results/strikes
+      advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

@@ -18,7 +18,7 @@ from .options import json_option, label_option, runs_arg, sector_option
               help="Seed of the bootstrap: the same seed prints the same intervals.")
 @json_option
 def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
-    """Compare the results folders RUNS (of advsim run), each against the first.
+    """Compare the results folders RUN... (of advsim run), each against the first.
 
     Per sector: the percentiles of the day the objective falls and of progress at checkpoint
     days, side by side; the difference of medians and of the probability of reaching the
@@ -28,19 +28,19 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
     Replications that do not reach the objective within the horizon stay censored: a median
     beyond the horizon gives no difference (null), never a difference of horizons; runs with
     different horizons are compared up to the shorter. Runs with the same seed and number of
-    replications share their random numbers replication by replication (common random
-    numbers), and are compared as pairs, which gives sharper intervals.
+    replications start, replication by replication, from the same random streams (common
+    random numbers), and are compared as pairs, which gives sharper intervals.
 
-    RUN is a results folder; SWEEP_DIR:POINT_ID names a point of a sweep.
+    RUN is a results folder. (SWEEP_DIR:POINT_ID, a point of a sweep, awaits sweep folders.)
 
     \b
     Examples:
-      advsim run scenarios/kurakhove.yaml --out results/strikes
       advsim run scenarios/kurakhove.yaml --out results/no-strikes \\
           --set sectors.kurakhove.strikes.0.rate_per_day=0
-      advsim compare results/strikes results/no-strikes
-      advsim compare results/strikes results/no-strikes --label strikes --label "no strikes"
-      advsim compare results/strikes results/no-strikes --json | jq .sectors.kurakhove
+      advsim run scenarios/kurakhove.yaml --out results/strikes
+      advsim compare results/no-strikes results/strikes
+      advsim compare results/no-strikes results/strikes --label "no strikes" --label strikes
+      advsim compare results/no-strikes results/strikes --json | jq .sectors.kurakhove
     """
     import json
 
