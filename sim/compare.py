@@ -301,7 +301,8 @@ def compare_runs(
         "runs": [
             {"label": lab, "path": r.spec, "scenario": r.scenario, "start": r.start.isoformat(),
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
-             "overrides": list(r.overrides), "point": r.point}
+             "overrides": list(r.overrides), "scenario_sha256": r.scenario_sha256,
+             "point": r.point}
             for lab, r in zip(labels, runs)
         ],
         "horizon_days": horizon,
