@@ -4,6 +4,7 @@ labels, bands, titles), not pixels."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,12 @@ def runs(tmp_path_factory) -> dict[str, Path]:
         r = invoke("run", *args, "-n", str(N), "-j", "1", "--out", str(root / name), "-q")
         assert r.exit_code == 0, r.output
     return {name: root / name for name in specs}
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def fills(ax) -> list[PolyCollection]:
@@ -160,6 +167,7 @@ def test_plot_writes_the_format_of_the_suffix(runs, tmp_path, suffix, magic):
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == str(out)
     assert out.read_bytes().startswith(magic)
+    assert out.stat().st_mode & 0o044 == 0o044 & ~umask()  # readable as any new file
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
 
 
