@@ -222,6 +222,9 @@ def cdf_chart(runs: list[RunRead], *, labels: list[str] | None = None,
               sectors: list[str] | None = None) -> Figure:
     """P(objective reached by each date), runs overlaid; each curve ends at its horizon, where
     the rest of its replications are censored."""
+    from .compare import censor_at
+    from .summary import censored_percentiles
+
     labels = run_labels(runs, labels)
     names = _sector_names(runs, sectors)
     fig, axes = _figure(len(names))
@@ -234,8 +237,12 @@ def cdf_chart(runs: list[RunRead], *, labels: list[str] | None = None,
             x0 = _x0(run)
             t = np.concatenate([[0.0], np.sort(d), [run.horizon_days]])
             y = np.concatenate([[0.0], np.arange(1, d.size + 1), [d.size]]) / run.replications
+            (median,) = censored_percentiles(censor_at(run.sectors[name].objective_day,
+                                                       run.horizon_days), [50])
+            when = "beyond the horizon" if median is None else str(run.date_of(median))
             ax.step(x0 + t, y, where="post", color=f"C{i}", lw=2,
-                    label=f"{label}: {y[-1]:.2f} by {run.date_of(run.horizon_days)}")
+                    label=f"{label}: median {when}; "
+                          f"{y[-1]:.2f} by {run.date_of(run.horizon_days)}")
             right = max(right, x0 + run.horizon_days)
         ax.axhline(0.5, color="0.5", lw=0.8, ls=":")
         ax.annotate("even chance", (0, 0.5), xycoords=("axes fraction", "data"),
@@ -246,8 +253,8 @@ def cdf_chart(runs: list[RunRead], *, labels: list[str] | None = None,
         ax.set_title(f"When the objective ({obj}) is reached: {runs[0].scenario}, {name}\n"
                      f"{_reps(runs)}; each curve ends at its run's horizon",
                      fontsize=11)
-        ax.legend(loc="upper left", fontsize=9, title="run: P(reached) by its horizon",
-                  title_fontsize=9)
+        ax.legend(loc="upper left", fontsize=9,
+                  title="run: median date; P(reached) by its horizon", title_fontsize=9)
         _dates(ax)
     return fig
 

@@ -110,6 +110,7 @@ def test_cdf_overlays_runs_up_to_each_horizon(runs):
     ya, yb = (np.interp(at, *ln.get_data()) for ln in curves[:2])
     assert yb > ya
     assert ax.get_ylim() == (0, 1.02) and ax.get_ylabel() == "P(objective reached by date)"
+    assert curves[2].get_label().startswith("200 days: median beyond the horizon; 0.")
 
 
 def test_hist_shows_the_censored_mass_past_the_horizon(runs):
