@@ -70,3 +70,81 @@ def format_run(summary: dict) -> str:
             f"defender {loss['defender']['mean']:,.0f}"
         )
     return "\n".join(out)
+
+
+def _signed(x: float | None, digits: int) -> str:
+    return "—" if x is None else f"{x:+,.{digits}f}".replace("-", "−")
+
+
+def _ci(ci: list | None, digits: int) -> str:
+    if ci is None:
+        return ""
+    return "[" + ", ".join("…" if v is None else _signed(v, digits) for v in ci) + "]"
+
+
+def format_compare(result: dict) -> str:
+    """The human-readable report of ``advsim compare``: readings first, then the tables."""
+    runs = result["runs"]
+    labels = [r["label"] for r in runs]
+    h = result["horizon_days"]
+    out = [f"Comparing {len(runs)} runs; differences are later runs minus the first "
+           f"({labels[0]}):"]
+    for r in runs:
+        what = ", ".join(r["overrides"]) if r["overrides"] else "as in the scenario file"
+        if r["point"] is not None:
+            what = f"sweep point {r['point']}"
+        out.append(f"  {r['label']}: {r['path']}")
+        out.append(f"     {r['scenario']} · {r['replications']:,} replications · seed {r['seed']}"
+                   f" · {r['horizon_days']} days from {r['start']} · {what}")
+    paired = {c["paired"] for s in result["sectors"].values() for c in s["comparisons"]}
+    how = ("paired by replication (same seed and replications: replication i of each run "
+           "starts from the same random streams)" if paired == {True} else
+           "independent resamples of each run" if paired == {False} else
+           "paired where runs share seed and replications, else independent")
+    b = result["bootstrap"]
+    out += ["", "Readings", *[f"  {name}: {c['reading']}"
+                              for name, s in result["sectors"].items()
+                              for c in s["comparisons"]],
+            f"  [...]: 95% bootstrap interval, {b['resamples']:,} resamples, {how}.",
+            f"  P(reach): the probability of reaching the objective within {h} days; "
+            "…: a bound beyond the horizon."]
+
+    for name, s in result["sectors"].items():
+        obj = s["objective_day"]
+        out += ["", f"{name}: day {s['objective']} is reached (censored past day {h})"]
+        header = [""] + [f"{lab} {w}" for lab in labels for w in ("day", "date")]
+        rows = []
+        for k in obj["runs"][0]:
+            row = [k.upper()]
+            for r, q in zip(runs, obj["runs"]):
+                start = dt.date.fromisoformat(r["start"])
+                row += [_day(q[k]), _date(start, q[k])]
+            rows.append(row)
+        rows.append(["P(reach)", *[c for p in obj["prob_reached"] for c in (f"{p:.3f}", "")]])
+        out += _table(header, rows)
+        for c in s["comparisons"]:
+            lab = labels[c["run"]]
+            out.append(
+                f"  {lab} − {labels[0]}: median {_signed(c['median_diff_days'], 1)} days "
+                f"{_ci(c['median_diff_ci95'], 1)}; P(reach) "
+                f"{_signed(c['prob_reached_diff'], 3)} {_ci(c['prob_reached_diff_ci95'], 3)}; "
+                f"KS D = {c['ks_stat']:.3f}, p = {c['ks_pvalue']:.2g}"
+            )
+        key = "advance_km" if "advance_km" in s else "held_km2"
+        prog = s[key]
+        if prog["days"]:
+            label = "Advance, km" if key == "advance_km" else "Held area, km²"
+            out.append(f"  {label}, by day (median and P10–P90):")
+            header = ["", *labels, *[f"{labels[c['run']]} − {labels[0]} median [95%]"
+                                     for c in s["comparisons"]]]
+            rows = []
+            for i, d in enumerate(prog["days"]):
+                row = [f"day {d}"]
+                for q in prog["runs"]:
+                    row.append(f"{q['p50'][i]:,.1f} ({q['p10'][i]:,.1f}–{q['p90'][i]:,.1f})")
+                for c in s["comparisons"]:
+                    row.append(f"{_signed(c['progress_median_diff'][i], 2)} "
+                               f"{_ci(c['progress_median_diff_ci95'][i], 2)}")
+                rows.append(row)
+            out += _table(header, rows)
+    return "\n".join(out)

@@ -1,4 +1,5 @@
-"""Results folders: written whole into a temporary folder beside the target, then renamed."""
+"""Results folders: written whole into a temporary folder beside the target, then renamed;
+and read back for compare and plot."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import platform
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +102,11 @@ def write_run(
     root: str | os.PathLike[str] = "results",
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    plot: bool = False,
 ) -> Path:
     """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json,
-    outcomes.csv (and outcomes.parquet where pyarrow is installed) and bands.csv."""
+    outcomes.csv (and outcomes.parquet where pyarrow is installed), bands.csv, and with
+    ``plot`` the fan chart fan.png."""
     target = Path(out) if out else new_run_dir(root, result.scenario.name, result.seed)
     summary = result.summary()
     summary["results_dir"] = str(target)
@@ -129,6 +133,10 @@ def write_run(
             "numpy": np.__version__,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        if plot:
+            from .plots import write_fan
+
+            write_fan(tmp)
     return target
 
 
@@ -157,3 +165,193 @@ def _maybe_parquet(path: Path, table: dict[str, np.ndarray]) -> None:
         return
     cols = {k: (v.astype(str) if v.dtype == object else v) for k, v in table.items()}
     pq.write_table(pa.table(cols), path)
+
+
+# -- reading folders back ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SectorOutcomesRead:
+    """One sector's per-replication outcomes as read back from a results folder, in replication
+    order. Days are +inf where not reached within the horizon (censored)."""
+
+    name: str
+    kind: str  # "axis" | "area"
+    objective: str
+    objective_at: float  # km along the axis, or km² held at which the objective falls
+    objective_day: np.ndarray
+    milestones: dict[str, np.ndarray]  # name -> day reached
+    milestone_at: dict[str, float]  # name -> km along the axis, or km² held
+    checkpoints_days: tuple[int, ...]
+    progress: np.ndarray  # (replications, checkpoints): km advanced or km² held
+
+    @property
+    def progress_name(self) -> str:
+        return "advance_km" if self.kind == "axis" else "held_km2"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRead:
+    """A run (or a sweep point) read back: what compare and plot need, nothing recomputed."""
+
+    spec: str  # as named on the command line
+    folder: Path
+    scenario: str
+    start: dt.date
+    horizon_days: int
+    replications: int
+    seed: int
+    overrides: tuple[str, ...]
+    scenario_sha256: str | None
+    sectors: dict[str, SectorOutcomesRead]
+    point: str | None = None  # a sweep point's id
+
+    def date_of(self, day: float) -> dt.date:
+        return self.start + dt.timedelta(days=int(day // 1))
+
+    def bands(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per-day bands of each sector from bands.csv: {sector: {"day": ..., "p5": ...}}."""
+        path = self.folder / "bands.csv"
+        if self.point is not None or not path.is_file():
+            raise AdvsimError(f"{self.spec}: no bands.csv (per-day bands come with advsim run)")
+        cols = read_csv_columns(path, self.spec)
+        out: dict[str, dict[str, np.ndarray]] = {}
+        sector = np.asarray(cols["sector"])
+        for name in dict.fromkeys(cols["sector"]):
+            sel = sector == name
+            out[name] = {k: _floats(v, path)[sel] for k, v in cols.items()
+                         if k == "day" or k.startswith("p")}
+        return out
+
+
+def read_csv_columns(path: Path, spec: str) -> dict[str, list[str]]:
+    """A CSV file as columns of strings."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+    if not rows or not rows[0]:
+        raise AdvsimError(f"{spec}: {path.name} is empty")
+    header, body = rows[0], rows[1:]
+    if any(len(r) != len(header) for r in body):
+        bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
+        raise AdvsimError(f"{spec}: {path.name}:{bad}: {len(header)} fields expected")
+    return {k: [r[i] for r in body] for i, k in enumerate(header)}
+
+
+def _floats(values: list[str], path: Path, censored: bool = False) -> np.ndarray:
+    """Numbers of a CSV column; an empty field is +inf where ``censored`` (a day not reached
+    within the horizon), else NaN."""
+    empty = math.inf if censored else math.nan
+    try:
+        return np.array([float(v) if v != "" else empty for v in values], dtype=float)
+    except ValueError as e:
+        raise AdvsimError(f"{path}: {e}") from None
+
+
+def load_run(spec: str | os.PathLike[str]) -> RunRead:
+    """Read a results folder written by ``advsim run`` (or a sweep point ``SWEEP_DIR:POINT_ID``).
+
+    Every failure is an AdvsimError of one line that names ``spec``.
+    """
+    spec = str(spec)
+    folder = Path(spec)
+    if not folder.exists() and ":" in spec:
+        head, point = spec.rsplit(":", 1)
+        if Path(head).is_dir():
+            return _load_sweep_point(spec, Path(head), point)
+    if not folder.exists():
+        raise AdvsimError(f"{spec}: no such results folder")
+    if not folder.is_dir():
+        raise AdvsimError(f"{spec}: not a folder (expected a results folder of advsim run)")
+    if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
+        raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
+    for name in ("summary.json", "manifest.json", "outcomes.csv"):
+        if not (folder / name).is_file():
+            raise AdvsimError(
+                f"{spec}: not a results folder (no {name}; expected a folder written by "
+                "advsim run)"
+            )
+    summary = _read_json(folder / "summary.json", spec)
+    manifest = _read_json(folder / "manifest.json", spec)
+    table = read_csv_columns(folder / "outcomes.csv", spec)
+    try:
+        return RunRead(
+            spec=spec,
+            folder=folder,
+            scenario=str(summary["scenario"]),
+            start=dt.date.fromisoformat(summary["start"]),
+            horizon_days=int(summary["horizon_days"]),
+            replications=int(summary["replications"]),
+            seed=int(summary["seed"]),
+            overrides=tuple(manifest.get("overrides", ())),
+            scenario_sha256=manifest.get("scenario_sha256"),
+            sectors=sectors_from_table(table, summary["sectors"], int(summary["replications"]),
+                                       folder / "outcomes.csv", spec),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise AdvsimError(f"{spec}: summary.json or outcomes.csv lacks {e}") from None
+
+
+def _load_sweep_point(spec: str, folder: Path, point: str) -> RunRead:
+    """A point of a sweep folder, read like a run.
+
+    Once ``advsim sweep`` writes its folder (points.csv: one row per point with its id and
+    parameter values; per-replication outcomes with a ``point`` column; the resolved spec), a
+    point is the outcome rows whose ``point`` is POINT_ID passed to ``sectors_from_table``
+    with the base scenario's sectors, and RunRead(point=POINT_ID).
+    """
+    raise AdvsimError(
+        f"{spec}: cannot read sweep point {point!r}: this version of advsim has no sweep "
+        "folders yet (compare and plot results folders of advsim run)"
+    )
+
+
+def _read_json(path: Path, spec: str) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+
+
+def sectors_from_table(
+    table: dict[str, list[str]], sectors: dict, replications: int, path: Path, spec: str
+) -> dict[str, SectorOutcomesRead]:
+    """Per-sector arrays from outcome rows (one per replication and sector) and the sectors'
+    descriptions in the summary's shape."""
+    names = np.asarray(table["sector"])
+    rep = _floats(table["replication"], path).astype(np.int64)
+    out = {}
+    for name, s in sectors.items():
+        sel = np.flatnonzero(names == name)
+        order = sel[np.argsort(rep[sel], kind="stable")]
+        if not np.array_equal(rep[order], np.arange(replications)):
+            raise AdvsimError(
+                f"{spec}: outcomes.csv: sector {name!r} does not hold replications "
+                f"0..{replications - 1} once each"
+            )
+        kind = s["kind"]
+        progress_name = "advance_km" if kind == "axis" else "held_km2"
+        days = tuple(int(d) for d in s[progress_name]["days"])
+        at_key = "at_km" if kind == "axis" else "held_km2"
+
+        def col(key: str, censored: bool = False, order=order) -> np.ndarray:
+            if key not in table:
+                raise AdvsimError(f"{spec}: outcomes.csv has no column {key!r}")
+            return _floats([table[key][i] for i in order], path, censored)
+
+        out[name] = SectorOutcomesRead(
+            name=name,
+            kind=kind,
+            objective=s["objective"]["name"],
+            objective_at=float(s["length_km"] if kind == "axis" else s["objective_km2"]),
+            objective_day=col("objective_day", censored=True),
+            milestones={m: col(f"milestone_{slug(m)}_day", censored=True)
+                        for m in s["milestones"]},
+            milestone_at={m: float(v[at_key]) for m, v in s["milestones"].items()},
+            checkpoints_days=days,
+            progress=np.column_stack([col(f"{progress_name}_d{d}") for d in days])
+            if days else np.empty((replications, 0)),
+        )
+    return out

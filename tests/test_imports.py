@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def loaded_after(code: str) -> set[str]:
     out = subprocess.run(
@@ -27,3 +29,14 @@ def test_help_does_not_import_scipy_or_the_engine():
     )
     assert "click" in mods
     assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
+
+
+@pytest.mark.parametrize("command", ["compare", "plot"])
+def test_compare_and_plot_help_import_neither_matplotlib_nor_scipy(command):
+    mods = loaded_after(
+        "from sim.cli import cli\n"
+        f"try:\n    cli.main(['{command}', '--help'], standalone_mode=False)\n"
+        "except SystemExit:\n    pass"
+    )
+    assert f"sim.cli.{command}" in mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "numpy"} & mods

@@ -15,6 +15,8 @@ from ..errors import AdvsimError, Interrupted
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
+    "compare": ("sim.cli.compare", "Compare runs: differences with intervals, per sector."),
+    "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone and tornado charts of runs."),
 }
 
 
@@ -82,6 +84,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
       advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
       advsim validate scenarios/*.yaml
+      advsim compare results/no-strikes results/strikes
+      advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

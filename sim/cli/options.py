@@ -20,3 +20,15 @@ jobs_option = click.option(
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."
 )
+
+runs_arg = click.argument("runs", nargs=-1, metavar="RUN...")  # checked by the command
+
+label_option = click.option(
+    "--label", "labels", multiple=True, metavar="TEXT",
+    help="Name of each run, in order (repeatable; default A, B, C...).",
+)
+
+sector_option = click.option(
+    "--sector", "sectors", multiple=True, metavar="NAME",
+    help="Only this sector (repeatable; default every sector the runs share).",
+)

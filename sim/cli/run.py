@@ -23,21 +23,25 @@ from .options import jobs_option, json_option, scenario_arg, set_option
               help="Write the results folder here (default: a new folder under results/).")
 @click.option("--overwrite", is_flag=True, help="Replace the --out folder if it exists.")
 @json_option
+@click.option("--plot", is_flag=True,
+              help="Also draw the fan chart into the results folder (fan.png; needs "
+                   "matplotlib: pip install 'advsim[plot]').")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json).")
-def command(scenario, replications, seed, horizon, overrides, jobs, out, overwrite, as_json,
-            quiet) -> None:
+def command(scenario, replications, seed, horizon, overrides, jobs, out, overwrite, plot,
+            as_json, quiet) -> None:
     """Run SCENARIO (a YAML file) and print when each objective falls.
 
     Prints, per sector: the probability of reaching the objective within the horizon; the
     P5…P95 of the day it falls, as days and dates (> horizon where censored); how far the
     line moves by checkpoint days; when milestones fall. Every run writes a new, complete
     folder under results/ with the resolved scenario, a manifest, per-replication outcomes
-    (CSV), the summary (JSON) and per-day bands.
+    (CSV), the summary (JSON) and per-day bands; with --plot, the fan chart.
 
     \b
     Examples:
       advsim run scenarios/kurakhove.yaml
       advsim run scenarios/kurakhove.yaml -n 100000 -j 2 --seed 7
+      advsim run scenarios/kurakhove.yaml --plot --out results/strikes
       advsim run scenarios/kursk.yaml --set sectors.kursk.forces.attacker.troops=70000
       advsim run scenarios/theatre.yaml --json | jq .sectors.kursk.objective
     """
@@ -50,6 +54,10 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
 
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
     sc, resolved = load_resolved(scenario, sets)
+    if plot:
+        from ..plots import require_matplotlib
+
+        require_matplotlib()  # before the run, not after it
     show_progress = not quiet and not as_json and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -60,7 +68,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
                       on_chunk=progress if show_progress else None)
     path = write_run(
         result, resolved_yaml=resolved, source=scenario,
-        overrides=tuple(sets), out=out, overwrite=overwrite,
+        overrides=tuple(sets), out=out, overwrite=overwrite, plot=plot,
     )
     summary = result.summary()
     summary["results_dir"] = str(path)
@@ -69,3 +77,5 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
     elif not quiet:
         click.echo(format_run(summary))
         click.echo(f"\nResults: {path}  ({result.wall_seconds:.2f} s)")
+        if plot:
+            click.echo(f"Fan chart: {path / 'fan.png'}")

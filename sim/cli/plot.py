@@ -1,0 +1,56 @@
+"""``advsim plot``: fan, CDF, histogram, milestone and tornado charts of results folders."""
+
+from __future__ import annotations
+
+import click
+
+from .options import label_option, runs_arg, sector_option
+
+
+@click.command("plot")
+@runs_arg
+@click.option("-k", "--kind", default="fan", show_default=True,
+              metavar="fan|cdf|hist|milestones|tornado", help="The chart to draw (see above).")
+@click.option("-o", "--out", "out", metavar="FILE",
+              help="The image to write: .png, .svg or .pdf.  [required]")
+@label_option
+@sector_option
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="tornado: only this metric of sensitivity.csv (repeatable).")
+@click.option("--bin-days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="hist: width of the histogram's bins, in days.")
+def command(runs, kind, out, labels, sectors, metrics, bin_days) -> None:
+    """Draw a chart of the results folders RUN... (of advsim run) into FILE.
+
+    \b
+    Kinds:
+      fan         progress per day (km advanced, or km² held): P5–P95 and P25–P75 bands
+                  and the median, the objective and milestones marked; a panel per run
+      cdf         the probability that the objective has fallen by each date, runs
+                  overlaid
+      hist        the distribution of the day the objective falls; replications that do
+                  not reach it within the horizon are one hatched bar past the horizon
+      milestones  when each milestone and the objective fall, as P10–P90 and P25–P75
+                  intervals with the median
+      tornado     a sweep's sensitivity table: RUN is a sweep folder with sensitivity.csv
+                  (columns parameter, metric and prcc, or influence, st or s1; optional
+                  ci95_low, ci95_high), one bar per parameter, largest on top
+
+    Charts need matplotlib: pip install 'advsim[plot]'. Prints the file written.
+
+    \b
+    Examples:
+      advsim plot results/strikes -o fan.png
+      advsim plot results/strikes results/no-strikes --kind cdf -o cdf.png \\
+          --label strikes --label "no strikes"
+      advsim plot results/strikes --kind hist --bin-days 14 -o hist.svg
+    """
+    from ..errors import AdvsimError
+    from ..plots import plot
+
+    if not out:
+        raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
+    path = plot(kind, list(runs), out, labels=list(labels) or None,
+                sectors=list(sectors) or None, metrics=list(metrics) or None,
+                bin_days=bin_days)
+    click.echo(str(path))

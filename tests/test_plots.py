@@ -1,0 +1,225 @@
+"""Tests of ``advsim plot`` and ``advsim run --plot``, through matplotlib's objects (data,
+labels, bands, titles), not pixels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import Rectangle, StepPatch
+
+from sim.cli import cli
+from sim.plots import cdf_chart, fan_chart, hist_chart, milestones_chart, tornado_chart
+from sim.results import load_run
+
+ROOT = Path(__file__).resolve().parents[1]
+KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
+N = 300
+START = mdates.date2num(dt.date(2024, 11, 20))
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("plot-runs")
+    specs = {
+        "strikes": [KURAKHOVE],
+        "no_strikes": [KURAKHOVE, "--set", "sectors.kurakhove.strikes.0.rate_per_day=0"],
+        "short": [KURAKHOVE, "--horizon", "200"],  # most replications censored
+        "theatre": [str(ROOT / "scenarios/theatre.yaml")],
+    }
+    for name, args in specs.items():
+        r = invoke("run", *args, "-n", str(N), "-j", "1", "--out", str(root / name), "-q")
+        assert r.exit_code == 0, r.output
+    return {name: root / name for name in specs}
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def fills(ax) -> list[PolyCollection]:
+    return [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+
+def texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def test_fan_shows_two_bands_the_median_and_the_marks(runs):
+    run = load_run(runs["strikes"])
+    fig = fan_chart([run])
+    (ax,) = fig.axes
+    assert len(fills(ax)) == 2
+    band = run.bands()["kurakhove"]
+    median = next(ln for ln in ax.lines if ln.get_label() == "median")
+    x, y = median.get_data()
+    assert np.array_equal(y, band["p50"])
+    assert x[0] == START and x[-1] == START + 365
+    outer = fills(ax)[0].get_paths()[0].vertices[:, 1]
+    assert outer.min() == 0 and outer.max() == pytest.approx(band["p95"].max())
+    assert "Kurakhove → Pokrovsk" in ax.get_title() and f"{N:,} replications" in ax.get_title()
+    assert ax.get_ylabel() == "Advance from the start line, km"
+    assert {"objective: Pokrovsk (35 km)", "halfway (17.5 km)",
+            "defensive line: prepared line before Pokrovsk (25 km)"} <= set(texts(ax))
+    levels = {ln.get_ydata()[0] for ln in ax.lines if len(set(ln.get_ydata())) == 1}
+    assert {35, 17.5, 31, 25} <= levels
+    assert ax.get_ylim()[1] > 35
+    assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:3] == ["P5–P95: 90% of replications", "P25–P75: the middle half", "median"]
+
+
+def test_fan_of_an_area_sector_shows_held_area_falling(runs):
+    fig = fan_chart([load_run(runs["theatre"])])
+    assert len(fig.axes) == 2  # one panel per sector
+    kursk = next(ax for ax in fig.axes if "kursk" in ax.get_title())
+    assert kursk.get_ylabel() == "Area still held by the defender, km²"
+    y = next(ln for ln in kursk.lines if ln.get_label() == "median").get_ydata()
+    assert y[0] == 800 and y[-1] < y[0] and np.all(np.diff(y) <= 1e-9)
+    assert any("≤ 50 km² held" in t for t in texts(kursk))
+
+
+def test_cdf_overlays_runs_up_to_each_horizon(runs):
+    a, b, short = (load_run(runs[k]) for k in ("strikes", "no_strikes", "short"))
+    fig = cdf_chart([a, b, short], labels=["strikes", "no strikes", "200 days"])
+    (ax,) = fig.axes
+    curves = [ln for ln in ax.lines if ln.get_label().split(":")[0] in
+              ("strikes", "no strikes", "200 days")]
+    assert len(curves) == 3
+    for ln, run in zip(curves, (a, b, short)):
+        x, y = ln.get_data()
+        assert np.all(np.diff(y) >= 0) and y[0] == 0
+        assert x[-1] == START + run.horizon_days
+        d = run.sectors["kurakhove"].objective_day
+        assert y[-1] == pytest.approx(np.isfinite(d).mean())
+    # Without strikes the objective falls sooner: its curve is higher at the median date.
+    at = START + float(np.median(a.sectors["kurakhove"].objective_day))
+    ya, yb = (np.interp(at, *ln.get_data()) for ln in curves[:2])
+    assert yb > ya
+    assert ax.get_ylim() == (0, 1.02) and ax.get_ylabel() == "P(objective reached by date)"
+    assert curves[2].get_label().startswith("200 days: median beyond the horizon; 0.")
+
+
+def test_hist_shows_the_censored_mass_past_the_horizon(runs):
+    run = load_run(runs["short"])
+    fig = hist_chart([run], bin_days=7)
+    (ax,) = fig.axes
+    steps = [p for p in ax.patches if isinstance(p, StepPatch)]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch() == "//"]
+    assert len(bars) == 1
+    d = run.sectors["kurakhove"].objective_day
+    censored = 1 - np.isfinite(d).mean()
+    assert censored > 0.5 and bars[0].get_height() == pytest.approx(censored)
+    assert bars[0].get_x() > START + run.horizon_days
+    # The bins and the censored bar hold every replication once.
+    assert steps[0].get_data().values.sum() + censored == pytest.approx(1)
+    assert steps[0].get_data().edges[-1] == START + 200
+    assert any(f"({censored:.0%})" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_milestones_show_intervals_and_arrows_past_the_horizon(runs):
+    fig = milestones_chart([load_run(runs["strikes"]), load_run(runs["short"])])
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["halfway (17.5 km)", "outskirts of Pokrovsk (31 km)",
+                      "objective: Pokrovsk (35 km)"]
+    assert len(ax.collections) == 2 * 3 * 2  # thin and thick interval, per row and run
+    arrows = [ln for ln in ax.lines if ln.get_marker() == ">"]
+    assert arrows  # the 200-day run does not reach Pokrovsk in most replications
+    assert all(ln.get_xdata()[0] == START + 200 for ln in arrows)
+    assert sum("P = " in t for t in texts(ax)) == 6
+
+
+def test_tornado_ranks_parameters_by_influence(tmp_path):
+    (tmp_path / "sensitivity.csv").write_text(
+        "parameter,metric,prcc,ci95_low,ci95_high\n"
+        "troops,p50_day,-0.8,-0.85,-0.75\nrate,p50_day,-0.3,-0.4,-0.2\n"
+        "readiness,p50_day,0.5,0.4,0.6\ntroops,prob_reached,0.2,0.1,0.3\n")
+    fig = tornado_chart(str(tmp_path))
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["rate", "readiness", "troops"]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [-0.3, 0.5, -0.8]  # largest influence at the top
+    assert ax.get_xlim() == (-1, 1) and "partial rank correlation" in ax.get_xlabel()
+    assert "p50_day" in ax.get_title()
+    assert len(tornado_chart(str(tmp_path), metrics=["prob_reached"]).axes) == 1
+
+
+@pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"),
+                                          (".pdf", b"%PDF")])
+def test_plot_writes_the_format_of_the_suffix(runs, tmp_path, suffix, magic):
+    out = tmp_path / f"sub/cdf{suffix}"
+    r = invoke("plot", str(runs["strikes"]), str(runs["no_strikes"]), "--kind", "cdf",
+               "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(out)
+    assert out.read_bytes().startswith(magic)
+    assert out.stat().st_mode & 0o044 == 0o044 & ~umask()  # readable as any new file
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_run_plot_writes_the_fan_chart_into_the_results_folder(tmp_path):
+    out = tmp_path / "o"
+    r = invoke("run", KURAKHOVE, "-n", "100", "-j", "1", "--out", str(out), "--plot")
+    assert r.exit_code == 0, r.output
+    assert (out / "fan.png").read_bytes().startswith(b"\x89PNG")
+    assert f"Fan chart: {out / 'fan.png'}" in r.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_bad_input_is_one_line_and_status_2(runs, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a = str(runs["strikes"])
+    png = str(tmp_path / "x.png")
+    cases = [
+        ([a, "--kind", "pie", "-o", png], "--kind: 'pie' is not a chart kind"),
+        ([a, "-o", str(tmp_path / "x.jpg")], "unknown image suffix '.jpg'"),
+        ([a], "-o FILE is required"),
+        (["-o", png], "name at least one results folder"),
+        ([str(tmp_path / "missing"), "-o", png], "missing: no such results folder"),
+        ([str(empty), "-o", png], "not a results folder (no summary.json"),
+        ([str(empty), "--kind", "tornado", "-o", png], "no sensitivity.csv"),
+        ([a, a, "--kind", "tornado", "-o", png], "name one sweep folder"),
+        ([a, a, "--kind", "cdf", "--label", "x", "-o", png], "--label: 1 labels for 2 runs"),
+        ([a, "--sector", "kursk", "-o", png], "--sector: 'kursk' is not a sector"),
+    ]
+    for args, message in cases:
+        r = invoke("plot", *args)
+        assert r.exit_code == 2, (args, r.output)
+        err = r.stderr.splitlines()
+        assert len(err) == 1 and message in err[0], (args, r.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # nothing written
+
+
+def test_without_matplotlib_run_plot_says_how_to_install_it_and_writes_nothing(
+        tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    r = invoke("run", KURAKHOVE, "-n", "50", "-j", "1", "--out", str(tmp_path / "o"), "--plot")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("plots need matplotlib, an optional extra: "
+                                "pip install 'advsim[plot]'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_tornado_names_the_expected_columns(tmp_path):
+    (tmp_path / "sensitivity.csv").write_text("parameter,metric,rank\ntroops,p50,1\n")
+    r = invoke("plot", str(tmp_path), "--kind", "tornado", "-o", str(tmp_path / "t.png"))
+    assert r.exit_code == 2
+    assert r.stderr.strip().endswith(
+        "sensitivity.csv: no influence column (one of prcc, influence, st, s1); "
+        "expected columns parameter, metric, prcc")
