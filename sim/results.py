@@ -4,9 +4,11 @@ and read back for compare and plot."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
