@@ -13,6 +13,8 @@ from ..errors import AdvsimError
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
+    "calibrate": ("sim.cli.calibrate", "Fit the advance rate and its variability to an "
+                  "observed series."),
 }
 
 

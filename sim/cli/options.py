@@ -20,3 +20,22 @@ jobs_option = click.option(
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."
 )
+
+
+class _Date(click.ParamType):
+    """A calendar date as YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"expected a date as YYYY-MM-DD, got {value!r}", param, ctx)
+
+
+observed_date = _Date()
