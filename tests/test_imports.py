@@ -27,3 +27,19 @@ def test_help_does_not_import_scipy_or_the_engine():
     )
     assert "click" in mods
     assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
+
+
+def test_calibrate_and_backtest_help_import_no_heavy_modules():
+    for command in ("calibrate", "backtest"):
+        mods = loaded_after(
+            "from sim.cli import cli\n"
+            f"try:\n    cli.main(['{command}', '--help'], standalone_mode=False)\n"
+            "except SystemExit:\n    pass"
+        )
+        assert f"sim.cli.{command}" in mods
+        assert not {"scipy", "simpy", "sim.engine", "matplotlib", "yaml"} & mods, command
+
+
+def test_reading_observed_series_needs_no_scipy_yaml_or_click():
+    mods = loaded_after("import sim.observed")
+    assert not {"scipy", "yaml", "click", "simpy", "matplotlib"} & mods

@@ -101,7 +101,7 @@ def expected_line(path: str, line: int | None, column: str, _word: str) -> str:
     return f"{where}:" + (f" {column}:" if column else "")
 
 
-COMMANDS = ["calibrate"]
+COMMANDS = ["calibrate", "backtest"]
 CASES = [(c, n) for c in COMMANDS for n in sorted(BAD)
          if not (c == "backtest" and n == "unknown_sector")]  # backtest matches the scenario's
 

@@ -15,6 +15,8 @@ COMMANDS = {
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
     "calibrate": ("sim.cli.calibrate", "Fit the advance rate and its variability to an "
                   "observed series."),
+    "backtest": ("sim.cli.backtest", "Score a scenario's projection against what was "
+                 "observed."),
 }
 
 
