@@ -67,6 +67,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
       advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
       advsim validate scenarios/*.yaml
+      advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
+      advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 
