@@ -247,9 +247,10 @@ def backtest(
             notes.append(f"{n}: no observation after the start {sc0.start}, not scored")
     wanted = [n for n in wanted if scored_days[n].size]
     if not wanted:
-        last = max(s.dates[-1] for s in series.values())
+        last = max((s.dates[-1] for s in series.values() if len(s)), default=None)
+        which = f"the last is {last}" if last else f"none is dated up to {until}"
         raise ObservedError(
-            f"no observation after the scenario start {sc0.start} (the last is {last}); a "
+            f"no observation after the scenario start {sc0.start} ({which}); a "
             "backtest scores what happened after the start (e.g. --set start=YYYY-MM-DD)",
             file=obs_file,
         )
@@ -268,6 +269,10 @@ def backtest(
         b = _score_sector(sc, result, series[n], scored_days[n], col, obs_file)
         if b.clipped:
             notes.append(f"{n}: {b.clipped} observation(s) outside the model's range, clipped")
+        area = b.sector.area_km2
+        if b.sector.kind == "area" and b.anchor is not None and abs(b.anchor - area) > 0.01 * area:
+            notes.append(f"{n}: {b.anchor:g} km² observed at the start, but the scenario starts "
+                         f"from {area:g} km²")
         out[n] = b
     return Backtest(scenario=sc, result=result, observed_file=obs_file, sectors=out, notes=notes)
 

@@ -285,3 +285,21 @@ def test_synthetic_series_round_trip_through_csv(tmp_path):
     r = run("calibrate", str(tmp_path / "s.csv"), "--cv", "0.5", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["rate_m_per_day"]["estimate"] == pytest.approx(100)
+
+
+def test_until_before_the_start_leaves_nothing_to_score(tmp_path):
+    obs = tmp_path / "o.csv"
+    obs.write_text("date,sector,value\n2024-06-01,north,0\n2024-06-10,north,1\n")
+    r = run("backtest", str(axis_scenario(tmp_path, "100")), "--observed", str(obs),
+            "--until", "2024-05-01")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "(none is dated up to 2024-05-01)" in r.stderr
+
+
+def test_an_area_start_that_disagrees_with_the_observations_is_noted():
+    r = run("backtest", str(ROOT / "scenarios/kursk.yaml"),
+            "--observed", str(ROOT / "scenarios/observed/kursk-donetsk-nov2024.csv"),
+            "--set", "start=2024-08-22", "-n", "50", "--json")
+    assert r.exit_code == 0, r.output
+    notes = json.loads(r.stdout)["notes"]
+    assert "kursk: 1376 km² observed at the start, but the scenario starts from 800 km²" in notes
