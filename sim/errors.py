@@ -37,3 +37,7 @@ class ScenarioError(AdvsimError):
             where = f"{where}:{self.line}"
         key = f" {self.key}:" if self.key else ""
         return f"{where}:{key} {self.message}"
+
+
+class ObservedError(ScenarioError):
+    """A bad observed series (CSV), located as ``FILE:LINE: column: what is wrong``."""

@@ -31,12 +31,17 @@ def test_help_does_not_import_scipy_or_the_engine():
     assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
 
 
-@pytest.mark.parametrize("command", ["compare", "plot"])
-def test_compare_and_plot_help_import_neither_matplotlib_nor_scipy(command):
+@pytest.mark.parametrize("command", ["compare", "plot", "calibrate", "backtest"])
+def test_command_help_imports_no_heavy_modules(command):
     mods = loaded_after(
         "from sim.cli import cli\n"
         f"try:\n    cli.main(['{command}', '--help'], standalone_mode=False)\n"
         "except SystemExit:\n    pass"
     )
     assert f"sim.cli.{command}" in mods
-    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "numpy"} & mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "numpy", "yaml"} & mods
+
+
+def test_reading_observed_series_needs_no_scipy_yaml_or_click():
+    mods = loaded_after("import sim.observed")
+    assert not {"scipy", "yaml", "click", "simpy", "matplotlib"} & mods

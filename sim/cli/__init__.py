@@ -17,6 +17,10 @@ COMMANDS = {
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
     "compare": ("sim.cli.compare", "Compare runs: differences with intervals, per sector."),
     "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone and tornado charts of runs."),
+    "calibrate": ("sim.cli.calibrate", "Fit the advance rate and its variability to an "
+                  "observed series."),
+    "backtest": ("sim.cli.backtest", "Score a scenario's projection against what was "
+                 "observed."),
 }
 
 
@@ -86,6 +90,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim validate scenarios/*.yaml
       advsim compare results/no-strikes results/strikes
       advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
+      advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
+      advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

@@ -32,3 +32,21 @@ sector_option = click.option(
     "--sector", "sectors", multiple=True, metavar="NAME",
     help="Only this sector (repeatable; default every sector the runs share).",
 )
+
+class _Date(click.ParamType):
+    """A calendar date as YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"expected a date as YYYY-MM-DD, got {value!r}", param, ctx)
+
+
+observed_date = _Date()

@@ -1,0 +1,243 @@
+"""Observed series: front-line positions or held areas by date, read from ``date,sector,value``.
+
+A value is km advanced along an axis (from any fixed reference point) or km² held in an area
+sector. Dates may be irregular and in any order; one file may hold several sectors; extra
+columns (``source``, notes) are kept as text. Every bad row raises one ObservedError naming the
+file, the line and the column. Only the standard library and numpy are imported here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import math
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ObservedError
+
+COLUMNS = ("date", "sector", "value")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Control characters, but not tabs or the line breaks a quoted field may hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservedSeries:
+    """One sector's observations, sorted by date: ``values`` are km advanced (axis) or km² held
+    (area); ``lines`` are the file lines they came from, for located messages."""
+
+    sector: str
+    dates: tuple[dt.date, ...]
+    values: np.ndarray
+    lines: tuple[int, ...]
+    file: str = "<observed>"
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other columns, by date
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def days_from(self, start: dt.date) -> np.ndarray:
+        """Days of each observation from ``start`` (negative before it)."""
+        return np.array([(d - start).days for d in self.dates], dtype=float)
+
+    def between(self, since: dt.date | None = None, until: dt.date | None = None) -> ObservedSeries:
+        """The observations dated within [since, until] (either end open when None)."""
+        keep = [i for i, d in enumerate(self.dates)
+                if (since is None or d >= since) and (until is None or d <= until)]
+        return ObservedSeries(
+            sector=self.sector, dates=tuple(self.dates[i] for i in keep),
+            values=self.values[keep], lines=tuple(self.lines[i] for i in keep), file=self.file,
+            extra={k: tuple(v[i] for i in keep) for k, v in self.extra.items()},
+        )
+
+    def value_at(self, day: dt.date) -> float | None:
+        """The value on ``day``: observed, or interpolated linearly between the observations
+        either side; None outside the observed span."""
+        days = self.days_from(day)
+        if not days.size or days[0] > 0 or days[-1] < 0:
+            return None
+        return float(np.interp(0.0, days, self.values))
+
+
+def read_observed(path: str | os.PathLike[str]) -> dict[str, ObservedSeries]:
+    """Read an observed series CSV into one series per sector, in the order they first appear."""
+    fname = os.fspath(path)
+    try:
+        with open(fname, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise ObservedError("no such file (expected a CSV of date,sector,value)",
+                            file=fname) from None
+    except IsADirectoryError:
+        raise ObservedError("is a directory (expected a CSV of date,sector,value)",
+                            file=fname) from None
+    except UnicodeDecodeError as e:
+        line = e.object[: e.start].count(b"\n") + 1
+        raise ObservedError(f"not UTF-8 text ({e.reason} at byte {e.start})",
+                            file=fname, line=line) from None
+    except OSError as e:
+        raise ObservedError(f"cannot read: {e.strerror or e}", file=fname) from None
+    return parse_observed(text, file=fname)
+
+
+def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, ObservedSeries]:
+    """Parse observed series from CSV text; see :func:`read_observed`."""
+    if not text.strip():
+        raise ObservedError("the file is empty (expected a header date,sector,value and rows)",
+                            file=file, line=1)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise ObservedError(f"bad CSV: {e}", file=file, line=1) from None
+    names = [h.strip().lower() for h in header]
+    for i, name in enumerate(names):
+        if not name:
+            raise ObservedError(f"column {i + 1} has no name (expected a header row)",
+                                file=file, line=1)
+        if name in names[:i]:
+            raise ObservedError("the column appears twice", file=file, line=1, key=name)
+    for col in COLUMNS:
+        if col not in names:
+            raise ObservedError(
+                f"missing column{_hint(col, names)} (expected a header with date,sector,value; "
+                f"got {','.join(names)})", file=file, line=1, key=col,
+            )
+    at = {c: names.index(c) for c in names}
+    extra_cols = [c for c in names if c not in COLUMNS]
+
+    rows: dict[str, list[tuple[dt.date, float, int, tuple[str, ...]]]] = {}
+    seen: dict[tuple[str, dt.date], int] = {}
+    try:
+        end = reader.line_num
+        for fields in reader:
+            line, end = end + 1, reader.line_num  # a quoted field may span lines: name the first
+            if not any(f.strip() for f in fields):
+                continue  # a blank line
+            if len(fields) != len(names) and any("\n" in f or "\r" in f for f in fields):
+                raise ObservedError(
+                    "a quote opened on this line is not closed (the row runs on to line "
+                    f"{end})", file=file, line=line,
+                )
+            if len(fields) != len(names):
+                missing = names[len(fields)] if len(fields) < len(names) else names[-1]
+                raise ObservedError(
+                    f"the row has {len(fields)} fields, the header {len(names)}"
+                    + (" (a comma inside a value needs quotes)" if len(fields) > len(names)
+                       else ""),
+                    file=file, line=line, key=missing,
+                )
+            for name, f in zip(names, fields):
+                bad = _CONTROL.search(f)
+                if bad:
+                    raise ObservedError(
+                        f"control character {bad.group()!r} in {f!r} (expected plain text)",
+                        file=file, line=line, key=name,
+                    )
+            date = _date(fields[at["date"]], file, line)
+            sector = fields[at["sector"]].strip()
+            if not sector:
+                raise ObservedError("empty (expected a sector name)", file=file, line=line,
+                                    key="sector")
+            value = _value(fields[at["value"]], file, line)
+            if (sector, date) in seen:
+                raise ObservedError(
+                    f"{date} repeats for sector {sector!r} (first on line "
+                    f"{seen[sector, date]}; expected one value per sector and date)",
+                    file=file, line=line, key="date",
+                )
+            seen[sector, date] = line
+            extra = tuple(fields[at[c]].strip() for c in extra_cols)
+            rows.setdefault(sector, []).append((date, value, line, extra))
+    except csv.Error as e:
+        raise ObservedError(f"bad CSV: {e}", file=file, line=reader.line_num) from None
+    if not rows:
+        raise ObservedError("no observations (expected rows of date,sector,value after the "
+                            "header)", file=file, line=2)
+
+    out = {}
+    for sector, items in rows.items():
+        items.sort(key=lambda r: r[0])
+        out[sector] = ObservedSeries(
+            sector=sector,
+            dates=tuple(r[0] for r in items),
+            values=np.array([r[1] for r in items], dtype=float),
+            lines=tuple(r[2] for r in items),
+            file=file,
+            extra={c: tuple(r[3][j] for r in items) for j, c in enumerate(extra_cols)},
+        )
+    return out
+
+
+def pick_sector(series: dict[str, ObservedSeries], name: str | None, file: str) -> ObservedSeries:
+    """The series of sector ``name``; with no name, the file's only sector."""
+    if name is None:
+        if len(series) == 1:
+            return next(iter(series.values()))
+        raise ObservedError(
+            f"holds {len(series)} sectors ({', '.join(series)}): choose one with --sector",
+            file=file,
+        )
+    if name not in series:
+        raise ObservedError(
+            f"no sector {name!r}{_hint(name, series)} (the file has {', '.join(series)})",
+            file=file, key="sector",
+        )
+    return series[name]
+
+
+def write_observed(
+    path: str | os.PathLike[str], series: Iterable[ObservedSeries], *, source: str = ""
+) -> None:
+    """Write series as ``date,sector,value[,source]``, in date order within each sector."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([*COLUMNS, "source"] if source else COLUMNS)
+        for s in series:
+            for d, v in zip(s.dates, s.values.tolist()):
+                w.writerow([d.isoformat(), s.sector, f"{v:.6g}", *([source] if source else [])])
+
+
+def _hint(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _date(raw: str, file: str, line: int) -> dt.date:
+    s = raw.strip()
+    if not _DATE.match(s):
+        raise ObservedError(f"expected a date as YYYY-MM-DD, got {raw!r}", file=file, line=line,
+                            key="date")
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError as e:
+        raise ObservedError(f"not a calendar date: {s} ({e})", file=file, line=line,
+                            key="date") from None
+
+
+def _value(raw: str, file: str, line: int) -> float:
+    s = raw.strip()
+    try:
+        v = float(s)
+    except ValueError:
+        hint = " (no thousands separators)" if re.fullmatch(r"[\d.,]+", s) and "," in s else ""
+        raise ObservedError(
+            f"expected a number (km advanced, or km² held), got {raw!r}{hint}",
+            file=file, line=line, key="value",
+        ) from None
+    if not math.isfinite(v):
+        raise ObservedError(f"expected a finite number, got {raw!r}", file=file, line=line,
+                            key="value")
+    if v < 0:
+        raise ObservedError(
+            f"must be >= 0 (got {v:g}; km advanced from a fixed reference point, or km² held)",
+            file=file, line=line, key="value",
+        )
+    return v
