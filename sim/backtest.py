@@ -393,7 +393,7 @@ def synthetic_observed(
 
 def format_backtest(bt: Backtest) -> str:
     """The human-readable report of ``advsim backtest``."""
-    from .report import _table
+    from .report import table
 
     s = bt.summary()
     out = [
@@ -416,7 +416,7 @@ def format_backtest(bt: Backtest) -> str:
             [f"Brier: {r['objective']} by the date", f"{r['brier']:.3f}", f"{b['brier']:.3f}"],
             ["PIT histogram (10 bins)", _spark(r["pit_histogram"]), _spark(b["pit_histogram"])],
         ]
-        out += _table(["", "model", "baseline"], rows, indent="  ")
+        out += table(["", "model", "baseline"], rows, indent="  ")
         skill = r["crps_skill"]
         if skill is not None:
             verdict = "beats" if skill > 0 else "does not beat"
@@ -430,7 +430,7 @@ def format_backtest(bt: Backtest) -> str:
         rows = [[d, str(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
                  f"{r['pit'][i]:.2f}", f"{r['crps_by_date'][i]:.3g}"]
                 for i, (d, day, y) in enumerate(zip(r["dates"], r["days"], r["observed"]))]
-        out += ["", *_table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
+        out += ["", *table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
                              "CRPS"], rows, indent="  ")]
     if s["notes"]:
         out += ["", *(f"Note: {n}" for n in s["notes"])]

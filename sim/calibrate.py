@@ -408,7 +408,7 @@ def calibrate(
 
 def format_calibration(cal: Calibration) -> str:
     """The human-readable report of ``advsim calibrate``."""
-    from .report import _table
+    from .report import table
 
     f, inc, s = cal.fit, cal.increments, cal.series
     what = f"{cal.kind}" + (f", front {inc.front_km:g} km" if cal.kind == "area" else "")
@@ -428,7 +428,7 @@ def format_calibration(cal: Calibration) -> str:
     rows.append(["daily cv", f"{f.cv:.3g}",
                  "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
                  "" if f.cv_fixed else "profile likelihood"])
-    out += ["", *_table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
+    out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
     out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
     if f.ks_pvalue is None:
         out.append(f"  not assessed: {f.n} increment{'s' * (f.n != 1)} (needs {MIN_INCREMENTS})")

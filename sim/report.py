@@ -13,7 +13,7 @@ def _date(start: dt.date, d: float | None) -> str:
     return "—" if d is None else (start + dt.timedelta(days=int(d // 1))).isoformat()
 
 
-def _table(header: list[str], rows: list[list[str]], indent: str = "    ") -> list[str]:
+def table(header: list[str], rows: list[list[str]], indent: str = "    ") -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     def line(r: list[str]) -> str:
         return indent + "  ".join(
@@ -47,7 +47,7 @@ def format_run(summary: dict) -> str:
             rows.append([k.upper(), _day(d), _date(start, d),
                          "" if e is None or d is None else f"± {e:.1f}"])
         out.append(f"  Day the objective is reached ({obj['name']}):")
-        out += _table(["", "day", "date", "MC s.e."], rows)
+        out += table(["", "day", "date", "MC s.e."], rows)
 
         key = "advance_km" if s["kind"] == "axis" else "held_km2"
         prog = s[key]
@@ -55,7 +55,7 @@ def format_run(summary: dict) -> str:
         out.append(f"  {label}, by day:")
         header = [""] + [f"day {d}" for d in prog["days"]]
         pkeys = [k for k in prog if k != "days"]
-        out += _table(header, [[k.upper(), *[f"{v:,.1f}" for v in prog[k]]] for k in pkeys])
+        out += table(header, [[k.upper(), *[f"{v:,.1f}" for v in prog[k]]] for k in pkeys])
         if s["milestones"]:
             out.append("  Milestones:")
             rows = []
@@ -63,7 +63,7 @@ def format_run(summary: dict) -> str:
                 d = m["day"]
                 rows.append([mname, f"{m['prob_reached']:.3f}",
                              *[_date(start, d.get(q)) for q in ("p10", "p50", "p90")]])
-            out += _table(["", "P(reached)", "P10 date", "P50 date", "P90 date"], rows)
+            out += table(["", "P(reached)", "P10 date", "P50 date", "P90 date"], rows)
         loss = s["losses"]
         out.append(
             f"  Losses (mean): attacker {loss['attacker']['mean']:,.0f}, "
@@ -121,7 +121,7 @@ def format_compare(result: dict) -> str:
                 row += [_day(q[k]), _date(start, q[k])]
             rows.append(row)
         rows.append(["P(reach)", *[c for p in obj["prob_reached"] for c in (f"{p:.3f}", "")]])
-        out += _table(header, rows)
+        out += table(header, rows)
         for c in s["comparisons"]:
             lab = labels[c["run"]]
             out.append(
@@ -146,5 +146,5 @@ def format_compare(result: dict) -> str:
                     row.append(f"{_signed(c['progress_median_diff'][i], 2)} "
                                f"{_ci(c['progress_median_diff_ci95'][i], 2)}")
                 rows.append(row)
-            out += _table(header, rows)
+            out += table(header, rows)
     return "\n".join(out)
