@@ -62,7 +62,8 @@ class _Agenda:
     survives the compaction of the active set."""
 
     def __init__(self) -> None:
-        self.by_day: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        # day -> [(replications, values, first, last)]: a day's slice of a batch sorted by day
+        self.by_day: dict[int, list[tuple[np.ndarray, np.ndarray, int, int]]] = {}
 
     def add(self, days: np.ndarray, reps: np.ndarray, values: np.ndarray) -> None:
         if not days.size:
@@ -70,10 +71,9 @@ class _Agenda:
         small = days.astype(np.int16) if days.max() < 2**15 else days  # radix sort: fast
         order = np.argsort(small, kind="stable")
         days, reps, values = days[order], reps[order], values[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        for d, r, v in zip(days[np.r_[0, cuts]].tolist(), np.split(reps, cuts),
-                           np.split(values, cuts)):
-            self.by_day.setdefault(d, []).append((r, v))
+        cuts = np.r_[0, np.flatnonzero(np.diff(days)) + 1, days.size].tolist()
+        for d, lo, hi in zip(days[cuts[:-1]].tolist(), cuts[:-1], cuts[1:]):
+            self.by_day.setdefault(d, []).append((reps, values, lo, hi))
 
     def apply(self, t: int, target: np.ndarray, pos: np.ndarray) -> bool:
         """Add the changes due on day t into ``target``, indexed by current position ``pos`` of
@@ -81,8 +81,8 @@ class _Agenda:
         items = self.by_day.pop(t, None)
         if not items:
             return False
-        reps = np.concatenate([r for r, _ in items])
-        values = np.concatenate([v for _, v in items])
+        reps = np.concatenate([r[lo:hi] for r, _, lo, hi in items])
+        values = np.concatenate([v[lo:hi] for _, v, lo, hi in items])
         p = pos[reps]
         live = p >= 0
         np.add.at(target, p[live], values[live])
