@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from .engine import CHUNK_SIZE, SectorChunk, simulate_chunk
@@ -56,20 +56,36 @@ def simulate(
     parts = chunks(n, chunk_size)
     jobs = min(jobs or default_jobs(), len(parts))
     t0 = time.perf_counter()
+    tasks = [(scenario, seed, k, count) for k, _, count in parts]
+
+    def placed() -> Iterator[tuple[int, dict[str, SectorChunk]]]:
+        for done, ((_, lo, _), out) in enumerate(zip(parts, _map(tasks, jobs)), start=1):
+            yield lo, out
+            if on_chunk:
+                on_chunk(done, len(parts))
+
+    result = collect(scenario, n, seed, placed())
+    result.wall_seconds = time.perf_counter() - t0
+    result.jobs = jobs
+    return result
+
+
+def collect(
+    scenario: Scenario, replications: int, seed: int,
+    parts: Iterable[tuple[int, dict[str, SectorChunk]]],
+) -> Result:
+    """A run's Result from its chunks' outcomes, each given with its first replication; chunks
+    may arrive in any order (sweeps run them as separate tasks)."""
     sectors = {
-        s.name: SectorOutcomes.empty(s, n, len(scenario.checkpoints_days), scenario.horizon_days)
+        s.name: SectorOutcomes.empty(
+            s, replications, len(scenario.checkpoints_days), scenario.horizon_days
+        )
         for s in scenario.sectors
     }
-    tasks = [(scenario, seed, k, count) for k, _, count in parts]
-    for done, ((_, lo, _), out) in enumerate(zip(parts, _map(tasks, jobs)), start=1):
+    for lo, out in parts:
         for name, part in out.items():
             sectors[name].put(lo, part)
-        if on_chunk:
-            on_chunk(done, len(parts))
-    return Result(
-        scenario=scenario, replications=n, seed=seed, sectors=sectors,
-        wall_seconds=time.perf_counter() - t0, jobs=jobs,
-    )
+    return Result(scenario=scenario, replications=replications, seed=seed, sectors=sectors)
 
 
 def _map(tasks: list, jobs: int) -> Iterator[dict[str, SectorChunk]]:
