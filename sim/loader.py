@@ -181,19 +181,27 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
 
 
 def apply_overrides(
-    data: Any, lines: dict[Path, int], overrides: Iterable[str], file: str
+    data: Any, lines: dict[Path, int], overrides: Iterable[str | tuple[str, Any]], file: str
 ) -> Any:
-    """Return a copy of ``data`` with each ``key.path=value`` set; the value is read as YAML."""
+    """Return a copy of ``data`` with each ``key.path=value`` set; the value is read as YAML.
+
+    An override may also be a ``(key.path, value)`` pair whose value is already read (a sweep's
+    points); errors then name it as ``--set key.path``.
+    """
     data = copy.deepcopy(data)
     for item in overrides:
-        where = f"{file} (--set {item})"
-        if "=" not in item:
-            raise ScenarioError("expected key.path=value", file=where)
-        dotted, _, raw = item.partition("=")
+        if isinstance(item, tuple):
+            dotted, value = item
+            where = f"{file} (--set {dotted})"
+        else:
+            where = f"{file} (--set {item})"
+            if "=" not in item:
+                raise ScenarioError("expected key.path=value", file=where)
+            dotted, _, raw = item.partition("=")
+            value = parse_value(raw)
         keys = dotted.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
-        value = parse_value(raw)
         node = data
         path: Path = ()
         for i, key in enumerate(keys):

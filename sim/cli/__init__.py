@@ -13,6 +13,7 @@ from ..errors import AdvsimError
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
+    "sweep": ("sim.cli.sweep", "Run a scenario over ranges of its values; rank their influence."),
 }
 
 
@@ -63,6 +64,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
       advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
       advsim validate scenarios/*.yaml
+      advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 
