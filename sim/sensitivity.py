@@ -142,6 +142,8 @@ def sensitivity_table(
         note = ""
         if np.all(y == y[0]):
             note = "the same at every point"
+        elif np.all(np.isnan(r)):
+            note = "too few points or too little variation for rank correlations"
         s = None
         if sobol_base is not None:
             m = sobol_base

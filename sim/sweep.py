@@ -245,7 +245,7 @@ def load_sweep(
     if base is None:
         root.mapping(("scenario", "parameters"), SPEC_KEYS)
         rel = root["scenario"].text()
-        scenario_file = os.path.join(os.path.dirname(fname), rel)
+        scenario_file = os.path.normpath(os.path.join(os.path.dirname(fname), rel))
         if not os.path.isfile(scenario_file):
             raise root["scenario"].error(
                 f"no such file {scenario_file} (expected a scenario YAML file, "
@@ -372,7 +372,7 @@ def _set_one(base: Any, lines: dict, key: str, node: Node, scenario_file: str) -
     except ScenarioError as e:
         if not _from_override(e, scenario_file):
             raise
-        raise node.error(_scenario_message(e, scenario_file)) from None
+        raise node.error(_scenario_message(e, scenario_file, key)) from None
     return base
 
 
@@ -566,7 +566,10 @@ def _probe(sweep: Sweep, p: Parameter, where: tuple, value: Any) -> None:
     try:
         _scenario_at(sweep, {p.path: value})
     except ScenarioError as e:
-        raise sweep.error(where, _probe_message(e, sweep, p, value)) from None
+        message = _probe_message(e, sweep, p, value)
+        if message.startswith("not a key path"):
+            where = ("parameters", p.path)
+        raise sweep.error(where, message) from None
 
 
 def _scenario_at(sweep: Sweep, values: dict[str, Any]) -> Scenario:
@@ -584,17 +587,18 @@ def _probe_message(e: ScenarioError, sweep: Sweep, p: Parameter, value: Any) -> 
     hint = ""
     if "whole number" in e.message and p.is_range and not p.integer:
         hint = " (add integer: true to the range, or :int to --vary)"
-    return f"{_show(value)} gives an invalid scenario: {_scenario_message(e, file)}{hint}"
+    return f"{_show(value)} gives an invalid scenario: {_scenario_message(e, file, p.path)}{hint}"
 
 
 def _from_override(e: ScenarioError, file: str) -> bool:
     return bool(e.file) and e.file.startswith(f"{file} (--set")
 
 
-def _scenario_message(e: ScenarioError, file: str) -> str:
-    """The scenario's own message, without the file where it is the overridden value."""
+def _scenario_message(e: ScenarioError, file: str, key: str) -> str:
+    """The scenario's own message, without the file where it is the overridden value (and
+    without its key path where that is the ``key`` being set)."""
     if _from_override(e, file):
-        return f"{e.key}: {e.message}" if e.key else e.message
+        return f"{e.key}: {e.message}" if e.key and e.key != key else e.message
     return str(e)
 
 
@@ -617,15 +621,26 @@ def metric_columns(sc: Scenario) -> tuple[str, ...]:
 
 
 def _headline(sweep: Sweep, columns: tuple[str, ...]) -> tuple[str, ...]:
-    bare = sorted({c.split(".", 1)[1] for c in columns})
+    bare = list(dict.fromkeys(c.split(".", 1)[1] for c in columns))
     out: list[str] = []
     for j, m in enumerate(sweep.metrics):
         hits = [c for c in columns if c == m or c.split(".", 1)[1] == m]
         if not hits:
-            raise sweep.error(("metrics", j), f"unknown metric {m!r}{_hint(m, [*bare, *columns])} "
-                                     f"(expected one of {', '.join(bare)}, or SECTOR.METRIC)")
+            progress = sorted({b.split("_d")[0] for b in bare if "_d" in b})
+            days = ", ".join(str(d) for d in sweep_days(columns))
+            raise sweep.error(("metrics", j), (
+                f"unknown metric {m!r}{_hint(m, [*bare, *columns])} (expected prob_reached, "
+                f"day_p10, day_p50, day_p90 or {'/'.join(progress)}_dDAY_pP with DAY one of "
+                f"{days} and P one of 10, 50, 90; SECTOR.METRIC for one sector)"
+            ))
         out += [c for c in hits if c not in out]
     return tuple(out)
+
+
+def sweep_days(columns: Sequence[str]) -> list[int]:
+    """The checkpoint days named in metric columns."""
+    days = {int(c.rsplit("_d", 1)[1].split("_")[0]) for c in columns if "_d" in c.split(".")[-1]}
+    return sorted(days)
 
 
 def point_metrics(result: Result) -> dict[str, float]:

@@ -26,4 +26,19 @@ def test_help_does_not_import_scipy_or_the_engine():
         "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
     )
     assert "click" in mods
-    assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "dask", "distributed"} & mods
+
+
+def test_sweep_help_imports_neither_the_engine_nor_scipy_nor_dask():
+    mods = loaded_after(
+        "from sim.cli import cli\n"
+        "try:\n    cli.main(['sweep', '--help'], standalone_mode=False)\n"
+        "except SystemExit:\n    pass"
+    )
+    assert "sim.cli.sweep" in mods
+    assert not {"scipy", "simpy", "numpy", "sim.sweep", "dask", "distributed", "pyarrow"} & mods
+
+
+def test_the_sweep_library_leaves_scipy_and_dask_until_they_are_used():
+    mods = loaded_after("import sim.sweep, sim.sensitivity, sim.executors")
+    assert not {"scipy", "dask", "distributed", "pyarrow"} & mods
