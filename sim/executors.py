@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
@@ -78,11 +80,14 @@ class DaskCluster:
             if address:
                 self.client = Client(address, timeout="20s")
             else:
-                # Loopback only, no dashboard: a private cluster for this one sweep.
-                self._cluster = LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                )
+                # Loopback only, no dashboard: a private cluster for this one sweep. Its worker
+                # processes start with Ctrl-C ignored: this process stops them on interrupt,
+                # rather than each printing its own traceback.
+                with _sigint_ignored():
+                    self._cluster = LocalCluster(
+                        n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                    )
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as e:
             self.close()
@@ -110,6 +115,19 @@ class DaskCluster:
         if self._cluster is not None:
             with contextlib.suppress(Exception):
                 self._cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while child processes start (they inherit it); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

@@ -834,7 +834,8 @@ def _check_same_sweep(staging: Path, plan: Plan) -> None:
 
 @contextlib.contextmanager
 def _locked(folder: Path):
-    """One sweep at a time writes a folder."""
+    """One sweep at a time writes a folder. A POSIX record lock belongs to this process alone:
+    forked workers do not inherit it, and it goes when the process does, even by SIGKILL."""
     try:
         import fcntl
     except ImportError:  # not on POSIX: no lock
@@ -842,13 +843,13 @@ def _locked(folder: Path):
         return
     with open(folder / ".lock", "w") as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise AdvsimError(f"{folder}: another advsim sweep is writing here") from None
         try:
             yield
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.lockf(f, fcntl.LOCK_UN)
     (folder / ".lock").unlink(missing_ok=True)
 
 

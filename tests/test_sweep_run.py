@@ -3,6 +3,7 @@ the folder's contents; a point reproduced by ``advsim run``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -190,7 +191,30 @@ def test_an_interrupted_sweep_keeps_what_finished_and_resumes(spec, tmp_path):
     assert r.exit_code == 2 and "already exists" in r.stderr
 
 
+def children_of(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(stat.parent.name))
+    return out
+
+
+def still_ours(pid: int, parent: int, out: str) -> bool:
+    """Whether ``pid`` is still a worker of the killed ``parent`` (orphaned, so re-parented),
+    and not a new process that reuses the number."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return (int(stat.rsplit(")", 1)[1].split()[1]) != parent and b"sim.cli" in cmdline
+            and out.encode() in cmdline)
+
+
 def test_resume_after_sigkill_gives_the_table_of_an_uninterrupted_sweep(tmp_path):
+    """SIGKILL the sweep's own process mid-way (its two workers are left to notice), then
+    --resume: the finished points are kept, the rest computed, the table as if never killed."""
     (tmp_path / "kursk.yaml").write_text((ROOT / "scenarios/kursk.yaml").read_text())
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.replace("[40000, 80000]", "{low: 40000, high: 80000, levels: 8}")
@@ -198,7 +222,7 @@ def test_resume_after_sigkill_gives_the_table_of_an_uninterrupted_sweep(tmp_path
     out, parts = tmp_path / "o", tmp_path / "o.partial/parts"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sim.cli import main; main()",
-         "sweep", str(spec), "--out", str(out), "-j", "1", "-q"],
+         "sweep", str(spec), "--out", str(out), "-j", "2", "-q"],
         start_new_session=True, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
@@ -206,7 +230,8 @@ def test_resume_after_sigkill_gives_the_table_of_an_uninterrupted_sweep(tmp_path
         if parts.is_dir() and len(list(parts.glob("*.json"))) >= 3:
             break
         time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
+    workers = children_of(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()
     kept = len(list(parts.glob("*.json")))
     assert 3 <= kept < 24 and not out.exists()  # killed mid-way: 8 × 3 points in all
@@ -217,6 +242,14 @@ def test_resume_after_sigkill_gives_the_table_of_an_uninterrupted_sweep(tmp_path
     assert manifest["points_computed"] == 24 - kept
     sweep(str(spec), "-j", "1", "--out", str(tmp_path / "whole"), "-q")
     same_files(tmp_path / "whole", out)
+    # The killed sweep's workers end by themselves rather than wait forever for work.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if still_ours(w, proc.pid, str(out))]
+    for w in alive:  # had they not, end them here: never leave a test's processes behind
+        os.kill(w, signal.SIGKILL)
+    assert not alive
 
 
 def test_resume_needs_out_and_a_scheduler_needs_dask(spec):

@@ -81,18 +81,16 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     the_plan = plan(sweep)
     target = Path(out) if out else new_run_dir("results", f"{sweep.name} sweep", sweep.seed)
     show_progress = not quiet and not as_json and sys.stderr.isatty()
-    t0 = time.perf_counter()
+    started = time.perf_counter()
+    already: list[int] = []  # points kept from an interrupted session, for the ETA
 
     def progress(done: int, total: int) -> None:
-        elapsed = time.perf_counter() - t0
-        eta = ""
-        if 0 < done < total and elapsed > 1:
-            eta = f" · ETA {elapsed / max(done - first[0], 1) * (total - done):.0f} s"
-        if not first:
-            first.append(done)
-        click.echo(f"\r  {done}/{total} points{eta}\033[K", err=True, nl=done == total)
+        if not already:
+            already.append(done)
+        ran, elapsed = done - already[0], time.perf_counter() - started
+        eta = f" · ETA {elapsed / ran * (total - done):.0f} s" if ran and done < total else ""
+        click.echo(f"\r  {done:,}/{total:,} points{eta}\033[K", err=True, nl=done == total)
 
-    first: list[int] = []
     try:
         result = run_sweep(the_plan, target, jobs=jobs, executor=executor or (
             "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
