@@ -93,7 +93,7 @@ class DaskCluster:
             self.close()
             where = f"--scheduler {address}" if address else "a local Dask cluster"
             raise AdvsimError(f"{where}: cannot connect: {e}") from None
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        self.workers = max(1, len(self.client.nthreads()))
 
     def map_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         from dask.distributed import as_completed

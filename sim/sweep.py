@@ -295,7 +295,7 @@ def load_sweep(
     elif m == "sobol":
         size = n_samples * (len(parameters) + 2)
         if size > MAX_POINTS:
-            raise root["samples"].error(
+            raise (root["samples"] if root.has("samples") else params_node).error(
                 f"{n_samples} samples × ({len(parameters)} parameters + 2) = {size:,} points "
                 f"(at most {MAX_POINTS:,})"
             )

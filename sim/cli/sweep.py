@@ -35,7 +35,7 @@ from .options import jobs_option, json_option, set_option
               help="Where points run: local processes, or Dask (default: local; dask with "
                    "--scheduler).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="A running Dask scheduler, e.g. tcp://10.0.0.5:8786. With --executor dask "
+              help="A running Dask scheduler, e.g. tcp://scheduler-host:8786. With --executor dask "
                    "and no scheduler, a LocalCluster of -j workers is started.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Write the sweep folder here (default: a new folder under results/).")
@@ -51,16 +51,16 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     Each point of the sweep is the base scenario with the swept values set by key path, run
     with its own seed (derived from the sweep's seed and the point's index, so -j, the executor
     and interruptions do not change the numbers). The sweep folder holds points.csv (one row
-    per point: its values and, per sector, the probability of reaching the objective, P10/P50/
-    P90 of the day it falls and of progress at checkpoint days), outcomes.csv (every
-    replication, with its point), sensitivity.csv, the spec and scenario as run, and a manifest.
+    per point: its values and, per sector, the probability of reaching the objective and the
+    P10, P50 and P90 of the day it falls and of progress at checkpoint days), outcomes.csv
+    (every replication, with its point), sensitivity.csv (the parameters ranked by influence
+    on each headline metric), the spec and scenario as run, and a manifest with the timings.
     Points are kept as they finish: after an interruption, --resume --out DIR continues.
 
     \b
     Examples:
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
-      advsim sweep scenarios/kursk.yaml --vary sectors.kursk.forces.attacker.troops=40000:80000
-          --method lhs --samples 32 -n 500
+      advsim sweep scenarios/kursk.yaml --vary sectors.kursk.front.length_km=40:80 -n 500
       advsim sweep scenarios/sweeps/kursk-reinforcements.yaml --executor dask
       advsim sweep scenarios/sweeps/kursk-reinforcements.yaml --out results/k --resume
     """
