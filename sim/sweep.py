@@ -112,7 +112,7 @@ class Parameter:
             v = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
             v = self.low + u * (self.high - self.low)
-        return _round6(min(max(v, self.low), self.high))
+        return min(max(_round6(v), self.low), self.high)
 
     def grid(self, levels: int) -> list[Any]:
         """Evenly spaced values from low to high inclusive (geometrically with ``log``)."""
@@ -126,7 +126,7 @@ class Parameter:
         vals = space(float(self.low), float(self.high), n)
         if self.integer:
             return [round(float(v)) for v in vals]
-        return [_round6(float(v)) for v in vals]
+        return [min(max(_round6(float(v)), self.low), self.high) for v in vals]
 
     def coordinate(self, value: Any) -> float:
         """A number for rank statistics: the value, a date's day number, a listed value's

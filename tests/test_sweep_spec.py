@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.cli import cli
-from sim.sweep import design, load_sweep, plan, point_seed
+from sim.sweep import Parameter, design, load_sweep, plan, point_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 TROOPS = "sectors.kursk.forces.attacker.troops"
@@ -221,3 +223,30 @@ def test_a_scenario_without_vary_is_not_a_sweep(tmp_path):
                                  "--out", str(tmp_path / "o")])
     assert r.exit_code == 2
     assert "is a scenario, not a sweep spec" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+@given(low=st.integers(-1000, 1000), span=st.integers(1, 400),
+       u=st.floats(0, 1, exclude_max=True))
+def test_integer_and_date_ranges_give_whole_values_within_bounds(low, span, u):
+    p = Parameter(path="x", low=low, high=low + span, integer=True)
+    v = p.at(u)
+    assert isinstance(v, int) and low <= v <= low + span
+    start = dt.date(2024, 11, 20)
+    d = Parameter(path="x", low=start, high=start + dt.timedelta(days=span)).at(u)
+    assert start <= d <= start + dt.timedelta(days=span)
+
+
+def test_each_whole_number_gets_an_equal_share_of_the_unit_interval():
+    p = Parameter(path="x", low=3, high=7, integer=True)
+    u = (np.arange(1000) + 0.5) / 1000
+    counts = np.bincount([p.at(x) for x in u])[3:]
+    assert counts.tolist() == [200] * 5
+
+
+@given(low=st.floats(0.01, 1e4), ratio=st.floats(1.001, 1e4), u=st.floats(0, 1, exclude_max=True),
+       log=st.booleans())
+def test_continuous_ranges_stay_within_bounds_and_grow_with_u(low, ratio, u, log):
+    p = Parameter(path="x", low=low, high=low * ratio, log=log)
+    v = p.at(u)
+    assert low <= v <= low * ratio
+    assert p.at(min(u + 0.25, 0.999999)) >= v

@@ -83,11 +83,16 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     started = time.perf_counter()
     already: list[int] = []  # points kept from an interrupted session, for the ETA
+    shown = [0.0]
 
     def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
         if not already:
             already.append(done)
-        ran, elapsed = done - already[0], time.perf_counter() - started
+        elif now - shown[0] < 0.1 and done < total:  # at most ten updates a second
+            return
+        shown[0] = now
+        ran, elapsed = done - already[0], now - started
         eta = f" · ETA {elapsed / ran * (total - done):.0f} s" if ran and done < total else ""
         click.echo(f"\r  {done:,}/{total:,} points{eta}\033[K", err=True, nl=done == total)
 
