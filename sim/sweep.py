@@ -115,10 +115,14 @@ class Parameter:
         return min(max(_round6(v), self.low), self.high)
 
     def grid(self, levels: int) -> list[Any]:
-        """Evenly spaced values from low to high inclusive (geometrically with ``log``)."""
+        """Evenly spaced values from low to high inclusive (geometrically with ``log``); a
+        range of fewer whole numbers or dates than ``levels`` gives each one."""
         if not self.is_range:
             return list(self.values)
         n = self.levels or levels
+        if not self.levels and (self.integer or self.is_date):
+            span = (self.high - self.low).days if self.is_date else self.high - self.low
+            n = min(n, span + 1)
         if self.is_date:
             span = (self.high - self.low).days
             return [self.low + dt.timedelta(days=round(span * j / (n - 1))) for j in range(n)]
@@ -422,15 +426,15 @@ def _parameter(key: str, node: Node, method: str, default_levels: int) -> Parame
         if method != "grid":
             raise node["levels"].error(f"applies to method grid (method {method} takes samples)")
         levels = int(node["levels"].number(ge=2, le=MAX_POINTS, integer=True))
-    if method == "grid" and (integer or isinstance(low, dt.date)):
-        whole = (high - low).days + 1 if isinstance(low, dt.date) else high - low + 1
-        n = levels or default_levels
-        if n > whole:
+    p = Parameter(path=key, low=low, high=high, log=log, integer=integer, levels=levels)
+    if method == "grid":
+        values = p.grid(default_levels)
+        if len(set(values)) < len(values):
             raise (node["levels"] if levels else node).error(
-                f"{n} grid levels but only {whole} whole steps from low to high "
-                f"(expected levels: {whole} or fewer)"
+                f"{len(values)} grid levels repeat values once made whole numbers or dates "
+                f"({', '.join(_show(x) for x in values)}); expected fewer levels"
             )
-    return Parameter(path=key, low=low, high=high, log=log, integer=integer, levels=levels)
+    return p
 
 
 # -- points -----------------------------------------------------------------------------------
@@ -627,7 +631,7 @@ def _headline(sweep: Sweep, columns: tuple[str, ...]) -> tuple[str, ...]:
         hits = [c for c in columns if c == m or c.split(".", 1)[1] == m]
         if not hits:
             progress = sorted({b.split("_d")[0] for b in bare if "_d" in b})
-            days = ", ".join(str(d) for d in sweep_days(columns))
+            days = ", ".join(str(d) for d in _checkpoint_days(columns))
             raise sweep.error(("metrics", j), (
                 f"unknown metric {m!r}{_hint(m, [*bare, *columns])} (expected prob_reached, "
                 f"day_p10, day_p50, day_p90 or {'/'.join(progress)}_dDAY_pP with DAY one of "
@@ -637,7 +641,7 @@ def _headline(sweep: Sweep, columns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def sweep_days(columns: Sequence[str]) -> list[int]:
+def _checkpoint_days(columns: Sequence[str]) -> list[int]:
     """The checkpoint days named in metric columns."""
     days = {int(c.rsplit("_d", 1)[1].split("_")[0]) for c in columns if "_d" in c.split(".")[-1]}
     return sorted(days)

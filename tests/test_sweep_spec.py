@@ -250,3 +250,13 @@ def test_continuous_ranges_stay_within_bounds_and_grow_with_u(low, ratio, u, log
     v = p.at(u)
     assert low <= v <= low * ratio
     assert p.at(min(u + 0.25, 0.999999)) >= v
+
+
+def test_a_short_whole_number_range_gives_each_value_once_and_repeats_are_refused(tmp_path):
+    path = "sectors.kursk.reinforcements.0.readiness_days"
+    s = load_sweep(spec(tmp_path, f"parameters:\n  {path}: {{low: 1, high: 3, integer: true}}\n"))
+    assert [p[path] for p in design(s)] == [1, 2, 3]
+    bad = spec(tmp_path, f"parameters:\n  {path}: {{low: 1, high: 9, integer: true, log: true, "
+                         "levels: 8}\n", "bad.yaml")
+    r = CliRunner().invoke(cli, ["sweep", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "repeat values" in r.stderr and not (tmp_path / "o").exists()
