@@ -878,8 +878,8 @@ def _finish(tmp: Path, plan: Plan, store: _Store, done: dict[int, dict], *, wall
     table = points_table(plan, [done[i] for i in order])
     write_csv(tmp / "points.csv", table)
     parquet = maybe_parquet_parts(tmp / "points.parquet", [table])
-    write_csv_parts(tmp / "outcomes.csv", store.tables(order))
-    maybe_parquet_parts(tmp / "outcomes.parquet", store.tables(order))
+    write_csv_parts(tmp / "outcomes.csv", _outcome_parts(plan, store, table))
+    maybe_parquet_parts(tmp / "outcomes.parquet", _outcome_parts(plan, store, table))
     sens = sensitivity(plan, table)
     write_csv(tmp / "sensitivity.csv", as_columns(sens))
 
@@ -929,6 +929,15 @@ def _finish(tmp: Path, plan: Plan, store: _Store, done: dict[int, dict], *, wall
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return SweepResult(plan=plan, path=tmp, table=table, sensitivity=sens, wall_seconds=wall,
                        points_computed=computed, manifest=manifest)
+
+
+def _outcome_parts(plan: Plan, store: _Store, table: dict[str, np.ndarray]):
+    """Each point's per-replication table with the point's values as columns after ``point``
+    (typed as in points.csv), so that the rows group by parameter without a join."""
+    for row, part in enumerate(store.tables([p.index for p in plan.points])):
+        n = part["point"].size
+        values = {p.path: np.repeat(table[p.path][row:row + 1], n) for p in plan.sweep.parameters}
+        yield {"point": part["point"], **values, **{k: v for k, v in part.items() if k != "point"}}
 
 
 def points_table(plan: Plan, records: Sequence[dict]) -> dict[str, np.ndarray]:

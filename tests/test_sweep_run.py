@@ -114,6 +114,8 @@ def test_folder_holds_points_outcomes_sensitivity_spec_and_manifest(spec, tmp_pa
     outcomes = rows(out / "outcomes.csv")
     assert len(outcomes) == 6 * 300 and outcomes[0]["point"] == "0"
     assert outcomes[-1]["point"] == "5" and outcomes[-1]["replication"] == "299"
+    assert list(outcomes[0])[:5] == ["point", TROOPS, RATE, "replication", "sector"]
+    assert (outcomes[-1][TROOPS], outcomes[-1][RATE]) == ("80000", "160")
     sens = rows(out / "sensitivity.csv")
     assert len(sens) == 3 * 2 and {s["rank"] for s in sens} == {"1", "2"}
     # More troops and a higher rate take more of the salient: held area falls with both.
