@@ -290,7 +290,9 @@ def load_sweep(
         raise params_node.error(
             "expected a mapping of key paths to ranges or value lists, with at least one"
         )
-    parameters = tuple(_parameter(key, node, m, n_levels) for key, node in params_node.items())
+    # --levels on the command line is for all ranges, over their own levels in the spec.
+    parameters = tuple(_parameter(key, node, m, n_levels, own_levels=levels is None)
+                       for key, node in params_node.items())
 
     if m == "grid":
         size = math.prod(len(p.grid(n_levels)) for p in parameters)
@@ -380,7 +382,9 @@ def _set_one(base: Any, lines: dict, key: str, node: Node, scenario_file: str) -
     return base
 
 
-def _parameter(key: str, node: Node, method: str, default_levels: int) -> Parameter:
+def _parameter(
+    key: str, node: Node, method: str, default_levels: int, *, own_levels: bool = True
+) -> Parameter:
     v = node.value
     if isinstance(v, list):
         if not v:
@@ -422,7 +426,7 @@ def _parameter(key: str, node: Node, method: str, default_levels: int) -> Parame
             f"low ({_show(low)}) is above high ({_show(high)}) (expected low < high)"
         )
     levels = None
-    if node.has("levels"):
+    if node.has("levels") and own_levels:
         if method != "grid":
             raise node["levels"].error(f"applies to method grid (method {method} takes samples)")
         levels = int(node["levels"].number(ge=2, le=MAX_POINTS, integer=True))
@@ -995,8 +999,7 @@ def summary(result: SweepResult) -> dict:
         "replications": sw.replications,
         "seed": sw.seed,
         "results_dir": str(result.path),
-        "parameters": {p.path: p.as_yaml() if p.is_range else list(p.values)
-                       for p in sw.parameters},
+        "parameters": {p.path: _json_value(p.as_yaml()) for p in sw.parameters},
         "metrics": list(plan.headline),
         "sensitivity": [{k: _json_value(v) for k, v in r.items()} for r in result.sensitivity],
         "table": rows,
@@ -1004,6 +1007,10 @@ def summary(result: SweepResult) -> dict:
 
 
 def _json_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
     if isinstance(v, (np.floating, float)):
         return None if not math.isfinite(v) else float(v)
     if isinstance(v, np.integer):

@@ -263,6 +263,23 @@ def test_resume_needs_out_and_a_scheduler_needs_dask(spec):
     assert r.exit_code == 2 and "--scheduler" in r.stderr
 
 
+@pytest.mark.parametrize(("name", "smaller", "points"), [
+    ("kurakhove-forces.yaml", ["--levels", "2"], 2 * 2),
+    ("kursk-reinforcements.yaml", ["--samples", "4"], 4 * (2 + 2)),
+])
+def test_example_specs_run_cut_down_from_the_command_line(name, smaller, points, tmp_path):
+    r = sweep(str(ROOT / "scenarios/sweeps" / name), *smaller, "-n", "100", "-j", "1",
+              "--out", str(tmp_path / "o"), "--json")
+    s = json.loads(r.stdout)
+    assert s["points"] == len(s["table"]) == points
+    assert len(s["sensitivity"]) == 2 * len(s["metrics"])
+    if name.startswith("kursk"):  # a range of dates reads back as dates, and Sobol indices
+        arrival = "sectors.kursk.reinforcements.0.date"
+        assert s["parameters"][arrival] == {"low": "2024-11-20", "high": "2025-02-20"}
+        assert all("2024-11-20" <= row[arrival] <= "2025-02-20" for row in s["table"])
+        assert any(x["sobol_total"] is not None for x in s["sensitivity"])
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_of_processes_started_by_the_command(spec, tmp_path):
     pytest.importorskip("dask.distributed")
