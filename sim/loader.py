@@ -65,16 +65,21 @@ def load_resolved(
 ) -> tuple[Scenario, str]:
     """The validated scenario and its resolved YAML (the file's values after the overrides)."""
     fname = os.fspath(path)
+    return _parse(read_text(fname), fname, overrides)
+
+
+def read_text(path: str | os.PathLike[str], what: str = "a scenario YAML file") -> str:
+    """The text of an input file; a missing or unreadable one is a located ScenarioError."""
+    fname = os.fspath(path)
     try:
         with open(fname, encoding="utf-8") as f:
-            text = f.read()
+            return f.read()
     except FileNotFoundError:
-        raise ScenarioError("no such file (expected a scenario YAML file)", file=fname) from None
+        raise ScenarioError(f"no such file (expected {what})", file=fname) from None
     except IsADirectoryError:
-        raise ScenarioError("is a directory (expected a scenario YAML file)", file=fname) from None
+        raise ScenarioError(f"is a directory (expected {what})", file=fname) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"cannot read: {e}", file=fname) from None
-    return _parse(text, fname, overrides)
 
 
 def parse_scenario(text: str, *, file: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
@@ -88,7 +93,7 @@ def _parse(text: str, file: str, overrides: Sequence[str]) -> tuple[Scenario, st
         raise ScenarioError("the file is empty (expected a scenario mapping)", file=file, line=1)
     data = apply_overrides(data, lines, overrides, file)
     scenario = build_scenario(data, lines, file)
-    return scenario, yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return scenario, dump_yaml(data)
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
@@ -176,22 +181,27 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
 
 
 def apply_overrides(
-    data: Any, lines: dict[Path, int], overrides: Iterable[str], file: str
+    data: Any, lines: dict[Path, int], overrides: Iterable[str | tuple[str, Any]], file: str
 ) -> Any:
-    """Return a copy of ``data`` with each ``key.path=value`` set; the value is read as YAML."""
+    """Return a copy of ``data`` with each ``key.path=value`` set; the value is read as YAML.
+
+    An override may also be a ``(key.path, value)`` pair whose value is already read (a sweep's
+    points); errors then name it as ``--set key.path``.
+    """
     data = copy.deepcopy(data)
     for item in overrides:
-        where = f"{file} (--set {item})"
-        if "=" not in item:
-            raise ScenarioError("expected key.path=value", file=where)
-        dotted, _, raw = item.partition("=")
+        if isinstance(item, tuple):
+            dotted, value = item
+            where = f"{file} (--set {dotted})"
+        else:
+            where = f"{file} (--set {item})"
+            if "=" not in item:
+                raise ScenarioError("expected key.path=value", file=where)
+            dotted, _, raw = item.partition("=")
+            value = parse_value(raw)
         keys = dotted.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
-        try:
-            value = yaml.load(raw, Loader=_Loader) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
         node = data
         path: Path = ()
         for i, key in enumerate(keys):
@@ -221,6 +231,20 @@ def apply_overrides(
             else:
                 node = node[key]
     return data
+
+
+def parse_value(raw: str) -> Any:
+    """A value given on the command line, read as YAML (``2e-8``, ``2024-11-20``, ``[1, 2]``);
+    text that is not valid YAML stays text, and nothing at all is None."""
+    try:
+        return yaml.load(raw, Loader=_Loader) if raw.strip() else None
+    except yaml.YAMLError:
+        return raw
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain values as YAML that ``read_yaml`` reads back to the same values."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _forget_lines_below(lines: dict[Path, int], path: Path) -> None:
@@ -401,9 +425,15 @@ def _kind(v: Any) -> str:
 
 
 class _Context:
-    def __init__(self, lines: dict[Path, int], file: str) -> None:
+    """Where the values of one input came from: lines in ``file``, or (line -1) the command
+    line, labelled by ``origins`` (the longest key path prefix that names one) or ``--set``."""
+
+    def __init__(
+        self, lines: dict[Path, int], file: str, origins: dict[Path, str] | None = None
+    ) -> None:
         self.lines = lines
         self.file = file
+        self.origins = origins or {}
         self.start = dt.date(1970, 1, 1)
 
     def error(self, path: Path, message: str) -> ScenarioError:
@@ -413,8 +443,15 @@ class _Context:
                 line = self.lines[path[:n]]
                 break
         if line == -1:
-            return ScenarioError(message, file=f"{self.file} (--set)", key=_dotted(path))
+            origin = next((self.origins[path[:n]] for n in range(len(path), -1, -1)
+                           if path[:n] in self.origins), "--set")
+            return ScenarioError(message, file=f"{self.file} ({origin})", key=_dotted(path))
         return ScenarioError(message, file=self.file, line=line, key=_dotted(path))
+
+
+# Other YAML inputs (sweep specs) are checked with the same typed getters and located messages.
+Node = _Node
+Context = _Context
 
 
 SCENARIO_KEYS = (

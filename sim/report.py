@@ -148,3 +148,71 @@ def format_compare(result: dict) -> str:
                 rows.append(row)
             out += table(header, rows)
     return "\n".join(out)
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "—" if v is None or v != v else fmt.format(v)
+
+
+def _interval(lo: float | None, hi: float | None, fmt: str) -> str:
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return ""
+    return f"[{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def format_sweep(summary: dict, *, wall_seconds: float, computed: int) -> str:
+    """The human-readable report of ``advsim sweep``: what was swept, and the parameters ranked
+    by their influence on each headline metric."""
+    n = summary["points"]
+    how = {"grid": "grid", "lhs": "Latin hypercube", "sobol": "Sobol (Saltelli) design"}
+    out = [
+        summary["sweep"],
+        f"{how[summary['method']]} of {n:,} points · {summary['replications']:,} replications "
+        f"each · seed {summary['seed']}",
+    ]
+    for path, spec in summary["parameters"].items():
+        if isinstance(spec, dict):
+            scale = ", log scale" if spec.get("log") else ""
+            out.append(f"  {path}: {spec['low']} … {spec['high']}{scale}")
+        else:
+            out.append(f"  {path}: {', '.join(str(v) for v in spec)}")
+    sobol = summary["method"] == "sobol"
+    out += ["", "Parameters ranked by influence on each metric:"]
+    if sobol:
+        out.append("  ST total and S1 first-order Sobol indices with 95% bootstrap intervals; "
+                   "PRCC partial rank correlation")
+    else:
+        out.append("  PRCC: partial rank correlation, -1 to +1, with a 95% interval")
+    table = summary["table"]
+    for metric in summary["metrics"]:
+        values = [row[metric] for row in table]
+        finite = [v for v in values if v is not None]
+        spread = f"{min(finite):,.3g} … {max(finite):,.3g}" if finite else "beyond the horizon"
+        if finite and len(finite) < len(values):
+            spread += " or beyond the horizon"
+        out += ["", f"  {metric}: {spread} across points"]
+        header = ["", "parameter", "PRCC", "95% interval"]
+        if sobol:
+            header = ["", "parameter", "ST", "interval", "S1", "interval", "PRCC", "interval"]
+        rows, note = [], ""
+        for r in summary["sensitivity"]:
+            if r["metric"] != metric:
+                continue
+            note = r["note"] or note
+            prcc = [_num(r["prcc"], "{:+.2f}"), _interval(r["prcc_low"], r["prcc_high"], "{:+.2f}")]
+            cells = [f"{r['rank']}.", r["parameter"]]
+            if sobol:
+                for k in ("sobol_total", "sobol_first"):
+                    cells += [_num(r[k], "{:.2f}"),
+                              _interval(r[f"{k}_low"], r[f"{k}_high"], "{:.2f}")]
+            rows.append(cells + prcc)
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            cells = [c.rjust(w) if i != 1 else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(row, widths))]
+            out.append(("    " + "  ".join(cells)).rstrip())
+        if note:
+            out.append(f"    ({note})")
+    out += ["", f"Results: {summary['results_dir']}  ({wall_seconds:.2f} s; "
+                f"{computed:,} of {n:,} points computed now)"]
+    return "\n".join(out)

@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,14 +38,22 @@ def new_run_dir(root: str | os.PathLike[str], name: str, seed: int) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path, *, overwrite: bool = False):
+def atomic_dir(target: Path, *, overwrite: bool = False, staging: Path | None = None):
     """Yield a temporary folder beside ``target``; on success it becomes ``target``, on any
-    error or interrupt it is removed, so ``target`` is either complete or absent."""
+    error or interrupt it is removed, so ``target`` is either complete or absent.
+
+    With ``staging``, that named folder is used instead (created if need be) and kept on error
+    or interrupt, so that a long job (a sweep) can continue from what it holds.
+    """
     target = Path(target)
     if target.exists() and not overwrite:
         raise AdvsimError(f"{target}: already exists (use --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    if staging is not None:
+        tmp = Path(staging)
+        tmp.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -59,20 +68,33 @@ def atomic_dir(target: Path, *, overwrite: bool = False):
         else:
             tmp.rename(target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if staging is None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     """Columns to CSV: booleans as true/false, NaN as an empty field, floats to 6 significant
     digits. Formatted a column at a time, in blocks of rows, so that memory stays flat."""
-    arrays = list(columns.values())
-    n = len(arrays[0]) if arrays else 0
+    write_csv_parts(path, [columns])
+
+
+def write_csv_parts(path: Path, parts: Iterable[dict[str, np.ndarray]]) -> None:
+    """Tables with the same columns, one after another in one CSV, holding one in memory at a
+    time; formatted as ``write_csv``. No parts: an empty file."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write(",".join(_quote(k) for k in columns) + "\n")
-        for lo in range(0, n, CSV_BLOCK_ROWS):
-            block = [_format(a[lo : lo + CSV_BLOCK_ROWS]) for a in arrays]
-            f.write("\n".join(map(",".join, zip(*block))) + "\n")
+        names: list[str] | None = None
+        for columns in parts:
+            if names is None:
+                names = list(columns)
+                f.write(",".join(_quote(k) for k in names) + "\n")
+            elif list(columns) != names:
+                raise ValueError(f"{path}: a part has other columns than the first")
+            arrays = [columns[k] for k in names]
+            n = len(arrays[0]) if arrays else 0
+            for lo in range(0, n, CSV_BLOCK_ROWS):
+                block = [_format(a[lo : lo + CSV_BLOCK_ROWS]) for a in arrays]
+                f.write("\n".join(map(",".join, zip(*block))) + "\n")
 
 
 def _format(a: np.ndarray) -> list[str]:
@@ -160,13 +182,29 @@ def _bands_table(result: Result) -> dict[str, np.ndarray]:
 
 
 def _maybe_parquet(path: Path, table: dict[str, np.ndarray]) -> None:
+    maybe_parquet_parts(path, [table])
+
+
+def maybe_parquet_parts(path: Path, parts: Iterable[dict[str, np.ndarray]]) -> bool:
+    """Tables with the same columns into one Parquet file where pyarrow is installed (one in
+    memory at a time); returns whether it was written."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        return
-    cols = {k: (v.astype(str) if v.dtype == object else v) for k, v in table.items()}
-    pq.write_table(pa.table(cols), path)
+        return False
+    writer = None
+    try:
+        for table in parts:
+            cols = {k: (v.astype(str) if v.dtype == object else v) for k, v in table.items()}
+            t = pa.table(cols)
+            if writer is None:
+                writer = pq.ParquetWriter(path, t.schema)
+            writer.write_table(t.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    return writer is not None
 
 
 # -- reading folders back ------------------------------------------------------------------------

@@ -6,8 +6,9 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from .engine import CHUNK_SIZE, SectorChunk, simulate_chunk
@@ -32,14 +33,25 @@ def _run_chunk(args: tuple[Scenario, int, int, int]) -> dict[str, SectorChunk]:
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_worker_signals)
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context(method),
+        initializer=_worker_init, initargs=(os.getpid(),),
+    )
 
 
-def _worker_signals() -> None:
-    """Workers leave Ctrl-C to the parent (which stops them) and die quietly when stopped."""
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent (which cancels what has not started), die quietly when
+    stopped, and end when the parent is gone: a parent killed with SIGKILL cannot shut its pool
+    down, and forked workers would otherwise wait forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="advsim-parent-watch", daemon=True).start()
 
 
 def simulate(
@@ -65,21 +77,37 @@ def simulate(
     parts = chunks(n, chunk_size)
     jobs = min(jobs or default_jobs(), len(parts))
     t0 = time.perf_counter()
-    sectors = {
-        s.name: SectorOutcomes.empty(s, n, len(scenario.checkpoints_days), scenario.horizon_days)
-        for s in scenario.sectors
-    }
     tasks = [(scenario, seed, k, count) for k, _, count in parts]
     with _mapper(jobs) as pmap:
-        for done, ((_, lo, _), out) in enumerate(zip(parts, pmap(_run_chunk, tasks)), start=1):
-            for name, part in out.items():
-                sectors[name].put(lo, part)
-            if on_chunk:
-                on_chunk(done, len(parts))
-    return Result(
-        scenario=scenario, replications=n, seed=seed, sectors=sectors,
-        wall_seconds=time.perf_counter() - t0, jobs=jobs,
-    )
+
+        def placed() -> Iterator[tuple[int, dict[str, SectorChunk]]]:
+            for done, ((_, lo, _), out) in enumerate(zip(parts, pmap(_run_chunk, tasks)), 1):
+                yield lo, out
+                if on_chunk:
+                    on_chunk(done, len(parts))
+
+        result = collect(scenario, n, seed, placed())
+    result.wall_seconds = time.perf_counter() - t0
+    result.jobs = jobs
+    return result
+
+
+def collect(
+    scenario: Scenario, replications: int, seed: int,
+    parts: Iterable[tuple[int, dict[str, SectorChunk]]],
+) -> Result:
+    """A run's Result from its chunks' outcomes, each given with its first replication; chunks
+    may arrive in any order (sweeps run them as separate tasks)."""
+    sectors = {
+        s.name: SectorOutcomes.empty(
+            s, replications, len(scenario.checkpoints_days), scenario.horizon_days
+        )
+        for s in scenario.sectors
+    }
+    for lo, out in parts:
+        for name, part in out.items():
+            sectors[name].put(lo, part)
+    return Result(scenario=scenario, replications=replications, seed=seed, sectors=sectors)
 
 
 @contextlib.contextmanager

@@ -28,10 +28,10 @@ def test_help_does_not_import_scipy_or_the_engine():
         "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
     )
     assert "click" in mods
-    assert not {"scipy", "simpy", "sim.engine", "matplotlib"} & mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "dask", "distributed"} & mods
 
 
-@pytest.mark.parametrize("command", ["compare", "plot", "calibrate", "backtest"])
+@pytest.mark.parametrize("command", ["sweep", "compare", "plot", "calibrate", "backtest"])
 def test_command_help_imports_no_heavy_modules(command):
     mods = loaded_after(
         "from sim.cli import cli\n"
@@ -39,9 +39,15 @@ def test_command_help_imports_no_heavy_modules(command):
         "except SystemExit:\n    pass"
     )
     assert f"sim.cli.{command}" in mods
-    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "numpy", "yaml"} & mods
+    heavy = {"numpy", "scipy", "simpy", "yaml", "matplotlib", "dask", "distributed", "pyarrow"}
+    assert not {"sim.engine", "sim.sweep", *heavy} & mods
 
 
 def test_reading_observed_series_needs_no_scipy_yaml_or_click():
     mods = loaded_after("import sim.observed")
     assert not {"scipy", "yaml", "click", "simpy", "matplotlib"} & mods
+
+
+def test_the_sweep_library_leaves_scipy_and_dask_until_they_are_used():
+    mods = loaded_after("import sim.sweep, sim.sensitivity, sim.executors")
+    assert not {"scipy", "dask", "distributed", "pyarrow"} & mods

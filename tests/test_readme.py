@@ -56,7 +56,7 @@ def test_every_example_command_runs(workdir):
     for ln in examples:
         args = [a for arg in shlex.split(ln)[1:]
                 for a in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
-        if args[0] == "run":
+        if args[0] in ("run", "sweep"):
             args += ["-n", "200"]  # the same command, fewer replications
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 0, f"{ln}: {r.output}"

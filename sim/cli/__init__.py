@@ -15,6 +15,7 @@ from ..errors import AdvsimError, Interrupted
 COMMANDS = {
     "run": ("sim.cli.run", "Run a scenario and print the distribution of outcomes."),
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
+    "sweep": ("sim.cli.sweep", "Run a scenario over ranges of its values; rank their influence."),
     "compare": ("sim.cli.compare", "Compare runs: differences with intervals, per sector."),
     "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone and tornado charts of runs."),
     "calibrate": ("sim.cli.calibrate", "Fit the advance rate and its variability to an "
@@ -92,6 +93,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
       advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
       advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
+      advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

@@ -1,0 +1,116 @@
+"""``advsim sweep``: run a scenario over a grid or sample of parameter values and rank them."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from .options import jobs_option, json_option, set_option
+
+
+@click.command("sweep")
+@click.argument("spec")
+@click.option("--vary", multiple=True, metavar="KEY.PATH=LOW:HIGH|A,B,C",
+              help="Vary a scenario value over a range (LOW:HIGH, add :log or :int) or a list "
+                   "(a,b,c); repeatable. SPEC may then be a plain scenario.")
+@click.option("--method", default=None, metavar="grid|lhs|sobol",
+              help="How to place the points (default: the spec's, else grid).")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Points of an lhs design; base samples N of a sobol one (a power of 2; "
+                   "N × (parameters + 2) points).")
+@click.option("--levels", type=click.IntRange(min=2), default=None,
+              help="Values of each range in a grid (default 5).")
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+              help="Replications per point (default: the spec's, else 1,000).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the sweep; each point's seed derives from it and the point's index.")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="A headline metric to rank parameters by (repeatable), e.g. prob_reached, "
+                   "day_p50, kursk.held_km2_d180_p50.")
+@set_option
+@jobs_option
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Where points run: local processes, or Dask (default: local; dask with "
+                   "--scheduler).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="A running Dask scheduler, e.g. tcp://scheduler-host:8786. With --executor dask "
+                   "and no scheduler, a LocalCluster of -j workers is started.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write the sweep folder here (default: a new folder under results/).")
+@click.option("--resume", is_flag=True,
+              help="Continue the unfinished sweep of --out DIR: finished points are kept.")
+@json_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json).")
+@click.pass_context
+def command(ctx, spec, vary, method, samples, levels, replications, seed, metrics, overrides,
+            jobs, executor, scheduler, out, resume, as_json, quiet) -> None:
+    """Run SPEC, a sweep spec (or a scenario with --vary), and rank the swept parameters.
+
+    Each point of the sweep is the base scenario with the swept values set by key path, run
+    with its own seed (derived from the sweep's seed and the point's index, so -j, the executor
+    and interruptions do not change the numbers). The sweep folder holds points.csv (one row
+    per point: its values and, per sector, the probability of reaching the objective and the
+    P10, P50 and P90 of the day it falls and of progress at checkpoint days), outcomes.csv
+    (every replication, with its point), sensitivity.csv (the parameters ranked by influence
+    on each headline metric), the spec and scenario as run, and a manifest with the timings.
+    Points are kept as they finish: after an interruption, --resume --out DIR continues.
+
+    \b
+    Examples:
+      advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
+      advsim sweep scenarios/kursk.yaml --vary sectors.kursk.front.length_km=40:80 -n 500
+      advsim sweep scenarios/sweeps/kursk-reinforcements.yaml --executor dask
+      advsim sweep scenarios/sweeps/kursk-reinforcements.yaml --out results/k --resume
+    """
+    import json
+    from pathlib import Path
+
+    from ..errors import AdvsimError
+    from ..report import format_sweep
+    from ..results import new_run_dir
+    from ..sweep import load_sweep, partial_dir, plan, run_sweep, summary
+
+    if resume and not out:
+        raise AdvsimError("--resume needs --out DIR (the folder of the sweep to continue)")
+    if scheduler and executor == "local":
+        raise AdvsimError("--scheduler is a Dask scheduler: use it with --executor dask")
+    sweep = load_sweep(spec, vary=vary, sets=overrides, method=method, samples=samples,
+                       levels=levels, replications=replications, seed=seed, metrics=metrics)
+    the_plan = plan(sweep)
+    target = Path(out) if out else new_run_dir("results", f"{sweep.name} sweep", sweep.seed)
+    show_progress = not quiet and not as_json and sys.stderr.isatty()
+    started = time.perf_counter()
+    already: list[int] = []  # points kept from an interrupted session, for the ETA
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not already:
+            already.append(done)
+        elif now - shown[0] < 0.1 and done < total:  # at most ten updates a second
+            return
+        shown[0] = now
+        ran, elapsed = done - already[0], now - started
+        eta = f" · ETA {elapsed / ran * (total - done):.0f} s" if ran and done < total else ""
+        click.echo(f"\r  {done:,}/{total:,} points{eta}\033[K", err=True, nl=done == total)
+
+    try:
+        result = run_sweep(the_plan, target, jobs=jobs, executor=executor or (
+            "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
+            on_point=progress if show_progress else None)
+    except KeyboardInterrupt:
+        staging = partial_dir(target)
+        if staging.exists():
+            click.echo(f"\nadvsim: interrupted; the finished points are kept in {staging} "
+                       f"(continue with --resume --out {target})", err=True)
+        else:
+            click.echo("\nadvsim: interrupted; nothing was written", err=True)
+        ctx.exit(130)
+    data = summary(result)
+    if as_json:
+        click.echo(json.dumps(data))
+    elif not quiet:
+        click.echo(format_sweep(data, wall_seconds=result.wall_seconds,
+                                computed=result.points_computed))
