@@ -19,6 +19,22 @@ def slug(name: str) -> str:
     return s or "x"
 
 
+def sector_description(s: Sector, sc: Scenario) -> dict:
+    """What a sector is, in the shape of a run summary's sector (without any statistics)."""
+    at = "at_km" if s.kind == "axis" else "held_km2"
+    out = {
+        "kind": s.kind,
+        "objective": {"name": s.objective},
+        "advance_km" if s.kind == "axis" else "held_km2": {"days": list(sc.checkpoints_days)},
+        "milestones": {m.name: {at: m.at} for m in s.milestones},
+    }
+    if s.kind == "axis":
+        out["length_km"] = s.length_km
+    else:
+        out.update(area_km2=s.area_km2, objective_km2=s.objective_km2)
+    return out
+
+
 @dataclass(kw_only=True)
 class SectorOutcomes:
     sector: Sector

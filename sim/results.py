@@ -335,17 +335,51 @@ def load_run(spec: str | os.PathLike[str]) -> RunRead:
 
 
 def _load_sweep_point(spec: str, folder: Path, point: str) -> RunRead:
-    """A point of a sweep folder, read like a run.
+    """A point of a sweep folder, read like a run: its rows of the sweep's outcomes.csv, with
+    the sectors of the sweep's scenario.yaml as the point's values change them."""
+    from .loader import parse_scenario
+    from .outcomes import sector_description
 
-    Once ``advsim sweep`` writes its folder (points.csv: one row per point with its id and
-    parameter values; per-replication outcomes with a ``point`` column; the resolved spec), a
-    point is the outcome rows whose ``point`` is POINT_ID passed to ``sectors_from_table``
-    with the base scenario's sectors, and RunRead(point=POINT_ID).
-    """
-    raise AdvsimError(
-        f"{spec}: cannot read sweep point {point!r}: this version of advsim has no sweep "
-        "folders yet (compare and plot results folders of advsim run)"
+    if not (folder / "points.csv").is_file():
+        raise AdvsimError(f"{spec}: {folder} is not a sweep folder (no points.csv)")
+    points = read_csv_columns(folder / "points.csv", spec)
+    if point not in points["point"]:
+        raise AdvsimError(
+            f"{spec}: no point {point!r} in the sweep (points 0 to {len(points['point']) - 1})"
+        )
+    row = points["point"].index(point)
+    swept = list(_read_yaml(folder / "sweep.yaml", spec).get("parameters") or {})
+    overrides = [f"{k}={points[k][row]}" for k in swept]  # scenario.yaml has the spec's set
+    try:
+        sc = parse_scenario((folder / "scenario.yaml").read_text(encoding="utf-8"),
+                            file=str(folder / "scenario.yaml"), overrides=overrides)
+    except OSError as e:
+        raise AdvsimError(f"{spec}: cannot read scenario.yaml ({e})") from None
+    table = read_csv_columns(folder / "outcomes.csv", spec)
+    keep = [i for i, p in enumerate(table["point"]) if p == point]
+    table = {k: [v[i] for i in keep] for k, v in table.items()}
+    n = int(points["replications"][row])
+    return RunRead(
+        spec=spec, folder=folder, scenario=sc.name, start=sc.start,
+        horizon_days=sc.horizon_days, replications=n, seed=int(points["seed"][row]),
+        overrides=tuple(overrides), scenario_sha256=None, point=point,
+        sectors=sectors_from_table(
+            table, {s.name: sector_description(s, sc) for s in sc.sectors}, n,
+            folder / "outcomes.csv", spec,
+        ),
     )
+
+
+def _read_yaml(path: Path, spec: str) -> dict:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+    if not isinstance(doc, dict):
+        raise AdvsimError(f"{spec}: {path.name} is not a sweep spec")
+    return doc
 
 
 def _read_json(path: Path, spec: str) -> dict:

@@ -256,7 +256,7 @@ def bad_cases(runs: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
         ([a, str(empty)], "empty: not a results folder (no summary.json"),
         ([a, str(partial)], "partial: not a results folder (no outcomes.csv"),
         ([a, str(runs["strikes"] / "summary.json")], "not a folder"),
-        ([a, f"{tmp}:3"], "cannot read sweep point '3'"),
+        ([a, f"{tmp}:3"], "is not a sweep folder (no points.csv)"),
         ([a, a, "--sector", "kursk"], "--sector: 'kursk' is not a sector of every run"),
         ([a, a, "--label", "one"], "--label: 1 labels for 2 runs"),
     ]

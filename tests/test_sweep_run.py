@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -148,6 +149,17 @@ def test_a_point_is_reproduced_by_advsim_run_with_its_seed(spec, tmp_path):
     assert r.exit_code == 0, r.output
     objective = json.loads(r.stdout)["sectors"]["kursk"]["objective"]
     assert f"{objective['prob_reached']:.6g}" == point["kursk.prob_reached"]
+    # The point read back from the sweep folder is that run, replication by replication.
+    from sim.results import load_run
+
+    as_point = load_run(f"{tmp_path / 'o'}:4")
+    as_run = load_run(tmp_path / "run")
+    assert as_point.point == "4" and as_point.seed == int(point["seed"])
+    for name in ("objective_day", "progress"):
+        a, b = getattr(as_point.sectors["kursk"], name), getattr(as_run.sectors["kursk"], name)
+        assert np.array_equal(a, b), name
+    compared = CliRunner().invoke(cli, ["compare", f"{tmp_path / 'o'}:0", f"{tmp_path / 'o'}:4"])
+    assert compared.exit_code == 0 and "sweep point 4" in compared.stdout
 
 
 def test_json_lists_the_points_and_the_ranking(spec, tmp_path):
