@@ -748,12 +748,16 @@ def run_sweep(
         total = len(plan.points)
         if on_point:
             on_point(len(done), total)
-        for index, record in _run_points(ex, todo, plan.sweep.replications, chunk_size):
-            record["session"] = session
-            store.save(index, record)
-            done[index] = record
-            if on_point:
-                on_point(len(done), total)
+        try:
+            for index, record in _run_points(ex, todo, plan.sweep.replications, chunk_size):
+                record["session"] = session
+                store.save(index, record)
+                done[index] = record
+                if on_point:
+                    on_point(len(done), total)
+        except AdvsimError as e:  # from the executor: what finished is kept, as on Ctrl-C
+            raise AdvsimError(f"{e}; the finished points are kept in {staging} (continue "
+                              f"with --resume --out {target})") from None
         result = _finish(tmp, plan, store, done, wall=time.perf_counter() - t0,
                          computed=len(todo), executor=ex)
     shutil.rmtree(target / "parts", ignore_errors=True)

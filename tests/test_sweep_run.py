@@ -1,11 +1,12 @@
-"""Running sweeps: the same table on any executor, after an interruption, a SIGKILL or damaged
-points; the folder's contents; a point reproduced by ``advsim run``."""
+"""Running sweeps: the same table on any executor, after an interruption, a SIGKILL, a Dask
+worker's death or damaged points; the folder's contents; a point reproduced by ``advsim run``."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -317,6 +318,79 @@ def test_resume_after_a_signal_gives_the_table_of_an_uninterrupted_sweep(tmp_pat
     same_files(tmp_path / "whole", out)
     # The stopped sweep's workers end (on SIGKILL, by themselves) rather than wait for work.
     assert len(workers) >= 2 and not left_running(workers)
+
+
+@pytest.fixture(scope="module")
+def dask_processes():
+    """A LocalCluster of two worker processes, each under a nanny that restarts it if it dies,
+    and a client to find the workers' process ids."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.CRITICAL
+                                  ) as cluster, distributed.Client(cluster) as client:
+        yield cluster, client
+
+
+def test_a_dask_worker_killed_mid_sweep_loses_and_repeats_no_point(tmp_path, dask_processes):
+    """SIGKILL one of two Dask worker processes once 3 of 24 points are done (the other points'
+    chunks, 4 a point, queued on both): Dask runs the lost tasks again, each point is saved
+    once, and the tables are the local executor's."""
+    cluster, client = dask_processes
+    client.wait_for_workers(2, timeout=60)
+    p = plan(load_sweep(bigger_spec(tmp_path)))
+    run_sweep(p, tmp_path / "local", jobs=1, chunk_size=250)
+    victim = sorted(client.run(os.getpid).values())[0]
+    progress: list[int] = []
+
+    def kill_a_worker_after_three(done: int, total: int) -> None:
+        progress.append(done)
+        if done == 3:
+            os.kill(victim, signal.SIGKILL)
+
+    run_sweep(p, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
+              on_point=kill_a_worker_after_three, chunk_size=250)
+    assert progress == list(range(25))  # every point saved once: none lost, none twice
+    same_files(tmp_path / "local", tmp_path / "dask")
+    assert victim not in client.run(os.getpid).values()  # it did die (and was replaced)
+
+
+def test_a_task_whose_dask_workers_keep_dying_is_one_line(dask_processes):
+    from sim.errors import AdvsimError
+    from sim.executors import DaskCluster
+
+    cluster, client = dask_processes
+    client.wait_for_workers(2, timeout=60)
+    allowed = cluster.scheduler.allowed_failures
+    cluster.scheduler.allowed_failures = 0  # the first death fails the task (by default, the 4th)
+    ex = DaskCluster(1, cluster.scheduler_address)
+    try:
+        with pytest.raises(AdvsimError, match=r"^a task was lost: every Dask worker that ran it "
+                           r"died \(1 in all; the last, tcp://127\.0\.0\.1:\d+, may have"):
+            list(ex.map_unordered(os._exit, [(3,)]))
+    finally:
+        ex.close()
+        cluster.scheduler.allowed_failures = allowed
+
+
+def test_an_executor_failure_keeps_the_finished_points(spec, tmp_path, monkeypatch):
+    import sim.sweep
+    from sim.errors import AdvsimError
+
+    real = sim.sweep._run_points
+
+    def two_then_fail(*args):
+        points = real(*args)
+        yield next(points)
+        yield next(points)
+        raise AdvsimError("a task was lost")
+
+    monkeypatch.setattr(sim.sweep, "_run_points", two_then_fail)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli, ["sweep", str(spec), "-j", "1", "--out", str(out)])
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        f"a task was lost; the finished points are kept in {out}.partial (continue with "
+        f"--resume --out {out})"]
+    assert len(records(tmp_path / "o.partial/parts")) == 2
 
 
 def test_damaged_points_are_reported_and_computed_again(spec, tmp_path):
