@@ -467,6 +467,53 @@ def test_resuming_a_finished_sweep_checks_its_table(spec, tmp_path):
     assert (out / "points.csv").read_text() == edited  # left as it was
 
 
+def spawned_workers(pid: int) -> set[tuple[int, str]]:
+    """The Dask worker processes of a LocalCluster that process ``pid`` started."""
+    return identities(w for w in children_of(pid) if b"spawn_main" in cmdline(w))
+
+
+@pytest.mark.slow
+def test_soak_a_200_point_dask_sweep_with_workers_killed(tmp_path):
+    """Soak: 200 points on a LocalCluster of two worker processes started by advsim sweep, a
+    worker SIGKILLed each time 40 more points are done (4 kills): the sweep completes without a
+    word on stderr, and its tables are those of an undisturbed local sweep."""
+    pytest.importorskip("dask.distributed")
+    spec = bigger_spec(tmp_path, troops=20, rates=10, replications=500)
+    out, parts = tmp_path / "o", tmp_path / "o.partial/parts"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sim.cli import main; main()", "sweep", str(spec),
+         "--executor", "dask", "-j", "2", "--out", str(out), "-q"],
+        start_new_session=True, stderr=subprocess.PIPE,
+    )
+    workers: set[tuple[int, str]] = set()
+    victims = []
+    try:
+        for at in (40, 80, 120, 160):
+            deadline = time.monotonic() + 300
+            while not (parts.is_dir() and len(records(parts)) >= at):
+                assert proc.poll() is None, proc.communicate()[1].decode()
+                assert time.monotonic() < deadline, f"stalled at {len(records(parts))} points"
+                workers |= spawned_workers(proc.pid)
+                time.sleep(0.05)
+            victims.append(min(spawned_workers(proc.pid)))
+            workers.add(victims[-1])
+            os.kill(victims[-1][0], signal.SIGKILL)
+            assert len(records(parts)) < 200 and proc.poll() is None  # killed part-way
+        _, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and stderr == b"", stderr.decode()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["points"] == manifest["points_computed"] == 200
+    assert manifest["executor"] == "dask" and len(manifest["sessions"]) == 1
+    sweep(str(spec), "-j", "2", "--out", str(tmp_path / "undisturbed"), "-q")
+    same_files(tmp_path / "undisturbed", out)
+    assert len(set(victims)) == 4  # each kill ended a live worker, the next chose another
+    assert not left_running(workers)  # the cluster's workers, first and restarted, ended too
+
+
 def test_resume_needs_out_and_a_scheduler_needs_dask(spec):
     r = CliRunner().invoke(cli, ["sweep", str(spec), "--resume"])
     assert r.exit_code == 2 and r.stderr.strip() == (
