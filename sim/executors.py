@@ -82,11 +82,13 @@ class DaskCluster:
             else:
                 # Loopback only, no dashboard: a private cluster for this one sweep. Its worker
                 # processes start with Ctrl-C ignored: this process stops them on interrupt,
-                # rather than each printing its own traceback.
+                # rather than each printing its own traceback. Its logs stay quiet: a worker
+                # that dies is replaced and its tasks rerun (Dask logs that as an error), and
+                # what cannot be recovered reaches the sweep as an exception.
                 with _sigint_ignored():
                     self._cluster = LocalCluster(
                         n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, silence_logs=logging.ERROR,
+                        dashboard_address=None, silence_logs=logging.CRITICAL,
                     )
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as e:
@@ -96,7 +98,9 @@ class DaskCluster:
         self.workers = max(1, len(self.client.nthreads()))
 
     def map_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
-        from dask.distributed import as_completed
+        """Tasks of a worker that dies run again elsewhere (each is yielded once); only a task
+        whose workers keep dying fails, as an AdvsimError."""
+        from dask.distributed import KilledWorker, as_completed
 
         futures = {}
         for i, args in enumerate(tasks):
@@ -104,6 +108,12 @@ class DaskCluster:
         try:
             for fut, result in as_completed(list(futures), with_results=True):
                 yield futures.pop(fut), result
+        except KilledWorker as e:
+            raise AdvsimError(
+                f"a task was lost: every Dask worker that ran it died ({e.allowed_failures + 1} "
+                f"in all; the last, {e.last_worker.address}, may have run out of memory: see "
+                "its log)"
+            ) from None
         finally:
             if futures:
                 self.client.cancel(list(futures))

@@ -13,9 +13,9 @@ where they ran, and ``advsim run`` of the point's scenario with that seed reprod
 LHS and Sobol designs draw from child ``(1,)`` and the Sobol bootstrap from child ``(2,)``.
 
 Points are written to ``DIR.partial/parts/`` as they finish (each file renamed into place), so a
-killed sweep keeps exactly the points that finished and ``--resume`` computes only the rest;
-once all are there the table, the outcomes and the sensitivity are written and ``DIR.partial``
-becomes ``DIR`` in one rename.
+killed sweep keeps exactly the points that finished and ``--resume`` computes only the rest
+(and any point whose files it finds damaged, saying so); once all are there the table, the
+outcomes and the sensitivity are written and ``DIR.partial`` becomes ``DIR`` in one rename.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import os
 import platform
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -701,14 +702,17 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = False,
     on_point: Callable[[int, int], None] | None = None,
+    on_damaged: Callable[[str], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> SweepResult:
     """Run every point of ``plan`` not already finished in ``out`` and write the folder.
 
     Tasks are chunks of points (a point of up to ``chunk_size`` replications is one task); only
     the point's scenario, its seed and the chunk's place are sent to a worker. ``on_point(done,
-    total)`` is called as points finish. The numbers do not depend on ``jobs``, ``executor`` or
-    interruptions.
+    total)`` is called as points finish. On resume, a finished point whose files are damaged
+    is computed again, and ``on_damaged`` receives a line ``FILE: what is wrong; point N is
+    computed again`` (default: a warning). The numbers do not depend on ``jobs``, ``executor``
+    or interruptions.
     """
     from .executors import open_executor
 
@@ -719,6 +723,7 @@ def run_sweep(
     staging = partial_dir(target)
     if target.exists():
         if resume:
+            _check_finished(target)
             raise AdvsimError(f"{target}: this sweep is already complete (nothing to resume)")
         raise AdvsimError(f"{target}: already exists (choose another --out)")
     if staging.exists() and not resume:
@@ -732,18 +737,27 @@ def run_sweep(
     with open_executor(executor, jobs, scheduler) as ex, \
             atomic_dir(target, staging=staging) as tmp, _locked(tmp):
         store = _Store(tmp)
-        session = store.begin(plan, ex.name, ex.workers)
-        done = store.finished()
+        done, damaged = store.finished(plan)
+        for line in damaged.values():
+            if on_damaged:
+                on_damaged(line)
+            else:
+                warnings.warn(line, stacklevel=2)
+        session = store.begin(plan, ex.name, ex.workers, damaged)
         todo = [p for p in plan.points if p.index not in done]
         total = len(plan.points)
         if on_point:
             on_point(len(done), total)
-        for index, record in _run_points(ex, todo, plan.sweep.replications, chunk_size):
-            record["session"] = session
-            store.save(index, record)
-            done[index] = record
-            if on_point:
-                on_point(len(done), total)
+        try:
+            for index, record in _run_points(ex, todo, plan.sweep.replications, chunk_size):
+                record["session"] = session
+                store.save(index, record)
+                done[index] = record
+                if on_point:
+                    on_point(len(done), total)
+        except AdvsimError as e:  # from the executor: what finished is kept, as on Ctrl-C
+            raise AdvsimError(f"{e}; the finished points are kept in {staging} (continue "
+                              f"with --resume --out {target})") from None
         result = _finish(tmp, plan, store, done, wall=time.perf_counter() - t0,
                          computed=len(todo), executor=ex)
     shutil.rmtree(target / "parts", ignore_errors=True)
@@ -778,50 +792,94 @@ def _run_points(ex, points: Sequence[Point], replications: int, chunk_size: int)
 
 class _Store:
     """The parts of an unfinished sweep: per point, its outcomes (``NNNNNN.npz``) and then its
-    record (``NNNNNN.json``), each renamed into place, so a record means a finished point."""
+    record (``NNNNNN.json``), each renamed into place, so a record means a finished point. A
+    record holds the sha256 of its outcomes file and of its own content: a damaged point is
+    found on resume, reported and computed again, never reused."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.parts = root / "parts"
 
-    def begin(self, plan: Plan, executor: str, workers: int) -> int:
+    def begin(self, plan: Plan, executor: str, workers: int, damaged: Sequence[int] = ()) -> int:
         self.parts.mkdir(exist_ok=True)
         for name, text in (("sweep.yaml", plan.spec_yaml), ("scenario.yaml", plan.scenario_yaml)):
             if not (self.root / name).exists():
                 _atomic_write(self.root / name, text.encode("utf-8"))
         sessions = self.sessions()
-        sessions.append({"started": _now(), "executor": executor, "workers": workers})
+        sessions.append({"started": _now(), "executor": executor, "workers": workers,
+                         **({"damaged_points": sorted(damaged)} if damaged else {})})
         self.write_sessions(sessions)
         return len(sessions) - 1
 
     def sessions(self) -> list[dict]:
         path = self.root / "sessions.json"
-        return json.loads(path.read_text()) if path.exists() else []
+        if not path.exists():
+            return []
+        try:
+            sessions = json.loads(path.read_bytes())
+            if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
+                raise ValueError("expected a list of sessions")
+        except (OSError, ValueError) as e:  # ValueError: bad JSON, or not UTF-8
+            raise AdvsimError(f"{path}: damaged ({e}); delete it to resume with the points "
+                              "kept but without the history of earlier sessions") from None
+        return sessions
 
     def write_sessions(self, sessions: list[dict]) -> None:
         _atomic_write(self.root / "sessions.json", (json.dumps(sessions, indent=1) + "\n").encode())
 
-    def finished(self) -> dict[int, dict]:
-        done = {}
-        for f in self.parts.iterdir():
+    def finished(self, plan: Plan) -> tuple[dict[int, dict], dict[int, str]]:
+        """The finished points' records, and for each damaged point a line ``FILE: what is
+        wrong``; a damaged point's files are removed, so that it is computed again."""
+        self.parts.mkdir(exist_ok=True)
+        done, damaged = {}, {}
+        for f in sorted(self.parts.iterdir()):
             if f.name.startswith("."):  # a write that a kill interrupted
                 f.unlink()
                 continue
-            if f.suffix != ".json" or not (self.parts / f"{f.stem}.npz").exists():
+            if f.suffix != ".json" or not f.stem.isdigit():
                 continue
-            record = json.loads(f.read_text())
-            record["metrics"] = {k: math.inf if v is None else v
-                                 for k, v in record["metrics"].items()}
-            done[record["point"]] = record
-        return done
+            index = int(f.stem)
+            try:
+                done[index] = self._read(f, index, plan)
+            except ValueError as e:
+                damaged[index] = f"{e}; point {index} is computed again"
+                f.unlink()
+                f.with_suffix(".npz").unlink(missing_ok=True)
+        return done, damaged
+
+    def _read(self, f: Path, index: int, plan: Plan) -> dict:
+        """Point ``index``'s record, checked against its outcomes file and the plan; a
+        ValueError says what is wrong."""
+        try:
+            record = json.loads(f.read_bytes())
+        except (OSError, ValueError) as e:  # ValueError: bad JSON, or not UTF-8
+            raise ValueError(f"{f}: not a point record ({e})") from None
+        if not isinstance(record, dict) or record.pop("sha256", None) != _digest(record):
+            raise ValueError(f"{f}: does not match its checksum (damaged or edited)")
+        if index >= len(plan.points) or record.get("point") != index \
+                or record.get("seed") != plan.points[index].seed \
+                or set(record.get("metrics") or ()) != set(plan.metric_columns):
+            raise ValueError(f"{f}: a record of another sweep or point (expected point {index} "
+                             "of this sweep)")
+        npz = f.with_suffix(".npz")
+        if not npz.exists():
+            raise ValueError(f"{npz}: missing (its record {f.name} is there)")
+        if _sha256(npz) != record.get("outcomes_sha256"):
+            raise ValueError(f"{npz}: does not match the checksum in {f.name} (truncated, "
+                             "damaged or edited)")
+        record["metrics"] = {k: math.inf if v is None else v for k, v in record["metrics"].items()}
+        return record
 
     def save(self, index: int, record: dict) -> None:
         table = record.pop("table")
-        with _atomic_file(self.parts / f"{index:06d}.npz") as f:
+        npz = self.parts / f"{index:06d}.npz"
+        with _atomic_file(npz) as f:
             np.savez(f, **{k: v.astype(str) if v.dtype == object else v
                            for k, v in table.items()})
         stored = dict(record, metrics={k: None if math.isinf(v) else v
-                                       for k, v in record["metrics"].items()})
+                                       for k, v in record["metrics"].items()},
+                      outcomes_sha256=_sha256(npz))
+        stored["sha256"] = _digest(stored)
         _atomic_write(self.parts / f"{index:06d}.json", (json.dumps(stored) + "\n").encode())
 
     def tables(self, indices: Sequence[int]) -> Iterator[dict[str, np.ndarray]]:
@@ -830,14 +888,46 @@ class _Store:
                 yield {k: z[k] for k in z.files}
 
 
+def _digest(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _check_same_sweep(staging: Path, plan: Plan) -> None:
     for name, text in (("sweep.yaml", plan.spec_yaml), ("scenario.yaml", plan.scenario_yaml)):
         f = staging / name
-        if f.exists() and f.read_text(encoding="utf-8") != text:
+        if f.exists() and f.read_bytes() != text.encode("utf-8"):
             raise AdvsimError(
                 f"{staging}: holds a different sweep (its {name} differs from this one's; "
                 "resume with the same spec and options, or choose another --out)"
             )
+
+
+def _check_finished(target: Path) -> None:
+    """A finished sweep is not resumed; but say so only if its points.csv is the one it
+    wrote, and name the file if not."""
+    manifest = target / "manifest.json"
+    try:
+        data = json.loads(manifest.read_bytes())
+    except (OSError, ValueError) as e:
+        raise AdvsimError(f"{manifest}: cannot read the sweep's manifest ({e})") from None
+    expected = data.get("points_sha256") if isinstance(data, dict) else None
+    points = target / "points.csv"
+    if expected and not points.is_file():
+        raise AdvsimError(f"{points}: missing from a finished sweep")
+    if expected and _sha256(points) != expected:
+        raise AdvsimError(
+            f"{points}: not the table this sweep wrote (its sha256 differs from manifest.json's "
+            "points_sha256: edited or damaged); a finished sweep is not recomputed: run it "
+            "again with another --out"
+        )
 
 
 @contextlib.contextmanager
@@ -863,10 +953,16 @@ def _locked(folder: Path):
 
 @contextlib.contextmanager
 def _atomic_file(path: Path):
+    """Write ``path`` whole or not at all: a file written beside it, then renamed over it (a
+    kill leaves the temporary file, which the next resume removes)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        yield f
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -912,6 +1008,7 @@ def _finish(tmp: Path, plan: Plan, store: _Store, done: dict[int, dict], *, wall
         "parameters": [p.path for p in sw.parameters],
         "metrics": list(plan.headline),
         "sweep_sha256": hashlib.sha256(plan.spec_yaml.encode()).hexdigest(),
+        "points_sha256": _sha256(tmp / "points.csv"),
         "scenario_sha256": hashlib.sha256(plan.scenario_yaml.encode()).hexdigest(),
         "executor": executor.name,
         "workers": executor.workers,

@@ -1,11 +1,12 @@
-"""Running sweeps: the same table on any executor, after an interruption and after a SIGKILL;
-the folder's contents; a point reproduced by ``advsim run``."""
+"""Running sweeps: the same table on any executor, after an interruption, a SIGKILL, a Dask
+worker's death or damaged points; the folder's contents; a point reproduced by ``advsim run``."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.sweep import load_sweep, plan, run_sweep
+from sim.sweep import _Store, load_sweep, plan, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TROOPS = "sectors.kursk.forces.attacker.troops"
@@ -173,19 +174,25 @@ def test_json_lists_the_points_and_the_ranking(spec, tmp_path):
         (m, k) for m in s["metrics"] for k in (1, 2)}
 
 
+def interrupted(spec: Path, out: Path, after: int) -> Path:
+    """DIR.partial of the sweep ``spec`` interrupted (as by Ctrl-C) once ``after`` points are
+    done."""
+
+    def interrupt(done: int, total: int) -> None:
+        if done == after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan(load_sweep(spec)), out, jobs=1, on_point=interrupt)
+    assert not out.exists()
+    return out.with_name(out.name + ".partial")
+
+
 def test_an_interrupted_sweep_keeps_what_finished_and_resumes(spec, tmp_path):
     whole = tmp_path / "whole"
     sweep(str(spec), "-j", "1", "--out", str(whole), "-q")
     out = tmp_path / "o"
-    p = plan(load_sweep(spec))
-
-    def interrupt_after_two(done: int, total: int) -> None:
-        if done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(p, out, jobs=1, on_point=interrupt_after_two)
-    assert not out.exists()
+    interrupted(spec, out, after=2)
     partial = tmp_path / "o.partial"
     assert len(list((partial / "parts").glob("*.json"))) == 2
 
@@ -214,56 +221,297 @@ def children_of(pid: int) -> set[int]:
     return out
 
 
-def still_ours(pid: int, parent: int, out: str) -> bool:
-    """Whether ``pid`` is still a worker of the killed ``parent`` (orphaned, so re-parented),
-    and not a new process that reuses the number."""
+def cmdline(pid: int) -> bytes:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return (int(stat.rsplit(")", 1)[1].split()[1]) != parent and b"sim.cli" in cmdline
-            and out.encode() in cmdline)
+        return b""
 
 
-def test_resume_after_sigkill_gives_the_table_of_an_uninterrupted_sweep(tmp_path):
-    """SIGKILL the sweep's own process mid-way (its two workers are left to notice), then
-    --resume: the finished points are kept, the rest computed, the table as if never killed."""
+def started(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def identities(pids) -> set[tuple[int, str]]:
+    """Processes as (process id, start time): a number reused by a later process is not taken
+    for one of them."""
+    return {(p, started(p)) for p in pids}
+
+
+def left_running(procs: set[tuple[int, str]]) -> list[int]:
+    """Those of ``procs`` still running after a wait; they are ended here, as a test must never
+    leave its processes behind."""
+    def running() -> list[int]:
+        return [p for p, t in procs if started(p) == t and cmdline(p)]  # a zombie has none
+
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = running()
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    return left
+
+
+def bigger_spec(tmp_path: Path, troops: int = 8, rates: int = 3, replications: int = 1000) -> Path:
+    """SPEC with ``troops`` × ``rates`` points of ``replications`` each: long enough to stop
+    mid-way."""
     (tmp_path / "kursk.yaml").write_text((ROOT / "scenarios/kursk.yaml").read_text())
     spec = tmp_path / "spec.yaml"
-    spec.write_text(SPEC.replace("[40000, 80000]", "{low: 40000, high: 80000, levels: 8}")
-                    .replace("replications: 300", "replications: 1000"))
+    spec.write_text(SPEC.replace("[40000, 80000]", f"{{low: 40000, high: 80000, levels: {troops}}}")
+                    .replace("levels: 3", f"levels: {rates}")
+                    .replace("replications: 300", f"replications: {replications}"))
+    return spec
+
+
+def records(parts: Path) -> list[Path]:
+    """The finished points' records in a partial sweep's parts/."""
+    return sorted(parts.glob("[0-9]*.json"))
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_resume_after_a_signal_gives_the_table_of_an_uninterrupted_sweep(tmp_path, signum,
+                                                                         executor):
+    """SIGINT (Ctrl-C) or SIGKILL the sweep's own process mid-way, on two local workers or a
+    Dask LocalCluster of two, then --resume: the finished points are kept with valid records,
+    the rest computed, the table as if never stopped. On SIGINT the sweep stops its workers and
+    says where the points are, in one line; on SIGKILL its workers are left to notice."""
+    if executor == "dask":
+        pytest.importorskip("dask.distributed")
+    spec = bigger_spec(tmp_path)
     out, parts = tmp_path / "o", tmp_path / "o.partial/parts"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import main; main()",
-         "sweep", str(spec), "--out", str(out), "-j", "2", "-q"],
+        [sys.executable, "-c", "from sim.cli import main; main()", "sweep", str(spec),
+         "--out", str(out), "-j", "2", "--executor", executor, "-q"],
         start_new_session=True, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if parts.is_dir() and len(list(parts.glob("*.json"))) >= 3:
+        if parts.is_dir() and len(records(parts)) >= 3:
             break
         time.sleep(0.01)
-    workers = children_of(proc.pid)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()
-    kept = len(list(parts.glob("*.json")))
-    assert 3 <= kept < 24 and not out.exists()  # killed mid-way: 8 × 3 points in all
+    workers = identities(children_of(proc.pid))
+    os.kill(proc.pid, signum)
+    _, stderr = proc.communicate(timeout=120)
+    if signum == signal.SIGINT:
+        assert proc.returncode == 130, stderr.decode()
+        assert stderr.decode().strip().splitlines() == [
+            f"advsim: interrupted; the finished points are kept in {out}.partial "
+            f"(continue with --resume --out {out})"]
+        assert not list(parts.glob(".*"))  # no half-written file is left behind
+    else:
+        assert proc.returncode == -signal.SIGKILL, stderr.decode()
+    kept = len(records(parts))
+    assert 3 <= kept < 24 and not out.exists()  # stopped mid-way: 8 × 3 points in all
+    done, damaged = _Store(tmp_path / "o.partial").finished(plan(load_sweep(spec)))
+    assert len(done) == kept and damaged == {}  # every kept record is whole and checks out
 
     r = sweep(str(spec), "--out", str(out), "--resume", "-j", "2", "--json")
-    assert json.loads(r.stdout)["points"] == 24
+    assert json.loads(r.stdout)["points"] == 24 and r.stderr == ""
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["points_computed"] == 24 - kept
     sweep(str(spec), "-j", "1", "--out", str(tmp_path / "whole"), "-q")
     same_files(tmp_path / "whole", out)
-    # The killed sweep's workers end by themselves rather than wait forever for work.
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
-        time.sleep(0.1)
-    alive = [w for w in workers if still_ours(w, proc.pid, str(out))]
-    for w in alive:  # had they not, end them here: never leave a test's processes behind
-        os.kill(w, signal.SIGKILL)
-    assert not alive
+    # The stopped sweep's workers end (on SIGKILL, by themselves) rather than wait for work.
+    assert len(workers) >= 2 and not left_running(workers)
+
+
+@pytest.fixture(scope="module")
+def dask_processes():
+    """A LocalCluster of two worker processes, each under a nanny that restarts it if it dies,
+    and a client to find the workers' process ids."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.CRITICAL
+                                  ) as cluster, distributed.Client(cluster) as client:
+        yield cluster, client
+
+
+def test_a_dask_worker_killed_mid_sweep_loses_and_repeats_no_point(tmp_path, dask_processes):
+    """SIGKILL one of two Dask worker processes once 3 of 24 points are done (the other points'
+    chunks, 4 a point, queued on both): Dask runs the lost tasks again, each point is saved
+    once, and the tables are the local executor's."""
+    cluster, client = dask_processes
+    client.wait_for_workers(2, timeout=60)
+    p = plan(load_sweep(bigger_spec(tmp_path)))
+    run_sweep(p, tmp_path / "local", jobs=1, chunk_size=250)
+    victim = sorted(client.run(os.getpid).values())[0]
+    progress: list[int] = []
+
+    def kill_a_worker_after_three(done: int, total: int) -> None:
+        progress.append(done)
+        if done == 3:
+            os.kill(victim, signal.SIGKILL)
+
+    run_sweep(p, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
+              on_point=kill_a_worker_after_three, chunk_size=250)
+    assert progress == list(range(25))  # every point saved once: none lost, none twice
+    same_files(tmp_path / "local", tmp_path / "dask")
+    assert victim not in client.run(os.getpid).values()  # it did die (and was replaced)
+
+
+def test_a_task_whose_dask_workers_keep_dying_is_one_line(dask_processes):
+    from sim.errors import AdvsimError
+    from sim.executors import DaskCluster
+
+    cluster, client = dask_processes
+    client.wait_for_workers(2, timeout=60)
+    allowed = cluster.scheduler.allowed_failures
+    cluster.scheduler.allowed_failures = 0  # the first death fails the task (by default, the 4th)
+    ex = DaskCluster(1, cluster.scheduler_address)
+    try:
+        with pytest.raises(AdvsimError, match=r"^a task was lost: every Dask worker that ran it "
+                           r"died \(1 in all; the last, tcp://127\.0\.0\.1:\d+, may have"):
+            list(ex.map_unordered(os._exit, [(3,)]))
+    finally:
+        ex.close()
+        cluster.scheduler.allowed_failures = allowed
+
+
+def test_an_executor_failure_keeps_the_finished_points(spec, tmp_path, monkeypatch):
+    import sim.sweep
+    from sim.errors import AdvsimError
+
+    real = sim.sweep._run_points
+
+    def two_then_fail(*args):
+        points = real(*args)
+        yield next(points)
+        yield next(points)
+        raise AdvsimError("a task was lost")
+
+    monkeypatch.setattr(sim.sweep, "_run_points", two_then_fail)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli, ["sweep", str(spec), "-j", "1", "--out", str(out)])
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        f"a task was lost; the finished points are kept in {out}.partial (continue with "
+        f"--resume --out {out})"]
+    assert len(records(tmp_path / "o.partial/parts")) == 2
+
+
+def test_damaged_points_are_reported_and_computed_again(spec, tmp_path):
+    """A truncated record, an edited one, a truncated outcomes file and a missing one: each is
+    named on stderr in one line, and computed again; the intact point is kept."""
+    sweep(str(spec), "-j", "1", "--out", str(tmp_path / "whole"), "-q")
+    out = tmp_path / "o"
+    parts = interrupted(spec, out, after=5) / "parts"
+    record = (parts / "000000.json").read_bytes()
+    (parts / "000000.json").write_bytes(record[: len(record) // 2])
+    edited = json.loads((parts / "000001.json").read_text())
+    edited["metrics"]["kursk.prob_reached"] = 0.5
+    (parts / "000001.json").write_text(json.dumps(edited))
+    npz = (parts / "000002.npz").read_bytes()
+    (parts / "000002.npz").write_bytes(npz[:-100])
+    (parts / "000003.npz").unlink()
+
+    r = sweep(str(spec), "--out", str(out), "--resume", "-j", "1", "-q")
+    truncated, *others = r.stderr.splitlines()
+    assert truncated.startswith(f"{parts}/000000.json: not a point record (")  # bad JSON
+    assert truncated.endswith("); point 0 is computed again")
+    assert others == [
+        f"{parts}/000001.json: does not match its checksum (damaged or edited); point 1 is "
+        "computed again",
+        f"{parts}/000002.npz: does not match the checksum in 000002.json (truncated, damaged "
+        "or edited); point 2 is computed again",
+        f"{parts}/000003.npz: missing (its record 000003.json is there); point 3 is computed "
+        "again",
+    ]
+    same_files(tmp_path / "whole", out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["points_computed"] == 5  # all but point 4
+    assert manifest["sessions"][-1]["damaged_points"] == [0, 1, 2, 3]
+
+
+def test_from_python_a_damaged_point_is_a_warning(spec, tmp_path):
+    parts = interrupted(spec, tmp_path / "o", after=2) / "parts"
+    (parts / "000001.npz").write_bytes(b"")
+    with pytest.warns(UserWarning, match=r"000001\.npz: does not match .*; point 1 is computed"):
+        result = run_sweep(plan(load_sweep(spec)), tmp_path / "o", resume=True)
+    assert result.points_computed == 5
+
+
+@pytest.mark.parametrize(("name", "damage", "says"), [
+    ("sessions.json", b"[{\"started\": ", "sessions.json: damaged (Expecting"),
+    ("sessions.json", b"{}", "sessions.json: damaged (expected a list of sessions)"),
+    ("sweep.yaml", b"\xff\xfe garbage", ".partial: holds a different sweep (its sweep.yaml"),
+])
+def test_a_damaged_partial_sweep_file_is_one_line(spec, tmp_path, name, damage, says):
+    out = tmp_path / "o"
+    partial = interrupted(spec, out, after=2)
+    (partial / name).write_bytes(damage)
+    r = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(out), "--resume", "-j", "1"])
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and says in r.stderr
+    assert r.stderr.startswith(str(partial)) and len(records(partial / "parts")) == 2
+
+
+def test_resuming_a_finished_sweep_checks_its_table(spec, tmp_path):
+    """A finished sweep is never recomputed; if its points.csv was edited, --resume says so."""
+    out = tmp_path / "o"
+    sweep(str(spec), "-j", "1", "--out", str(out), "-q")
+    r = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(out), "--resume"])
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        f"{out}: this sweep is already complete (nothing to resume)"]
+    table = (out / "points.csv").read_text()
+    edited = table.replace(",40000,", ",45000,", 1)
+    assert edited != table
+    (out / "points.csv").write_text(edited)
+    r = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(out), "--resume"])
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        f"{out}/points.csv: not the table this sweep wrote (its sha256 differs from "
+        "manifest.json's points_sha256: edited or damaged); a finished sweep is not "
+        "recomputed: run it again with another --out"]
+    assert (out / "points.csv").read_text() == edited  # left as it was
+
+
+def spawned_workers(pid: int) -> set[tuple[int, str]]:
+    """The Dask worker processes of a LocalCluster that process ``pid`` started."""
+    return identities(w for w in children_of(pid) if b"spawn_main" in cmdline(w))
+
+
+@pytest.mark.slow
+def test_soak_a_200_point_dask_sweep_with_workers_killed(tmp_path):
+    """Soak: 200 points on a LocalCluster of two worker processes started by advsim sweep, a
+    worker SIGKILLed each time 40 more points are done (4 kills): the sweep completes without a
+    word on stderr, and its tables are those of an undisturbed local sweep."""
+    pytest.importorskip("dask.distributed")
+    spec = bigger_spec(tmp_path, troops=20, rates=10, replications=500)
+    out, parts = tmp_path / "o", tmp_path / "o.partial/parts"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sim.cli import main; main()", "sweep", str(spec),
+         "--executor", "dask", "-j", "2", "--out", str(out), "-q"],
+        start_new_session=True, stderr=subprocess.PIPE,
+    )
+    workers: set[tuple[int, str]] = set()
+    victims = []
+    try:
+        for at in (40, 80, 120, 160):
+            deadline = time.monotonic() + 300
+            while not (parts.is_dir() and len(records(parts)) >= at):
+                assert proc.poll() is None, proc.communicate()[1].decode()
+                assert time.monotonic() < deadline, f"stalled at {len(records(parts))} points"
+                workers |= spawned_workers(proc.pid)
+                time.sleep(0.05)
+            victims.append(min(spawned_workers(proc.pid)))
+            workers.add(victims[-1])
+            os.kill(victims[-1][0], signal.SIGKILL)
+            assert len(records(parts)) < 200 and proc.poll() is None  # killed part-way
+        _, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and stderr == b"", stderr.decode()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["points"] == manifest["points_computed"] == 200
+    assert manifest["executor"] == "dask" and len(manifest["sessions"]) == 1
+    sweep(str(spec), "-j", "2", "--out", str(tmp_path / "undisturbed"), "-q")
+    same_files(tmp_path / "undisturbed", out)
+    assert len(set(victims)) == 4  # each kill ended a live worker, the next chose another
+    assert not left_running(workers)  # the cluster's workers, first and restarted, ended too
 
 
 def test_resume_needs_out_and_a_scheduler_needs_dask(spec):

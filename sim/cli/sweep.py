@@ -42,7 +42,8 @@ from .options import jobs_option, json_option, set_option
 @click.option("--resume", is_flag=True,
               help="Continue the unfinished sweep of --out DIR: finished points are kept.")
 @json_option
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print nothing but errors, damaged points found on --resume (and --json).")
 @click.pass_context
 def command(ctx, spec, vary, method, samples, levels, replications, seed, metrics, overrides,
             jobs, executor, scheduler, out, resume, as_json, quiet) -> None:
@@ -55,7 +56,8 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     P10, P50 and P90 of the day it falls and of progress at checkpoint days), outcomes.csv
     (every replication, with its point), sensitivity.csv (the parameters ranked by influence
     on each headline metric), the spec and scenario as run, and a manifest with the timings.
-    Points are kept as they finish: after an interruption, --resume --out DIR continues.
+    Points are kept as they finish: after an interruption, --resume --out DIR continues (a
+    kept point whose files are damaged is reported on stderr and computed again).
 
     \b
     Examples:
@@ -99,7 +101,8 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     try:
         result = run_sweep(the_plan, target, jobs=jobs, executor=executor or (
             "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
-            on_point=progress if show_progress else None)
+            on_point=progress if show_progress else None,
+            on_damaged=lambda line: click.echo(line, err=True))  # even with -q
     except KeyboardInterrupt:
         staging = partial_dir(target)
         if staging.exists():
