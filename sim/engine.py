@@ -231,7 +231,8 @@ class _SectorState:
         self.out_dfn_lost = np.zeros(n)
         self.out_strikes = np.zeros(n, dtype=np.int64)
         self.out_base = self.base.copy()
-        self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.int64)
+        # One chunk's counts: the smallest type that holds n keeps what workers send back small.
+        self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.min_scalar_type(n))
         self.bin_scale = BINS / g.u_objective
 
     # -- helpers -------------------------------------------------------------------------------
@@ -415,7 +416,7 @@ class _SectorState:
         """Record the state at time t: the day's histogram, and progress at a checkpoint."""
         b = np.minimum(np.ceil(self.u * self.bin_scale).astype(np.intp), BINS)
         b[self.done] = DONE_BIN
-        self.band[t] += np.bincount(b, minlength=DONE_BIN + 1)
+        self.band[t] += np.bincount(b, minlength=DONE_BIN + 1).astype(self.band.dtype)
         if checkpoint is not None:
             self.out_progress[self.orig, checkpoint] = self.geo.output(self.u)
 

@@ -78,7 +78,7 @@ class SectorOutcomes:
                      "defender_losses", "base_m_per_day", "strikes"):
             getattr(self, name)[lo:hi] = getattr(part, name)
         if self.band_counts.shape[1] == 0:
-            self.band_counts = part.band_counts.copy()
+            self.band_counts = part.band_counts.astype(np.int64)  # sums of chunks: wide
         else:
             self.band_counts += part.band_counts
 
