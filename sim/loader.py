@@ -545,13 +545,22 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         geometry["objective_km2"] = residue = obj["held_km2"].number(ge=0, lt=area)
         front = node["front"].mapping(("length_km",), ("scales_with_area",))
         geometry["front_km"] = front["length_km"].number(gt=0)
-        geometry["front_scales"] = (
+        geometry["front_scales"] = scales = (
             front["scales_with_area"].boolean() if front.has("scales_with_area") else True
         )
 
+        def below_area(n: _Node, held: float) -> float:
+            # A front ∝ √A works in √A: an area within rounding of the start would be reached
+            # before the attacker moves.
+            if scales and math.sqrt(held) >= math.sqrt(area):
+                raise n.error(f"too close to area_km2 ({area:g}) to tell apart (got {held!r})")
+            return held
+
+        below_area(obj["held_km2"], residue)
+
         def position(n: _Node) -> float:
             n.mapping(("name", "held_km2"), ("breach_days",))
-            return n["held_km2"].number(gt=residue, lt=area)
+            return below_area(n["held_km2"], n["held_km2"].number(gt=residue, lt=area))
         coordinate = "held_km2"
 
     milestones = []

@@ -153,6 +153,35 @@ def test_nothing_to_take_is_a_clear_error(tmp_path, text, key, words):
     assert_error(tmp_path, text, key, words)
 
 
+def _area(area: float, residue: float, milestone: float | None = None) -> str:
+    ms = f"milestones: [{{name: m, held_km2: {milestone!r}}}]\n" if milestone else ""
+    return scenario(f"""\
+kind: area
+area_km2: {area!r}
+front: {{length_km: 10}}
+objective: {{name: o, held_km2: {residue!r}}}
+{ms}forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
+advance: {{base_m_per_day: 100}}
+""", horizon=30)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    (_area(1e300, float(np.nextafter(1e300, 0))), "sectors.s.objective.held_km2"),
+    (_area(1e300, 1.0, float(np.nextafter(1e300, 0))), "sectors.s.milestones.0.held_km2"),
+])
+def test_areas_that_round_to_the_start_are_a_clear_error(tmp_path, text, key):
+    # on a front ∝ √A the engine works in √A, where these equal √A₀: once a ZeroDivisionError
+    # (the objective) and a milestone reached on day 0, at 0/0 where nobody moved
+    assert_error(tmp_path, text, key, "too close to area_km2")
+
+
+def test_an_area_one_rounding_from_its_objective():
+    # still told apart: the objective falls within the first instant
+    _, res = run_api(_area(2.0, float(np.nextafter(2.0, 0))))
+    day = res.sectors["s"].objective_day
+    assert ((day > 0) & (day < 1e-12)).all()
+
+
 def test_an_area_taken_to_nothing():
     # objective held_km2: 0 with a front ∝ √A: √A falls by front · v / (2 √A₀) a day, to 0 on
     # day 2 A₀ / (front · v) = 800 / (40 · 0.5) = 40.
