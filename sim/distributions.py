@@ -227,6 +227,10 @@ class Gamma(Distribution):
             raise ValueError(f"mean must be > 0 (got {self.mean})")
         if not self.sd >= 0:
             raise ValueError(f"sd must be >= 0 (got {self.sd})")
+        # Past a cv of 1e6 (shape 1e-12) nearly every draw is 0, and the scale sd² / mean
+        # overflows: for the smallest means in double precision, for noise in single.
+        if not self.sd <= 1e6 * self.mean:
+            raise ValueError(f"sd must be at most 1e6 times the mean (got {self.sd:g})")
 
     @property
     def variance(self) -> float:

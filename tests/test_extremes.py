@@ -287,7 +287,7 @@ def test_a_million_replications_in_linear_time():
 
     def timed(n: int):
         best = math.inf
-        for _ in range(2):
+        for _ in range(3):
             t0 = time.perf_counter()
             res = simulate(sc, replications=n, seed=11, jobs=1)
             res.summary()
@@ -297,7 +297,7 @@ def test_a_million_replications_in_linear_time():
 
     _, small = timed(100_000)
     res, large = timed(1_000_000)
-    assert large < 30 * small, (small, large)  # 10 if linear, 100 if quadratic
+    assert large < 40 * small, (small, large)  # 10 if linear, 100 if quadratic
     so = res.sectors["s"]
     assert so.progress.shape == (1_000_000, 2)
     # day 2 progress is 2 · base / 1000 exactly; the base's mean is PERT's, within 5 s.e.
@@ -367,7 +367,10 @@ def test_a_mode_at_either_end_is_valid(spec):
     ("{dist: empirical, samples: []}", "must not be empty"),
     # once NaN passed for a mean of 1: the spread overflowed
     ("{dist: lognormal, mean: 250, cv: 1e300}", "too large"),
-    ("{dist: gamma, mean: 250, sd: 1e300}", "too large"),
+    ("{dist: gamma, mean: 1e200, sd: 1e160}", "too large"),
+    # the scale sd² / mean overflowed to inf: NaN draws (found with a strike's duration)
+    ("{dist: gamma, mean: 5e-324, sd: 0.03}", "sd must be at most 1e6 times the mean"),
+    ("{dist: gamma, mean: 1, sd: 1e20}", "sd must be at most 1e6 times the mean"),
     ("{dist: uniform, low: -1e300, high: 1e300}", "too large"),
 ])
 def test_parameters_past_their_bounds_are_clear_errors(tmp_path, rate, words):

@@ -1,10 +1,10 @@
 """Fuzzing the scenario loader: whatever the YAML, ``advsim`` answers with exit status 0 or 2.
 
 Hypothesis writes random YAML documents (random trees of mappings, lists and scalars, some of
-them scenario-shaped) and random mutations of every shipped scenario and of random valid ones
-(a key deleted; a value replaced by null, zero, a negative, a huge or tiny number, NaN, an
-infinity, an empty list or mapping, or a value of another type). For each, ``advsim validate``
-and ``advsim run`` must:
+them scenario-shaped; random text and bytes), random mutations of every shipped scenario and of
+random valid ones (a key deleted; a value replaced by null, zero, a negative, a huge or tiny
+number, NaN, an infinity, an empty list or mapping, or a value of another type), and random
+``--set`` overrides. For each, ``advsim validate`` and ``advsim run`` must:
 
 - exit 0 or 2 and never raise (no traceback), and agree with each other;
 - on exit 2, print exactly one line on stderr, nothing on stdout, and write nothing;
@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import math
 import os
+import sys
 import tempfile
 import traceback
 import warnings
@@ -286,8 +287,9 @@ def test_random_documents_many(text):
 # -- mutations of scenarios --------------------------------------------------------------------
 
 Key = str | int
-MUTATIONS = ("delete", "null", "zero", "negative", "huge", "tiny", "nan", "inf", "-inf",
-             "empty list", "empty mapping", "text", "true", "date", "list of it", "mapping of it")
+MUTATIONS = ("delete", "null", "zero", "negative", "huge", "tiny", "largest", "subnormal", "nan",
+             "inf", "-inf", "empty list", "empty mapping", "text", "true", "date", "list of it",
+             "mapping of it")
 
 
 def paths(doc: Any, prefix: tuple[Key, ...] = ()) -> list[tuple[Key, ...]]:
@@ -309,7 +311,8 @@ def _is_number(value: Any) -> bool:
 def mutated_value(value: Any, how: str) -> Any:
     return {
         "null": None, "zero": 0, "negative": -value if _is_number(value) and value else -1,
-        "huge": 1e300, "tiny": 1e-300, "nan": math.nan, "inf": math.inf, "-inf": -math.inf,
+        "huge": 1e300, "tiny": 1e-300, "largest": sys.float_info.max, "subnormal": 5e-324,
+        "nan": math.nan, "inf": math.inf, "-inf": -math.inf,
         "empty list": [], "empty mapping": {}, "text": "x", "true": True,
         "date": dt.date(2024, 11, 20), "list of it": [value], "mapping of it": {"x": value},
     }[how]
@@ -340,7 +343,7 @@ def mutate(doc: Any, path: tuple[Key, ...], how: str) -> Any:
     return out
 
 
-NUMERIC = ("delete", "zero", "negative", "huge", "tiny", "nan")
+NUMERIC = ("delete", "zero", "negative", "huge", "tiny", "largest", "subnormal", "nan")
 
 
 def at(doc: Any, path: tuple[Key, ...]) -> Any:
@@ -401,6 +404,8 @@ KU, KR, TH = "kurakhove.yaml", "kursk.yaml", "theatre.yaml"
 @example((KU, ((("sectors", "kurakhove", "strikes", 0, "duration_days"), "huge"),)))
 @example((KU, ((("sectors", "kurakhove", "strikes", 0, "duration_days", "mean"), "huge"),)))
 @example((TH, ((("reserves", "attacker theatre reserve", "transit_days"), "huge"),)))
+# gamma with a subnormal mean: its scale sd² / mean overflowed and the draws were NaN
+@example((KU, ((("sectors", "kurakhove", "strikes", 0, "duration_days", "mean"), "subnormal"),)))
 def test_mutated_shipped_scenarios(case):
     name, steps = case
     check_cli(dump(apply(SHIPPED[name], steps)))
