@@ -157,6 +157,10 @@ class Normal(Distribution):
     def variance(self) -> float:
         return self.sd**2
 
+    @property
+    def minimum(self) -> float:
+        return self.mean if self.sd == 0 else -math.inf
+
     def sample(self, rng, size):
         return rng.normal(self.mean, self.sd, size)
 
@@ -199,7 +203,7 @@ class LogNormal(Distribution):
 
     @property
     def minimum(self) -> float:
-        return 0.0
+        return math.exp(self.mu) if self.sigma == 0 else 0.0
 
     def sample(self, rng, size):
         return rng.lognormal(self.mu, self.sigma, size)
@@ -223,6 +227,10 @@ class Gamma(Distribution):
             raise ValueError(f"mean must be > 0 (got {self.mean})")
         if not self.sd >= 0:
             raise ValueError(f"sd must be >= 0 (got {self.sd})")
+        # Past a cv of 1e6 (shape 1e-12) nearly every draw is 0, and the scale sd² / mean
+        # overflows: for the smallest means in double precision, for noise in single.
+        if not self.sd <= 1e6 * self.mean:
+            raise ValueError(f"sd must be at most 1e6 times the mean (got {self.sd:g})")
 
     @property
     def variance(self) -> float:
@@ -230,16 +238,22 @@ class Gamma(Distribution):
 
     @property
     def minimum(self) -> float:
-        return 0.0
+        return self.mean if self._point else 0.0
+
+    @property
+    def _point(self) -> bool:
+        # Below a cv of 1e-16 every draw is the mean to double precision, and the shape
+        # (mean / sd)² would overflow for the smallest sd.
+        return self.sd <= 1e-16 * self.mean
 
     def sample(self, rng, size):
-        if self.sd == 0:
+        if self._point:
             return np.full(size, float(self.mean))
         shape = (self.mean / self.sd) ** 2
         return rng.gamma(shape, self.sd**2 / self.mean, size)
 
     def sample32(self, rng, size):
-        if self.sd == 0:
+        if self._point:
             return np.full(size, self.mean, dtype=np.float32)
         z = rng.standard_gamma((self.mean / self.sd) ** 2, size, dtype=np.float32)
         z *= self.sd**2 / self.mean
@@ -261,11 +275,13 @@ class Empirical(Distribution):
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.samples))
+        with np.errstate(over="ignore", invalid="ignore"):  # inf where too large
+            return float(np.mean(self.samples))
 
     @property
     def variance(self) -> float:
-        return float(np.var(self.samples))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.var(self.samples))
 
     @property
     def minimum(self) -> float:

@@ -17,6 +17,7 @@ The engine takes a validated Scenario and seeds and returns arrays: no files, no
 from __future__ import annotations
 
 import math
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -146,7 +147,8 @@ class Geometry:
         if self.kind == "axis":
             return u
         if self.sqrt_front:
-            return (math.sqrt(self.area_km2) - u) ** 2
+            # at u = 0, √A₀² can round a little above A₀
+            return np.minimum((math.sqrt(self.area_km2) - u) ** 2, self.area_km2)
         return self.area_km2 - u
 
 
@@ -233,7 +235,7 @@ class _SectorState:
         self.out_base = self.base.copy()
         # One chunk's counts: the smallest type that holds n keeps what workers send back small.
         self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.min_scalar_type(n))
-        self.bin_scale = BINS / g.u_objective
+        self.bin_scale = min(BINS / g.u_objective, sys.float_info.max)  # finite, if tiny
 
     # -- helpers -------------------------------------------------------------------------------
     def _refresh_next(self, idx) -> None:
@@ -254,7 +256,7 @@ class _SectorState:
         a = self.att * self.s.attacker.quality
         d = self.dfn * self.s.defender.quality
         own, other = (a, d) if side == "attacker" else (d, a)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             r = own / other
         if not other.all():  # no enemy left: infinitely superior, unless neither side has troops
             r[other == 0] = np.where(own[other == 0] > 0, np.inf, 0.0)
@@ -277,22 +279,27 @@ class _SectorState:
             self.supply_changes.apply(t, self.log_supply, self.pos)
         live = ~self.done
 
-        rate = self.base * (season * self.modifier)
-        if adv.noise is not None:
-            rate = rate * adv.noise.sample32(self.rng[_NOISE], rate.size)
-        if adv.regimes is not None:
-            self._switch_regimes(t)
-            rate = rate * self.reg_factor[self.regime]
-        if adv.force is not None:
-            rate = rate * self._force_factor()
-        if self.log_supply is not None:
-            rate = rate * np.exp(self.log_supply)
-        rate[(self.att <= 0) | self.done] = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate = self.base * (season * self.modifier)
+            if adv.noise is not None:
+                rate = rate * adv.noise.sample32(self.rng[_NOISE], rate.size)
+            if adv.regimes is not None:
+                self._switch_regimes(t)
+                rate = rate * self.reg_factor[self.regime]
+            if adv.force is not None:
+                rate = rate * self._force_factor()
+            if self.log_supply is not None:
+                rate = rate * np.exp(self.log_supply)
+            rate[(self.att <= 0) | self.done] = 0.0
+            speed = rate * self.geo.m_to_u  # du per day while moving
+        if not np.isfinite(speed).all():
+            # Factors whose product overflows: an advance past any objective within the day
+            # (the largest float), or none where one of them is zero (inf × 0).
+            speed = np.nan_to_num(speed, nan=0.0)
 
         if s.attrition.model != "none":
             self._attrite(live)
 
-        speed = rate * self.geo.m_to_u  # du per day while moving
         if s.lines:
             # Held at a line until hold_until: the day's movement starts then, if before its end.
             moving_from = np.clip(self.hold_until, t, t + 1)
@@ -340,26 +347,44 @@ class _SectorState:
         if model == "lanchester_square":
             # Exact one-day propagator of dA/dt = -a D, dD/dt = -b A (constant coefficients).
             root = np.sqrt(ca * cd)
-            ch = np.cosh(root)
-            sh_over = np.where(root > 0, np.sinh(root) / np.where(root > 0, root, 1), 1.0)
-            new_a = a * ch - ca * d * sh_over
-            new_d = d * ch - cd * a * sh_over
-            # A side wiped out within the day: the survivor keeps what the invariant
-            # b·A² − a·D² leaves it at that instant, not what the propagator runs on to.
-            c = cd * a * a - ca * d * d
-            with np.errstate(divide="ignore", invalid="ignore"):
-                new_a = np.where(new_d < 0, np.sqrt(np.maximum(c, 0) / cd), new_a)
-                new_d = np.where(new_a < 0, np.sqrt(np.maximum(-c, 0) / ca), new_d)
+            # Past √(ab) = 20 the day decides the fight (tanh 20 is 1 in double precision) and
+            # cosh would overflow: the weaker by √b·A against √a·D goes, unless the two are
+            # exactly matched and both decay by e^-√(ab).
+            decided = root > 20
+            r = np.where(decided, 0.0, root) if decided.any() else root
+            ch = np.cosh(r)
+            sh_over = np.where(r > 0, np.sinh(r) / np.where(r > 0, r, 1), 1.0)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                new_a = a * ch - ca * d * sh_over
+                new_d = d * ch - cd * a * sh_over
+                sa = sd = None
+                if decided.any():
+                    sa, sd = np.sqrt(cd) * a, np.sqrt(ca) * d
+                    keep = np.where(sa == sd, np.exp(-root), 1.0)
+                    new_a = np.where(decided, np.where(sa < sd, -1.0, a * keep), new_a)
+                    new_d = np.where(decided, np.where(sd < sa, -1.0, d * keep), new_d)
+                # A side wiped out within the day: the survivor keeps what the invariant
+                # b·A² − a·D² leaves it at that instant, not what the propagator runs on to:
+                # X·√(1 − q²) with q the ratio of √a·D and √b·A, free of overflow.
+                if (new_d < 0).any() or (new_a < 0).any():
+                    if sa is None:
+                        sa, sd = np.sqrt(cd) * a, np.sqrt(ca) * d
+                    q, p = sd / sa, sa / sd
+                    new_a = np.where(new_d < 0, a * np.sqrt(np.maximum((1 - q) * (1 + q), 0)),
+                                     new_a)
+                    new_d = np.where(new_a < 0, d * np.sqrt(np.maximum((1 - p) * (1 + p), 0)),
+                                     new_d)
         else:
             # Exact one-day solution of dA/dt = -a A D, dD/dt = -b A D; K = bA - aD is invariant.
             k = cd * a - ca * d
             small = np.abs(k) < 1e-12
             ks = np.where(small, 1.0, k)
-            g_minus = np.where(small, 1.0, -np.expm1(-k) / ks)
-            g_plus = np.where(small, 1.0, np.expm1(k) / ks)
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                new_a = a / (np.exp(-k) + cd * a * g_minus)
-                new_d = d / (np.exp(k) + ca * d * g_plus)
+                g_minus = np.where(small, 1.0, -np.expm1(-k) / ks)
+                g_plus = np.where(small, 1.0, np.expm1(k) / ks)
+                # Where the other side inflicts no losses (b·A = 0), 0 × an overflowed g is 0.
+                new_a = a / (np.exp(-k) + np.where(cd * a > 0, cd * a * g_minus, 0.0))
+                new_d = d / (np.exp(k) + np.where(ca * d > 0, ca * d * g_plus, 0.0))
             new_a = np.where(a > 0, new_a, 0.0)
             new_d = np.where(d > 0, new_d, 0.0)
         new_a = np.where(live, np.clip(new_a, 0.0, a), a)
@@ -482,7 +507,7 @@ class _ChunkRun:
     def months(self, env: simpy.Environment):
         """Calendar month changes, for the season multipliers."""
         day, date = 0, self.sc.start
-        while True:
+        while (date.year, date.month) != (date.max.year, 12):  # no month after December 9999
             nxt = date.replace(day=1, month=date.month % 12 + 1,
                                year=date.year + (date.month == 12))
             day += (nxt - date).days
@@ -496,7 +521,8 @@ class _ChunkRun:
         yield env.timeout(r.day)
         n = st.u.size
         delay = r.readiness_days.sample(st.rng[_REINFORCE], n) if r.readiness_days else 0.0
-        day = r.day + np.ceil(np.zeros(n) + delay).astype(np.int64)
+        # Capped at the horizon before the cast: later arrivals are dropped all the same.
+        day = r.day + np.ceil(np.minimum(np.zeros(n) + delay, self.h)).astype(np.int64)
         ok = day < self.h
         st.arrivals[r.side].add(day[ok], st.orig[ok], np.full(int(ok.sum()), float(r.troops)))
 
@@ -520,8 +546,8 @@ class _ChunkRun:
         times = rng.uniform(k.start_day, end, total)
         log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
         first = np.floor(times).astype(np.int64)
-        last = np.minimum(first + np.ceil(k.duration_days.sample(rng, total)).astype(np.int64),
-                          h + 1)
+        duration = np.minimum(k.duration_days.sample(rng, total), h + 1)  # castable to int
+        last = np.minimum(first + np.ceil(duration).astype(np.int64), h + 1)
         orig = st.orig[rep]
         st.supply_changes.add(first, orig, log_f)
         st.supply_changes.add(last, orig, -log_f)
@@ -586,7 +612,8 @@ class _ChunkRun:
                 amount = np.minimum(rule.batch_troops, pool[idx])
                 pool[idx] -= amount
                 last[si, idx] = t
-                day = t + np.ceil(r.transit_days.sample(rng, idx.size)).astype(np.int64)
+                transit = np.minimum(r.transit_days.sample(rng, idx.size), self.h)
+                day = t + np.ceil(transit).astype(np.int64)
                 ok = day < self.h
                 st.arrivals[r.side].add(day[ok], st.orig[idx[ok]], amount[ok])
 

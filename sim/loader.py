@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,6 +54,8 @@ _Loader.add_implicit_resolver(
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 Path = tuple[Any, ...]
 MAX_VALUES = 1_000_000
+MAX_FLOAT = sys.float_info.max
+MAX_TROOPS = 1e9  # far beyond any army; keeps the attrition laws' products finite
 
 
 def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenario:
@@ -194,11 +197,16 @@ def apply_overrides(
             dotted, value = item
             where = f"{file} (--set {dotted})"
         else:
-            where = f"{file} (--set {item})"
+            where = f"{file} (--set {item if item.isprintable() else repr(item)})"
             if "=" not in item:
                 raise ScenarioError("expected key.path=value", file=where)
             dotted, _, raw = item.partition("=")
-            value = parse_value(raw)
+            try:
+                value = parse_value(raw)
+            except (ValueError, OverflowError) as e:  # a YAML date that no calendar holds
+                raise ScenarioError(f"bad value: {e}", file=where, key=dotted.strip()) from None
+            except RecursionError:
+                raise ScenarioError("invalid YAML: nested too deeply", file=where) from None
         keys = dotted.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
@@ -253,7 +261,9 @@ def _forget_lines_below(lines: dict[Path, int], path: Path) -> None:
 
 
 def _dotted(path: Path) -> str:
-    return ".".join(str(p) for p in path)
+    # A key with a line break or another control character is shown quoted, so that the error
+    # stays on one line.
+    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in path)
 
 
 def _did_you_mean(key: Any, known: Iterable[Any]) -> str:
@@ -342,6 +352,8 @@ class _Node:
         v = self.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error(f"expected a number, got {self._show()}")
+        if isinstance(v, int) and abs(v) > MAX_FLOAT:
+            raise self.error(f"expected a finite number, got {self._show()}")
         if not math.isfinite(v):
             raise self.error(f"expected a finite number, got {v}")
         if integer and v != int(v):
@@ -380,7 +392,7 @@ class _Node:
                 (*self.path, "dist"), "missing (expected a number or {dist: NAME, ...})"
             )
         name = self["dist"]
-        if name.value not in D.SPECS:
+        if not isinstance(name.value, str) or name.value not in D.SPECS:
             raise name.error(
                 f"unknown distribution {name.value!r}{_did_you_mean(name.value, D.SPECS)} "
                 f"(expected one of {', '.join(D.SPECS)})"
@@ -396,13 +408,20 @@ class _Node:
                     params[key] = self[key].number()
         try:
             d = D.build(name.value, params)
+            finite = math.isfinite(d.mean) and math.isfinite(d.variance)
         except ValueError as e:
             raise self.error(f"bad {name.value} parameters: {e}") from None
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise self.error(
+                f"bad {name.value} parameters: too large (its mean or variance overflows)"
+            )
         lowest = d.minimum
         if ge is not None and lowest < ge:
             raise self.error(f"draws can fall below {ge:g} ({d!r} reaches {lowest:g})")
         # Continuous draws fall exactly on their lower bound with probability zero.
-        atom = isinstance(d, (D.Fixed, D.Empirical))
+        atom = isinstance(d, (D.Fixed, D.Empirical)) or d.variance == 0
         if gt is not None and (lowest < gt or (lowest == gt and atom)):
             raise self.error(f"draws must be > {gt:g} ({d!r} reaches {lowest:g})")
         return d
@@ -477,6 +496,10 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
         raise root["start"].error(f"expected a date as YYYY-MM-DD, got {root['start']._show()}")
     ctx.start = start
     horizon = int(root["horizon_days"].number(ge=1, le=36_500, integer=True))
+    if horizon > (dt.date.max - start).days:
+        raise root["horizon_days"].error(
+            f"runs past {dt.date.max}, the last date the calendar holds (start {start})"
+        )
 
     sectors_node = root["sectors"]
     if not isinstance(sectors_node.value, dict) or not sectors_node.value:
@@ -560,13 +583,22 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         geometry["objective_km2"] = residue = obj["held_km2"].number(ge=0, lt=area)
         front = node["front"].mapping(("length_km",), ("scales_with_area",))
         geometry["front_km"] = front["length_km"].number(gt=0)
-        geometry["front_scales"] = (
+        geometry["front_scales"] = scales = (
             front["scales_with_area"].boolean() if front.has("scales_with_area") else True
         )
 
+        def below_area(n: _Node, held: float) -> float:
+            # A front ∝ √A works in √A: an area within rounding of the start would be reached
+            # before the attacker moves.
+            if scales and math.sqrt(held) >= math.sqrt(area):
+                raise n.error(f"too close to area_km2 ({area:g}) to tell apart (got {held!r})")
+            return held
+
+        below_area(obj["held_km2"], residue)
+
         def position(n: _Node) -> float:
             n.mapping(("name", "held_km2"), ("breach_days",))
-            return n["held_km2"].number(gt=residue, lt=area)
+            return below_area(n["held_km2"], n["held_km2"].number(gt=residue, lt=area))
         coordinate = "held_km2"
 
     milestones = []
@@ -574,7 +606,8 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         for m in node["milestones"].list():
             if m.has("breach_days"):
                 raise m["breach_days"].error("milestones have no breach delay (lines do)")
-            milestones.append(Milestone(name=_named(m), at=position(m)))
+            at = position(m)
+            milestones.append(Milestone(name=_named(m), at=at))
     lines = []
     if node.has("lines"):
         for ln in node["lines"].list():
@@ -626,8 +659,8 @@ def _named(n: _Node) -> str:
 def _side(n: _Node) -> Side:
     n.mapping(("troops",), ("quality",))
     return Side(
-        troops=n["troops"].number(ge=0),
-        quality=n["quality"].number(gt=0) if n.has("quality") else 1.0,
+        troops=n["troops"].number(ge=0, le=MAX_TROOPS),
+        quality=n["quality"].number(gt=0, le=100) if n.has("quality") else 1.0,
     )
 
 
@@ -754,7 +787,7 @@ def _reinforcement(n: _Node) -> Reinforcement:
     return Reinforcement(
         side=side,
         day=(n["day"] if n.has("day") else n["date"]).day(),
-        troops=n["troops"].number(ge=0),
+        troops=n["troops"].number(ge=0, le=MAX_TROOPS),
         readiness_days=n["readiness_days"].dist(ge=0) if n.has("readiness_days") else None,
     )
 
@@ -814,11 +847,11 @@ def _reserve(name: str, n: _Node, sector_names: list[str]) -> Reserve:
     return Reserve(
         name=name,
         side=side,
-        troops=n["troops"].number(ge=0),
+        troops=n["troops"].number(ge=0, le=MAX_TROOPS),
         sectors=sectors,
         release=ReleaseRule(
             below_ratio=r["below_ratio"].number(gt=0),
-            batch_troops=r["batch_troops"].number(gt=0),
+            batch_troops=r["batch_troops"].number(gt=0, le=MAX_TROOPS),
             every_days=int(r["every_days"].number(ge=1, integer=True))
             if r.has("every_days") else 1,
         ),
