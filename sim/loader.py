@@ -38,6 +38,7 @@ from .scenario import (
     Sector,
     Side,
     Strikes,
+    slug,
 )
 
 
@@ -607,7 +608,14 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
             if m.has("breach_days"):
                 raise m["breach_days"].error("milestones have no breach delay (lines do)")
             at = position(m)
-            milestones.append(Milestone(name=_named(m), at=at))
+            label = _named(m)
+            same = [x.name for x in milestones if slug(x.name) == slug(label)]
+            if same:
+                raise m["name"].error(
+                    f"{label!r} would share its outcomes column with milestone {same[0]!r} "
+                    "(expected distinct names)"
+                )
+            milestones.append(Milestone(name=label, at=at))
     lines = []
     if node.has("lines"):
         for ln in node["lines"].list():

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import __version__
 from .engine import Geometry, SectorChunk
-from .scenario import Scenario, Sector
+from .scenario import Scenario, Sector, slug
 from .summary import band_percentiles, censored_percentiles, percentile_se, pkey, prob_se
-
-
-def slug(name: str) -> str:
-    """A name as a column- and file-safe word."""
-    s = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
-    return s or "x"
 
 
 def sector_description(s: Sector, sc: Scenario) -> dict:

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import __version__
 from .errors import AdvsimError
-from .outcomes import Result, slug
+from .outcomes import Result
+from .scenario import slug
 
 CSV_BLOCK_ROWS = 50_000
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from .distributions import Distribution
+
+
+def slug(name: str) -> str:
+    """A name as a column- and file-safe word."""
+    s = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+    return s or "x"
+
 
 ATTRITION_MODELS = ("none", "daily_fraction", "lanchester_square", "lanchester_linear")
 SIDES = ("attacker", "defender")

@@ -235,6 +235,11 @@ CASES = {
     # -- geometry --------------------------------------------------------------------------
     "milestone_beyond_axis": m("at_km: 10}", "at_km: 25}", f"{S}.milestones.0.at_km",
                                "must be < 20 (got 25)"),
+    "milestone_names_share_a_column": m(
+        "      - {name: halfway, at_km: 10}\n",
+        "      - {name: halfway, at_km: 10}\n      - {name: Halfway!, at_km: 12}\n",
+        f"{S}.milestones.1.name", "would share its outcomes column with milestone 'halfway'",
+        at="Halfway!"),
     "milestone_at_zero": m("at_km: 10}", "at_km: 0}", f"{S}.milestones.0.at_km",
                            "must be > 0 (got 0)"),
     "lines_out_of_order": m("at_km: 15, breach_days: 3", "at_km: 4, breach_days: 3",
