@@ -126,3 +126,20 @@ def test_validate_reports_each_file(tmp_path):
     assert r.exit_code == 2
     assert f"{SCENARIOS[0]}: ok" in r.stdout
     assert r.stderr.strip() == f"{bad}:1: start: missing (a required key)"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["run", "scenarios/kurakhove.yaml", "-n", "0"], "advsim run: Invalid value for '-n'"),
+    (["run", "--bogus"], "advsim run: No such option '--bogus'"),
+    (["run"], "advsim run: Missing argument 'SCENARIO'"),
+    (["frobnicate"], "advsim: No such command 'frobnicate'"),
+])
+def test_a_misused_command_line_is_one_line_and_status_2(args, words):
+    r = run(*args)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith(words), r.stderr
+
+
+def test_advsim_alone_shows_the_help():
+    r = run()
+    assert r.exit_code == 0 and "Commands:" in r.stdout and "run" in r.stdout

@@ -25,6 +25,9 @@ COMMANDS = {
 }
 
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click >= 8.2
+
+
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when it is invoked, so ``--help`` stays fast, and
     turns advsim's own errors into one line on stderr and exit status 2."""
@@ -40,6 +43,28 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """As Click's, but a misused option or argument is one line on stderr (exit 2), like
+        every other bad input, instead of the usage text."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except _NO_ARGS_IS_HELP as e:  # plain `advsim`: the help, as --help would show it
+            click.echo(e.format_message())
+            sys.exit(0)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "advsim"
+            click.echo(f"{where}: {e.format_message()} (see {where} --help)", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("advsim: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         previous = _trap_termination()
@@ -71,7 +96,7 @@ def _trap_termination() -> dict:
     return {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="advsim", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="advsim")
 @click.option("-v", "--verbose", is_flag=True, help="Show the full traceback on errors.")
 @click.pass_context
