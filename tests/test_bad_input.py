@@ -16,13 +16,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 
-BASE = """\
-name: test axis
-start: 2024-11-20
-horizon_days: 60
-checkpoints_days: [30, 60]
-sectors:
-  north:
+AXIS_GEOMETRY = """\
     kind: axis
     length_km: 20
     objective:
@@ -32,6 +26,17 @@ sectors:
     lines:
       - {name: first line, at_km: 5, breach_days: {dist: uniform, low: 2, high: 6}}
       - {name: second line, at_km: 15, breach_days: 3}
+"""
+
+# BASE holds AXIS_GEOMETRY verbatim, so AREA (which swaps it) cannot go stale.
+BASE = """\
+name: test axis
+start: 2024-11-20
+horizon_days: 60
+checkpoints_days: [30, 60]
+sectors:
+  north:
+""" + AXIS_GEOMETRY + """\
     forces:
       attacker: {troops: 40000}
       defender: {troops: 20000}
@@ -62,17 +67,6 @@ reserves:
     transit_days: 7
 """
 
-AXIS_GEOMETRY = """\
-    kind: axis
-    length_km: 20
-    objective:
-      name: town
-    milestones:
-      - {name: halfway, at_km: 10}
-    lines:
-      - {name: first line, at_km: 5, breach_days: {dist: uniform, low: 2, high: 6}}
-      - {name: second line, at_km: 15, breach_days: 3}
-"""
 
 AREA_GEOMETRY = """\
     kind: area

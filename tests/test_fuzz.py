@@ -324,16 +324,7 @@ def mutate(doc: Any, path: tuple[Key, ...], how: str) -> Any:
     if not path:
         return None if how == "delete" else mutated_value(doc, how)
     head, rest = path[0], path[1:]
-    if isinstance(doc, dict):
-        out = dict(doc)
-        if rest:
-            out[head] = mutate(doc[head], rest, how)
-        elif how == "delete":
-            del out[head]
-        else:
-            out[head] = mutated_value(doc[head], how)
-        return out
-    out = list(doc)
+    out = dict(doc) if isinstance(doc, dict) else list(doc)
     if rest:
         out[head] = mutate(doc[head], rest, how)
     elif how == "delete":
