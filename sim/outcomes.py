@@ -135,6 +135,16 @@ class Result:
                          **{pkey(p): b[p] for p in ps}}
         return out
 
+    def _days_and_dates(self, days: list[float | None]) -> dict:
+        """Censored percentiles of a day as {"day": …, "date": …}; None beyond the horizon."""
+        sc = self.scenario
+        ps = sc.percentiles
+        return {
+            "day": {pkey(p): _round(d) for p, d in zip(ps, days)},
+            "date": {pkey(p): sc.date_of(d).isoformat() if d is not None else None
+                     for p, d in zip(ps, days)},
+        }
+
     def summary(self) -> dict:
         """The run's summary in the JSON shape of ``advsim run --json``."""
         sc, n = self.scenario, self.replications
@@ -142,55 +152,36 @@ class Result:
         sectors = {}
         for name, so in self.sectors.items():
             s = so.sector
+            out = sectors[name] = sector_description(s, sc)  # then the statistics, in place
             prob = float(so.reached.mean())
             days = censored_percentiles(so.objective_day, ps)
             day_se = percentile_se(so.objective_day, ps)
-            objective = {
-                "name": s.objective,
-                "prob_reached": prob,
-                "prob_reached_se": prob_se(prob, n),
-                "day": {pkey(p): _round(d) for p, d in zip(ps, days)},
-                "day_se": {pkey(p): _round(e) if d is not None else None
-                           for p, d, e in zip(ps, days, day_se)},
-                "date": {pkey(p): sc.date_of(d).isoformat() if d is not None else None
-                         for p, d in zip(ps, days)},
-                "prob_by_day": {
+            out["objective"].update(
+                prob_reached=prob,
+                prob_reached_se=prob_se(prob, n),
+                **self._days_and_dates(days),
+                day_se={pkey(p): _round(e) if d is not None else None
+                        for p, d, e in zip(ps, days, day_se)},
+                prob_by_day={
                     str(d): float((so.objective_day <= d).mean()) for d in sc.checkpoints_days
                 },
-            }
-            progress = {"days": list(sc.checkpoints_days)}
+            )
             q = np.percentile(so.progress, ps, axis=0) if n else np.full((len(ps), 0), np.nan)
             for p, row in zip(ps, q):
-                progress[pkey(p)] = [_round(v, 3) for v in row]
-            milestones = {}
+                out[so.progress_name][pkey(p)] = [_round(v, 3) for v in row]
             for i, m in enumerate(s.milestones):
                 d = so.milestone_days[:, i]
-                md = censored_percentiles(d, ps)
-                milestones[m.name] = {
-                    "at_km" if s.kind == "axis" else "held_km2": m.at,
-                    "prob_reached": float(np.isfinite(d).mean()),
-                    "day": {pkey(p): _round(x) for p, x in zip(ps, md)},
-                    "date": {pkey(p): sc.date_of(x).isoformat() if x is not None else None
-                             for p, x in zip(ps, md)},
-                }
-            sectors[name] = {
-                "kind": s.kind,
-                "objective": objective,
-                so.progress_name: progress,
-                "milestones": milestones,
-                "losses": {
-                    side: {"mean": _round(float(arr.mean()), 1),
-                           **{pkey(p): _round(float(v), 1)
-                              for p, v in zip(ps, np.percentile(arr, ps))}}
-                    for side, arr in (("attacker", so.attacker_losses),
-                                      ("defender", so.defender_losses))
-                },
+                out["milestones"][m.name].update(
+                    prob_reached=float(np.isfinite(d).mean()),
+                    **self._days_and_dates(censored_percentiles(d, ps)),
+                )
+            out["losses"] = {
+                side: {"mean": _round(float(arr.mean()), 1),
+                       **{pkey(p): _round(float(v), 1)
+                          for p, v in zip(ps, np.percentile(arr, ps))}}
+                for side, arr in (("attacker", so.attacker_losses),
+                                  ("defender", so.defender_losses))
             }
-            if s.kind == "axis":
-                sectors[name]["length_km"] = s.length_km
-            else:
-                sectors[name]["area_km2"] = s.area_km2
-                sectors[name]["objective_km2"] = s.objective_km2
         return {
             "advsim": __version__,
             "scenario": sc.name,
