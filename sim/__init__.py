@@ -1,15 +1,18 @@
 """advsim: discrete-event Monte Carlo projections of how fast a front line advances.
 
-The Python API is the CLI's engine::
+The Python API is the CLI's engine, with nothing written to disk unless asked::
 
     import sim
     scenario = sim.load_scenario("scenarios/kurakhove.yaml")
     result = sim.simulate(scenario, replications=10_000, seed=1)
     result.summary()      # the JSON of ``advsim run --json``
     result.table()        # one row per replication and sector, as columns
+    sim.compare([result, other])                  # the JSON of ``advsim compare --json``
+    sim.plot(result, kind="fan", output="fan.png")
+    sim.backtest(scenario, "observed.csv")        # scores against what was observed
+    sim.Result.from_folder("results/…")           # a run written by ``advsim run``
 
-Observed series, calibration and backtests: ``sim.read_observed``, ``sim.calibrate.calibrate``
-and ``sim.backtest.backtest``.
+Observed series and calibration: ``sim.read_observed``, ``sim.calibrate.calibrate``.
 """
 
 from __future__ import annotations
@@ -21,14 +24,19 @@ from .errors import AdvsimError, ObservedError, ScenarioError
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .backtesting import backtest
+    from .charts import plot
+    from .comparison import compare_runs as compare
     from .loader import load_scenario
     from .observed import read_observed
     from .outcomes import Result
     from .runner import simulate
 
 _LAZY = {
-    "load_scenario": "loader", "simulate": "runner", "Result": "outcomes",
-    "read_observed": "observed",
+    "load_scenario": ("loader", "load_scenario"), "simulate": ("runner", "simulate"),
+    "Result": ("outcomes", "Result"), "read_observed": ("observed", "read_observed"),
+    "compare": ("comparison", "compare_runs"), "plot": ("charts", "plot"),
+    "backtest": ("backtesting", "backtest"),
 }
 
 
@@ -37,11 +45,12 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "AdvsimError", "ObservedError", "Result", "ScenarioError", "__version__", "load_scenario",
-    "read_observed", "simulate",
+    "AdvsimError", "ObservedError", "Result", "ScenarioError", "__version__", "backtest",
+    "compare", "load_scenario", "plot", "read_observed", "simulate",
 ]

@@ -70,12 +70,12 @@ def increments(
         raise ValueError(f"setbacks must be one of {SETBACKS} (got {setbacks!r})")
     if kind == "area" and not (front_km and front_km > 0):
         raise ObservedError(
-            "an area sector needs --front-km (the front length converts km² taken into metres "
-            "of advance)", file=series.file, key=series.sector,
+            "an area sector needs front_km (the front length converts km² taken into metres "
+            "of advance)", file=series.file, key=series.sector, param="front_km",
         )
     if kind == "axis" and front_km is not None:
-        raise ObservedError("--front-km applies to area sectors (use --kind area)",
-                            file=series.file, key=series.sector)
+        raise ObservedError("front_km applies to area sectors (use kind='area')",
+                            file=series.file, key=series.sector, param=("front_km", "kind"))
     days = series.days_from(series.dates[0]) if len(series) else np.zeros(0)
     # metres advanced from the first observation's position (held area falls as it grows)
     position_m = series.values * 1000.0 if kind == "axis" else -series.values / front_km * 1e3
@@ -83,14 +83,14 @@ def increments(
     if n >= 2 and kind == "axis" and series.values[-1] < series.values[0]:
         raise ObservedError(
             f"the values fall from {series.values[0]:g} to {series.values[-1]:g}: if they are "
-            "km² held, use --kind area with --front-km (km advanced along an axis grow)",
-            file=series.file, key=series.sector,
+            "km² held, use kind='area' with front_km (km advanced along an axis grow)",
+            file=series.file, key=series.sector, param=("kind", "front_km"),
         )
     if n >= 2 and kind == "area" and series.values[-1] > series.values[0]:
         raise ObservedError(
             f"the held area grows from {series.values[0]:g} to {series.values[-1]:g} km²: if "
-            "the values are km advanced, use --kind axis (held area shrinks as the attacker "
-            "advances)", file=series.file, key=series.sector,
+            "the values are km advanced, use kind='axis' (held area shrinks as the attacker "
+            "advances)", file=series.file, key=series.sector, param="kind",
         )
     groups: list[tuple[int, int]] = []
     merged: list[str] = []
@@ -103,8 +103,8 @@ def increments(
         if setbacks == "error":
             raise ObservedError(
                 _setback(series, kind, j - 1, j) + " (the gamma model only advances; "
-                "--setbacks merge pools such gaps with the next)",
-                file=series.file, line=series.lines[j], key="value",
+                "setbacks='merge' pools such gaps with the next)",
+                file=series.file, line=series.lines[j], key="value", param="setbacks",
             )
         merged.append(_setback(series, kind, j - 1, j))
     while first < n - 1:  # trailing gaps without net advance: pool them with earlier ones
@@ -231,7 +231,8 @@ def fit_gamma_increments(
     if cv is None and n < MIN_INCREMENTS:
         raise ObservedError(
             f"{n} increment{'s' * (n != 1)} between observations; fitting the daily variability "
-            f"needs at least {MIN_INCREMENTS} (or fix it with --cv)", file=file, key=sector,
+            f"needs at least {MIN_INCREMENTS} (or fix it with cv)", file=file, key=sector,
+            param="cv",
         )
     if cv is not None and not (cv > 0 and math.isfinite(cv)):
         raise ValueError(f"cv must be positive (got {cv})")
@@ -242,7 +243,7 @@ def fit_gamma_increments(
         if k is None:
             raise ObservedError(
                 "the increments are proportional to their gaps (a straight line), so the daily "
-                "variability cannot be fitted; fix it with --cv", file=file, key=sector,
+                "variability cannot be fitted; fix it with cv", file=file, key=sector, param="cv",
             )
         lmax = loglik(rate, k, gap, d)
 

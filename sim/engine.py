@@ -109,49 +109,6 @@ class _Buffered:
         return out
 
 
-@dataclass(frozen=True, kw_only=True)
-class Geometry:
-    """Maps a sector's outputs (km advanced, km² held) to and from the progress coordinate u."""
-
-    kind: str
-    u_objective: float
-    m_to_u: float  # du per metre of advance
-    area_km2: float = 0.0
-    sqrt_front: bool = False
-
-    @classmethod
-    def of(cls, s: Sector) -> Geometry:
-        if s.kind == "axis":
-            return cls(kind="axis", u_objective=s.length_km, m_to_u=1e-3)
-        if s.front_scales:
-            root = math.sqrt(s.area_km2)
-            return cls(
-                kind="area", u_objective=root - math.sqrt(s.objective_km2),
-                m_to_u=s.front_km * 1e-3 / (2 * root), area_km2=s.area_km2, sqrt_front=True,
-            )
-        return cls(
-            kind="area", u_objective=s.area_km2 - s.objective_km2, m_to_u=s.front_km * 1e-3,
-            area_km2=s.area_km2,
-        )
-
-    def u(self, at: float) -> float:
-        """Progress coordinate of a position: km along the axis, or km² held."""
-        if self.kind == "axis":
-            return at
-        if self.sqrt_front:
-            return math.sqrt(self.area_km2) - math.sqrt(at)
-        return self.area_km2 - at
-
-    def output(self, u: np.ndarray) -> np.ndarray:
-        """km advanced (axis) or km² held (area) at progress u."""
-        if self.kind == "axis":
-            return u
-        if self.sqrt_front:
-            # at u = 0, √A₀² can round a little above A₀
-            return np.minimum((math.sqrt(self.area_km2) - u) ** 2, self.area_km2)
-        return self.area_km2 - u
-
-
 @dataclass(kw_only=True)
 class SectorChunk:
     """Outcomes of one sector over one chunk: per-replication arrays and per-day histograms."""
@@ -171,7 +128,8 @@ class _SectorState:
 
     def __init__(self, sc: Scenario, s: Sector, n: int, seed: int, chunk: int) -> None:
         self.s = s
-        self.geo = g = Geometry.of(s)
+        self.geo = g = s  # its geometry maps positions to the progress coordinate u
+        self.u_objective, self.m_to_u = g.u_objective, g.m_to_u
         h = sc.horizon_days
         key = name_key(s.name)
         self.rng = {src: stream(seed, chunk, key, src) for src in range(8)}
@@ -240,7 +198,7 @@ class _SectorState:
     # -- helpers -------------------------------------------------------------------------------
     def _refresh_next(self, idx) -> None:
         nxt = np.minimum(self.line_u[self.line_idx[idx]], self.ms_sorted[self.ms_idx[idx]])
-        self.next_u[idx] = np.minimum(nxt, self.geo.u_objective)
+        self.next_u[idx] = np.minimum(nxt, self.u_objective)
 
     def _sojourn(self, regime: np.ndarray, since: np.ndarray) -> np.ndarray:
         until = since.copy()
@@ -291,7 +249,7 @@ class _SectorState:
             if self.log_supply is not None:
                 rate = rate * np.exp(self.log_supply)
             rate[(self.att <= 0) | self.done] = 0.0
-            speed = rate * self.geo.m_to_u  # du per day while moving
+            speed = rate * self.m_to_u  # du per day while moving
         if not np.isfinite(speed).all():
             # Factors whose product overflows: an advance past any objective within the day
             # (the largest float), or none where one of them is zero (inf × 0).
@@ -420,12 +378,12 @@ class _SectorState:
                 k = pos[ln]
                 t0[k], u0[k] = resume, at[ln]
                 end[k] = at[ln] + speed[k] * np.maximum(t + 1 - resume, 0.0)
-            ob = at >= self.geo.u_objective
+            ob = at >= self.u_objective
             if ob.any():
                 j = i[ob]
                 self.out_objective[self.orig[j]] = when[ob]
                 self.done[j] = True
-                end[pos[ob]] = self.geo.u_objective
+                end[pos[ob]] = self.u_objective
             self._refresh_next(i)
         return end
 

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 
 class AdvsimError(Exception):
-    """Root of every error advsim raises on purpose."""
+    """Root of every error advsim raises on purpose. ``param`` names the parameter at fault,
+    where one is (the message then starts with it): the command line names its flag instead."""
+
+    param: str | tuple[str, ...] | None = None
+
+    def __init__(self, *args: object, param: str | tuple[str, ...] | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The parameters the message names, as written in it (``front_km``, ``kind='area'``)."""
+        if self.param is None:
+            return ()
+        return (self.param,) if isinstance(self.param, str) else tuple(self.param)
 
 
 class Interrupted(BaseException):
@@ -23,13 +37,14 @@ class ScenarioError(AdvsimError):
     """A bad input, located as ``FILE:LINE: key.path: what is wrong (what was expected)``."""
 
     def __init__(
-        self, message: str, *, file: str | None = None, line: int | None = None, key: str = ""
+        self, message: str, *, file: str | None = None, line: int | None = None, key: str = "",
+        param: str | tuple[str, ...] | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.key = key
-        super().__init__(str(self))
+        super().__init__(str(self), param=param)
 
     def __str__(self) -> str:
         where = self.file or "<scenario>"

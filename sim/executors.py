@@ -9,16 +9,57 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import threading
+import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Any
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Protocol
 
 from .errors import AdvsimError
-from .runner import _pool, default_jobs
 
 EXECUTORS = ("local", "dask")
+
+
+class Executor(Protocol):
+    """Runs tasks and yields ``(task index, result)`` as they finish."""
+
+    name: str
+    workers: int
+
+    def map_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        ...
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context(method),
+        initializer=_worker_init, initargs=(os.getpid(),),
+    )
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent (which cancels what has not started), die quietly when
+    stopped, and end when the parent is gone: a parent killed with SIGKILL cannot shut its pool
+    down, and forked workers would otherwise wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="advsim-parent-watch", daemon=True).start()
 
 
 class Inline:
@@ -73,8 +114,8 @@ class DaskCluster:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise AdvsimError(
-                "--executor dask needs dask.distributed (pip install 'advsim[dask]')"
-            ) from None
+                "executor: dask needs dask.distributed (pip install 'advsim[dask]')",
+                param="executor") from None
         self._cluster = None
         try:
             if address:
@@ -85,16 +126,21 @@ class DaskCluster:
                 # rather than each printing its own traceback. Its logs stay quiet: a worker
                 # that dies is replaced and its tasks rerun (Dask logs that as an error), and
                 # what cannot be recovered reaches the sweep as an exception.
-                with _sigint_ignored():
+                # Its HTTP server takes any free loopback port: on the default one, a second
+                # cluster on the machine would print a warning.
+                with _sigint_ignored(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
                     self._cluster = LocalCluster(
                         n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, silence_logs=logging.CRITICAL,
+                        dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,
                     )
                 self.client = Client(self._cluster)
         except (OSError, TimeoutError) as e:
             self.close()
-            where = f"--scheduler {address}" if address else "a local Dask cluster"
-            raise AdvsimError(f"{where}: cannot connect: {e}") from None
+            if address:
+                raise AdvsimError(f"scheduler: {address}: cannot connect: {e}",
+                                  param="scheduler") from None
+            raise AdvsimError(f"a local Dask cluster: cannot connect: {e}") from None
         self.workers = max(1, len(self.client.nthreads()))
 
     def map_unordered(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
@@ -145,7 +191,8 @@ def open_executor(kind: str = "local", jobs: int | None = 1, scheduler: str | No
     """The executor for ``kind`` (``local`` or ``dask``) with ``jobs`` workers (None or 0: one
     per core); a Dask ``scheduler`` address means an existing cluster."""
     if kind not in EXECUTORS:
-        raise AdvsimError(f"unknown executor {kind!r} (expected local or dask)")
+        raise AdvsimError(f"executor: unknown executor {kind!r} (expected local or dask)",
+                          param="executor")
     jobs = jobs or default_jobs()
     if kind == "dask":
         ex: Inline | LocalPool | DaskCluster = DaskCluster(jobs, scheduler)

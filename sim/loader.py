@@ -22,6 +22,9 @@ from . import distributions as D
 from .errors import ScenarioError
 from .scenario import (
     ATTRITION_MODELS,
+    MAX_HORIZON_DAYS,
+    OPEN_END,
+    SECTOR_TYPES,
     SIDES,
     Advance,
     Attrition,
@@ -496,7 +499,7 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
     if not isinstance(start, dt.date):
         raise root["start"].error(f"expected a date as YYYY-MM-DD, got {root['start']._show()}")
     ctx.start = start
-    horizon = int(root["horizon_days"].number(ge=1, le=36_500, integer=True))
+    horizon = int(root["horizon_days"].number(ge=1, le=MAX_HORIZON_DAYS, integer=True))
     if horizon > (dt.date.max - start).days:
         raise root["horizon_days"].error(
             f"runs past {dt.date.max}, the last date the calendar holds (start {start})"
@@ -548,7 +551,7 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
 def _sector(name: str, node: _Node, horizon: int) -> Sector:
     node.mapping(("kind", "objective", "forces", "advance"), SECTOR_KEYS)
     kind = node["kind"].value
-    if kind not in ("axis", "area"):
+    if kind not in tuple(SECTOR_TYPES):  # a tuple: the value may be unhashable
         raise node["kind"].error(f"unknown sector kind {kind!r} (expected axis or area)")
 
     geometry: dict[str, Any] = {}
@@ -637,9 +640,8 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
     forces = node["forces"].mapping(SIDES, ())
     sides = {side: _side(forces[side]) for side in SIDES}
 
-    return Sector(
+    return SECTOR_TYPES[kind](
         name=name,
-        kind=kind,
         objective=objective,
         attacker=sides["attacker"],
         defender=sides["defender"],
@@ -804,7 +806,7 @@ def _window(n: _Node, horizon: int) -> tuple[int, int]:
     """Start and end days of a window given as dates or days; the end is optional, and a window
     already under way at the scenario's start begins at day 0."""
     start = n["start"].day(ge=None) if n.has("start") else 0
-    end = n["end"].day(ge=None) if n.has("end") else max(horizon, start + 1)
+    end = n["end"].day(ge=None) if n.has("end") else max(OPEN_END, start + 1)
     if end <= start:
         raise n["end"].error(f"must come after the start (day {end} is not after day {start})")
     if end <= 0:

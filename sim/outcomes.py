@@ -1,67 +1,93 @@
-"""The outcome of a run: per-replication arrays per sector, the flat table and the summary."""
+"""The outcome of a run, simulated or read back from its folder: one type for both."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
-from .engine import Geometry, SectorChunk
+from .errors import AdvsimError
 from .scenario import Scenario, Sector, slug
 from .summary import band_percentiles, censored_percentiles, percentile_se, pkey, prob_se
+
+if TYPE_CHECKING:
+    from .engine import SectorChunk
 
 
 def sector_description(s: Sector, sc: Scenario) -> dict:
     """What a sector is, in the shape of a run summary's sector (without any statistics)."""
-    at = "at_km" if s.kind == "axis" else "held_km2"
-    out = {
+    return {
         "kind": s.kind,
         "objective": {"name": s.objective},
-        "advance_km" if s.kind == "axis" else "held_km2": {"days": list(sc.checkpoints_days)},
-        "milestones": {m.name: {at: m.at} for m in s.milestones},
+        s.progress_name: {"days": list(sc.checkpoints_days)},
+        "milestones": {m.name: {s.at_key: m.at} for m in s.milestones},
+        **s.describe(),
     }
-    if s.kind == "axis":
-        out["length_km"] = s.length_km
-    else:
-        out.update(area_km2=s.area_km2, objective_km2=s.objective_km2)
-    return out
 
 
 @dataclass(kw_only=True)
 class SectorOutcomes:
+    """One sector's per-replication outcomes, in replication order. Days are +inf where not
+    reached within the horizon (censored, never missing)."""
+
     sector: Sector
+    checkpoints_days: tuple[int, ...]
     objective_day: np.ndarray
-    milestone_days: np.ndarray
-    progress: np.ndarray
+    milestone_days: np.ndarray  # (replications, milestones)
+    progress: np.ndarray  # (replications, checkpoints): km advanced or km² held
     attacker_losses: np.ndarray
     defender_losses: np.ndarray
     base_m_per_day: np.ndarray
     strikes: np.ndarray
-    band_counts: np.ndarray
+    band_counts: np.ndarray | None = None  # per-day histograms of u, from a simulation
+    stored_bands: dict[str, np.ndarray] | None = None  # per-day bands, from a folder
 
     @property
-    def geometry(self) -> Geometry:
-        return Geometry.of(self.sector)
+    def name(self) -> str:
+        return self.sector.name
+
+    @property
+    def kind(self) -> str:
+        return self.sector.kind
+
+    @property
+    def objective(self) -> str:
+        return self.sector.objective
+
+    @property
+    def objective_at(self) -> float:
+        return self.sector.objective_at
+
+    @property
+    def progress_name(self) -> str:
+        return self.sector.progress_name
 
     @property
     def reached(self) -> np.ndarray:
         return np.isfinite(self.objective_day)
 
     @property
-    def progress_name(self) -> str:
-        return "advance_km" if self.sector.kind == "axis" else "held_km2"
+    def milestones(self) -> dict[str, np.ndarray]:
+        """Milestone name -> the day each replication reached it."""
+        return {m.name: self.milestone_days[:, i] for i, m in enumerate(self.sector.milestones)}
+
+    @property
+    def milestone_at(self) -> dict[str, float]:
+        """Milestone name -> its position (km along the axis, or km² held)."""
+        return {m.name: m.at for m in self.sector.milestones}
 
     @classmethod
-    def empty(cls, sector: Sector, n: int, checkpoints: int, horizon: int) -> SectorOutcomes:
-        m = len(sector.milestones)
+    def empty(cls, sector: Sector, n: int, checkpoints_days: tuple[int, ...]) -> SectorOutcomes:
         return cls(
-            sector=sector,
-            objective_day=np.empty(n), milestone_days=np.empty((n, m)),
-            progress=np.empty((n, checkpoints)), attacker_losses=np.empty(n),
+            sector=sector, checkpoints_days=checkpoints_days,
+            objective_day=np.empty(n), milestone_days=np.empty((n, len(sector.milestones))),
+            progress=np.empty((n, len(checkpoints_days))), attacker_losses=np.empty(n),
             defender_losses=np.empty(n), base_m_per_day=np.empty(n),
             strikes=np.empty(n, dtype=np.int64),
-            band_counts=np.zeros((horizon + 1, 0), dtype=np.int64),
         )
 
     def put(self, lo: int, part: SectorChunk) -> None:
@@ -70,15 +96,31 @@ class SectorOutcomes:
         for name in ("objective_day", "milestone_days", "progress", "attacker_losses",
                      "defender_losses", "base_m_per_day", "strikes"):
             getattr(self, name)[lo:hi] = getattr(part, name)
-        if self.band_counts.shape[1] == 0:
+        if self.band_counts is None:
             self.band_counts = part.band_counts.astype(np.int64)  # sums of chunks: wide
         else:
             self.band_counts += part.band_counts
 
+    def bands(self, percentiles, source: str | None = None) -> dict[str, np.ndarray]:
+        """Per-day percentiles of progress: {"day": ..., "p5": ...}; from the histograms of a
+        simulation, or as read back from bands.csv (``source``: the folder, for errors)."""
+        if self.band_counts is not None:
+            b = band_percentiles(self.band_counts, self.sector, percentiles)
+            return {"day": np.arange(self.band_counts.shape[0]), **{pkey(p): b[p] for p in b}}
+        what = source or "this result"
+        if self.stored_bands is None:
+            raise AdvsimError(f"{what}: no bands.csv (per-day bands come with advsim run)")
+        keys = ("day", *map(pkey, percentiles))
+        missing = [k for k in keys if k not in self.stored_bands]
+        if missing:
+            raise AdvsimError(f"{what}: bands.csv lacks {missing[0]} of sector {self.name!r}")
+        return {k: self.stored_bands[k] for k in keys}
+
 
 @dataclass(kw_only=True)
 class Result:
-    """Outcomes of ``replications`` runs of ``scenario`` from ``seed``."""
+    """Outcomes of ``replications`` runs of ``scenario`` from ``seed``: from ``simulate``, or
+    read back from a results folder with :meth:`from_folder` (``source`` then names it)."""
 
     scenario: Scenario
     replications: int
@@ -86,7 +128,52 @@ class Result:
     sectors: dict[str, SectorOutcomes]
     wall_seconds: float = 0.0
     jobs: int = 1
+    source: str | None = None  # the folder (or SWEEP_DIR:POINT_ID) it was read from
+    overrides: tuple[str, ...] = ()  # the --set values it was run with, where known
+    scenario_sha256: str | None = None
+    point: str | None = None  # a sweep point's id
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_folder(cls, spec: str | os.PathLike[str]) -> Result:
+        """A results folder written by ``advsim run``, or a sweep point ``SWEEP_DIR:POINT_ID``.
+
+        Every failure is an AdvsimError of one line that names ``spec``.
+        """
+        from .results import read_run
+
+        f = read_run(spec)
+        sectors = {}
+        for s in f.scenario.sectors:
+            cols = f.sectors[s.name]
+            sectors[s.name] = SectorOutcomes(
+                sector=s, checkpoints_days=f.scenario.checkpoints_days,
+                stored_bands=None if f.bands is None else f.bands.get(s.name, {}), **cols,
+            )
+        return cls(scenario=f.scenario, replications=f.replications, seed=f.seed,
+                   sectors=sectors, source=f.spec, overrides=f.overrides,
+                   scenario_sha256=f.scenario_sha256, point=f.point,
+                   wall_seconds=f.wall_seconds)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def start(self) -> dt.date:
+        return self.scenario.start
+
+    @property
+    def horizon_days(self) -> int:
+        return self.scenario.horizon_days
+
+    def date_of(self, day: float) -> dt.date:
+        return self.scenario.date_of(day)
+
+    def __repr__(self) -> str:
+        where = f", source={self.source!r}" if self.source else ""
+        return (f"Result(scenario={self.scenario.name!r}, replications={self.replications}, "
+                f"seed={self.seed}, sectors={list(self.sectors)}{where})")
 
     def table(self) -> dict[str, np.ndarray]:
         """One row per replication and sector, as columns (load with ``pandas.DataFrame``).
@@ -106,7 +193,7 @@ class Result:
             for i, m in enumerate(so.sector.milestones):
                 d = so.milestone_days[:, i]
                 cols[f"milestone_{slug(m.name)}_day"] = np.where(np.isfinite(d), d, np.nan)
-            for i, day in enumerate(self.scenario.checkpoints_days):
+            for i, day in enumerate(so.checkpoints_days):
                 cols[f"{so.progress_name}_d{day}"] = so.progress[:, i]
             cols["attacker_losses"] = so.attacker_losses
             cols["defender_losses"] = so.defender_losses
@@ -116,24 +203,14 @@ class Result:
         names = list(dict.fromkeys(k for p in parts for k in p))
         out = {}
         for k in names:
-            arrays = []
-            for p in parts:
-                if k in p:
-                    arrays.append(p[k])
-                else:
-                    arrays.append(np.full(n, np.nan))
+            arrays = [p[k] if k in p else np.full(n, np.nan) for p in parts]
             out[k] = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
         return out
 
     def bands(self, percentiles=None) -> dict[str, dict[str, np.ndarray]]:
         """Per-day percentile bands of each sector's progress, for fan charts."""
         ps = percentiles or self.scenario.percentiles
-        out = {}
-        for name, so in self.sectors.items():
-            b = band_percentiles(so.band_counts, so.geometry, ps)
-            out[name] = {"day": np.arange(so.band_counts.shape[0]),
-                         **{pkey(p): b[p] for p in ps}}
-        return out
+        return {name: so.bands(ps, self.source) for name, so in self.sectors.items()}
 
     def _days_and_dates(self, days: list[float | None]) -> dict:
         """Censored percentiles of a day as {"day": …, "date": …}; None beyond the horizon."""

@@ -1,8 +1,15 @@
-"""Plain-text tables of a run's summary, for terminals and for pasting."""
+"""Every text report advsim prints: of a run, a comparison, a sweep and a backtest, as plain
+tables for terminals and for pasting."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .backtesting import Backtest
+    from .outcomes import Result
 
 
 def _day(d: float | None) -> str:
@@ -22,8 +29,9 @@ def table(header: list[str], rows: list[list[str]], indent: str = "    ") -> lis
     return [line(header), *[line(r) for r in rows]]
 
 
-def format_run(summary: dict) -> str:
-    """The human-readable report of ``advsim run``."""
+def format_run(result: Result, summary: dict | None = None) -> str:
+    """The human-readable report of ``advsim run`` (``summary``: the result's, if at hand)."""
+    summary = summary or result.summary()
     start = dt.date.fromisoformat(summary["start"])
     h = summary["horizon_days"]
     out = [
@@ -33,12 +41,8 @@ def format_run(summary: dict) -> str:
     ]
     for name, s in summary["sectors"].items():
         obj = s["objective"]
-        if s["kind"] == "axis":
-            what = f"axis of {s['length_km']:g} km to {obj['name']}"
-        else:
-            what = (f"area of {s['area_km2']:g} km² held; {obj['name']} at "
-                    f"≤ {s['objective_km2']:g} km²")
-        out += ["", f"{name}: {what}"]
+        sector = result.scenario.sector(name)
+        out += ["", f"{name}: {sector.headline()}"]
         p, se = obj["prob_reached"], obj["prob_reached_se"]
         out.append(f"  P({obj['name']} within {h} days) = {p:.3f} (MC s.e. {se:.1g})")
         rows = []
@@ -49,10 +53,8 @@ def format_run(summary: dict) -> str:
         out.append(f"  Day the objective is reached ({obj['name']}):")
         out += table(["", "day", "date", "MC s.e."], rows)
 
-        key = "advance_km" if s["kind"] == "axis" else "held_km2"
-        prog = s[key]
-        label = "Advance, km" if s["kind"] == "axis" else "Held area, km²"
-        out.append(f"  {label}, by day:")
+        prog = s[sector.progress_name]
+        out.append(f"  {sector.progress_label}, by day:")
         header = [""] + [f"day {d}" for d in prog["days"]]
         pkeys = [k for k in prog if k != "days"]
         out += table(header, [[k.upper(), *[f"{v:,.1f}" for v in prog[k]]] for k in pkeys])
@@ -216,3 +218,60 @@ def format_sweep(summary: dict, *, wall_seconds: float, computed: int) -> str:
     out += ["", f"Results: {summary['results_dir']}  ({wall_seconds:.2f} s; "
                 f"{computed:,} of {n:,} points computed now)"]
     return "\n".join(out)
+
+
+# -- backtest ------------------------------------------------------------------------------------
+
+
+def format_backtest(bt: Backtest) -> str:
+    """The human-readable report of ``advsim backtest``."""
+    s = bt.summary()
+    out = [
+        f"Backtest of {s['scenario']} against {s['observed']}",
+        f"{s['replications']:,} replications · seed {s['seed']} · from {s['start']} over "
+        f"{s['horizon_days']} days",
+    ]
+    for name, r in s["sectors"].items():
+        b = r["baseline"]
+        n = r["n_obs"]
+        unit = bt.sectors[name].sector.unit
+        when = (f"on {r['dates'][0]}" if n == 1 else f"from {r['dates'][0]} to {r['dates'][-1]}")
+        out += ["", f"{name} ({r['kind']}, {r['unit']}): {n} observation date{'s' * (n != 1)} "
+                    f"after the start, {when}"]
+
+        rows = [
+            [f"CRPS (fair), {unit}", f"{r['crps']:.4g}", f"{b['crps']:.4g}"],
+            ["coverage of the 50% band", _share(r["coverage_50"], n), _share(b["coverage_50"], n)],
+            ["coverage of the 90% band", _share(r["coverage_90"], n), _share(b["coverage_90"], n)],
+            [f"Brier: {r['objective']} by the date", f"{r['brier']:.3f}", f"{b['brier']:.3f}"],
+            ["PIT histogram (10 bins)", _spark(r["pit_histogram"]), _spark(b["pit_histogram"])],
+        ]
+        out += table(["", "model", "baseline"], rows, indent="  ")
+        skill = r["crps_skill"]
+        if skill is not None:
+            verdict = "beats" if skill > 0 else "does not beat"
+            out.append(f"  CRPS skill against the baseline: {skill:+.2f} (the model {verdict} "
+                       "the baseline; 1 is perfect)")
+        fell = r["objective_fell_observed"]
+        out.append(f"  {r['objective']}: " + (f"observed fallen by {fell}" if fell else
+                                              "not observed fallen"))
+        out.append(f"  baseline: {b['method']}")
+        bands = r["bands"]
+        rows = [[d, str(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
+                 f"{r['pit'][i]:.2f}", f"{r['crps_by_date'][i]:.3g}"]
+                for i, (d, day, y) in enumerate(zip(r["dates"], r["days"], r["observed"]))]
+        out += ["", *table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
+                             "CRPS"], rows, indent="  ")]
+    if s["notes"]:
+        out += ["", *(f"Note: {n}" for n in s["notes"])]
+    return "\n".join(out)
+
+
+def _share(x: float, n: int) -> str:
+    return f"{x:.2f} ({round(x * n)}/{n})"
+
+
+def _spark(counts: list[int]) -> str:
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(counts) or 1
+    return "".join(bars[math.ceil(c / top * 8)] if c else "·" for c in counts)

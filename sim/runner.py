@@ -1,17 +1,14 @@
-"""Runs a scenario's replications in fixed-size chunks, locally or across worker processes."""
+"""Runs a scenario's replications in fixed-size chunks, on any executor: in this process,
+local worker processes or a Dask cluster. The numbers depend on neither."""
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 from .engine import CHUNK_SIZE, SectorChunk, simulate_chunk
+from .executors import Executor, open_executor
 from .outcomes import Result, SectorOutcomes
 from .scenario import Scenario
 
@@ -22,51 +19,23 @@ def chunks(replications: int, size: int = CHUNK_SIZE) -> list[tuple[int, int, in
             for k, lo in enumerate(range(0, replications, size))]
 
 
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _run_chunk(args: tuple[Scenario, int, int, int]) -> dict[str, SectorChunk]:
-    scenario, seed, k, n = args
-    return simulate_chunk(scenario, seed, k, n)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context(method),
-        initializer=_worker_init, initargs=(os.getpid(),),
-    )
-
-
-def _worker_init(parent: int) -> None:
-    """Workers leave Ctrl-C to the parent (which cancels what has not started), die quietly when
-    stopped, and end when the parent is gone: a parent killed with SIGKILL cannot shut its pool
-    down, and forked workers would otherwise wait forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="advsim-parent-watch", daemon=True).start()
-
-
 def simulate(
     scenario: Scenario,
     *,
     replications: int | None = None,
     seed: int | None = None,
     jobs: int | None = 1,
+    executor: str | Executor = "local",
+    scheduler: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Result:
     """Run the scenario and return its outcomes.
 
-    ``replications`` and ``seed`` default to the scenario's own. ``jobs`` is the number of worker
-    processes (None or 0: one per core); the numbers do not depend on it. ``on_chunk(done,
+    ``replications`` and ``seed`` default to the scenario's own. ``executor`` is ``"local"``
+    (``jobs`` worker processes; None or 0: one per core; 1: this process), ``"dask"`` (a Dask
+    LocalCluster of ``jobs`` workers, or the cluster whose ``scheduler`` address is given), or
+    an open executor of ``sim.executors``; the numbers depend on none of these. ``on_chunk(done,
     total)`` is called as chunks finish. Chunk k always holds the same replications and draws
     from child k of the seed's SeedSequence; changing ``chunk_size`` changes the numbers.
     """
@@ -75,21 +44,41 @@ def simulate(
     if n < 1:
         raise ValueError(f"replications must be >= 1 (got {n})")
     parts = chunks(n, chunk_size)
-    jobs = min(jobs or default_jobs(), len(parts))
     t0 = time.perf_counter()
     tasks = [(scenario, seed, k, count) for k, _, count in parts]
-    with _mapper(jobs) as pmap:
+    with _executor(executor, jobs, scheduler, len(parts)) as ex:
 
         def placed() -> Iterator[tuple[int, dict[str, SectorChunk]]]:
-            for done, ((_, lo, _), out) in enumerate(zip(parts, pmap(_run_chunk, tasks)), 1):
-                yield lo, out
+            for done, (i, out) in enumerate(ex.map_unordered(simulate_chunk, tasks), 1):
+                yield parts[i][1], out
                 if on_chunk:
                     on_chunk(done, len(parts))
 
         result = collect(scenario, n, seed, placed())
+        result.jobs = ex.workers
     result.wall_seconds = time.perf_counter() - t0
-    result.jobs = jobs
     return result
+
+
+@contextlib.contextmanager
+def _executor(executor: str | Executor, jobs: int | None, scheduler: str | None,
+              tasks: int) -> Iterator[Executor]:
+    """The executor to use: one given open, or one opened for these tasks (no more local
+    workers than tasks) and closed after them."""
+    if not isinstance(executor, str):
+        yield executor
+        return
+    if executor == "local" and scheduler:
+        from .errors import AdvsimError
+
+        raise AdvsimError("scheduler: a Dask scheduler goes with executor dask",
+                          param="scheduler")
+    if executor == "local":
+        from .executors import default_jobs
+
+        jobs = min(jobs or default_jobs(), tasks)
+    with open_executor(executor, jobs, scheduler) as ex:
+        yield ex
 
 
 def collect(
@@ -99,29 +88,10 @@ def collect(
     """A run's Result from its chunks' outcomes, each given with its first replication; chunks
     may arrive in any order (sweeps run them as separate tasks)."""
     sectors = {
-        s.name: SectorOutcomes.empty(
-            s, replications, len(scenario.checkpoints_days), scenario.horizon_days
-        )
+        s.name: SectorOutcomes.empty(s, replications, scenario.checkpoints_days)
         for s in scenario.sectors
     }
     for lo, out in parts:
         for name, part in out.items():
             sectors[name].put(lo, part)
     return Result(scenario=scenario, replications=replications, seed=seed, sectors=sectors)
-
-
-@contextlib.contextmanager
-def _mapper(jobs: int) -> Iterator[Callable]:
-    """``map`` in this process, or over a pool of ``jobs`` workers. If the caller is
-    interrupted or fails, chunks not yet started are cancelled: the workers stop after the
-    chunk they are running (a fraction of a second), and none is left behind."""
-    if jobs <= 1:
-        yield map
-        return
-    pool = _pool(jobs)
-    try:
-        yield pool.map
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
 
 from .distributions import Distribution
 
@@ -15,6 +19,8 @@ def slug(name: str) -> str:
     return s or "x"
 
 
+MAX_HORIZON_DAYS = 36_500
+OPEN_END = 2**62  # the end day of a window with no end: it lasts past any horizon
 ATTRITION_MODELS = ("none", "daily_fraction", "lanchester_square", "lanchester_linear")
 SIDES = ("attacker", "defender")
 
@@ -98,8 +104,9 @@ class Reinforcement:
 
 @dataclass(frozen=True, kw_only=True)
 class Strikes:
-    """Strikes on logistics: a Poisson process of ``rate_per_day`` over [start_day, end_day); each
-    strike multiplies supply by ``factor`` for ``duration_days``."""
+    """Strikes on logistics: a Poisson process of ``rate_per_day`` over [start_day, end_day)
+    (``OPEN_END``: to the horizon, whatever it is); each strike multiplies supply by ``factor``
+    for ``duration_days``."""
 
     start_day: int
     end_day: int
@@ -110,7 +117,8 @@ class Strikes:
 
 @dataclass(frozen=True, kw_only=True)
 class Modifier:
-    """A scheduled multiplier of the advance over [start_day, end_day)."""
+    """A scheduled multiplier of the advance over [start_day, end_day) (``OPEN_END``: to the
+    horizon)."""
 
     name: str
     start_day: int
@@ -120,8 +128,20 @@ class Modifier:
 
 @dataclass(frozen=True, kw_only=True)
 class Sector:
+    """What every sector has: forces, the advance, events. Its geometry is its type:
+    :class:`AxisSector` or :class:`AreaSector`, each of which maps its own positions (km
+    advanced, km² held) to the engine's progress coordinate u, which starts at 0 and grows
+    to ``u_objective`` as the attacker advances."""
+
+    kind: ClassVar[str]
+    progress_name: ClassVar[str]  # the outputs' name for progress: advance_km or held_km2
+    unit: ClassVar[str]  # of positions: km or km²
+    at_key: ClassVar[str]  # the key of a milestone's position in scenarios and summaries
+    quantity_label: ClassVar[str]  # the progress axis of a chart
+    progress_label: ClassVar[str]  # the progress rows of a report
+    position_unit: ClassVar[str]  # what an observed position counts: km advanced, km² held
+
     name: str
-    kind: str  # "axis" or "area"
     objective: str
     attacker: Side
     defender: Side
@@ -132,17 +152,186 @@ class Sector:
     reinforcements: tuple[Reinforcement, ...] = ()
     strikes: tuple[Strikes, ...] = ()
     modifiers: tuple[Modifier, ...] = ()
-    # axis
-    length_km: float = 0.0
-    # area
-    area_km2: float = 0.0
-    objective_km2: float = 0.0
-    front_km: float = 0.0
-    front_scales: bool = True
+
+    # -- positions (km along the axis, or km² held) ------------------------------------------
 
     @property
-    def progress_unit(self) -> str:
-        return "km" if self.kind == "axis" else "km2"
+    def start_at(self) -> float:
+        """The position at the start."""
+        raise NotImplementedError
+
+    @property
+    def objective_at(self) -> float:
+        """The position at which the objective falls."""
+        raise NotImplementedError
+
+    @property
+    def direction(self) -> float:
+        """+1 where positions grow as the attacker advances (an axis), -1 where they shrink."""
+        raise NotImplementedError
+
+    def reached(self, value, at: float):
+        """Whether position(s) ``value`` have reached position ``at`` (exactly at it counts)."""
+        return self.direction * (np.asarray(value) - at) >= 0
+
+    def clip(self, values: np.ndarray) -> np.ndarray:
+        """Positions clipped to the range the model can reach: start to objective."""
+        lo, hi = sorted((self.start_at, self.objective_at))
+        return np.clip(values, lo, hi)
+
+    def gained(self, start: float, km_or_km2: np.ndarray) -> np.ndarray:
+        """The positions after gaining ``km_or_km2`` from ``start``, stopping at the objective."""
+        values = start + self.direction * np.asarray(km_or_km2)
+        return np.minimum(values, self.objective_at) if self.direction > 0 else \
+            np.maximum(values, self.objective_at)
+
+    def per_day(self, m_per_day: float) -> float:
+        """A rate of advance in m/day as positions per day (km/day, or km²/day taken)."""
+        raise NotImplementedError
+
+    def format_at(self, at: float, objective: bool = False) -> str:
+        """A position for a label: "35 km", "≤ 50 km² held"."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """The geometry's keys in a run summary's sector."""
+        raise NotImplementedError
+
+    def headline(self) -> str:
+        """What the sector is, in words, for reports."""
+        raise NotImplementedError
+
+    # -- the engine's progress coordinate u --------------------------------------------------
+
+    @property
+    def u_objective(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def m_to_u(self) -> float:
+        """du per metre of advance."""
+        raise NotImplementedError
+
+    def u(self, at: float) -> float:
+        """Progress coordinate of a position."""
+        raise NotImplementedError
+
+    def output(self, u: np.ndarray) -> np.ndarray:
+        """The position at progress u."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class AxisSector(Sector):
+    """A route of ``length_km`` from the attacker's start to the objective; u is km advanced."""
+
+    kind: ClassVar[str] = "axis"
+    progress_name: ClassVar[str] = "advance_km"
+    unit: ClassVar[str] = "km"
+    at_key: ClassVar[str] = "at_km"
+    quantity_label: ClassVar[str] = "Advance from the start line, km"
+    progress_label: ClassVar[str] = "Advance, km"
+    position_unit: ClassVar[str] = "km advanced"
+
+    length_km: float
+
+    start_at = 0.0
+    direction = 1.0
+
+    @property
+    def objective_at(self) -> float:
+        return self.length_km
+
+    def per_day(self, m_per_day: float) -> float:
+        return m_per_day / 1000
+
+    def format_at(self, at: float, objective: bool = False) -> str:
+        return f"{at:g} km"
+
+    def describe(self) -> dict:
+        return {"length_km": self.length_km}
+
+    def headline(self) -> str:
+        return f"axis of {self.length_km:g} km to {self.objective}"
+
+    @property
+    def u_objective(self) -> float:
+        return self.length_km
+
+    m_to_u = 1e-3
+
+    def u(self, at: float) -> float:
+        return at
+
+    def output(self, u: np.ndarray) -> np.ndarray:
+        return u
+
+
+@dataclass(frozen=True, kw_only=True)
+class AreaSector(Sector):
+    """A salient of ``area_km2`` held by the defender, taken at front × advance km² a day; the
+    objective falls at ``objective_km2`` held. With ``front_scales`` the front is
+    front₀·√(A/A₀), and u = √A₀ − √A grows linearly with the advance; else u = A₀ − A."""
+
+    kind: ClassVar[str] = "area"
+    progress_name: ClassVar[str] = "held_km2"
+    unit: ClassVar[str] = "km²"
+    at_key: ClassVar[str] = "held_km2"
+    quantity_label: ClassVar[str] = "Area still held by the defender, km²"
+    progress_label: ClassVar[str] = "Held area, km²"
+    position_unit: ClassVar[str] = "km² held"
+
+    area_km2: float
+    objective_km2: float
+    front_km: float
+    front_scales: bool = True
+
+    direction = -1.0
+
+    @property
+    def start_at(self) -> float:
+        return self.area_km2
+
+    @property
+    def objective_at(self) -> float:
+        return self.objective_km2
+
+    def per_day(self, m_per_day: float) -> float:
+        return m_per_day / 1000 * self.front_km
+
+    def format_at(self, at: float, objective: bool = False) -> str:
+        return f"{'≤ ' if objective else ''}{at:g} km² held"
+
+    def describe(self) -> dict:
+        return {"area_km2": self.area_km2, "objective_km2": self.objective_km2}
+
+    def headline(self) -> str:
+        return (f"area of {self.area_km2:g} km² held; {self.objective} at "
+                f"≤ {self.objective_km2:g} km²")
+
+    @property
+    def u_objective(self) -> float:
+        return self.u(self.objective_km2)
+
+    @property
+    def m_to_u(self) -> float:
+        if self.front_scales:
+            return self.front_km * 1e-3 / (2 * math.sqrt(self.area_km2))
+        return self.front_km * 1e-3
+
+    def u(self, at: float) -> float:
+        if self.front_scales:
+            return math.sqrt(self.area_km2) - math.sqrt(at)
+        return self.area_km2 - at
+
+    def output(self, u: np.ndarray) -> np.ndarray:
+        if self.front_scales:
+            # at u = 0, √A₀² can round a little above A₀
+            return np.minimum((math.sqrt(self.area_km2) - u) ** 2, self.area_km2)
+        return self.area_km2 - u
+
+
+SECTOR_TYPES: dict[str, type[Sector]] = {"axis": AxisSector, "area": AreaSector}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +372,16 @@ class Scenario:
     def date_of(self, day: float) -> dt.date:
         """The calendar date on which a (fractional) scenario day falls."""
         return self.start + dt.timedelta(days=int(day // 1))
+
+    def with_horizon(self, horizon_days: int, checkpoints_days: tuple[int, ...]) -> Scenario:
+        """The same scenario over another horizon, with other checkpoints (within it); windows
+        with no end still last to the horizon."""
+        if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+            raise ValueError(f"horizon_days must lie in 1..{MAX_HORIZON_DAYS} (got {horizon_days})")
+        if any(not 1 <= d <= horizon_days for d in checkpoints_days):
+            raise ValueError(f"checkpoints must lie in 1..{horizon_days}")
+        return replace(self, horizon_days=horizon_days,
+                       checkpoints_days=tuple(sorted(set(checkpoints_days))))
 
     def sector(self, name: str) -> Sector:
         for s in self.sectors:

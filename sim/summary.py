@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .engine import BINS, DONE_BIN, Geometry
+from .engine import BINS, DONE_BIN
+from .scenario import Sector
 
 
 def pkey(p: float) -> str:
@@ -48,7 +49,7 @@ def prob_se(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n) if n else math.nan
 
 
-def band_percentiles(counts: np.ndarray, geo: Geometry, percentiles) -> dict[float, np.ndarray]:
+def band_percentiles(counts: np.ndarray, geo: Sector, percentiles) -> dict[float, np.ndarray]:
     """Per-day percentiles of the sector's output (km advanced or km² held) from the per-day
     histograms of the progress coordinate, interpolating within bins.
 
@@ -60,7 +61,7 @@ def band_percentiles(counts: np.ndarray, geo: Geometry, percentiles) -> dict[flo
     rows = np.arange(counts.shape[0])
     width = geo.u_objective / BINS
     out: dict[float, np.ndarray] = {}
-    decreasing = geo.kind == "area"  # held area falls as progress grows
+    decreasing = geo.direction < 0  # held area falls as progress grows
     for p in percentiles:
         target = max((1 - p / 100 if decreasing else p / 100) * n, 1e-9)
         j = np.minimum((cdf < target).sum(axis=1), DONE_BIN)  # first bin reaching the target

@@ -253,9 +253,12 @@ def test_the_printed_advance_block_loads_as_a_scenario(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--kind", "area"], "kursk: an area sector needs --front-km (the front length converts"),
-    (["--kind", "axis", "--front-km", "60"], "kursk: --front-km applies to area sectors"),
-    ([], "kursk: the values fall from 1376 to 800: if they are km² held, use --kind area"),
+    (["--geometry", "area"], "kursk: an area sector needs --front-km (the front length "
+                             "converts"),
+    (["--geometry", "axis", "--front-km", "60"], "kursk: --front-km applies to area sectors "
+                                                 "(use --geometry area)"),
+    ([], "kursk: the values fall from 1376 to 800: if they are km² held, use --geometry area "
+         "with --front-km"),
     (["--front-km", "60"], "kursk: 1 increment between observations; fitting the daily "
                            "variability needs at least 3 (or fix it with --cv)"),
 ])
@@ -276,3 +279,15 @@ def test_example_data_fits_with_a_fixed_cv():
     assert out["rate_m_per_day"]["estimate"] == pytest.approx(576 / 90 / 60 * 1000, rel=1e-5)
     assert out["rate_km2_per_day"]["estimate"] == pytest.approx(6.4, rel=1e-5)
     assert out["interval_method"] == "exact, given the fixed cv"
+
+
+def test_the_old_kind_flag_still_works_with_a_note():
+    path = ROOT / "scenarios/observed/kursk-donetsk-nov2024.csv"
+    args = ["calibrate", str(path), "--sector", "kursk", "--front-km", "60", "--cv", "0.7"]
+    new = CliRunner().invoke(cli, [*args, "--geometry", "area", "--json"])
+    old = CliRunner().invoke(cli, [*args, "--kind", "area", "--json"])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert old.stdout == new.stdout and new.stderr == ""
+    assert old.stderr.splitlines() == [
+        "advsim calibrate: --kind is deprecated and will be removed; use --geometry (--kind is a "
+        "chart kind in plot)"]

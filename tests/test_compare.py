@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.compare import (
+from sim.comparison import (
     _counts,
     _Sorted,
     bootstrap_rng,
@@ -20,7 +20,10 @@ from sim.compare import (
     compare_sector,
     median_rows,
 )
-from sim.results import SectorOutcomesRead, load_run
+from sim.outcomes import Result, SectorOutcomes
+from sim.scenario import AxisSector, Side
+
+load_run = Result.from_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
@@ -56,7 +59,7 @@ def compare_json(*args: str) -> dict:
 
 def test_load_run_reads_the_folder_back(runs):
     run = load_run(runs["strikes"])
-    assert (run.scenario, run.seed, run.replications, run.horizon_days) == (
+    assert (run.name, run.seed, run.replications, run.horizon_days) == (
         "Kurakhove → Pokrovsk", 1, N, 365)
     s = run.sectors["kurakhove"]
     assert s.kind == "axis" and s.objective == "Pokrovsk" and s.objective_at == 35
@@ -75,12 +78,16 @@ def test_load_run_reads_the_folder_back(runs):
 # -- censoring-aware differences on constructed outcomes ------------------------------------------
 
 
-def sector(days, progress=None) -> SectorOutcomesRead:
+def sector(days, progress=None) -> SectorOutcomes:
     days = np.asarray(days, dtype=float)
     progress = np.zeros((days.size, 1)) if progress is None else np.asarray(progress)[:, None]
-    return SectorOutcomesRead(
-        name="s", kind="axis", objective="town", objective_at=10.0, objective_day=days,
-        milestones={}, milestone_at={}, checkpoints_days=(30,), progress=progress,
+    axis = AxisSector(name="s", objective="town", length_km=10.0, attacker=Side(troops=1),
+                      defender=Side(troops=1), advance=None)
+    zeros = np.zeros(days.size)
+    return SectorOutcomes(
+        sector=axis, checkpoints_days=(30,), objective_day=days,
+        milestone_days=np.empty((days.size, 0)), progress=progress, attacker_losses=zeros,
+        defender_losses=zeros, base_m_per_day=zeros, strikes=zeros.astype(np.int64),
     )
 
 
@@ -132,7 +139,7 @@ def test_an_interval_bound_beyond_the_horizon_is_null():
 
 
 def compare_like_reading(c: dict) -> str:
-    from sim.compare import reading
+    from sim.comparison import reading
 
     return reading("B", "A", "town", c, 100)
 

@@ -7,57 +7,28 @@ import textwrap
 
 import numpy as np
 import pytest
-
-from sim.loader import parse_scenario
-from sim.runner import simulate
+from conftest import axis_body, run_text, scenario_text
 
 REPS = 8  # with no randomness every replication is the same; a few show that they all agree
 EXACT = 1e-12  # relative tolerance where only floating-point rounding separates engine and formula
 
 
-def scenario_yaml(
-    *,
-    sector: str,
-    horizon: int = 365,
-    checkpoints: tuple[int, ...] | None = None,
-    start: str = "2024-06-01",
-) -> str:
+def scenario_yaml(*, sector: str, horizon: int = 365, checkpoints: tuple[int, ...] | None = None,
+                  start: str = "2024-06-01") -> str:
     """A one-sector scenario named ``s``; ``sector`` is the sector's body (YAML, unindented)."""
-    cps = f"checkpoints_days: {list(checkpoints)}\n" if checkpoints else ""
-    return (
-        f"name: oracle\nstart: {start}\nhorizon_days: {horizon}\n{cps}"
-        "sectors:\n  s:\n" + textwrap.indent(textwrap.dedent(sector).strip("\n"), "    ") + "\n"
-    )
+    return scenario_text(sector, name="oracle", start=start, horizon=horizon,
+                         checkpoints=checkpoints)
 
 
-def axis(
-    *,
-    length_km: float = 35,
-    rate: float = 250,
-    extra: str = "",
-    advance_extra: str = "",
-    attacker: float = 1000,
-    defender: float = 1000,
-) -> str:
+def axis(*, length_km: float = 35, rate: float = 250, extra: str = "", advance_extra: str = "",
+         attacker: float = 1000, defender: float = 1000) -> str:
     """The body of an axis sector with a fixed base rate (m/day) and no noise."""
-    body = f"""\
-kind: axis
-length_km: {length_km}
-objective: {{name: objective}}
-forces:
-  attacker: {{troops: {attacker}}}
-  defender: {{troops: {defender}}}
-advance:
-  base_m_per_day: {rate}
-"""
-    body += textwrap.indent(textwrap.dedent(advance_extra).strip("\n"), "  ")
-    return body + "\n" + textwrap.dedent(extra).strip("\n")
+    return axis_body(length_km=length_km, rate=rate, attacker=attacker, defender=defender,
+                     advance=advance_extra, extra=extra)
 
 
 def run(text: str, replications: int = REPS, seed: int = 7):
-    scenario = parse_scenario(text)
-    result = simulate(scenario, replications=replications, seed=seed, jobs=1)
-    return result.sectors["s"]
+    return run_text(text, replications=replications, seed=seed)[1].sectors["s"]
 
 
 # -- axis ----------------------------------------------------------------------------------------

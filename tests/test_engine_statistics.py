@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 
 import numpy as np
 import pytest
+from conftest import axis_body, run_text, scenario_text
 from scipy import stats
-
-from sim.loader import parse_scenario
-from sim.runner import simulate
 
 N = 20_000  # replications: two engine chunks
 Z = 5.0  # standard errors allowed (two-sided chance ~6e-7 under a normal law)
@@ -24,29 +21,16 @@ P_MIN = 1e-3  # smallest acceptable p-value of a goodness-of-fit test
 
 
 def scenario_yaml(*, sectors: dict[str, str], horizon: int, checkpoints: tuple[int, ...]) -> str:
-    body = "".join(
-        f"  {name}:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "    ") + "\n"
-        for name, text in sectors.items()
-    )
-    return (
-        f"name: statistics\nstart: 2024-06-01\nhorizon_days: {horizon}\n"
-        f"checkpoints_days: {list(checkpoints)}\nsectors:\n{body}"
-    )
+    return scenario_text(sectors, name="statistics", horizon=horizon, checkpoints=checkpoints)
 
 
 def axis(*, base: str, length_km: float = 10_000, advance_extra: str = "", extra: str = "") -> str:
     """An axis sector; the default length is out of reach, so no replication stops early."""
-    return (
-        f"kind: axis\nlength_km: {length_km}\nobjective: {{name: objective}}\n"
-        "forces:\n  attacker: {troops: 1000}\n  defender: {troops: 1000}\n"
-        f"advance:\n  base_m_per_day: {base}\n"
-        + textwrap.indent(textwrap.dedent(advance_extra).strip("\n"), "  ") + "\n"
-        + textwrap.dedent(extra).strip("\n")
-    )
+    return axis_body(length_km=length_km, rate=base, advance=advance_extra, extra=extra)
 
 
 def run(text: str, *, replications: int = N, seed: int = 11):
-    return simulate(parse_scenario(text), replications=replications, seed=seed, jobs=1)
+    return run_text(text, replications=replications, seed=seed)[1]
 
 
 # -- moments -------------------------------------------------------------------------------------

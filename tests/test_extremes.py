@@ -14,13 +14,13 @@ import datetime as dt
 import json
 import math
 import re
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import axis_body, run_text, scenario_text
 
 from sim.cli import cli
 from sim.distributions import Pert
@@ -33,23 +33,19 @@ EXACT = 1e-12
 
 def scenario(sector: str, *, horizon: int = 365, extra: str = "", name: str = "s") -> str:
     """A one-sector scenario; ``sector`` is the sector's body (YAML, unindented)."""
-    return (f"name: extreme\nstart: {START}\nhorizon_days: {horizon}\n{extra}sectors:\n"
-            f"  {name}:\n" + textwrap.indent(textwrap.dedent(sector).strip("\n"), "    ") + "\n")
+    return scenario_text({name: sector}, name="extreme", start=str(START), horizon=horizon,
+                         extra=extra)
 
 
 def axis(*, length_km: float = 35, rate: object = 250, attacker: float = 1000,
          defender: float = 1000, advance: str = "", extra: str = "") -> str:
     """An axis sector: 35 km at a fixed 250 m/day (day 140), unless told otherwise."""
-    return (f"kind: axis\nlength_km: {length_km}\nobjective: {{name: town}}\n"
-            f"forces:\n  attacker: {{troops: {attacker}}}\n  defender: {{troops: {defender}}}\n"
-            f"advance:\n  base_m_per_day: {rate}\n"
-            + textwrap.indent(textwrap.dedent(advance).strip("\n"), "  ") + "\n"
-            + textwrap.dedent(extra).strip("\n") + "\n")
+    return axis_body(length_km=length_km, rate=rate, attacker=attacker, defender=defender,
+                     objective="town", advance=advance, extra=extra)
 
 
 def run_api(text: str, replications: int = 4, seed: int = 3):
-    sc = parse_scenario(text)
-    return sc, simulate(sc, replications=replications, seed=seed, jobs=1)
+    return run_text(text, replications=replications, seed=seed)
 
 
 def run_cli(tmp_path: Path, text: str, *args: str):

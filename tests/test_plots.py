@@ -15,9 +15,12 @@ from click.testing import CliRunner
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle, StepPatch
 
+from sim.charts.runs import cdf_chart, fan_chart, hist_chart, milestones_chart
+from sim.charts.tornado import tornado_chart
 from sim.cli import cli
-from sim.plots import cdf_chart, fan_chart, hist_chart, milestones_chart, tornado_chart
-from sim.results import load_run
+from sim.outcomes import Result
+
+load_run = Result.from_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
@@ -223,3 +226,37 @@ def test_tornado_names_the_expected_columns(tmp_path):
     assert r.stderr.strip().endswith(
         "sensitivity.csv: no influence column (one of prcc, influence, st, s1); "
         "expected columns parameter, metric, prcc")
+
+
+def test_old_spellings_still_work_with_a_note(runs, tmp_path):
+    """plot's -o was once --out (a folder elsewhere); backtest's --chart was --plot (a flag of
+    run). The old spellings work for a release, with one line that names the new one."""
+    a = str(runs["strikes"])
+    r = invoke("plot", a, "--out", str(tmp_path / "old.png"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "old.png").stat().st_size > 0
+    assert r.stderr.splitlines() == [
+        "advsim plot: --out is deprecated and will be removed; use -o/--output FILE (--out "
+        "names a folder)"]
+    observed = str(ROOT / "scenarios/observed/synthetic-kurakhove.csv")
+    r = invoke("backtest", KURAKHOVE, "--observed", observed, "-n", "50", "--plot",
+               str(tmp_path / "bt.png"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "bt.png").stat().st_size > 0
+    assert "advsim backtest: --plot is deprecated and will be removed; use --chart FILE" in \
+        r.stderr
+
+
+def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
+    import sim
+    from sim.charts.backtest import backtest_chart
+
+    bt = sim.backtest(KURAKHOVE, ROOT / "scenarios/observed/synthetic-kurakhove.csv",
+                      replications=200, seed=1)
+    fig = backtest_chart(bt)
+    (ax,) = fig.axes
+    observed = next(ln for ln in ax.lines if ln.get_label() == "observed")
+    f = bt.fan("kurakhove")
+    assert np.array_equal(observed.get_ydata(), f["observed"])
+    assert len(fills(ax)) == 2 and ax.get_ylabel() == "km advanced"
+    assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)

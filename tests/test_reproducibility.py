@@ -58,3 +58,34 @@ def test_cli_jobs_give_identical_outcome_files(tmp_path):
     a, b = ((o / "outcomes.csv").read_bytes() for o in outs)
     assert a == b
     assert (outs[0] / "bands.csv").read_bytes() == (outs[1] / "bands.csv").read_bytes()
+
+
+def test_dask_gives_the_numbers_of_one_process(tmp_path):
+    """`advsim run --executor dask` runs the same chunks as tasks on a Dask LocalCluster: the
+    JSON equals that of `-j 1`, byte for byte but for the folder it names."""
+    import pytest
+
+    pytest.importorskip("dask.distributed")
+    outs = []
+    for args in (["-j", "1"], ["--executor", "dask", "-j", "2"]):
+        r = CliRunner().invoke(cli, ["run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "20000",
+                                     "--seed", "3", "--json", "-q", "--out",
+                                     str(tmp_path / args[-1]), *args])
+        assert r.exit_code == 0, r.output
+        summary = json.loads(r.stdout)
+        summary.pop("results_dir")
+        outs.append(summary)
+    assert outs[0] == outs[1]
+
+
+def test_an_open_executor_is_used_as_given():
+    from sim.executors import open_executor
+
+    sc = load_scenario(ROOT / "scenarios/kursk.yaml")
+    alone = simulate(sc, replications=900, seed=4, chunk_size=300)
+    with open_executor("local", 2) as ex:
+        pooled = simulate(sc, replications=900, seed=4, chunk_size=300, executor=ex)
+        again = simulate(sc, replications=900, seed=4, chunk_size=300, executor=ex)
+    assert pooled.jobs == 2
+    assert tables_equal(alone.table(), pooled.table()) and tables_equal(pooled.table(),
+                                                                        again.table())

@@ -151,7 +151,9 @@ def test_a_point_is_reproduced_by_advsim_run_with_its_seed(spec, tmp_path):
     objective = json.loads(r.stdout)["sectors"]["kursk"]["objective"]
     assert f"{objective['prob_reached']:.6g}" == point["kursk.prob_reached"]
     # The point read back from the sweep folder is that run, replication by replication.
-    from sim.results import load_run
+    from sim.outcomes import Result
+
+    load_run = Result.from_folder
 
     as_point = load_run(f"{tmp_path / 'o'}:4")
     as_run = load_run(tmp_path / "run")

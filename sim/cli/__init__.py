@@ -73,7 +73,7 @@ class LazyGroup(click.Group):
         except AdvsimError as e:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            click.echo(str(e), err=True)
+            click.echo(self.in_flags(ctx, e), err=True)
             ctx.exit(2)
         except (KeyboardInterrupt, Interrupted) as e:
             signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
@@ -82,6 +82,27 @@ class LazyGroup(click.Group):
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+    def in_flags(self, ctx: click.Context, e: AdvsimError) -> str:
+        """The error's message, with the parameters it names spelled as the command's flags:
+        ``front_km`` as ``--front-km``, ``kind='area'`` as ``--geometry area``."""
+        import re
+
+        message = str(e)
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        if not e.params or command is None:
+            return message
+        flags = {p.name: max(p.opts, key=len) for p in command.params
+                 if isinstance(p, click.Option) and not p.hidden}
+        for param in e.params:
+            if param in flags:
+                flag = flags[param]
+                message = re.sub(rf"\b{param}='([^']*)'", lambda m, f=flag: f"{f} {m[1]}",
+                                 message)
+                message = re.sub(rf"(?<![-\w]){param}\b", flag, message, count=1)
+        return message
 
 
 def _trap_termination() -> dict:
@@ -116,6 +137,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim validate scenarios/*.yaml
       advsim compare results/no-strikes results/strikes
       advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
+      advsim run scenarios/kurakhove.yaml --executor dask -n 100000
       advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
       advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2

@@ -4,29 +4,41 @@ from __future__ import annotations
 
 import click
 
-from .options import jobs_option, json_option, observed_date, scenario_arg, set_option
+from .options import (
+    chart_option,
+    executor_option,
+    jobs_option,
+    json_option,
+    renamed,
+    replications_option,
+    scenario_arg,
+    scheduler_option,
+    sector_option,
+    seed_option,
+    set_option,
+    until_option,
+    verbose_option,
+)
 
 
 @click.command("backtest")
 @scenario_arg
 @click.option("--observed", required=True, metavar="OBSERVED.csv",
               help="Observed series: date,sector,value (km advanced, or km² held).")
-@click.option("--sector", "sectors", multiple=True, metavar="NAME",
-              help="Score only this sector (repeatable; default: every sector in both files).")
-@click.option("--until", type=observed_date, default=None, metavar="YYYY-MM-DD",
-              help="Score observations up to this date only.")
-@click.option("-n", "--replications", type=click.IntRange(min=2), default=None,
-              help="Replications (default: the scenario's, else 10,000).")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed of the run (default: the scenario's, else 1).")
+@sector_option
+@until_option
+@replications_option
+@seed_option
 @set_option
 @jobs_option
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Also draw the observations over the fan chart (PNG, SVG, "
-                                   "PDF; needs matplotlib: pip install 'advsim[plot]').")
+@executor_option
+@scheduler_option
+@chart_option
+@renamed("--plot", "--chart FILE (--plot draws into a results folder)", "old_plot")
 @json_option
-def command(scenario, observed, sectors, until, replications, seed, overrides, jobs,
-            plot_path, as_json) -> None:
+@verbose_option
+def command(scenario, observed, sectors, until, replications, seed, overrides, jobs, executor,
+            scheduler, chart, old_plot, as_json) -> None:
     """Run SCENARIO from its start and score it against what OBSERVED shows happened.
 
     Every observation date after the start becomes a checkpoint (the horizon is extended to
@@ -50,19 +62,30 @@ def command(scenario, observed, sectors, until, replications, seed, overrides, j
           --observed scenarios/observed/synthetic-kurakhove.csv
       advsim backtest scenarios/kursk.yaml \\
           --observed scenarios/observed/kursk-donetsk-nov2024.csv \\
-          --set start=2024-08-22 --set sectors.kursk.area_km2=1376 --plot kursk.png
+          --set start=2024-08-22 --set sectors.kursk.area_km2=1376 --chart kursk.png
     """
     import json
 
-    from ..backtest import backtest, format_backtest, plot_backtest
+    from ..backtesting import backtest
+    from ..report import format_backtest
 
+    chart = chart or old_plot
+    if chart:
+        from ..charts import check_output, require_matplotlib
+
+        check_output(chart)
+        require_matplotlib()  # before the run, not after it
     bt = backtest(scenario, observed, overrides=overrides, replications=replications,
-                  seed=seed, jobs=jobs, sectors=sectors, until=until)
-    if plot_path:
-        plot_backtest(bt, plot_path)
+                  seed=seed, jobs=jobs, executor=executor or ("dask" if scheduler else "local"),
+                  scheduler=scheduler, sectors=sectors, until=until)
+    if chart:
+        from ..charts import save
+        from ..charts.backtest import backtest_chart
+
+        save(backtest_chart(bt), chart)
     if as_json:
         click.echo(json.dumps(bt.summary()))
     else:
         click.echo(format_backtest(bt))
-        if plot_path:
-            click.echo(f"\nPlot: {plot_path}")
+        if chart:
+            click.echo(f"\nChart: {chart}")

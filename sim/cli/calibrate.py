@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import click
 
-from .options import json_option, observed_date
+from .options import (
+    json_option,
+    observed_date,
+    renamed,
+    sector_option,
+    until_option,
+    verbose_option,
+)
 
 
 @click.command("calibrate")
 @click.argument("observed")
-@click.option("--sector", default=None, metavar="NAME",
-              help="The sector to fit (may be omitted when the file holds one).")
-@click.option("--kind", type=click.Choice(["axis", "area"]), default=None,
+@sector_option
+@click.option("--geometry", "kind", type=click.Choice(["axis", "area"]), default=None,
               help="axis: values are km advanced; area: km² held. "
                    "[default: area with --front-km, else axis]")
+@renamed("--kind", "--geometry (--kind is a chart kind in plot)", "old_kind",
+         type=click.Choice(["axis", "area"]))
 @click.option("--front-km", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Area sectors: the front length, fixed, that turns km² taken into metres "
                    "of advance.")
@@ -26,10 +34,11 @@ from .options import json_option, observed_date
                    "an error, or merge it with the next gap.")
 @click.option("--since", type=observed_date, default=None, metavar="YYYY-MM-DD",
               help="Use observations from this date on.")
-@click.option("--until", type=observed_date, default=None, metavar="YYYY-MM-DD",
-              help="Use observations up to this date.")
+@until_option
 @json_option
-def command(observed, sector, kind, front_km, cv, setbacks, since, until, as_json) -> None:
+@verbose_option
+def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, until,
+            as_json) -> None:
     """Fit the rate and daily variability of a sector's advance to OBSERVED (CSV).
 
     OBSERVED has columns date,sector,value (value: km advanced along an axis, or km² held in
@@ -59,8 +68,13 @@ def command(observed, sector, kind, front_km, cv, setbacks, since, until, as_jso
     import json
 
     from ..calibrate import calibrate, format_calibration
+    from ..errors import AdvsimError
     from ..observed import pick_sector, read_observed
 
+    if len(sectors) > 1:
+        raise AdvsimError("calibrate: one --sector at a time (a fit is of one sector)")
+    sector = sectors[0] if sectors else None
+    kind = kind or old_kind
     series = pick_sector(read_observed(observed), sector, observed).between(since, until)
     if kind is None:
         kind = "area" if front_km is not None else "axis"

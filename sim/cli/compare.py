@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .options import json_option, label_option, runs_arg, sector_option
+from .options import json_option, label_option, runs_arg, sector_option, verbose_option
 
 
 @click.command("compare")
@@ -17,6 +17,7 @@ from .options import json_option, label_option, runs_arg, sector_option
 @click.option("--bootstrap-seed", type=click.IntRange(min=0), default=1, show_default=True,
               help="Seed of the bootstrap: the same seed prints the same intervals.")
 @json_option
+@verbose_option
 def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
     """Compare the results folders RUN... (of advsim run), each against the first.
 
@@ -31,7 +32,7 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
     replications start, replication by replication, from the same random streams (common
     random numbers), and are compared as pairs, which gives sharper intervals.
 
-    RUN is a results folder. (SWEEP_DIR:POINT_ID, a point of a sweep, awaits sweep folders.)
+    RUN is a results folder, or a point of a sweep as SWEEP_DIR:POINT_ID.
 
     \b
     Examples:
@@ -44,15 +45,12 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
     """
     import json
 
-    from ..compare import compare_runs
+    from ..comparison import compare_runs
+    from ..errors import AdvsimError
     from ..report import format_compare
-    from ..results import load_run
 
     if len(runs) < 2:
-        from ..errors import AdvsimError
-
         raise AdvsimError("compare: name at least two results folders (RUN RUN...)")
-    loaded = [load_run(r) for r in runs]
-    result = compare_runs(loaded, labels=list(labels) or None, sectors=list(sectors) or None,
-                          resamples=resamples, seed=bootstrap_seed)
+    result = compare_runs(list(runs), labels=labels, sectors=sectors, resamples=resamples,
+                          seed=bootstrap_seed)
     click.echo(json.dumps(result) if as_json else format_compare(result))

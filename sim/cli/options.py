@@ -1,10 +1,32 @@
-"""Options shared by several advsim commands."""
+"""Every option that more than one advsim command takes, defined once: a flag means the same
+thing in every command that has it. ``--out DIR`` is always a folder and ``-o/--output FILE``
+always a file; ``--chart FILE`` draws a command's chart into a file.
+
+Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet),
+sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
+sector, until, chart, json, quiet), validate (set), compare (runs, label, sector, json),
+plot (runs, output, label, sector, metric), calibrate (sector, until, json); every command
+takes -v/--verbose.
+"""
 
 from __future__ import annotations
 
 import click
 
 scenario_arg = click.argument("scenario")  # the loader says what is wrong with it, in one line
+
+runs_arg = click.argument("runs", nargs=-1, metavar="RUN...")  # checked by the command
+
+replications_option = click.option(
+    "-n", "--replications", type=click.IntRange(min=1), default=None,
+    help="Replications (default: the scenario's, or the sweep spec's per point).",
+)
+
+seed_option = click.option(
+    "--seed", type=click.IntRange(min=0), default=None,
+    help="Seed of the run (default: the scenario's, else 1). The same seed gives the same "
+         "numbers on any number of workers.",
+)
 
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
@@ -14,14 +36,44 @@ set_option = click.option(
 
 jobs_option = click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default="0: one per core",
-    help="Worker processes. Results do not depend on it.",
+    help="Worker processes (or Dask workers). Results do not depend on it.",
+)
+
+executor_option = click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default=None,
+    help="Where the work runs: local processes, or Dask (default: local; dask with "
+         "--scheduler).",
+)
+
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="A running Dask scheduler, e.g. tcp://scheduler-host:8786. With --executor dask and "
+         "no scheduler, a LocalCluster of -j workers is started.",
+)
+
+out_dir_option = click.option(
+    "--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
+    help="Write the output folder here (default: a new folder under results/).",
+)
+
+output_option = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+    help="The file to write.",
+)
+
+chart_option = click.option(
+    "--chart", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+    help="Also draw the command's chart into FILE (.png, .svg or .pdf; needs matplotlib: "
+         "pip install 'advsim[plot]').",
 )
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables."
 )
 
-runs_arg = click.argument("runs", nargs=-1, metavar="RUN...")  # checked by the command
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json)."
+)
 
 label_option = click.option(
     "--label", "labels", multiple=True, metavar="TEXT",
@@ -30,8 +82,15 @@ label_option = click.option(
 
 sector_option = click.option(
     "--sector", "sectors", multiple=True, metavar="NAME",
-    help="Only this sector (repeatable; default every sector the runs share).",
+    help="Only this sector (repeatable; default every sector there is).",
 )
+
+metric_option = click.option(
+    "--metric", "metrics", multiple=True, metavar="NAME",
+    help="A metric of a sweep, e.g. prob_reached, day_p50, kursk.held_km2_d180_p50 "
+         "(repeatable).",
+)
+
 
 class _Date(click.ParamType):
     """A calendar date as YYYY-MM-DD."""
@@ -50,3 +109,33 @@ class _Date(click.ParamType):
 
 
 observed_date = _Date()
+
+until_option = click.option(
+    "--until", type=observed_date, default=None, metavar="YYYY-MM-DD",
+    help="Use observations up to this date only.",
+)
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["verbose"] = True
+
+
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, callback=_verbose,
+    help="Show the full traceback on errors.",
+)
+
+
+def renamed(old: str, new: str, name: str, *, flag: bool = False, **kwargs):
+    """A hidden option spelled as in an earlier release: it still works, with a one-line note
+    on stderr that names the new spelling. Its value arrives as ``name``."""
+
+    def note(ctx: click.Context, param: click.Parameter, value):
+        if value not in (None, False):
+            click.echo(f"{ctx.command_path}: {old} is deprecated and will be removed; use {new}",
+                       err=True)
+        return value
+
+    return click.option(old, name, hidden=True, default=None, is_flag=flag, callback=note,
+                        **({} if flag else {"metavar": "VALUE"}), **kwargs)

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import click
 
-from .options import label_option, runs_arg, sector_option
+from .options import (
+    label_option,
+    metric_option,
+    output_option,
+    renamed,
+    runs_arg,
+    sector_option,
+    verbose_option,
+)
 
 
 @click.command("plot")
 @runs_arg
 @click.option("-k", "--kind", default="fan", show_default=True,
               metavar="fan|cdf|hist|milestones|tornado", help="The chart to draw (see above).")
-@click.option("-o", "--out", "out", metavar="FILE",
-              help="The image to write: .png, .svg or .pdf.  [required]")
+@output_option
+@renamed("--out", "-o/--output FILE (--out names a folder)", "old_out")
 @label_option
 @sector_option
-@click.option("--metric", "metrics", multiple=True, metavar="NAME",
-              help="tornado: only this metric of sensitivity.csv (repeatable).")
+@metric_option
 @click.option("--bin-days", type=click.IntRange(min=1), default=7, show_default=True,
               help="hist: width of the histogram's bins, in days.")
-def command(runs, kind, out, labels, sectors, metrics, bin_days) -> None:
+@verbose_option
+def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> None:
     """Draw a chart of the results folders RUN... (of advsim run) into FILE.
 
     \b
@@ -36,7 +44,9 @@ def command(runs, kind, out, labels, sectors, metrics, bin_days) -> None:
                   (columns parameter, metric and prcc, or influence, st or s1; optional
                   ci95_low, ci95_high), one bar per parameter, largest on top
 
-    Charts need matplotlib: pip install 'advsim[plot]'. Prints the file written.
+    RUN is a results folder, or a point of a sweep as SWEEP_DIR:POINT_ID. --metric picks
+    the tornado's metrics. Charts need matplotlib: pip install 'advsim[plot]'. Prints the
+    file written.
 
     \b
     Examples:
@@ -45,12 +55,18 @@ def command(runs, kind, out, labels, sectors, metrics, bin_days) -> None:
           --label strikes --label "no strikes"
       advsim plot results/strikes --kind hist --bin-days 14 -o hist.svg
     """
+    from ..charts import plot
     from ..errors import AdvsimError
-    from ..plots import plot
 
-    if not out:
+    output = output or old_out
+    if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
-    path = plot(kind, list(runs), out, labels=list(labels) or None,
-                sectors=list(sectors) or None, metrics=list(metrics) or None,
-                bin_days=bin_days)
+    if kind != "tornado":
+        from ..charts import check_output
+        from ..outcomes import Result
+
+        check_output(output)  # before reading the runs
+        runs = [Result.from_folder(r) for r in runs]
+    path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
+                metrics=metrics, bin_days=bin_days)
     click.echo(str(path))

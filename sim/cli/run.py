@@ -6,29 +6,41 @@ import sys
 
 import click
 
-from .options import jobs_option, json_option, scenario_arg, set_option
+from .options import (
+    executor_option,
+    jobs_option,
+    json_option,
+    out_dir_option,
+    quiet_option,
+    replications_option,
+    scenario_arg,
+    scheduler_option,
+    seed_option,
+    set_option,
+    verbose_option,
+)
 
 
 @click.command("run")
 @scenario_arg
-@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-              help="Replications (default: the scenario's, else 10,000).")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed of the run (default: the scenario's, else 1).")
+@replications_option
+@seed_option
 @click.option("--horizon", type=click.IntRange(min=1), default=None,
               help="Days to simulate from the scenario's start.")
 @set_option
 @jobs_option
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Write the results folder here (default: a new folder under results/).")
+@executor_option
+@scheduler_option
+@out_dir_option
 @click.option("--overwrite", is_flag=True, help="Replace the --out folder if it exists.")
 @json_option
 @click.option("--plot", is_flag=True,
               help="Also draw the fan chart into the results folder (fan.png; needs "
                    "matplotlib: pip install 'advsim[plot]').")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and --json).")
-def command(scenario, replications, seed, horizon, overrides, jobs, out, overwrite, plot,
-            as_json, quiet) -> None:
+@quiet_option
+@verbose_option
+def command(scenario, replications, seed, horizon, overrides, jobs, executor, scheduler, out,
+            overwrite, plot, as_json, quiet) -> None:
     """Run SCENARIO (a YAML file) and print when each objective falls.
 
     Prints, per sector: the probability of reaching the objective within the horizon; the
@@ -41,6 +53,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
     Examples:
       advsim run scenarios/kurakhove.yaml
       advsim run scenarios/kurakhove.yaml -n 100000 -j 2 --seed 7
+      advsim run scenarios/kurakhove.yaml --executor dask --scheduler tcp://HOST:8786
       advsim run scenarios/kurakhove.yaml --plot --out results/strikes
       advsim run scenarios/kursk.yaml --set sectors.kursk.forces.attacker.troops=70000
       advsim run scenarios/theatre.yaml --json | jq .sectors.kursk.objective
@@ -55,7 +68,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
     sc, resolved = load_resolved(scenario, sets)
     if plot:
-        from ..plots import require_matplotlib
+        from ..charts import require_matplotlib
 
         require_matplotlib()  # before the run, not after it
     show_progress = not quiet and not as_json and sys.stderr.isatty()
@@ -65,17 +78,24 @@ def command(scenario, replications, seed, horizon, overrides, jobs, out, overwri
             click.echo(f"\r  {done}/{total} chunks", err=True, nl=done == total)
 
     result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
-                      on_chunk=progress if show_progress else None)
+                      executor=executor or ("dask" if scheduler else "local"),
+                      scheduler=scheduler, on_chunk=progress if show_progress else None)
+    also = {}
+    if plot:
+        from ..charts import save
+        from ..charts.runs import fan_chart
+
+        also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
     path = write_run(
         result, resolved_yaml=resolved, source=scenario,
-        overrides=tuple(sets), out=out, overwrite=overwrite, plot=plot,
+        overrides=tuple(sets), out=out, overwrite=overwrite, also=also,
     )
     summary = result.summary()
     summary["results_dir"] = str(path)
     if as_json:
         click.echo(json.dumps(summary))
     elif not quiet:
-        click.echo(format_run(summary))
+        click.echo(format_run(result, summary))
         click.echo(f"\nResults: {path}  ({result.wall_seconds:.2f} s)")
         if plot:
             click.echo(f"Fan chart: {path / 'fan.png'}")

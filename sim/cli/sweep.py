@@ -7,7 +7,19 @@ import time
 
 import click
 
-from .options import jobs_option, json_option, set_option
+from .options import (
+    executor_option,
+    jobs_option,
+    json_option,
+    metric_option,
+    out_dir_option,
+    quiet_option,
+    replications_option,
+    scheduler_option,
+    seed_option,
+    set_option,
+    verbose_option,
+)
 
 
 @click.command("sweep")
@@ -22,28 +34,19 @@ from .options import jobs_option, json_option, set_option
                    "N × (parameters + 2) points).")
 @click.option("--levels", type=click.IntRange(min=2), default=None,
               help="Values of each range in a grid (default 5).")
-@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-              help="Replications per point (default: the spec's, else 1,000).")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed of the sweep; each point's seed derives from it and the point's index.")
-@click.option("--metric", "metrics", multiple=True, metavar="NAME",
-              help="A headline metric to rank parameters by (repeatable), e.g. prob_reached, "
-                   "day_p50, kursk.held_km2_d180_p50.")
+@replications_option
+@seed_option
+@metric_option
 @set_option
 @jobs_option
-@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
-              help="Where points run: local processes, or Dask (default: local; dask with "
-                   "--scheduler).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="A running Dask scheduler, e.g. tcp://scheduler-host:8786. With --executor dask "
-                   "and no scheduler, a LocalCluster of -j workers is started.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Write the sweep folder here (default: a new folder under results/).")
+@executor_option
+@scheduler_option
+@out_dir_option
 @click.option("--resume", is_flag=True,
               help="Continue the unfinished sweep of --out DIR: finished points are kept.")
 @json_option
-@click.option("-q", "--quiet", is_flag=True,
-              help="Print nothing but errors, damaged points found on --resume (and --json).")
+@quiet_option
+@verbose_option
 @click.pass_context
 def command(ctx, spec, vary, method, samples, levels, replications, seed, metrics, overrides,
             jobs, executor, scheduler, out, resume, as_json, quiet) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .options import set_option
+from .options import set_option, verbose_option
 
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True)
 @set_option
+@verbose_option
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Check scenario FILES: syntax, keys, types, values and their consistency.
@@ -28,7 +29,7 @@ def command(ctx: click.Context, files: tuple[str, ...], overrides: tuple[str, ..
             click.echo(str(e), err=True)
             bad += 1
             continue
-        sectors = ", ".join(f"{s.name} ({s.kind})" for s in sc.sectors)
+        sectors = ", ".join(f"{s.name} ({s.kind})" for s in sc.sectors)  # kind: as written
         click.echo(f"{f}: ok: {sc.name}: {sectors}; horizon {sc.horizon_days} days")
     if bad:
         ctx.exit(2)

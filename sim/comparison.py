@@ -18,13 +18,23 @@ as pairs, and the intervals are sharper. Otherwise the runs are resampled indepe
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .engine import name_key
-from .results import RunRead, SectorOutcomesRead
+from .errors import AdvsimError
 from .summary import censored_percentiles, pkey
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .outcomes import Result, SectorOutcomes
+
+    RunLike: TypeAlias = Result | str | os.PathLike[str]
 
 PERCENTILES = (5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0)
 RESAMPLES = 2000
@@ -110,7 +120,7 @@ def _counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return np.bincount(idx.ravel(), minlength=k * n).reshape(k, n).astype(float)
 
 
-def paired(a: RunRead, b: RunRead) -> bool:
+def paired(a: Result, b: Result) -> bool:
     """Whether replication i of ``a`` and of ``b`` share their random numbers."""
     return a.seed == b.seed and a.replications == b.replications
 
@@ -188,7 +198,7 @@ def ks_censored(a_days: np.ndarray, b_days: np.ndarray, horizon_days: float) -> 
 
 
 def compare_sector(
-    a: SectorOutcomesRead, b: SectorOutcomesRead, *, horizon_days: int, is_paired: bool,
+    a: SectorOutcomes, b: SectorOutcomes, *, horizon_days: int, is_paired: bool,
     rng: np.random.Generator, resamples: int = RESAMPLES,
 ) -> dict:
     """Differences of ``b`` minus ``a`` for one sector, in the JSON shape of compare."""
@@ -225,28 +235,32 @@ def compare_sector(
 
 
 def compare_runs(
-    runs: list[RunRead], *, labels: list[str] | None = None, sectors: list[str] | None = None,
-    resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED,
-    percentiles: tuple[float, ...] = PERCENTILES,
+    runs: Sequence[RunLike], *, labels: Sequence[str] | None = None,
+    sectors: Sequence[str] | None = None, resamples: int = RESAMPLES,
+    seed: int = BOOTSTRAP_SEED, percentiles: tuple[float, ...] = PERCENTILES,
 ) -> dict:
     """Compare every run after the first with the first, per sector they share.
 
-    Returns the JSON of ``advsim compare --json``: the top-level differences of each sector
-    are second minus first; ``comparisons`` holds each later run minus the first.
+    ``runs`` are Results (from ``simulate`` or ``Result.from_folder``) or results folders (or
+    sweep points ``SWEEP_DIR:POINT_ID``). Returns the JSON of ``advsim compare --json``: the
+    top-level differences of each sector are second minus first; ``comparisons`` holds each
+    later run minus the first.
     """
-    from .errors import AdvsimError
+    from .outcomes import Result
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
-    labels = labels or default_labels(len(runs))
+    runs = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    labels = list(labels) if labels else default_labels(len(runs))
     if len(labels) != len(runs):
-        raise AdvsimError(f"--label: {len(labels)} labels for {len(runs)} runs")
+        raise AdvsimError(f"labels: {len(labels)} labels for {len(runs)} runs",
+                          param="labels")
     common = [s for s in runs[0].sectors if all(s in r.sectors for r in runs[1:])]
     if sectors:
         missing = [s for s in sectors if s not in common]
         if missing:
-            raise AdvsimError(f"--sector: {missing[0]!r} is not a sector of every run "
-                              f"(common: {', '.join(common) or 'none'})")
+            raise AdvsimError(f"sectors: {missing[0]!r} is not a sector of every run "
+                              f"(common: {', '.join(common) or 'none'})", param="sectors")
         common = [s for s in common if s in sectors]
     if not common:
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
@@ -299,7 +313,7 @@ def compare_runs(
 
     return {
         "runs": [
-            {"label": lab, "path": r.spec, "scenario": r.scenario, "start": r.start.isoformat(),
+            {"label": lab, "path": r.source, "scenario": r.name, "start": r.start.isoformat(),
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
              "overrides": list(r.overrides), "scenario_sha256": r.scenario_sha256,
              "point": r.point}

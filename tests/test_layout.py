@@ -1,0 +1,112 @@
+"""The package's shape: no module imports one that imports it back, and sector geometry lives
+in the sector types (nothing else branches on a kind string)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "sim"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking(node: ast.If) -> bool:
+    return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """Every module of the package that ``path`` imports, at the top or inside functions
+    (lazily), leaving out imports made for type checkers only."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _type_checking(child):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.ImportFrom):
+                base = package
+                for _ in range(max(child.level - 1, 0)):
+                    base = base.rsplit(".", 1)[0]
+                target = (f"{base}.{child.module}" if child.module else base) if child.level \
+                    else child.module or ""
+                for alias in child.names:
+                    sub = f"{target}.{alias.name}"
+                    found.add(sub if sub in modules else target)
+            elif isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {m for m in found if m in modules and m != name}
+
+
+def graph() -> dict[str, set[str]]:
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(f) for f in files}
+    return {module_name(f): imports_of(f, modules) for f in files}
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in g[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in g:
+        if v not in index:
+            strong(v)
+    return out
+
+
+def test_the_import_graph_finds_a_planted_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    g = graph()
+    assert "sim.outcomes" in g["sim.runner"]  # the graph sees the package's imports
+    assert "sim.results" in g["sim.outcomes"]  # lazy imports count too
+    # sim/__init__ resolves its API lazily by name (strings), so it is no part of a cycle.
+    assert cycles(g) == []
+
+
+def test_nothing_outside_the_sector_types_branches_on_a_kind_string():
+    pattern = re.compile(r"""kind\s*[!=]=\s*["'](axis|area)["']|["'](axis|area)["']\s*[!=]=""")
+    offenders = [
+        f"{f.relative_to(ROOT)}:{i}"
+        for f in sorted(PACKAGE.rglob("*.py")) if f.name not in ("scenario.py", "loader.py")
+        for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
