@@ -49,8 +49,10 @@ def test_main_command_prints_the_kurakhove_projection(workdir):
 
 
 def test_every_example_command_runs(workdir):
-    lines = [ln.split("#")[0].split("|")[0].strip()
-             for b in blocks("sh") for ln in b.splitlines()]
+    """Every advsim command of the README's sh and console blocks, in the README's order."""
+    lines = [ln.removeprefix("$ ").split("#")[0].split("|")[0].strip()
+             for b in re.findall(r"```(?:sh|console)\n(.*?)```", README, flags=re.S)
+             for ln in b.splitlines()]
     examples = [ln for ln in lines if ln.startswith("advsim ")]
     assert len(examples) >= 5
     for ln in examples:
@@ -62,8 +64,63 @@ def test_every_example_command_runs(workdir):
         assert r.exit_code == 0, f"{ln}: {r.output}"
 
 
-def test_python_api_example_runs(workdir, capsys):
+def test_python_api_example_compares_and_plots_in_memory(workdir, capsys):
     (code,) = blocks("python")
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out
-    assert 0.0 <= float(printed) <= 1.0
+    assert 10 < float(printed) < 40  # the strikes delay the fall by weeks, not days or months
+    assert sorted(p.name for p in workdir.iterdir()) == ["cdf.png", "scenarios"]  # no results/
+
+
+def console_sessions() -> list[list[tuple[str, list[str]]]]:
+    """The README's ```console blocks: each a list of (command, expected output lines)."""
+    sessions = []
+    for block in blocks("console"):
+        steps: list[tuple[str, list[str]]] = []
+        for line in block.rstrip("\n").splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                assert steps, f"output before any command in a console block: {line!r}"
+                steps[-1][1].append(line)
+        sessions.append(steps)
+    return sessions
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Line by line, where a line ``...`` stands for any lines and ``...`` within a line for any
+    text (as doctest's ELLIPSIS)."""
+    if not expected:
+        return not actual
+    head, rest = expected[0], expected[1:]
+    if head == "...":
+        return any(matches(rest, actual[i:]) for i in range(len(actual) + 1))
+    pattern = ".*".join(re.escape(part) for part in head.split("..."))
+    return bool(actual) and re.fullmatch(pattern, actual[0]) is not None \
+        and matches(rest, actual[1:])
+
+
+def test_the_matcher_would_catch_a_stale_readme():
+    assert matches(["a", "...", "z"], ["a", "b", "c", "z"])
+    assert matches(["took ... s"], ["took 0.44 s"])
+    assert not matches(["median 23.4 days later"], ["median 24.0 days later"])
+    assert not matches(["a"], ["a", "b"])
+
+
+@pytest.mark.parametrize("session", range(len(console_sessions())))
+def test_readme_output_is_what_the_commands_print(workdir, session):
+    """Every ```console block runs in a fresh folder, in order, and prints what it shows."""
+    steps = console_sessions()[session]
+    for command, expected in steps:
+        args = shlex.split(command)
+        assert args[0] == "advsim", command
+        r = CliRunner().invoke(cli, args[1:])
+        assert r.exit_code == 0, f"{command}: {r.output}"
+        actual = r.stdout.rstrip("\n").splitlines() if r.stdout.strip() else []
+        assert matches(expected, actual), (
+            f"{command} printed:\n" + "\n".join(actual) + "\n\nREADME shows:\n"
+            + "\n".join(expected))
+
+
+def test_the_readme_shows_its_output():
+    assert len(console_sessions()) >= 2
