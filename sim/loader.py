@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import math
 import os
 import re
@@ -20,6 +19,7 @@ import yaml
 
 from . import distributions as D
 from .errors import ScenarioError
+from .keypath import brief, did_you_mean, dotted, kind_of
 from .scenario import (
     ATTRITION_MODELS,
     SIDES,
@@ -137,12 +137,12 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
         if count[0] > MAX_VALUES:
             raise ScenarioError(
                 f"more than {MAX_VALUES:,} values once aliases are expanded (expected a scenario)",
-                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+                file=file, line=n.start_mark.line + 1, key=dotted(path),
             )
         if id(n) in inside:
             raise ScenarioError(
                 "an alias refers to a value that contains it (expected no recursive aliases)",
-                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+                file=file, line=n.start_mark.line + 1, key=dotted(path),
             )
         if isinstance(n, yaml.MappingNode):
             inside.add(id(n))
@@ -152,12 +152,12 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 if isinstance(key, (dict, list)):
                     raise ScenarioError(
                         "a mapping key must be a plain value", file=file,
-                        line=k.start_mark.line + 1, key=_dotted(path),
+                        line=k.start_mark.line + 1, key=dotted(path),
                     )
                 if key in out:
                     raise ScenarioError(
                         f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
-                        key=_dotted((*path, key)),
+                        key=dotted((*path, key)),
                     )
                 out[key] = convert(v, (*path, key))
                 lines[(*path, key)] = k.start_mark.line + 1
@@ -174,11 +174,11 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
             # str(e) quotes the offending line on further lines: keep the one-line description.
             what = " ".join(x for x in (e.context, e.problem) if x)
             raise ScenarioError(
-                f"bad value: {what}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+                f"bad value: {what}", file=file, line=n.start_mark.line + 1, key=dotted(path)
             ) from None
         except (yaml.YAMLError, ValueError) as e:
             raise ScenarioError(
-                f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+                f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=dotted(path)
             ) from None
 
     return convert(node, ()), lines
@@ -195,20 +195,20 @@ def apply_overrides(
     data = copy.deepcopy(data)
     for item in overrides:
         if isinstance(item, tuple):
-            dotted, value = item
-            where = f"{file} (--set {dotted})"
+            target, value = item
+            where = f"{file} (--set {target})"
         else:
             where = f"{file} (--set {item if item.isprintable() else repr(item)})"
             if "=" not in item:
                 raise ScenarioError("expected key.path=value", file=where)
-            dotted, _, raw = item.partition("=")
+            target, _, raw = item.partition("=")
             try:
                 value = parse_value(raw)
             except (ValueError, OverflowError) as e:  # a YAML date that no calendar holds
-                raise ScenarioError(f"bad value: {e}", file=where, key=dotted.strip()) from None
+                raise ScenarioError(f"bad value: {e}", file=where, key=target.strip()) from None
             except RecursionError:
                 raise ScenarioError("invalid YAML: nested too deeply", file=where) from None
-        keys = dotted.strip().split(".")
+        keys = target.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
         node = data
@@ -219,18 +219,18 @@ def apply_overrides(
                 if not key.isdigit() or int(key) >= len(node):
                     raise ScenarioError(
                         f"no item {key} (the list has {len(node)} items, counted from 0)",
-                        file=where, key=_dotted((*path, key)),
+                        file=where, key=dotted((*path, key)),
                     )
                 key = int(key)
             elif isinstance(node, dict):
                 if not last and key not in node:
                     raise ScenarioError(
-                        f"no such key{_did_you_mean(key, node)}", file=where,
-                        key=_dotted((*path, key)),
+                        f"no such key{did_you_mean(key, node)}", file=where,
+                        key=dotted((*path, key)),
                     )
             else:
                 raise ScenarioError(
-                    "is not a mapping or list, so it has no keys", file=where, key=_dotted(path)
+                    "is not a mapping or list, so it has no keys", file=where, key=dotted(path)
                 )
             path = (*path, key)
             if last:
@@ -261,17 +261,6 @@ def _forget_lines_below(lines: dict[Path, int], path: Path) -> None:
         lines[p] = -1
 
 
-def _dotted(path: Path) -> str:
-    # A key with a line break or another control character is shown quoted, so that the error
-    # stays on one line.
-    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in path)
-
-
-def _did_you_mean(key: Any, known: Iterable[Any]) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 class _Node:
     """A value in the scenario tree with its path: typed getters raise located ScenarioErrors."""
 
@@ -285,21 +274,19 @@ class _Node:
         return self.ctx.error(self.path, message)
 
     def _show(self) -> str:
-        v = self.value
-        text = repr(v)
-        return text if len(text) <= 40 else text[:37] + "..."
+        return brief(self.value)
 
     # -- structure -----------------------------------------------------------------------------
     def mapping(self, required: Iterable[str] = (), optional: Iterable[str] = ()) -> _Node:
         """Check that this is a mapping with the required keys and no others."""
         if not isinstance(self.value, dict):
-            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+            raise self.error(f"expected a mapping, got {kind_of(self.value)}")
         required, optional = tuple(required), tuple(optional)
         allowed = required + optional
         for key in self.value:
             if key not in allowed:
                 raise self.ctx.error(
-                    (*self.path, key), f"unknown key{_did_you_mean(key, allowed)}"
+                    (*self.path, key), f"unknown key{did_you_mean(key, allowed)}"
                 )
         for key in required:
             if key not in self.value:
@@ -317,7 +304,7 @@ class _Node:
 
     def items(self) -> list[tuple[str, _Node]]:
         if not isinstance(self.value, dict):
-            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+            raise self.error(f"expected a mapping, got {kind_of(self.value)}")
         for key in self.value:
             if not isinstance(key, str):
                 raise self.ctx.error((*self.path, key), "names must be text")
@@ -325,7 +312,7 @@ class _Node:
 
     def list(self, *, nonempty: bool = False) -> list[_Node]:
         if not isinstance(self.value, list):
-            raise self.error(f"expected a list, got {_kind(self.value)}")
+            raise self.error(f"expected a list, got {kind_of(self.value)}")
         if nonempty and not self.value:
             raise self.error("must not be empty")
         return [self[i] for i in range(len(self.value))]
@@ -395,7 +382,7 @@ class _Node:
         name = self["dist"]
         if not isinstance(name.value, str) or name.value not in D.SPECS:
             raise name.error(
-                f"unknown distribution {name.value!r}{_did_you_mean(name.value, D.SPECS)} "
+                f"unknown distribution {name.value!r}{did_you_mean(name.value, D.SPECS)} "
                 f"(expected one of {', '.join(D.SPECS)})"
             )
         required, optional = D.SPECS[name.value]
@@ -428,22 +415,6 @@ class _Node:
         return d
 
 
-def _kind(v: Any) -> str:
-    if v is None:
-        return "nothing"
-    if isinstance(v, bool):
-        return f"a boolean ({v})"
-    if isinstance(v, (int, float)):
-        return f"a number ({v})"
-    if isinstance(v, str):
-        return f"a text ({v!r})" if len(v) < 30 else "a text"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "a mapping"
-    return type(v).__name__
-
-
 class _Context:
     """Where the values of one input came from: lines in ``file``, or (line -1) the command
     line, labelled by ``origins`` (the longest key path prefix that names one) or ``--set``."""
@@ -465,8 +436,8 @@ class _Context:
         if line == -1:
             origin = next((self.origins[path[:n]] for n in range(len(path), -1, -1)
                            if path[:n] in self.origins), "--set")
-            return ScenarioError(message, file=f"{self.file} ({origin})", key=_dotted(path))
-        return ScenarioError(message, file=self.file, line=line, key=_dotted(path))
+            return ScenarioError(message, file=f"{self.file} ({origin})", key=dotted(path))
+        return ScenarioError(message, file=self.file, line=line, key=dotted(path))
 
 
 # Other YAML inputs (sweep specs) are checked with the same typed getters and located messages.
@@ -699,7 +670,7 @@ def _advance(n: _Node) -> Advance:
         months = n["season"]
         if not isinstance(months.value, dict):
             raise months.error(
-                f"expected a mapping of months to multipliers, got {_kind(months.value)}"
+                f"expected a mapping of months to multipliers, got {kind_of(months.value)}"
             )
         for key in months.value:
             m = months[key]
@@ -739,7 +710,7 @@ def _regimes(n: _Node) -> Regimes:
             probs = []
             for target, p in s["next"].items():
                 if target not in names:
-                    raise p.error(f"unknown regime{_did_you_mean(target, names)}")
+                    raise p.error(f"unknown regime{did_you_mean(target, names)}")
                 probs.append((target, p.number(ge=0, le=1)))
             total = sum(p for _, p in probs)
             if abs(total - 1) > 1e-6:
@@ -757,7 +728,7 @@ def _regimes(n: _Node) -> Regimes:
     if n.has("initial"):
         initial = n["initial"].text()
         if initial not in names:
-            raise n["initial"].error(f"unknown regime{_did_you_mean(initial, names)}")
+            raise n["initial"].error(f"unknown regime{did_you_mean(initial, names)}")
     return Regimes(initial=initial, states=tuple(states))
 
 
@@ -766,7 +737,7 @@ def _attrition(n: _Node) -> Attrition:
     model = n["model"].value
     if model not in ATTRITION_MODELS:
         raise n["model"].error(
-            f"unknown attrition model {model!r}{_did_you_mean(model, ATTRITION_MODELS)} "
+            f"unknown attrition model {model!r}{did_you_mean(model, ATTRITION_MODELS)} "
             f"(expected one of {', '.join(ATTRITION_MODELS)})"
         )
     if model == "none":
@@ -848,7 +819,7 @@ def _reserve(name: str, n: _Node, sector_names: list[str]) -> Reserve:
         listed = []
         for s in n["sectors"].list(nonempty=True):
             if s.value not in sector_names:
-                raise s.error(f"unknown sector{_did_you_mean(s.value, sector_names)}")
+                raise s.error(f"unknown sector{did_you_mean(s.value, sector_names)}")
             listed.append(s.value)
         sectors = tuple(listed)
     r = n["release"].mapping(("below_ratio", "batch_troops"), ("every_days",))
