@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .engine import name_key
 from .errors import AdvsimError, ObservedError
 from .observed import ObservedSeries, read_observed
 from .outcomes import Result
 from .scenario import Scenario, Sector
+from .seeds import backtest_rng
 from .summary import pkey
 
 BAND_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)  # the 90% and 50% central bands and median
@@ -304,8 +304,7 @@ def _score_sector(sc: Scenario, result: Result, s: ObservedSeries, days: np.ndar
     y = np.clip(raw, lo, hi)
     clipped = int(np.sum(y != raw))
 
-    rng = np.random.default_rng(
-        np.random.SeedSequence(result.seed, spawn_key=(name_key("backtest:" + s.sector),)))
+    rng = backtest_rng(result.seed, s.sector)
     base, base_fallen, method, per_day = _baseline(sc, sector, s, anchor, days,
                                                   result.replications, rng)
     b = SectorBacktest(

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import name_key
 from .results import RunRead, SectorOutcomesRead
+from .seeds import bootstrap_rng
 from .summary import censored_percentiles, pkey
 
 PERCENTILES = (5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0)
@@ -113,12 +113,6 @@ def _counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 def paired(a: RunRead, b: RunRead) -> bool:
     """Whether replication i of ``a`` and of ``b`` share their random numbers."""
     return a.seed == b.seed and a.replications == b.replications
-
-
-def bootstrap_rng(seed: int, sector: str, comparison: int) -> np.random.Generator:
-    """The bootstrap's generator for one sector and comparison: fixed, so output is repeatable."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(name_key(sector),
-                                                                         comparison)))
 
 
 def bootstrap(
