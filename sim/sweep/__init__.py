@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from ..seeds import point_seed
 from .designs import design
-from .metrics import PERCENTILES, metric_columns, point_metrics
+from .metrics import PERCENTILES, Metric, metric_columns, point_metrics
 from .points import Plan, Point, plan
 from .run import run_chunk, run_sweep
 from .spec import (
@@ -47,7 +47,7 @@ from .table import SweepResult, points_table, sensitivity, summary
 
 __all__ = [
     "DEFAULT_LEVELS", "DEFAULT_METRICS", "DEFAULT_REPLICATIONS", "DEFAULT_SAMPLES", "MAX_POINTS",
-    "METHODS", "PERCENTILES", "Parameter", "Plan", "Point", "Sweep", "SweepResult", "design",
-    "load_sweep", "metric_columns", "partial_dir", "plan", "point_metrics", "point_seed",
-    "points_table", "run_chunk", "run_sweep", "sensitivity", "summary",
+    "METHODS", "PERCENTILES", "Metric", "Parameter", "Plan", "Point", "Sweep", "SweepResult",
+    "design", "load_sweep", "metric_columns", "partial_dir", "plan", "point_metrics",
+    "point_seed", "points_table", "run_chunk", "run_sweep", "sensitivity", "summary",
 ]

@@ -12,7 +12,7 @@ from ..loader import apply_overrides, build_scenario, dump_yaml
 from ..scenario import Scenario
 from ..seeds import point_seed
 from .designs import design
-from .metrics import metric_columns, requested
+from .metrics import Metric, requested, scenario_metrics
 from .spec import Parameter, Sweep, scenario_message
 
 
@@ -30,10 +30,20 @@ class Plan:
 
     sweep: Sweep
     points: tuple[Point, ...]
-    metric_columns: tuple[str, ...]  # every metric, in points.csv order
-    headline: tuple[str, ...]  # the spec's metrics as columns: printed and ranked
+    metrics: tuple[Metric, ...]  # every metric, in points.csv order
+    ranked: tuple[Metric, ...]  # the spec's metrics: printed and ranked
     spec_yaml: str  # sweep.yaml: the spec as run, naming scenario.yaml beside it
     scenario_yaml: str  # scenario.yaml: the base scenario as run
+
+    @property
+    def metric_columns(self) -> tuple[str, ...]:
+        """The metric columns of points.csv."""
+        return tuple(m.column for m in self.metrics)
+
+    @property
+    def headline(self) -> tuple[str, ...]:
+        """The columns of the spec's metrics."""
+        return tuple(m.column for m in self.ranked)
 
     @property
     def sobol_base(self) -> int | None:
@@ -80,8 +90,8 @@ def plan(sweep: Sweep) -> Plan:
             )
         points.append(Point(index=index, values=values, seed=point_seed(sweep.seed, index),
                             scenario=sc))
-    columns = metric_columns(points[0].scenario)
-    headline = requested(sweep, columns)
+    metrics = scenario_metrics(points[0].scenario)
+    ranked = requested(sweep, metrics)
     spec = {
         "name": sweep.name,
         **({"description": sweep.description} if sweep.description else {}),
@@ -94,7 +104,7 @@ def plan(sweep: Sweep) -> Plan:
         "metrics": list(sweep.metrics),
     }
     return Plan(
-        sweep=sweep, points=tuple(points), metric_columns=columns, headline=headline,
+        sweep=sweep, points=tuple(points), metrics=metrics, ranked=ranked,
         spec_yaml=dump_yaml(spec), scenario_yaml=dump_yaml(sweep.base),
     )
 
