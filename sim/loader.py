@@ -19,7 +19,7 @@ import yaml
 
 from . import distributions as D
 from .errors import ScenarioError
-from .keypath import brief, did_you_mean, dotted, kind_of
+from .keypath import brief, did_you_mean, dotted, kind_of, name_problem
 from .scenario import (
     ATTRITION_MODELS,
     SIDES,
@@ -427,7 +427,10 @@ class _Context:
         self.origins = origins or {}
         self.start = dt.date(1970, 1, 1)
 
-    def error(self, path: Path, message: str) -> ScenarioError:
+    def error(self, path: Path, message: str, *, shown: Path | None = None) -> ScenarioError:
+        """An error at ``path``'s line (or its nearest parent's), naming the key path ``shown``
+        (default ``path``)."""
+        key = dotted(path if shown is None else shown)
         line = None
         for n in range(len(path), -1, -1):
             if path[:n] in self.lines:
@@ -436,8 +439,8 @@ class _Context:
         if line == -1:
             origin = next((self.origins[path[:n]] for n in range(len(path), -1, -1)
                            if path[:n] in self.origins), "--set")
-            return ScenarioError(message, file=f"{self.file} ({origin})", key=dotted(path))
-        return ScenarioError(message, file=self.file, line=line, key=dotted(path))
+            return ScenarioError(message, file=f"{self.file} ({origin})", key=key)
+        return ScenarioError(message, file=self.file, line=line, key=key)
 
 
 # Other YAML inputs (sweep specs) are checked with the same typed getters and located messages.
@@ -517,6 +520,8 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
 
 
 def _sector(name: str, node: _Node, horizon: int) -> Sector:
+    # Shown under "sectors", at the name's line: the name itself is what breaks the key path.
+    _check_name(node, name, "sector", shown=node.path[:-1])
     node.mapping(("kind", "objective", "forces", "advance"), SECTOR_KEYS)
     kind = node["kind"].value
     if kind not in ("axis", "area"):
@@ -580,6 +585,7 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
                 raise m["breach_days"].error("milestones have no breach delay (lines do)")
             at = position(m)
             label = _named(m)
+            _check_name(m["name"], label, "milestone")
             same = [x.name for x in milestones if slug(x.name) == slug(label)]
             if same:
                 raise m["name"].error(
@@ -596,7 +602,8 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
                     (*ln.path, "breach_days"), "missing (how long the line holds)"
                 )
             lines.append(DefensiveLine(
-                name=_named(ln), at=at, breach_days=ln["breach_days"].dist(ge=0)
+                name=_check_name(ln["name"], _named(ln), "line"), at=at,
+                breach_days=ln["breach_days"].dist(ge=0),
             ))
         ats = [ln.at for ln in lines]
         order = sorted(ats) if kind == "axis" else sorted(ats, reverse=True)
@@ -626,6 +633,17 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         if node.has("modifiers") else (),
         **geometry,
     )
+
+
+def _check_name(n: _Node, name: str, what: str, *, shown: Path | None = None) -> str:
+    """``name``, if it can be one key of a key path; else a located error."""
+    problem = name_problem(name)
+    if problem:
+        raise n.ctx.error(n.path, (
+            f"{what} name {name!r} {problem} (expected a name with no dot and no space at "
+            "either end: key paths and output columns join names with dots)"
+        ), shown=shown)
+    return name
 
 
 def _named(n: _Node) -> str:
