@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
-from .engine import name_key
 from .errors import AdvsimError, ObservedError
 from .observed import ObservedSeries, read_observed
 from .outcomes import Result
 from .scenario import MAX_HORIZON_DAYS, Scenario, Sector
 from .scores import score
+from .seeds import backtest_rng
 from .summary import pkey
 
 if TYPE_CHECKING:
@@ -258,8 +258,7 @@ def _score_sector(sc: Scenario, result: Result, s: ObservedSeries, days: np.ndar
     y = sector.clip(raw)
     clipped = int(np.sum(y != raw))
 
-    rng = np.random.default_rng(
-        np.random.SeedSequence(result.seed, spawn_key=(name_key("backtest:" + s.sector),)))
+    rng = backtest_rng(result.seed, s.sector)
     base, base_fallen, method, per_day = _baseline(sc, sector, s, anchor, days,
                                                   result.replications, rng)
     b = SectorBacktest(

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import name_key
 from .errors import AdvsimError
+from .seeds import bootstrap_rng
 from .summary import censored_percentiles, pkey
 
 if TYPE_CHECKING:
@@ -123,12 +123,6 @@ def _counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 def paired(a: Result, b: Result) -> bool:
     """Whether replication i of ``a`` and of ``b`` share their random numbers."""
     return a.seed == b.seed and a.replications == b.replications
-
-
-def bootstrap_rng(seed: int, sector: str, comparison: int) -> np.random.Generator:
-    """The bootstrap's generator for one sector and comparison: fixed, so output is repeatable."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(name_key(sector),
-                                                                         comparison)))
 
 
 def bootstrap(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import sys
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,15 +26,19 @@ from simpy.events import Event
 
 from .distributions import Distribution, Uniform
 from .scenario import Scenario, Sector
+from .seeds import ATTRITION as _ATTRITION
+from .seeds import BASE as _BASE
+from .seeds import LINES as _LINES
+from .seeds import NOISE as _NOISE
+from .seeds import REGIME as _REGIME
+from .seeds import REINFORCE as _REINFORCE
+from .seeds import STRIKES as _STRIKES
+from .seeds import reserve_stream, sector_streams
 
 CHUNK_SIZE = 10_000  # replications per chunk; fixed so any worker count gives the same numbers
 BINS = 1024  # per-day histogram bins over (0, objective] in u, plus bin 0 for u == 0 exactly
 DONE_BIN = BINS + 1  # and one for replications whose objective has fallen
 _LATE = 2  # SimPy priority below NORMAL: the daily step runs after a day's scheduled events
-
-# Independent random streams per sector and source, so that two scenarios that differ in one
-# source still share the others (common random numbers).
-_BASE, _NOISE, _REGIME, _LINES, _STRIKES, _REINFORCE, _ATTRITION, _RESERVE = range(8)
 
 
 class _Late(Event):
@@ -46,15 +49,6 @@ class _Late(Event):
         self._ok = True
         self._value = None
         env.schedule(self, _LATE, delay)
-
-
-def stream(seed: int, chunk: int, *key: int) -> np.random.Generator:
-    """The generator of one source in one chunk: child ``(chunk, *key)`` of the run's seed."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk, *key)))
-
-
-def name_key(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
 
 
 class _Agenda:
@@ -131,8 +125,7 @@ class _SectorState:
         self.geo = g = s  # its geometry maps positions to the progress coordinate u
         self.u_objective, self.m_to_u = g.u_objective, g.m_to_u
         h = sc.horizon_days
-        key = name_key(s.name)
-        self.rng = {src: stream(seed, chunk, key, src) for src in range(8)}
+        self.rng = sector_streams(seed, chunk, s.name)  # see sim.seeds
         adv = s.advance
 
         self.u = np.zeros(n)
@@ -440,7 +433,7 @@ class _ChunkRun:
             st.orig, st.pos = self.orig, self.pos
         self.reserves = [
             (r, np.full(n, float(r.troops)), np.full((len(r.sectors), n), -np.inf),
-             stream(seed, chunk, name_key("reserve:" + r.name), _RESERVE))
+             reserve_stream(seed, chunk, r.name))
             for r in sc.reserves
         ]
         self.checkpoint_at = {d: i for i, d in enumerate(sc.checkpoints_days)}

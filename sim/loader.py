@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import math
 import os
 import re
@@ -20,6 +19,7 @@ import yaml
 
 from . import distributions as D
 from .errors import ScenarioError
+from .keypath import brief, did_you_mean, dotted, kind_of, name_problem
 from .scenario import (
     ATTRITION_MODELS,
     MAX_HORIZON_DAYS,
@@ -140,12 +140,12 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
         if count[0] > MAX_VALUES:
             raise ScenarioError(
                 f"more than {MAX_VALUES:,} values once aliases are expanded (expected a scenario)",
-                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+                file=file, line=n.start_mark.line + 1, key=dotted(path),
             )
         if id(n) in inside:
             raise ScenarioError(
                 "an alias refers to a value that contains it (expected no recursive aliases)",
-                file=file, line=n.start_mark.line + 1, key=_dotted(path),
+                file=file, line=n.start_mark.line + 1, key=dotted(path),
             )
         if isinstance(n, yaml.MappingNode):
             inside.add(id(n))
@@ -155,12 +155,12 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 if isinstance(key, (dict, list)):
                     raise ScenarioError(
                         "a mapping key must be a plain value", file=file,
-                        line=k.start_mark.line + 1, key=_dotted(path),
+                        line=k.start_mark.line + 1, key=dotted(path),
                     )
                 if key in out:
                     raise ScenarioError(
                         f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
-                        key=_dotted((*path, key)),
+                        key=dotted((*path, key)),
                     )
                 out[key] = convert(v, (*path, key))
                 lines[(*path, key)] = k.start_mark.line + 1
@@ -177,11 +177,11 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
             # str(e) quotes the offending line on further lines: keep the one-line description.
             what = " ".join(x for x in (e.context, e.problem) if x)
             raise ScenarioError(
-                f"bad value: {what}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+                f"bad value: {what}", file=file, line=n.start_mark.line + 1, key=dotted(path)
             ) from None
         except (yaml.YAMLError, ValueError) as e:
             raise ScenarioError(
-                f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=_dotted(path)
+                f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=dotted(path)
             ) from None
 
     return convert(node, ()), lines
@@ -198,20 +198,20 @@ def apply_overrides(
     data = copy.deepcopy(data)
     for item in overrides:
         if isinstance(item, tuple):
-            dotted, value = item
-            where = f"{file} (--set {dotted})"
+            target, value = item
+            where = f"{file} (--set {target})"
         else:
             where = f"{file} (--set {item if item.isprintable() else repr(item)})"
             if "=" not in item:
                 raise ScenarioError("expected key.path=value", file=where)
-            dotted, _, raw = item.partition("=")
+            target, _, raw = item.partition("=")
             try:
                 value = parse_value(raw)
             except (ValueError, OverflowError) as e:  # a YAML date that no calendar holds
-                raise ScenarioError(f"bad value: {e}", file=where, key=dotted.strip()) from None
+                raise ScenarioError(f"bad value: {e}", file=where, key=target.strip()) from None
             except RecursionError:
                 raise ScenarioError("invalid YAML: nested too deeply", file=where) from None
-        keys = dotted.strip().split(".")
+        keys = target.strip().split(".")
         if not all(keys):
             raise ScenarioError("empty key in key path (expected key.path=value)", file=where)
         node = data
@@ -222,18 +222,18 @@ def apply_overrides(
                 if not key.isdigit() or int(key) >= len(node):
                     raise ScenarioError(
                         f"no item {key} (the list has {len(node)} items, counted from 0)",
-                        file=where, key=_dotted((*path, key)),
+                        file=where, key=dotted((*path, key)),
                     )
                 key = int(key)
             elif isinstance(node, dict):
                 if not last and key not in node:
                     raise ScenarioError(
-                        f"no such key{_did_you_mean(key, node)}", file=where,
-                        key=_dotted((*path, key)),
+                        f"no such key{did_you_mean(key, node)}", file=where,
+                        key=dotted((*path, key)),
                     )
             else:
                 raise ScenarioError(
-                    "is not a mapping or list, so it has no keys", file=where, key=_dotted(path)
+                    "is not a mapping or list, so it has no keys", file=where, key=dotted(path)
                 )
             path = (*path, key)
             if last:
@@ -264,17 +264,6 @@ def _forget_lines_below(lines: dict[Path, int], path: Path) -> None:
         lines[p] = -1
 
 
-def _dotted(path: Path) -> str:
-    # A key with a line break or another control character is shown quoted, so that the error
-    # stays on one line.
-    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in path)
-
-
-def _did_you_mean(key: Any, known: Iterable[Any]) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 class _Node:
     """A value in the scenario tree with its path: typed getters raise located ScenarioErrors."""
 
@@ -288,21 +277,19 @@ class _Node:
         return self.ctx.error(self.path, message)
 
     def _show(self) -> str:
-        v = self.value
-        text = repr(v)
-        return text if len(text) <= 40 else text[:37] + "..."
+        return brief(self.value)
 
     # -- structure -----------------------------------------------------------------------------
     def mapping(self, required: Iterable[str] = (), optional: Iterable[str] = ()) -> _Node:
         """Check that this is a mapping with the required keys and no others."""
         if not isinstance(self.value, dict):
-            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+            raise self.error(f"expected a mapping, got {kind_of(self.value)}")
         required, optional = tuple(required), tuple(optional)
         allowed = required + optional
         for key in self.value:
             if key not in allowed:
                 raise self.ctx.error(
-                    (*self.path, key), f"unknown key{_did_you_mean(key, allowed)}"
+                    (*self.path, key), f"unknown key{did_you_mean(key, allowed)}"
                 )
         for key in required:
             if key not in self.value:
@@ -320,7 +307,7 @@ class _Node:
 
     def items(self) -> list[tuple[str, _Node]]:
         if not isinstance(self.value, dict):
-            raise self.error(f"expected a mapping, got {_kind(self.value)}")
+            raise self.error(f"expected a mapping, got {kind_of(self.value)}")
         for key in self.value:
             if not isinstance(key, str):
                 raise self.ctx.error((*self.path, key), "names must be text")
@@ -328,7 +315,7 @@ class _Node:
 
     def list(self, *, nonempty: bool = False) -> list[_Node]:
         if not isinstance(self.value, list):
-            raise self.error(f"expected a list, got {_kind(self.value)}")
+            raise self.error(f"expected a list, got {kind_of(self.value)}")
         if nonempty and not self.value:
             raise self.error("must not be empty")
         return [self[i] for i in range(len(self.value))]
@@ -398,7 +385,7 @@ class _Node:
         name = self["dist"]
         if not isinstance(name.value, str) or name.value not in D.SPECS:
             raise name.error(
-                f"unknown distribution {name.value!r}{_did_you_mean(name.value, D.SPECS)} "
+                f"unknown distribution {name.value!r}{did_you_mean(name.value, D.SPECS)} "
                 f"(expected one of {', '.join(D.SPECS)})"
             )
         required, optional = D.SPECS[name.value]
@@ -431,22 +418,6 @@ class _Node:
         return d
 
 
-def _kind(v: Any) -> str:
-    if v is None:
-        return "nothing"
-    if isinstance(v, bool):
-        return f"a boolean ({v})"
-    if isinstance(v, (int, float)):
-        return f"a number ({v})"
-    if isinstance(v, str):
-        return f"a text ({v!r})" if len(v) < 30 else "a text"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "a mapping"
-    return type(v).__name__
-
-
 class _Context:
     """Where the values of one input came from: lines in ``file``, or (line -1) the command
     line, labelled by ``origins`` (the longest key path prefix that names one) or ``--set``."""
@@ -459,7 +430,10 @@ class _Context:
         self.origins = origins or {}
         self.start = dt.date(1970, 1, 1)
 
-    def error(self, path: Path, message: str) -> ScenarioError:
+    def error(self, path: Path, message: str, *, shown: Path | None = None) -> ScenarioError:
+        """An error at ``path``'s line (or its nearest parent's), naming the key path ``shown``
+        (default ``path``)."""
+        key = dotted(path if shown is None else shown)
         line = None
         for n in range(len(path), -1, -1):
             if path[:n] in self.lines:
@@ -468,8 +442,8 @@ class _Context:
         if line == -1:
             origin = next((self.origins[path[:n]] for n in range(len(path), -1, -1)
                            if path[:n] in self.origins), "--set")
-            return ScenarioError(message, file=f"{self.file} ({origin})", key=_dotted(path))
-        return ScenarioError(message, file=self.file, line=line, key=_dotted(path))
+            return ScenarioError(message, file=f"{self.file} ({origin})", key=key)
+        return ScenarioError(message, file=self.file, line=line, key=key)
 
 
 # Other YAML inputs (sweep specs) are checked with the same typed getters and located messages.
@@ -549,6 +523,8 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
 
 
 def _sector(name: str, node: _Node, horizon: int) -> Sector:
+    # Shown under "sectors", at the name's line: the name itself is what breaks the key path.
+    _check_name(node, name, "sector", shown=node.path[:-1])
     node.mapping(("kind", "objective", "forces", "advance"), SECTOR_KEYS)
     kind = node["kind"].value
     if kind not in tuple(SECTOR_TYPES):  # a tuple: the value may be unhashable
@@ -612,6 +588,7 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
                 raise m["breach_days"].error("milestones have no breach delay (lines do)")
             at = position(m)
             label = _named(m)
+            _check_name(m["name"], label, "milestone")
             same = [x.name for x in milestones if slug(x.name) == slug(label)]
             if same:
                 raise m["name"].error(
@@ -628,7 +605,8 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
                     (*ln.path, "breach_days"), "missing (how long the line holds)"
                 )
             lines.append(DefensiveLine(
-                name=_named(ln), at=at, breach_days=ln["breach_days"].dist(ge=0)
+                name=_check_name(ln["name"], _named(ln), "line"), at=at,
+                breach_days=ln["breach_days"].dist(ge=0),
             ))
         ats = [ln.at for ln in lines]
         order = sorted(ats) if kind == "axis" else sorted(ats, reverse=True)
@@ -657,6 +635,17 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         if node.has("modifiers") else (),
         **geometry,
     )
+
+
+def _check_name(n: _Node, name: str, what: str, *, shown: Path | None = None) -> str:
+    """``name``, if it can be one key of a key path; else a located error."""
+    problem = name_problem(name)
+    if problem:
+        raise n.ctx.error(n.path, (
+            f"{what} name {name!r} {problem} (expected a name with no dot and no space at "
+            "either end: key paths and output columns join names with dots)"
+        ), shown=shown)
+    return name
 
 
 def _named(n: _Node) -> str:
@@ -701,7 +690,7 @@ def _advance(n: _Node) -> Advance:
         months = n["season"]
         if not isinstance(months.value, dict):
             raise months.error(
-                f"expected a mapping of months to multipliers, got {_kind(months.value)}"
+                f"expected a mapping of months to multipliers, got {kind_of(months.value)}"
             )
         for key in months.value:
             m = months[key]
@@ -741,7 +730,7 @@ def _regimes(n: _Node) -> Regimes:
             probs = []
             for target, p in s["next"].items():
                 if target not in names:
-                    raise p.error(f"unknown regime{_did_you_mean(target, names)}")
+                    raise p.error(f"unknown regime{did_you_mean(target, names)}")
                 probs.append((target, p.number(ge=0, le=1)))
             total = sum(p for _, p in probs)
             if abs(total - 1) > 1e-6:
@@ -759,7 +748,7 @@ def _regimes(n: _Node) -> Regimes:
     if n.has("initial"):
         initial = n["initial"].text()
         if initial not in names:
-            raise n["initial"].error(f"unknown regime{_did_you_mean(initial, names)}")
+            raise n["initial"].error(f"unknown regime{did_you_mean(initial, names)}")
     return Regimes(initial=initial, states=tuple(states))
 
 
@@ -768,7 +757,7 @@ def _attrition(n: _Node) -> Attrition:
     model = n["model"].value
     if model not in ATTRITION_MODELS:
         raise n["model"].error(
-            f"unknown attrition model {model!r}{_did_you_mean(model, ATTRITION_MODELS)} "
+            f"unknown attrition model {model!r}{did_you_mean(model, ATTRITION_MODELS)} "
             f"(expected one of {', '.join(ATTRITION_MODELS)})"
         )
     if model == "none":
@@ -850,7 +839,7 @@ def _reserve(name: str, n: _Node, sector_names: list[str]) -> Reserve:
         listed = []
         for s in n["sectors"].list(nonempty=True):
             if s.value not in sector_names:
-                raise s.error(f"unknown sector{_did_you_mean(s.value, sector_names)}")
+                raise s.error(f"unknown sector{did_you_mean(s.value, sector_names)}")
             listed.append(s.value)
         sectors = tuple(listed)
     r = n["release"].mapping(("below_ratio", "batch_troops"), ("every_days",))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 import math
 import os
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ObservedError
+from .keypath import did_you_mean
 
 COLUMNS = ("date", "sector", "value")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,8 +107,8 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
     for col in COLUMNS:
         if col not in names:
             raise ObservedError(
-                f"missing column{_hint(col, names)} (expected a header with date,sector,value; "
-                f"got {','.join(names)})", file=file, line=1, key=col,
+                f"missing column{did_you_mean(col, names)} (expected a header with "
+                f"date,sector,value; got {','.join(names)})", file=file, line=1, key=col,
             )
     at = {c: names.index(c) for c in names}
     extra_cols = [c for c in names if c not in COLUMNS]
@@ -187,7 +187,7 @@ def pick_sector(series: dict[str, ObservedSeries], name: str | None, file: str) 
         )
     if name not in series:
         raise ObservedError(
-            f"no sector {name!r}{_hint(name, series)} (the file has {', '.join(series)})",
+            f"no sector {name!r}{did_you_mean(name, series)} (the file has {', '.join(series)})",
             file=file, key="sector",
         )
     return series[name]
@@ -203,11 +203,6 @@ def write_observed(
         for s in series:
             for d, v in zip(s.dates, s.values.tolist()):
                 w.writerow([d.isoformat(), s.sector, f"{v:.6g}", *([source] if source else [])])
-
-
-def _hint(word: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _date(raw: str, file: str, line: int) -> dt.date:

@@ -3,14 +3,9 @@ and read back as arrays (``Result.from_folder`` makes a Result of them)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
-import platform
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import __version__
 from .errors import AdvsimError
+from .files import atomic_dir, provenance, sha256_text
 from .scenario import Scenario, slug
-from .tables import (  # noqa: F401  (write_csv_parts, maybe_parquet_parts: for sweeps)
+from .tables import (
     floats,
     maybe_parquet,
-    maybe_parquet_parts,
     read_csv_columns,
     write_csv,
-    write_csv_parts,
 )
 
 if TYPE_CHECKING:
@@ -42,42 +35,6 @@ def new_run_dir(root: str | os.PathLike[str], name: str, seed: int) -> Path:
         k += 1
         path = base.with_name(f"{base.name}-{k}")
     return path
-
-
-@contextlib.contextmanager
-def atomic_dir(target: Path, *, overwrite: bool = False, staging: Path | None = None):
-    """Yield a temporary folder beside ``target``; on success it becomes ``target``, on any
-    error or interrupt it is removed, so ``target`` is either complete or absent.
-
-    With ``staging``, that named folder is used instead (created if need be) and kept on error
-    or interrupt, so that a long job (a sweep) can continue from what it holds.
-    """
-    target = Path(target)
-    if target.exists() and not overwrite:
-        raise AdvsimError(f"{target}: already exists (use --overwrite to replace it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if staging is not None:
-        tmp = Path(staging)
-        tmp.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        if staging is None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_run(
@@ -106,19 +63,14 @@ def write_run(
         write_csv(tmp / "bands.csv", _bands_table(result))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         manifest = {
-            "advsim": __version__,
+            **provenance(seed=result.seed, scenario_sha256=sha256_text(resolved_yaml)),
             "scenario": result.scenario.name,
             "source": source,
             "overrides": list(overrides),
-            "scenario_sha256": hashlib.sha256(resolved_yaml.encode("utf-8")).hexdigest(),
-            "seed": result.seed,
             "replications": result.replications,
             "horizon_days": result.scenario.horizon_days,
             "jobs": result.jobs,
             "wall_seconds": round(result.wall_seconds, 3),
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         for name, write in (also or {}).items():

@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.sweep import _Store, load_sweep, plan, run_sweep
+from sim.sweep import load_sweep, plan, run_sweep
+from sim.sweep.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TROOPS = "sectors.kursk.forces.attacker.troops"
@@ -309,7 +310,7 @@ def test_resume_after_a_signal_gives_the_table_of_an_uninterrupted_sweep(tmp_pat
         assert proc.returncode == -signal.SIGKILL, stderr.decode()
     kept = len(records(parts))
     assert 3 <= kept < 24 and not out.exists()  # stopped mid-way: 8 × 3 points in all
-    done, damaged = _Store(tmp_path / "o.partial").finished(plan(load_sweep(spec)))
+    done, damaged = Store(tmp_path / "o.partial").finished(plan(load_sweep(spec)))
     assert len(done) == kept and damaged == {}  # every kept record is whole and checks out
 
     r = sweep(str(spec), "--out", str(out), "--resume", "-j", "2", "--json")
@@ -375,10 +376,10 @@ def test_a_task_whose_dask_workers_keep_dying_is_one_line(dask_processes):
 
 
 def test_an_executor_failure_keeps_the_finished_points(spec, tmp_path, monkeypatch):
-    import sim.sweep
+    import sim.sweep.run
     from sim.errors import AdvsimError
 
-    real = sim.sweep._run_points
+    real = sim.sweep.run._run_points
 
     def two_then_fail(*args):
         points = real(*args)
@@ -386,7 +387,7 @@ def test_an_executor_failure_keeps_the_finished_points(spec, tmp_path, monkeypat
         yield next(points)
         raise AdvsimError("a task was lost")
 
-    monkeypatch.setattr(sim.sweep, "_run_points", two_then_fail)
+    monkeypatch.setattr(sim.sweep.run, "_run_points", two_then_fail)
     out = tmp_path / "o"
     r = CliRunner().invoke(cli, ["sweep", str(spec), "-j", "1", "--out", str(out)])
     assert r.exit_code == 2 and r.stderr.splitlines() == [

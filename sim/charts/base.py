@@ -8,11 +8,11 @@ SVG or PDF canvas by the file's suffix.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AdvsimError
+from ..files import atomic_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,23 +46,9 @@ def check_output(path: str | os.PathLike[str]) -> Path:
 def save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` to ``path`` (format by suffix), whole or not at all."""
     p = check_output(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=p.suffix.lower()[1:], dpi=150)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary name only
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(p) as f:
+        fig.savefig(f, format=p.suffix.lower()[1:], dpi=150)
     return p
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # -- shared pieces -------------------------------------------------------------------------------

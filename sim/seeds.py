@@ -1,0 +1,85 @@
+"""Every seed convention: which child of which ``SeedSequence`` each random stream draws from.
+
+- **A run** with seed ``s``: chunk ``k`` (a fixed number of replications, by replication index)
+  draws from children ``(k, ...)`` of ``SeedSequence(s)``, so any number of workers, local or on
+  Dask, gives the same numbers. Within chunk ``k``, source ``j`` of sector ``S`` (``BASE``,
+  ``NOISE``, ...) draws from child ``(k, name_key(S), j)`` and reserve ``R`` from
+  ``(k, name_key("reserve:" + R), RESERVE)``: streams per name and per source, so that two
+  scenarios that differ in one source share the others (common random numbers).
+- **A sweep** with seed ``s``: point ``i`` runs with the run seed ``point_seed(s, i)``, 63 bits of
+  child ``(0, i)``; the LHS and Sobol designs draw from child ``(1,)``, the bootstrap of Sobol
+  indices from child ``(2,)``.
+- **compare**: the bootstrap of sector ``S`` in comparison ``j`` (run ``j`` against the first)
+  draws from child ``(name_key(S), j)`` of the first run's seed.
+- **backtest**: the naive baseline of sector ``S`` draws from child
+  ``(name_key("backtest:" + S),)`` of the run's seed.
+
+Changing any of these changes published numbers: they are fixed.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+# The sources of one sector's streams, in spawn-key order.
+BASE, NOISE, REGIME, LINES, STRIKES, REINFORCE, ATTRITION, RESERVE = range(8)
+SOURCES = 8
+
+# Children of a sweep's seed.
+SWEEP_POINT, SWEEP_DESIGN, SWEEP_BOOTSTRAP = range(3)
+
+
+def name_key(name: str) -> int:
+    """A name's part of a spawn key: its CRC-32, the same in every process and Python."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def stream(seed: int, chunk: int, *key: int) -> np.random.Generator:
+    """The generator of one source in one chunk: child ``(chunk, *key)`` of the run's seed."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk, *key)))
+
+
+def sector_streams(seed: int, chunk: int, sector: str) -> dict[int, np.random.Generator]:
+    """One generator per source (``BASE`` ... ``RESERVE``) of a sector in a chunk."""
+    key = name_key(sector)
+    return {src: stream(seed, chunk, key, src) for src in range(SOURCES)}
+
+
+def reserve_stream(seed: int, chunk: int, reserve: str) -> np.random.Generator:
+    """The generator of a theatre reserve's releases in a chunk."""
+    return stream(seed, chunk, name_key("reserve:" + reserve), RESERVE)
+
+
+def point_seed(sweep_seed: int, index: int) -> int:
+    """Sweep point ``index``'s run seed: 63 bits from child ``(0, index)`` of the sweep's seed."""
+    ss = np.random.SeedSequence(sweep_seed, spawn_key=(SWEEP_POINT, index))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+POINT_SEEDS = ("point i: SeedSequence(seed, spawn_key=(0, i)).generate_state(1, uint64)[0] >> 1 "
+               "(the seed column of points.csv)")  # as a sweep's manifest states it
+
+
+def design_rng(sweep_seed: int) -> np.random.Generator:
+    """The generator of a sweep's LHS or Sobol design."""
+    return np.random.default_rng(np.random.SeedSequence(sweep_seed, spawn_key=(SWEEP_DESIGN,)))
+
+
+def sweep_bootstrap_rng(sweep_seed: int) -> np.random.Generator:
+    """The generator of the bootstrap intervals of a sweep's Sobol indices."""
+    return np.random.default_rng(
+        np.random.SeedSequence(sweep_seed, spawn_key=(SWEEP_BOOTSTRAP,)))
+
+
+def bootstrap_rng(seed: int, sector: str, comparison: int) -> np.random.Generator:
+    """compare's bootstrap for one sector and comparison: fixed, so output is repeatable."""
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(name_key(sector), comparison)))
+
+
+def backtest_rng(seed: int, sector: str) -> np.random.Generator:
+    """The generator of a backtest's naive baseline for one sector."""
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(name_key("backtest:" + sector),)))

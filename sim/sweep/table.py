@@ -1,0 +1,119 @@
+"""A sweep's tables: points.csv, every replication's outcomes, the sensitivity ranking, its JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..keypath import is_number
+from ..seeds import sweep_bootstrap_rng
+from .points import Plan
+from .store import Store
+
+
+@dataclass(kw_only=True)
+class SweepResult:
+    plan: Plan
+    path: Path
+    table: dict[str, np.ndarray]  # points.csv as columns
+    sensitivity: list[dict]
+    wall_seconds: float
+    points_computed: int  # in this session (the rest were kept from an interrupted one)
+    manifest: dict
+
+
+
+def outcome_parts(plan: Plan, store: Store, table: dict[str, np.ndarray]):
+    """Each point's per-replication table with the point's values as columns after ``point``
+    (typed as in points.csv), so that the rows group by parameter without a join."""
+    for row, part in enumerate(store.tables([p.index for p in plan.points])):
+        n = part["point"].size
+        values = {p.path: np.repeat(table[p.path][row:row + 1], n) for p in plan.sweep.parameters}
+        yield {"point": part["point"], **values, **{k: v for k, v in part.items() if k != "point"}}
+
+
+
+def points_table(plan: Plan, records: Sequence[dict]) -> dict[str, np.ndarray]:
+    """points.csv as columns: ``point``, each parameter's value (by key path), the point's
+    ``seed`` and ``replications``, then the metrics (censored days as NaN: empty in CSV)."""
+    table: dict[str, np.ndarray] = {"point": np.array([r["point"] for r in records], np.int64)}
+    for p in plan.sweep.parameters:
+        vals = [plan.points[r["point"]].values[p.path] for r in records]
+        table[p.path] = _column(vals)
+    table["seed"] = np.array([r["seed"] for r in records], dtype=np.int64)
+    table["replications"] = np.full(len(records), plan.sweep.replications, dtype=np.int64)
+    for c in plan.metric_columns:
+        col = np.array([r["metrics"][c] for r in records], dtype=float)
+        table[c] = np.where(np.isinf(col), np.nan, col)
+    return table
+
+
+def sensitivity(plan: Plan, table: dict[str, np.ndarray]) -> list[dict]:
+    """The sensitivity rows of the headline metrics (see ``sim.sensitivity``)."""
+    from ..sensitivity import sensitivity_table
+
+    params = {p.path: np.array([p.coordinate(pt.values[p.path]) for pt in plan.points])
+              for p in plan.sweep.parameters}
+    metrics = {}
+    for c in plan.headline:
+        y = table[c].astype(float)
+        metrics[c] = np.where(np.isnan(y), np.inf, y)  # NaN here only ever means censored
+    rng = sweep_bootstrap_rng(plan.sweep.seed)
+    return sensitivity_table(params, metrics, sobol_base=plan.sobol_base, rng=rng)
+
+
+def _column(vals: list[Any]) -> np.ndarray:
+    if all(isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=bool)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=np.int64)
+    if all(is_number(v) for v in vals):
+        return np.array(vals, dtype=float)
+    return np.array([v.isoformat() if isinstance(v, dt.date) else
+                     v if isinstance(v, str) else json.dumps(v, default=str) for v in vals],
+                    dtype=object)
+
+
+def summary(result: SweepResult) -> dict:
+    """The sweep in the JSON of ``advsim sweep --json``."""
+    plan, sw = result.plan, result.plan.sweep
+    rows = [{k: _json_value(col[j]) for k, col in result.table.items()}
+            for j in range(len(plan.points))]
+    return {
+        "advsim": __version__,
+        "sweep": sw.name,
+        "scenario": plan.points[0].scenario.name,
+        "method": sw.method,
+        "points": len(plan.points),
+        "replications": sw.replications,
+        "seed": sw.seed,
+        "results_dir": str(result.path),
+        "parameters": {p.path: _json_value(p.as_yaml()) for p in sw.parameters},
+        "metrics": list(plan.headline),
+        "sensitivity": [{k: _json_value(v) for k, v in r.items()} for r in result.sensitivity],
+        "table": rows,
+    }
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
