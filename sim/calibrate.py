@@ -13,7 +13,9 @@ is found by maximising the likelihood; 95% intervals are profile-likelihood inte
 fixed by the user, the rate's interval is exact). scipy is imported when a fit is made.
 
 An area sector's held km² become metres of advance through a fixed front:
-advance (m) = km² taken / front (km) × 1000.
+advance (m) = km² taken / front (km) × 1000. A series in the ``remaining_km`` frame (distance
+still to go, as ``advsim trace`` writes it) advances by the decrease of that distance; one in
+the ``held_km2`` frame is an area sector.
 """
 
 from __future__ import annotations
@@ -48,6 +50,25 @@ class Increments:
     front_km: float | None = None
 
 
+def infer_kind(series: ObservedSeries, front_km: float | None = None) -> str:
+    """The sector kind a series' frame implies: area for ``held_km2``, axis for
+    ``remaining_km``; for ``advanced_km`` (the default frame) area only with a front."""
+    if series.frame == "held_km2":
+        return "area"
+    if series.frame == "remaining_km":
+        return "axis"
+    return "area" if front_km is not None else "axis"
+
+
+def _check_frame(series: ObservedSeries, kind: str) -> None:
+    if (series.frame == "held_km2") != (kind == "area") and series.frame != "advanced_km":
+        raise ObservedError(
+            f"the series is in frame {series.frame}, which is an "
+            f"{infer_kind(series)} sector, not {kind} (drop --kind, or fix the frame column)",
+            file=series.file, key=series.sector,
+        )
+
+
 def increments(
     series: ObservedSeries,
     *,
@@ -76,6 +97,17 @@ def increments(
     if kind == "axis" and front_km is not None:
         raise ObservedError("--front-km applies to area sectors (use --kind area)",
                             file=series.file, key=series.sector)
+    _check_frame(series, kind)
+    if series.frame == "remaining_km":
+        n = len(series)
+        if n >= 2 and series.values[-1] > series.values[0]:
+            raise ObservedError(
+                f"the distance remaining grows from {series.values[0]:g} to "
+                f"{series.values[-1]:g} km: the attacker lost ground over the window (the "
+                "gamma model only advances)", file=series.file, key=series.sector,
+            )
+    shown = series  # messages quote the values as the file gives them
+    series = series.advanced()  # remaining_km: km advanced since the first observation
     days = series.days_from(series.dates[0]) if len(series) else np.zeros(0)
     # metres advanced from the first observation's position (held area falls as it grows)
     position_m = series.values * 1000.0 if kind == "axis" else -series.values / front_km * 1e3
@@ -102,11 +134,11 @@ def increments(
             continue
         if setbacks == "error":
             raise ObservedError(
-                _setback(series, kind, j - 1, j) + " (the gamma model only advances; "
+                _setback(shown, kind, j - 1, j) + " (the gamma model only advances; "
                 "--setbacks merge pools such gaps with the next)",
                 file=series.file, line=series.lines[j], key="value",
             )
-        merged.append(_setback(series, kind, j - 1, j))
+        merged.append(_setback(shown, kind, j - 1, j))
     while first < n - 1:  # trailing gaps without net advance: pool them with earlier ones
         if not groups:
             raise ObservedError(
@@ -135,6 +167,8 @@ def _setback(series: ObservedSeries, kind: str, i: int, j: int) -> str:
     when = f"from {series.dates[i]} to {series.dates[j]}"
     if a == b:
         return f"no advance {when} (value {a:g} on both dates)"
+    if series.frame == "remaining_km":
+        return f"the attacker lost ground {when}: {a:g} km remaining, then {b:g} km"
     if kind == "axis":
         return f"the attacker lost ground {when}: {a:g} km, then {b:g} km"
     return f"the held area grew {when}: {a:g} km², then {b:g} km²"
@@ -317,6 +351,7 @@ class Calibration:
         out: dict = {
             "sector": s.sector,
             "kind": self.kind,
+            "frame": s.frame,
             "observed": s.file,
             "model": "gamma increments: over a gap of D days the advance is "
                      "Gamma(shape = D/cv^2, scale = rate*cv^2)",
@@ -389,12 +424,15 @@ class Calibration:
 def calibrate(
     series: ObservedSeries,
     *,
-    kind: str = "axis",
+    kind: str | None = None,
     front_km: float | None = None,
     cv: float | None = None,
     setbacks: str = "error",
 ) -> Calibration:
-    """Fit gamma increments to one sector's observed series (see the module's docstring)."""
+    """Fit gamma increments to one sector's observed series (see the module's docstring).
+    ``kind`` defaults to the one the series' frame implies (:func:`infer_kind`)."""
+    if kind is None:
+        kind = infer_kind(series, front_km)
     if len(series) < 2:
         raise ObservedError(
             f"{len(series)} observation{'s' * (len(series) != 1)}; a fit needs at least two "

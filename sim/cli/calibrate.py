@@ -12,8 +12,8 @@ from .options import json_option, observed_date
 @click.option("--sector", default=None, metavar="NAME",
               help="The sector to fit (may be omitted when the file holds one).")
 @click.option("--kind", type=click.Choice(["axis", "area"]), default=None,
-              help="axis: values are km advanced; area: km² held. "
-                   "[default: area with --front-km, else axis]")
+              help="axis: values are km advanced (or remaining); area: km² held. "
+                   "[default: the file's frame column; else area with --front-km, else axis]")
 @click.option("--front-km", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Area sectors: the front length, fixed, that turns km² taken into metres "
                    "of advance.")
@@ -33,7 +33,9 @@ def command(observed, sector, kind, front_km, cv, setbacks, since, until, as_jso
     """Fit the rate and daily variability of a sector's advance to OBSERVED (CSV).
 
     OBSERVED has columns date,sector,value (value: km advanced along an axis, or km² held in
-    an area sector; dates irregular; extra columns such as source are ignored).
+    an area sector; dates irregular; extra columns such as source are ignored). An optional
+    frame column says what the values are: advanced_km (default), remaining_km (distance to
+    the objective, as advsim trace writes it: the advance is its decrease) or held_km2.
 
     \b
     Model: the attacker's daily advances are independent gamma draws with mean RATE (m/day)
@@ -62,8 +64,6 @@ def command(observed, sector, kind, front_km, cv, setbacks, since, until, as_jso
     from ..observed import pick_sector, read_observed
 
     series = pick_sector(read_observed(observed), sector, observed).between(since, until)
-    if kind is None:
-        kind = "area" if front_km is not None else "axis"
     cal = calibrate(series, kind=kind, front_km=front_km, cv=cv, setbacks=setbacks)
     if as_json:
         click.echo(json.dumps(cal.to_dict()))
