@@ -419,6 +419,42 @@ def read_snapshot(
     )
 
 
+def read_region(path: str | os.PathLike[str]):
+    """The union of every (Multi)Polygon in a GeoJSON file (a clip region), lon/lat."""
+    fname = os.fspath(path)
+    try:
+        doc = json.loads(Path(fname).read_bytes())
+    except OSError as e:
+        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SnapshotError(f"not GeoJSON ({e})", file=fname) from None
+    kind = doc.get("type") if isinstance(doc, dict) else None
+    if kind == "FeatureCollection":
+        items = [(f"features[{i}]", f.get("geometry") if isinstance(f, dict) else None)
+                 for i, f in enumerate(doc.get("features") or [])]
+    elif kind == "Feature":
+        items = [("geometry", doc.get("geometry"))]
+    else:
+        items = [("", doc)]
+    polys = []
+    for key, g in items:
+        gtype = g.get("type") if isinstance(g, dict) else None
+        if gtype not in _POLYGONAL:
+            raise SnapshotError(f"geometry is {gtype or 'missing'}, not a Polygon or "
+                                "MultiPolygon (a clip region)", file=fname, key=key)
+        try:
+            geom = shape(g)
+        except (ValueError, TypeError, IndexError, AttributeError,
+                shapely.errors.ShapelyError) as e:
+            raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
+        if geom.is_empty:
+            raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+        polys.append(geom if geom.is_valid else _polygonal(shapely.make_valid(geom)))
+    if not polys:
+        raise SnapshotError("no Polygon or MultiPolygon to clip to", file=fname)
+    return shapely.union_all(polys)
+
+
 def _polygonal(g):
     """The polygonal part of a repaired geometry (make_valid may add lines or points)."""
     parts = shapely.get_parts(g)

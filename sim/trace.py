@@ -112,7 +112,7 @@ class PlaceMeasure:
     distance_km: float | None
     held_km2_within_radius: float
     front_km_within_radius: float
-    local: shapely.Geometry | None = None  # attacker-held territory near the place (chart)
+    local: shapely.Geometry | None = None  # attacker-held within 2 x keep_local_km (a chart)
 
 
 def measure_place(
@@ -136,7 +136,8 @@ def measure_place(
         return PlaceMeasure(distance_km=None, held_km2_within_radius=0.0,
                             front_km_within_radius=0.0)
     bounds = shapely.total_bounds(polygons)
-    half_km = max(radius_km, keep_local_km or 0.0) * 1.05 + 2.0
+    keep_km = 2.0 * keep_local_km if keep_local_km is not None else 0.0
+    half_km = max(radius_km, keep_km) * 1.05 + 2.0
     while True:
         box = frame.box(half_km)
         covers = (box[0] <= bounds[0] and box[1] <= bounds[1]
@@ -165,7 +166,7 @@ def measure_place(
         front = shapely.difference(front, shapely.buffer(frame.local(edges), CLOSING_M))
     local = None
     if keep_local_km is not None:
-        local = shapely.intersection(union, frame.disc(keep_local_km * 1.5))
+        local = shapely.intersection(union, frame.disc(keep_km))
     return PlaceMeasure(
         distance_km=signed / 1000.0,
         held_km2_within_radius=frame.area_km2(held),
@@ -289,7 +290,7 @@ def trace(
 
     ``clip`` (a lon/lat polygon) and ``bbox`` restrict the layer areas. With ``chart_dates``
     (a function of the sorted map dates giving the dates to keep), the attacker-held territory
-    within 1.5 × ``chart_km`` of each place is kept for those dates, read in a second pass.
+    within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
     """
     if not radius_km > 0:
         raise ValueError(f"radius_km must be > 0 (got {radius_km})")
