@@ -97,13 +97,17 @@ class LayerMap:
         raise SnapshotError(f"--area {name!r}: no such layer or role{hint}; the layer map has "
                             f"{', '.join(known)}", file=self.file)
 
-    def layer_values(self, name: str) -> tuple[set[str], tuple[float, ...] | None]:
-        """The property values of a named layer and its optional selecting box."""
+    def layer_spec(self, name: str) -> tuple[set[str], set[str], tuple[float, ...] | None]:
+        """A named layer's roles, extra property values and optional selecting box."""
         spec = self.layer(name)
-        values = {v for r in spec.get("roles") or () for v in self.roles[r]}
-        values |= set(spec.get("values") or ())
         box = spec.get("within_bbox")
-        return values, (tuple(box) if box else None)
+        return (set(spec.get("roles") or ()), set(spec.get("values") or ()),
+                tuple(box) if box else None)
+
+    def roles_for(self, roles: set[str], values: set[str]) -> set[str]:
+        """The roles a snapshot must keep to find these roles and property values."""
+        role_of = self.role_of()
+        return set(roles) | {role_of[v] for v in values if v in role_of} | set(self.by_name)
 
 
 def load_layer_map(path: str | os.PathLike[str] | None = None) -> LayerMap:
@@ -250,12 +254,12 @@ class Snapshot:
         parts = [self.polygons[r] for r in roles if r in self.polygons]
         return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
-    def layer_polygons(self, values: set[str], within_bbox=None) -> np.ndarray:
-        """The polygons whose property value is in ``values`` (and whose representative point
-        lies within ``within_bbox``)."""
+    def layer_polygons(self, roles: set[str], values: set[str], within_bbox=None) -> np.ndarray:
+        """The polygons of ``roles`` or whose property value is in ``values`` (and whose
+        representative point lies within ``within_bbox``)."""
         out = []
         for role, geoms in self.polygons.items():
-            keep = np.isin(self.values[role], list(values))
+            keep = np.full(len(geoms), role in roles) | np.isin(self.values[role], list(values))
             if within_bbox is not None:
                 w, s, e, n = within_bbox
                 xy = shapely.get_coordinates(self.representative[role])

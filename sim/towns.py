@@ -83,8 +83,8 @@ def resolve_place(text: str, towns: dict[str, Place], *, towns_file: str = str(T
             raise PlaceError(f"{text!r}: latitude must be in [-90, 90] and longitude in "
                              "[-180, 180] (expected LAT,LON in degrees)", file="--to")
         name = f"{lat:g},{lon:g}"
-        return Place(name=name, lat=lat, lon=lon, slug=name.replace(",", "_"),
-                     source="given as LAT,LON")
+        slug = f"{abs(lat):g}{'n' if lat >= 0 else 's'}-{abs(lon):g}{'e' if lon >= 0 else 'w'}"
+        return Place(name=name, lat=lat, lon=lon, slug=slug, source="given as LAT,LON")
     key = text.strip().casefold()
     if key in towns:
         return towns[key]

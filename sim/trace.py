@@ -43,6 +43,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise AdvsimError(GEO_HINT) from None
 
 RADIUS_KM = 30.0
+# GeoJSON edges are straight in lon/lat; projecting only the vertices would make long ones
+# straight in the projection instead. Edges longer than this (degrees) get vertices added first.
+DENSIFY_DEG = 0.01
 CLOSING_M = 1.0  # gaps narrower than 2 m between adjacent layers are closed (as the archive does)
 _DISC_SEGMENTS = 256  # per quarter circle: the disc's area is within 1e-5 of pi R^2
 _KM_PER_DEG_LAT_MIN = 110.5  # a degree of latitude is 110.57-111.69 km: a box this wide is enough
@@ -145,7 +148,7 @@ def measure_place(
         pieces = polygons if covers else shapely.clip_by_rect(polygons, *box)
         pieces = pieces[~shapely.is_empty(pieces)]
         if pieces.size:
-            union = _union(frame.local(pieces))
+            union = _union(frame.local(shapely.segmentize(pieces, DENSIFY_DEG)))
             reach = float(shapely.distance(union, _ORIGIN))
             signed = reach
             if reach == 0.0:  # inside or on the boundary: how far to its edge
@@ -218,7 +221,7 @@ def layer_area_km2(
     polygons = polygons[~shapely.is_empty(polygons)]
     if polygons.size == 0:
         return 0.0
-    return area_frame.area_km2(shapely.union_all(polygons))
+    return area_frame.area_km2(shapely.segmentize(shapely.union_all(polygons), DENSIFY_DEG))
 
 
 # -- tracing a series of snapshots ---------------------------------------------------------------
@@ -304,11 +307,10 @@ def trace(
         if p.slug in seen:
             raise SnapshotError(f"{p.name}: given twice", file="--to")
         seen[p.slug] = p
-    layer_specs = {name: layer_map.layer_values(name) for name in areas}
+    layer_specs = {name: layer_map.layer_spec(name) for name in areas}
     roles = set(layer_map.attacker_roles(contested)) if places else set()
-    role_of = layer_map.role_of()
-    for values, _box in layer_specs.values():
-        roles |= {role_of[v] for v in values if v in role_of}
+    for spec_roles, values, _box in layer_specs.values():
+        roles |= layer_map.roles_for(spec_roles, values)
     paths = snapshot_paths(inputs)
     frames = {p.slug: LocalFrame(p.lat, p.lon) for p in places}
     area_frame = AreaFrame() if areas else None
@@ -348,8 +350,8 @@ def trace(
                     "front_km_within_radius": _r(m.front_km_within_radius, 3),
                     "snapshot": snap.name, "source": snap.source,
                 })
-        for name, (values, within) in layer_specs.items():
-            polys = snap.layer_polygons(values, within)
+        for name, (spec_roles, values, within) in layer_specs.items():
+            polys = snap.layer_polygons(spec_roles, values, within)
             area_rows[name].append({
                 **common,
                 "area_km2": _r(layer_area_km2(area_frame, polys, clip=clip, bbox=bbox), 3),
