@@ -165,6 +165,8 @@ def increments(
 def _setback(series: ObservedSeries, kind: str, i: int, j: int) -> str:
     a, b = series.values[i], series.values[j]
     when = f"from {series.dates[i]} to {series.dates[j]}"
+    if a == b and series.frame == "remaining_km":
+        return f"no advance {when} ({a:g} km remaining on both dates)"
     if a == b:
         return f"no advance {when} (value {a:g} on both dates)"
     if series.frame == "remaining_km":

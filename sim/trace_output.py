@@ -70,11 +70,11 @@ def write_trace_csv(path: str | os.PathLike[str], result: Trace) -> Path:
 def _header(result: Trace) -> list[str]:
     snaps = result.snapshots
     span = f"{snaps[0]['date']} to {snaps[-1]['date']}" if snaps else "none"
-    out = [f"{len(snaps)} snapshot{'s' * (len(snaps) != 1)}, map dates {span} "
-           f"(--date-convention {result.date_convention}: {_convention(result)})"]
+    out = [f"{len(snaps)} snapshot{'s' * (len(snaps) != 1)}, map dates {span}",
+           f"Dates (--date-convention {result.date_convention}): {_convention(result)}"]
     if result.places:
-        out.append(f"Attacker-held: {', '.join(result.attacker_held)}; --contested "
-                   f"{result.contested}: {_contested(result)}")
+        out.append(f"Attacker-held: {', '.join(result.attacker_held)}; contested (--contested "
+                   f"{result.contested}): {_contested(result)}")
     out.append(f"Invalid polygons repaired: {result.repaired}")
     return out
 

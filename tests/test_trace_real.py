@@ -88,3 +88,23 @@ def test_pipeline_trace_csv_then_calibrate(tmp_path):
     # the total advance is the fall of the distance: 24.47 km -> 9.88 km over 135 days
     assert cal["rate_m_per_day"]["estimate"] == pytest.approx((24.4749 - 9.8772) / 135 * 1000,
                                                               rel=1e-3)
+
+
+def test_the_readme_trace_example_prints_what_the_readme_shows(tmp_path, monkeypatch):
+    """The console block of the README's tracing section, run from a clone beside shared/."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Tracing front lines from maps", 1)[1]
+    block = re.search(r"```console\n(.*?)```", section, flags=re.S).group(1)
+    steps = re.findall(r"^\$ ([^\n]*)\n(.*?)(?=^\$ |\Z)", block, flags=re.S | re.M)
+    assert [cmd.split()[1] for cmd, _ in steps] == ["trace", "calibrate"]
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "frontlines").symlink_to(DATA)
+    monkeypatch.chdir(tmp_path / "repo")
+    for cmd, shown in steps:
+        r = CliRunner().invoke(cli, shlex.split(cmd)[1:])
+        assert r.exit_code == 0, r.output
+        assert r.stdout.rstrip() == shown.rstrip(), cmd
