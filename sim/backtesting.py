@@ -190,7 +190,7 @@ def backtest(
             f"no sector of the scenario ({', '.join(names)}) appears in the file (it has "
             f"{', '.join(series_all)})", file=obs_file,
         )
-    series = {n: series_all[n].between(None, until) for n in wanted}
+    series = {n: series_all[n].between(None, until).advanced() for n in wanted}
     scored_days = {}
     for n, s in series.items():
         d = s.days_from(sc0.start)

@@ -13,7 +13,9 @@ is found by maximising the likelihood; 95% intervals are profile-likelihood inte
 fixed by the user, the rate's interval is exact). scipy is imported when a fit is made.
 
 An area sector's held km² become metres of advance through a fixed front:
-advance (m) = km² taken / front (km) × 1000.
+advance (m) = km² taken / front (km) × 1000. A series in the ``remaining_km`` frame (distance
+still to go, as ``advsim trace`` writes it) advances by the decrease of that distance; one in
+the ``held_km2`` frame is an area sector.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from .errors import ObservedError
 from .observed import ObservedSeries
+from .scenario import SECTOR_TYPES, AxisSector
 
 LEVEL = 0.95
 MIN_INCREMENTS = 3  # to fit cv as well as the rate
@@ -48,6 +51,25 @@ class Increments:
     front_km: float | None = None
 
 
+def infer_kind(series: ObservedSeries, front_km: float | None = None) -> str:
+    """The sector kind a series' frame implies: area for ``held_km2``, axis for
+    ``remaining_km``; for ``advanced_km`` (the default frame) area only with a front."""
+    if series.frame == "held_km2":
+        return "area"
+    if series.frame == "remaining_km":
+        return "axis"
+    return "area" if front_km is not None else "axis"
+
+
+def _check_frame(series: ObservedSeries, kind: str) -> None:
+    if series.frame != "advanced_km" and infer_kind(series) != kind:
+        raise ObservedError(
+            f"the series is in frame {series.frame}, which is an "
+            f"{infer_kind(series)} sector, not {kind} (drop kind, or fix the frame column)",
+            file=series.file, key=series.sector, param="kind",
+        )
+
+
 def increments(
     series: ObservedSeries,
     *,
@@ -64,29 +86,41 @@ def increments(
     the total advance and time, so the rate's estimate is unchanged; it hides some variability,
     so cv is then somewhat underestimated.
     """
-    if kind not in ("axis", "area"):
+    if kind not in SECTOR_TYPES:
         raise ValueError(f"kind must be axis or area (got {kind!r})")
     if setbacks not in SETBACKS:
         raise ValueError(f"setbacks must be one of {SETBACKS} (got {setbacks!r})")
-    if kind == "area" and not (front_km and front_km > 0):
+    geometry = SECTOR_TYPES[kind]  # what a value counts, and which way the attacker moves it
+    if geometry.has_front and not (front_km and front_km > 0):
         raise ObservedError(
             "an area sector needs front_km (the front length converts km² taken into metres "
             "of advance)", file=series.file, key=series.sector, param="front_km",
         )
-    if kind == "axis" and front_km is not None:
+    if not geometry.has_front and front_km is not None:
         raise ObservedError("front_km applies to area sectors (use kind='area')",
                             file=series.file, key=series.sector, param=("front_km", "kind"))
+    _check_frame(series, kind)
+    if series.frame == "remaining_km":
+        n = len(series)
+        if n >= 2 and series.values[-1] > series.values[0]:
+            raise ObservedError(
+                f"the distance remaining grows from {series.values[0]:g} to "
+                f"{series.values[-1]:g} km: the attacker lost ground over the window (the "
+                "gamma model only advances)", file=series.file, key=series.sector,
+            )
+    shown = series  # messages quote the values as the file gives them
+    series = series.advanced()  # remaining_km: km advanced since the first observation
     days = series.days_from(series.dates[0]) if len(series) else np.zeros(0)
     # metres advanced from the first observation's position (held area falls as it grows)
-    position_m = series.values * 1000.0 if kind == "axis" else -series.values / front_km * 1e3
+    position_m = geometry.direction * series.values * 1e3 / (front_km or 1.0)
     n = len(series)
-    if n >= 2 and kind == "axis" and series.values[-1] < series.values[0]:
-        raise ObservedError(
-            f"the values fall from {series.values[0]:g} to {series.values[-1]:g}: if they are "
-            "km² held, use kind='area' with front_km (km advanced along an axis grow)",
-            file=series.file, key=series.sector, param=("kind", "front_km"),
-        )
-    if n >= 2 and kind == "area" and series.values[-1] > series.values[0]:
+    if n >= 2 and position_m[-1] < position_m[0]:
+        if geometry is AxisSector:
+            raise ObservedError(
+                f"the values fall from {series.values[0]:g} to {series.values[-1]:g}: if they "
+                "are km² held, use kind='area' with front_km (km advanced along an axis grow)",
+                file=series.file, key=series.sector, param=("kind", "front_km"),
+            )
         raise ObservedError(
             f"the held area grows from {series.values[0]:g} to {series.values[-1]:g} km²: if "
             "the values are km advanced, use kind='axis' (held area shrinks as the attacker "
@@ -102,11 +136,11 @@ def increments(
             continue
         if setbacks == "error":
             raise ObservedError(
-                _setback(series, kind, j - 1, j) + " (the gamma model only advances; "
+                _setback(shown, kind, j - 1, j) + " (the gamma model only advances; "
                 "setbacks='merge' pools such gaps with the next)",
                 file=series.file, line=series.lines[j], key="value", param="setbacks",
             )
-        merged.append(_setback(series, kind, j - 1, j))
+        merged.append(_setback(shown, kind, j - 1, j))
     while first < n - 1:  # trailing gaps without net advance: pool them with earlier ones
         if not groups:
             raise ObservedError(
@@ -133,11 +167,15 @@ def increments(
 def _setback(series: ObservedSeries, kind: str, i: int, j: int) -> str:
     a, b = series.values[i], series.values[j]
     when = f"from {series.dates[i]} to {series.dates[j]}"
+    if a == b and series.frame == "remaining_km":
+        return f"no advance {when} ({a:g} km remaining on both dates)"
     if a == b:
         return f"no advance {when} (value {a:g} on both dates)"
-    if kind == "axis":
-        return f"the attacker lost ground {when}: {a:g} km, then {b:g} km"
-    return f"the held area grew {when}: {a:g} km², then {b:g} km²"
+    if series.frame == "remaining_km":
+        return f"the attacker lost ground {when}: {a:g} km remaining, then {b:g} km"
+    if SECTOR_TYPES[kind].has_front:
+        return f"the held area grew {when}: {a:g} km², then {b:g} km²"
+    return f"the attacker lost ground {when}: {a:g} km, then {b:g} km"
 
 
 # -- the likelihood ------------------------------------------------------------------------------
@@ -318,6 +356,7 @@ class Calibration:
         out: dict = {
             "sector": s.sector,
             "kind": self.kind,
+            "frame": s.frame,
             "observed": s.file,
             "model": "gamma increments: over a gap of D days the advance is "
                      "Gamma(shape = D/cv^2, scale = rate*cv^2)",
@@ -329,7 +368,7 @@ class Calibration:
             "span_days": int(inc.gap_days.sum()),
             "rate_m_per_day": {"estimate": _sig(f.rate_m_per_day), "ci95": _sigs(f.rate_ci)},
         }
-        if self.kind == "area":
+        if inc.front_km is not None:  # km² taken, converted at a front
             out["front_km"] = inc.front_km
             out["rate_km2_per_day"] = {
                 "estimate": _sig(self.km2_per_day(f.rate_m_per_day)),
@@ -373,7 +412,7 @@ class Calibration:
             f"# rate {f.rate_m_per_day:.4g} m/day, 95% interval {lo:.4g}–{hi:.4g} "
             f"({f.interval_method}); daily cv {f.cv:.3g} ({cv_note})",
         ]
-        if self.kind == "area":
+        if self.increments.front_km is not None:
             lines.append(f"# km² taken converted at a fixed front of {self.increments.front_km:g} "
                          f"km: front: {{length_km: {self.increments.front_km:g}, "
                          "scales_with_area: false}")
@@ -390,12 +429,15 @@ class Calibration:
 def calibrate(
     series: ObservedSeries,
     *,
-    kind: str = "axis",
+    kind: str | None = None,
     front_km: float | None = None,
     cv: float | None = None,
     setbacks: str = "error",
 ) -> Calibration:
-    """Fit gamma increments to one sector's observed series (see the module's docstring)."""
+    """Fit gamma increments to one sector's observed series (see the module's docstring).
+    ``kind`` defaults to the one the series' frame implies (:func:`infer_kind`)."""
+    if kind is None:
+        kind = infer_kind(series, front_km)
     if len(series) < 2:
         raise ObservedError(
             f"{len(series)} observation{'s' * (len(series) != 1)}; a fit needs at least two "
@@ -405,51 +447,6 @@ def calibrate(
     fit = fit_gamma_increments(inc.gap_days, inc.advance_m, cv=cv, file=series.file,
                                sector=series.sector)
     return Calibration(series=series, increments=inc, fit=fit)
-
-
-def format_calibration(cal: Calibration) -> str:
-    """The human-readable report of ``advsim calibrate``."""
-    from .report import table
-
-    f, inc, s = cal.fit, cal.increments, cal.series
-    what = f"{cal.kind}" + (f", front {inc.front_km:g} km" if cal.kind == "area" else "")
-    out = [
-        f"{s.sector} ({what}): {len(s)} observations from {s.dates[0]} to {s.dates[-1]} "
-        f"({int(inc.gap_days.sum())} days, {f.n} increment{'s' * (f.n != 1)}) in {s.file}",
-        "Model: independent daily advances, gamma with mean `rate` and coefficient of variation",
-        "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
-    ]
-    out += [f"  merged with a neighbouring gap: {note}" for note in inc.merged]
-    rows = [["rate, m/day", f"{f.rate_m_per_day:.4g}",
-             f"{f.rate_ci[0]:.4g} – {f.rate_ci[1]:.4g}", f.interval_method]]
-    if cal.kind == "area":
-        lo, hi = (cal.km2_per_day(x) for x in f.rate_ci)
-        rows.append(["rate, km²/day", f"{cal.km2_per_day(f.rate_m_per_day):.4g}",
-                     f"{lo:.4g} – {hi:.4g}", ""])
-    rows.append(["daily cv", f"{f.cv:.3g}",
-                 "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
-                 "" if f.cv_fixed else "profile likelihood"])
-    out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
-    out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
-    if f.ks_pvalue is None:
-        out.append(f"  not assessed: {f.n} increment{'s' * (f.n != 1)} (needs {MIN_INCREMENTS})")
-    else:
-        counts = np.histogram(f.pit, bins=5, range=(0, 1))[0]
-        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}")
-        out.append(f"  Kolmogorov–Smirnov against uniform: D = {f.ks_statistic:.3f}, "
-                   f"p = {f.ks_pvalue:.3g} (conservative: the parameters come from the same data)")
-        if f.lag1 is not None:
-            out.append(f"  lag-1 autocorrelation of the increments' normal scores: "
-                       f"{f.lag1:+.2f} (p = {f.lag1_pvalue:.3g})")
-        worst = min(f.ks_pvalue, f.lag1_pvalue if f.lag1_pvalue is not None else 1.0)
-        out.append(
-            "  no evidence against the model at the 5% level" if worst >= 0.05 else
-            "  the increments do not look like independent gamma draws: the pace changed, or "
-            "good and bad days come in runs (consider regimes)"
-        )
-    out += ["", "Fitted advance block (paste into the sector):", "",
-            *("  " + ln for ln in cal.advance_yaml().splitlines())]
-    return "\n".join(out)
 
 
 def _sig(x: float | None, digits: int = 6) -> float | None:

@@ -1,8 +1,11 @@
 """Observed series: front-line positions or held areas by date, read from ``date,sector,value``.
 
 A value is km advanced along an axis (from any fixed reference point) or km² held in an area
-sector. Dates may be irregular and in any order; one file may hold several sectors; extra
-columns (``source``, notes) are kept as text. Every bad row raises one ObservedError naming the
+sector. An optional ``frame`` column says which: ``advanced_km`` (the default), ``remaining_km``
+(the distance still to go to the objective, as ``advsim trace`` measures it: it may be negative
+once the objective is passed) or ``held_km2``; one frame per sector. Dates may be irregular and
+in any order; one file may hold several sectors; extra columns (``source``, notes) are kept as
+text. Every bad row raises one ObservedError naming the
 file, the line and the column. Only the standard library and numpy are imported here.
 """
 
@@ -16,13 +19,19 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ObservedError
+from .errors import AdvsimError, ObservedError
 from .keypath import did_you_mean
 
+if TYPE_CHECKING:
+    from .trace import Trace
+
 COLUMNS = ("date", "sector", "value")
+FRAMES = ("advanced_km", "remaining_km", "held_km2")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Control characters, but not tabs or the line breaks a quoted field may hold.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,6 +48,7 @@ class ObservedSeries:
     lines: tuple[int, ...]
     file: str = "<observed>"
     extra: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other columns, by date
+    frame: str = "advanced_km"  # what the values are: one of FRAMES
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -55,7 +65,17 @@ class ObservedSeries:
             sector=self.sector, dates=tuple(self.dates[i] for i in keep),
             values=self.values[keep], lines=tuple(self.lines[i] for i in keep), file=self.file,
             extra={k: tuple(v[i] for i in keep) for k, v in self.extra.items()},
+            frame=self.frame,
         )
+
+    def advanced(self) -> ObservedSeries:
+        """The series as km advanced: a ``remaining_km`` series becomes the decrease of the
+        distance since its first observation; other frames are returned as they are."""
+        if self.frame != "remaining_km" or not len(self):
+            return self
+        return ObservedSeries(sector=self.sector, dates=self.dates,
+                              values=self.values[0] - self.values, lines=self.lines,
+                              file=self.file, extra=self.extra, frame="advanced_km")
 
     def value_at(self, day: dt.date) -> float | None:
         """The value on ``day``: observed, or interpolated linearly between the observations
@@ -111,7 +131,8 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
                 f"date,sector,value; got {','.join(names)})", file=file, line=1, key=col,
             )
     at = {c: names.index(c) for c in names}
-    extra_cols = [c for c in names if c not in COLUMNS]
+    extra_cols = [c for c in names if c not in (*COLUMNS, "frame")]
+    frames: dict[str, tuple[str, int]] = {}
 
     rows: dict[str, list[tuple[dt.date, float, int, tuple[str, ...]]]] = {}
     seen: dict[tuple[str, dt.date], int] = {}
@@ -146,7 +167,19 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
             if not sector:
                 raise ObservedError("empty (expected a sector name)", file=file, line=line,
                                     key="sector")
-            value = _value(fields[at["value"]], file, line)
+            frame = fields[at["frame"]].strip() if "frame" in at else ""
+            frame = frame or "advanced_km"
+            if frame not in FRAMES:
+                raise ObservedError(
+                    f"unknown frame {frame!r}{did_you_mean(frame, FRAMES)} (expected one of "
+                    f"{', '.join(FRAMES)})", file=file, line=line, key="frame")
+            if frames.setdefault(sector, (frame, line))[0] != frame:
+                first, at_line = frames[sector]
+                raise ObservedError(
+                    f"sector {sector!r} is in frame {frame} here but {first} on line {at_line} "
+                    "(expected one frame per sector)", file=file, line=line, key="frame")
+            value = _value(fields[at["value"]], file, line,
+                           signed=frame == "remaining_km")
             if (sector, date) in seen:
                 raise ObservedError(
                     f"{date} repeats for sector {sector!r} (first on line "
@@ -172,6 +205,7 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
             lines=tuple(r[2] for r in items),
             file=file,
             extra={c: tuple(r[3][j] for r in items) for j, c in enumerate(extra_cols)},
+            frame=frames[sector][0],
         )
     return out
 
@@ -217,7 +251,7 @@ def _date(raw: str, file: str, line: int) -> dt.date:
                             key="date") from None
 
 
-def _value(raw: str, file: str, line: int) -> float:
+def _value(raw: str, file: str, line: int, *, signed: bool = False) -> float:
     s = raw.strip()
     try:
         v = float(s)
@@ -230,9 +264,56 @@ def _value(raw: str, file: str, line: int) -> float:
     if not math.isfinite(v):
         raise ObservedError(f"expected a finite number, got {raw!r}", file=file, line=line,
                             key="value")
-    if v < 0:
+    if v < 0 and not signed:
         raise ObservedError(
             f"must be >= 0 (got {v:g}; km advanced from a fixed reference point, or km² held)",
             file=file, line=line, key="value",
         )
     return v
+
+
+# -- traced series --------------------------------------------------------------------------------
+
+TRACE_COLUMNS = ("date", "sector", "value", "frame", "held_km2_within_radius",
+               "front_km_within_radius", "radius_km", "contested", "file_date", "snapshot",
+               "source")
+
+
+def _num(x: float | None, fmt: str) -> str:
+    return "" if x is None else format(x, fmt)
+
+
+def trace_rows(result: Trace) -> list[list[str]]:
+    """One row per place (sector = its slug; value = distance remaining, km) and per layer
+    (value = km²) and snapshot. Snapshots with no attacker-held territory give no place row."""
+    rows = []
+    for place, series in result.places.values():
+        for r in series:
+            if r["distance_km"] is None:
+                continue
+            rows.append([r["date"], place.slug, _num(r["distance_km"], ".4f"), "remaining_km",
+                         _num(r["held_km2_within_radius"], ".3f"),
+                         _num(r["front_km_within_radius"], ".3f"), f"{result.radius_km:g}",
+                         result.contested, r["file_date"], r["snapshot"], r["source"]])
+    for name, series in result.areas.items():
+        rows += [[r["date"], name, _num(r["area_km2"], ".3f"), "held_km2", "", "", "", "",
+                  r["file_date"], r["snapshot"], r["source"]] for r in series]
+    return rows
+
+
+def write_trace_csv(path: str | os.PathLike[str], result: Trace) -> Path:
+    """Write a trace as an observed series CSV (``date,sector,value,frame,...``), whole or not
+    at all: one row per place (sector = its slug; value = distance remaining, km) and per
+    layer (value = km²) and snapshot."""
+    from .files import atomic_file
+
+    p = Path(path)
+    if p.is_dir():
+        raise AdvsimError(f"{p}: is a folder (-o/--output names a file)")
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(TRACE_COLUMNS)
+    w.writerows(trace_rows(result))
+    with atomic_file(p) as f:
+        f.write(text.getvalue().encode("utf-8"))
+    return p

@@ -7,9 +7,13 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
+from .errors import AdvsimError
+
 if TYPE_CHECKING:
     from .backtesting import Backtest
+    from .calibrate import Calibration
     from .outcomes import Result
+    from .trace import Trace
 
 
 def _day(d: float | None) -> str:
@@ -275,3 +279,161 @@ def _spark(counts: list[int]) -> str:
     bars = " ▁▂▃▄▅▆▇█"
     top = max(counts) or 1
     return "".join(bars[math.ceil(c / top * 8)] if c else "·" for c in counts)
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+
+def format_calibration(cal: Calibration) -> str:
+    """The human-readable report of ``advsim calibrate``."""
+    import numpy as np
+
+    from .calibrate import MIN_INCREMENTS
+
+    f, inc, s = cal.fit, cal.increments, cal.series
+    what = cal.kind + (f", front {inc.front_km:g} km" if inc.front_km is not None else "")
+    out = [
+        f"{s.sector} ({what}): {len(s)} observations from {s.dates[0]} to {s.dates[-1]} "
+        f"({int(inc.gap_days.sum())} days, {f.n} increment{'s' * (f.n != 1)}) in {s.file}",
+        "Model: independent daily advances, gamma with mean `rate` and coefficient of variation",
+        "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
+    ]
+    out += [f"  merged with a neighbouring gap: {note}" for note in inc.merged]
+    rows = [["rate, m/day", f"{f.rate_m_per_day:.4g}",
+             f"{f.rate_ci[0]:.4g} – {f.rate_ci[1]:.4g}", f.interval_method]]
+    if inc.front_km is not None:
+        lo, hi = (cal.km2_per_day(x) for x in f.rate_ci)
+        rows.append(["rate, km²/day", f"{cal.km2_per_day(f.rate_m_per_day):.4g}",
+                     f"{lo:.4g} – {hi:.4g}", ""])
+    rows.append(["daily cv", f"{f.cv:.3g}",
+                 "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
+                 "" if f.cv_fixed else "profile likelihood"])
+    out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
+    out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
+    if f.ks_pvalue is None:
+        out.append(f"  not assessed: {f.n} increment{'s' * (f.n != 1)} (needs {MIN_INCREMENTS})")
+    else:
+        counts = np.histogram(f.pit, bins=5, range=(0, 1))[0]
+        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}")
+        out.append(f"  Kolmogorov–Smirnov against uniform: D = {f.ks_statistic:.3f}, "
+                   f"p = {f.ks_pvalue:.3g} (conservative: the parameters come from the same data)")
+        if f.lag1 is not None:
+            out.append(f"  lag-1 autocorrelation of the increments' normal scores: "
+                       f"{f.lag1:+.2f} (p = {f.lag1_pvalue:.3g})")
+        worst = min(f.ks_pvalue, f.lag1_pvalue if f.lag1_pvalue is not None else 1.0)
+        out.append(
+            "  no evidence against the model at the 5% level" if worst >= 0.05 else
+            "  the increments do not look like independent gamma draws: the pace changed, or "
+            "good and bad days come in runs (consider regimes)"
+        )
+    out += ["", "Fitted advance block (paste into the sector):", "",
+            *("  " + ln for ln in cal.advance_yaml().splitlines())]
+    return "\n".join(out)
+
+
+# -- trace --------------------------------------------------------------------------------------
+
+
+def _opt(x: float | None, fmt: str) -> str:
+    return "" if x is None else format(x, fmt)
+
+
+def _header(result: Trace) -> list[str]:
+    snaps = result.snapshots
+    span = f"{snaps[0]['date']} to {snaps[-1]['date']}" if snaps else "none"
+    out = [f"{len(snaps)} snapshot{'s' * (len(snaps) != 1)}, map dates {span}",
+           f"Dates (--date-convention {result.date_convention}): {_convention(result)}"]
+    if result.places:
+        out.append(f"Attacker-held: {', '.join(result.attacker_held)}; contested (--contested "
+                   f"{result.contested}): {_contested(result)}")
+    out.append(f"Invalid polygons repaired: {result.repaired}")
+    return out
+
+
+def _convention(result: Trace) -> str:
+    from .snapshots import DATE_CONVENTIONS
+
+    return DATE_CONVENTIONS[result.date_convention]
+
+
+def _contested(result: Trace) -> str:
+    from .trace import CONTESTED_MEANS
+
+    return CONTESTED_MEANS[result.contested]
+
+
+def format_trace(result: Trace) -> str:
+    """The readable report: a table per place and per layer."""
+    out = _header(result)
+    r_km = f"{result.radius_km:g}"
+    for place, series in result.places.values():
+        out += ["", f"{place.name} ({place.lat:.4f} N, {place.lon:.4f} E), sector {place.slug}: "
+                    "distance to attacker-held territory (negative: inside it)"]
+        rows = [[r["date"], _opt(r["distance_km"], ".2f") or "none",
+                 _opt(r["held_km2_within_radius"], ".1f"), _opt(r["front_km_within_radius"],
+                                                               ".1f"), r["snapshot"]]
+                for r in series]
+        out += table(["map date", "distance km", f"held km² ≤{r_km} km",
+                      f"contact line km ≤{r_km} km", "snapshot"], rows, indent="  ")
+    for name, series in result.areas.items():
+        out += ["", f"{name}: area of the layer (equal-area, EPSG:3035)"]
+        rows = [[r["date"], _opt(r["area_km2"], ".1f"), r["snapshot"]] for r in series]
+        out += table(["map date", "area km²", "snapshot"], rows, indent="  ")
+    return "\n".join(out)
+
+
+def format_summary(result: Trace, *, output: str | None, chart: str | None) -> str:
+    """One line per series (first and last value) and what was written."""
+    from .observed import trace_rows
+
+    out = _header(result)
+    for place, series in result.places.values():
+        known = [r for r in series if r["distance_km"] is not None]
+        if known:
+            a, b = known[0], known[-1]
+            out.append(f"  {place.slug}: {a['distance_km']:.2f} km on {a['date']} -> "
+                       f"{b['distance_km']:.2f} km on {b['date']} ({len(known)} dates)")
+    for name, series in result.areas.items():
+        a, b = series[0], series[-1]
+        out.append(f"  {name}: {a['area_km2']:.1f} km² on {a['date']} -> "
+                   f"{b['area_km2']:.1f} km² on {b['date']}")
+    if output:
+        out.append(f"Wrote {output} ({len(trace_rows(result))} rows: date,sector,value,frame,...)")
+    if chart:
+        out.append(f"Drew {chart}")
+    return "\n".join(out)
+
+
+def format_scenario(result: Trace, start: dt.date | None = None) -> str:
+    """Axis-sector YAML blocks, one per place, whose ``length_km`` is the distance on
+    ``start`` (default: the last map date), from the last snapshot on or before it."""
+    if not result.places:
+        raise AdvsimError("scenario blocks need places to build axes to (none given)",
+                          param="places")
+    days = [r["date"] for r in result.snapshots]
+    start_s = start.isoformat() if start else days[-1]
+    out = [f"# advsim trace: axis sectors for a scenario starting {start_s}; paste under "
+           "sectors: and add forces and advance (advsim calibrate prints an advance block)"]
+    for place, series in result.places.values():
+        before = [r for r in series if r["date"] <= start_s and r["distance_km"] is not None]
+        if not before:
+            raise AdvsimError(f"start {start_s}: no snapshot of {place.name} on or before it "
+                              f"(the map dates run {days[0]} to {days[-1]})", param="start")
+        r = before[-1]
+        where = (f"distance from attacker-held territory to {place.name} "
+                 f"({place.lat:.4f}, {place.lon:.4f}) on map date {r['date']}, snapshot "
+                 f"{r['snapshot']} (file date {r['file_date']}; {r['source']})")
+        if r["distance_km"] <= 0:
+            out += ["", f"# {place.slug}: no axis: {place.name} is already inside "
+                        f"attacker-held territory ({r['distance_km']:.2f} km) on {r['date']}, "
+                        f"snapshot {r['snapshot']}"]
+            continue
+        out += [
+            "",
+            f"{place.slug}:",
+            "  kind: axis",
+            f"  length_km: {r['distance_km']:.2f}   # advsim trace: {where}",
+            "  objective:",
+            f"    name: {place.name}",
+        ]
+    return "\n".join(out)

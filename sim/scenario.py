@@ -140,6 +140,7 @@ class Sector:
     quantity_label: ClassVar[str]  # the progress axis of a chart
     progress_label: ClassVar[str]  # the progress rows of a report
     position_unit: ClassVar[str]  # what an observed position counts: km advanced, km² held
+    has_front: ClassVar[bool]  # positions are km² taken along a front (not km along a route)
 
     name: str
     objective: str
@@ -232,6 +233,7 @@ class AxisSector(Sector):
     quantity_label: ClassVar[str] = "Advance from the start line, km"
     progress_label: ClassVar[str] = "Advance, km"
     position_unit: ClassVar[str] = "km advanced"
+    has_front: ClassVar[bool] = False
 
     length_km: float
 
@@ -280,6 +282,7 @@ class AreaSector(Sector):
     quantity_label: ClassVar[str] = "Area still held by the defender, km²"
     progress_label: ClassVar[str] = "Held area, km²"
     position_unit: ClassVar[str] = "km² held"
+    has_front: ClassVar[bool] = True
 
     area_km2: float
     objective_km2: float

@@ -28,10 +28,12 @@ def test_help_does_not_import_scipy_or_the_engine():
         "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass"
     )
     assert "click" in mods
-    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "dask", "distributed"} & mods
+    assert not {"scipy", "simpy", "sim.engine", "matplotlib", "dask", "distributed",
+                "shapely", "pyproj"} & mods
 
 
-@pytest.mark.parametrize("command", ["sweep", "compare", "plot", "calibrate", "backtest"])
+@pytest.mark.parametrize("command", ["sweep", "compare", "plot", "calibrate", "backtest",
+                                     "trace"])
 def test_command_help_imports_no_heavy_modules(command):
     mods = loaded_after(
         "from sim.cli import cli\n"
@@ -39,7 +41,8 @@ def test_command_help_imports_no_heavy_modules(command):
         "except SystemExit:\n    pass"
     )
     assert f"sim.cli.{command}" in mods
-    heavy = {"numpy", "scipy", "simpy", "yaml", "matplotlib", "dask", "distributed", "pyarrow"}
+    heavy = {"numpy", "scipy", "simpy", "yaml", "matplotlib", "dask", "distributed", "pyarrow",
+             "shapely", "pyproj"}
     assert not {"sim.engine", "sim.sweep", *heavy} & mods
 
 
@@ -51,3 +54,32 @@ def test_reading_observed_series_needs_no_scipy_yaml_or_click():
 def test_the_sweep_library_leaves_scipy_and_dask_until_they_are_used():
     mods = loaded_after("import sim.sweep, sim.sensitivity, sim.executors")
     assert not {"scipy", "dask", "distributed", "pyarrow"} & mods
+
+
+def test_commands_that_do_not_trace_load_neither_shapely_nor_pyproj(tmp_path):
+    mods = loaded_after(
+        "from sim.cli import cli\n"
+        "try:\n    cli.main(['calibrate', 'scenarios/observed/synthetic-kurakhove.csv', "
+        "'--sector', 'kurakhove'], standalone_mode=False)\n"
+        "except SystemExit:\n    pass\n"
+        "import sim, sim.observed, sim.calibrate, sim.towns, sim.report"
+    )
+    assert "sim.cli.calibrate" in mods and "scipy" in mods
+    assert not {"shapely", "pyproj", "sim.trace", "sim.snapshots"} & mods
+
+
+def test_trace_without_the_geo_extra_is_one_line(tmp_path):
+    """With shapely hidden, advsim trace says what to install (exit 2), nothing else."""
+    code = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('shapely', 'pyproj'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from sim.cli import cli\n"
+        "cli.main(['trace', 'x.geojson', '--to', 'Pokrovsk'])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "advsim trace needs shapely and pyproj: pip install 'advsim[geo]'"

@@ -26,11 +26,24 @@ def marked_command(marker: str) -> str:
     return re.search(r"```sh\n(.*?)\n```", after, flags=re.S).group(1)
 
 
+SHARED_DATA = (ROOT / ".." / "shared" / "data" / "frontlines").resolve()
+
+
+def needs_shared_data(text: str) -> bool:
+    return "../shared/" in text
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    """A clone's folder (its scenarios), beside a shared/ with the front-line data when the
+    machine has it, as in CI: the README's paths into ../shared/ then work as written."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "scenarios", repo / "scenarios")
+    if SHARED_DATA.is_dir():
+        (tmp_path / "shared" / "data").mkdir(parents=True)
+        (tmp_path / "shared" / "data" / "frontlines").symlink_to(SHARED_DATA)
+    monkeypatch.chdir(repo)
+    return repo
 
 
 def test_exactly_two_setup_commands_install_and_run():
@@ -55,6 +68,9 @@ def test_every_example_command_runs(workdir):
              for ln in b.splitlines()]
     examples = [ln for ln in lines if ln.startswith("advsim ")]
     assert len(examples) >= 5
+    if not SHARED_DATA.is_dir():
+        examples = [ln for ln in examples if not needs_shared_data(ln)
+                    and not ln.startswith("advsim calibrate results/approach")]
     for ln in examples:
         args = [a for arg in shlex.split(ln)[1:]
                 for a in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
@@ -111,6 +127,8 @@ def test_the_matcher_would_catch_a_stale_readme():
 def test_readme_output_is_what_the_commands_print(workdir, session):
     """Every ```console block runs in a fresh folder, in order, and prints what it shows."""
     steps = console_sessions()[session]
+    if any(needs_shared_data(cmd) for cmd, _ in steps) and not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared front-line data is not at {SHARED_DATA}")
     for command, expected in steps:
         args = shlex.split(command)
         assert args[0] == "advsim", command

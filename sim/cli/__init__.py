@@ -22,6 +22,8 @@ COMMANDS = {
                   "observed series."),
     "backtest": ("sim.cli.backtest", "Score a scenario's projection against what was "
                  "observed."),
+    "trace": ("sim.cli.trace", "Measure map snapshots: distance from places to the front, "
+              "areas held."),
 }
 
 
@@ -141,6 +143,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
       advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
+      advsim trace ../shared/data/frontlines/occupied --to Pokrovsk -o approach.csv
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

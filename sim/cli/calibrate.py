@@ -18,8 +18,8 @@ from .options import (
 @click.argument("observed")
 @sector_option
 @click.option("--geometry", "kind", type=click.Choice(["axis", "area"]), default=None,
-              help="axis: values are km advanced; area: km² held. "
-                   "[default: area with --front-km, else axis]")
+              help="axis: values are km advanced (or remaining); area: km² held. "
+                   "[default: the file's frame column; else area with --front-km, else axis]")
 @renamed("--kind", "--geometry (--kind is a chart kind in plot)", "old_kind",
          type=click.Choice(["axis", "area"]))
 @click.option("--front-km", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -42,7 +42,9 @@ def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, un
     """Fit the rate and daily variability of a sector's advance to OBSERVED (CSV).
 
     OBSERVED has columns date,sector,value (value: km advanced along an axis, or km² held in
-    an area sector; dates irregular; extra columns such as source are ignored).
+    an area sector; dates irregular; extra columns such as source are ignored). An optional
+    frame column says what the values are: advanced_km (default), remaining_km (distance to
+    the objective, as advsim trace writes it: the advance is its decrease) or held_km2.
 
     \b
     Model: the attacker's daily advances are independent gamma draws with mean RATE (m/day)
@@ -67,17 +69,16 @@ def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, un
     """
     import json
 
-    from ..calibrate import calibrate, format_calibration
+    from ..calibrate import calibrate
     from ..errors import AdvsimError
     from ..observed import pick_sector, read_observed
+    from ..report import format_calibration
 
     if len(sectors) > 1:
         raise AdvsimError("calibrate: one --sector at a time (a fit is of one sector)")
     sector = sectors[0] if sectors else None
     kind = kind or old_kind
     series = pick_sector(read_observed(observed), sector, observed).between(since, until)
-    if kind is None:
-        kind = "area" if front_km is not None else "axis"
     cal = calibrate(series, kind=kind, front_km=front_km, cv=cv, setbacks=setbacks)
     if as_json:
         click.echo(json.dumps(cal.to_dict()))
