@@ -208,8 +208,8 @@ def backtest(
         )
     days = sorted({int(d) for n in wanted for d in scored_days[n]})
     if days[-1] > min(MAX_HORIZON_DAYS, (dt.date.max - sc0.start).days):
-        last = max(wanted, key=lambda n: scored_days[n][-1])
-        s = series[last]
+        latest = max(wanted, key=lambda n: scored_days[n][-1])
+        s = series[latest]
         raise ObservedError(
             f"dated {s.dates[-1]}, {days[-1]} days after the scenario start {sc0.start}: "
             f"beyond the longest horizon a run can have ({MAX_HORIZON_DAYS} days)",

@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -244,12 +244,12 @@ def compare_runs(
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
-    runs = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
-    labels = list(labels) if labels else default_labels(len(runs))
-    if len(labels) != len(runs):
-        raise AdvsimError(f"labels: {len(labels)} labels for {len(runs)} runs",
+    loaded: list[Result] = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    labels = list(labels) if labels else default_labels(len(loaded))
+    if len(labels) != len(loaded):
+        raise AdvsimError(f"labels: {len(labels)} labels for {len(loaded)} runs",
                           param="labels")
-    common = [s for s in runs[0].sectors if all(s in r.sectors for r in runs[1:])]
+    common = [s for s in loaded[0].sectors if all(s in r.sectors for r in loaded[1:])]
     if sectors:
         missing = [s for s in sectors if s not in common]
         if missing:
@@ -258,19 +258,19 @@ def compare_runs(
         common = [s for s in common if s in sectors]
     if not common:
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
-    horizon = min(r.horizon_days for r in runs)
+    horizon = min(r.horizon_days for r in loaded)
 
     out_sectors = {}
     for name in common:
-        first = runs[0].sectors[name]
-        entry = {
+        first = loaded[0].sectors[name]
+        entry: dict[str, Any] = {
             "objective": first.objective,
             "horizon_days": horizon,
             "objective_day": {"runs": [], "prob_reached": []},
             first.progress_name: {"days": [], "runs": []},
         }
         per_run = []
-        for r in runs:
+        for r in loaded:
             s = r.sectors[name]
             d = censor_at(s.objective_day, horizon)
             per_run.append({pkey(p): _round(v, 2)
@@ -278,9 +278,9 @@ def compare_runs(
             entry["objective_day"]["prob_reached"].append(float(np.isfinite(d).mean()))
         entry["objective_day"]["runs"] = per_run
         comparisons = []
-        for j, r in enumerate(runs[1:], start=1):
+        for j, r in enumerate(loaded[1:], start=1):
             c = compare_sector(first, r.sectors[name], horizon_days=horizon,
-                               is_paired=paired(runs[0], r),
+                               is_paired=paired(loaded[0], r),
                                rng=bootstrap_rng(seed, name, j), resamples=resamples)
             c["run"] = j
             c["reading"] = reading(labels[j], labels[0], first.objective, c, horizon)
@@ -288,7 +288,7 @@ def compare_runs(
         days = comparisons[0]["progress_days"]
         progress = entry[first.progress_name]
         progress["days"] = days
-        for r in runs:
+        for r in loaded:
             s = r.sectors[name]
             cols = [s.checkpoints_days.index(d) for d in days]
             q = np.percentile(s.progress[:, cols], percentiles, axis=0) if days else []
@@ -311,7 +311,7 @@ def compare_runs(
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
              "overrides": list(r.overrides), "scenario_sha256": r.scenario_sha256,
              "point": r.point}
-            for lab, r in zip(labels, runs)
+            for lab, r in zip(labels, loaded)
         ],
         "horizon_days": horizon,
         "bootstrap": {"resamples": resamples, "seed": seed, "interval": "percentile, 95%"},

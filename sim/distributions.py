@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,8 +13,13 @@ class Distribution:
     """Base class: every distribution has an analytic ``mean`` and ``variance``, the smallest value
     a draw can take (``minimum``), and samples from a ``numpy.random.Generator``."""
 
-    mean: float
-    variance: float
+    if TYPE_CHECKING:  # analytic moments: properties, or fields of the dataclass (mean)
+
+        @property
+        def mean(self) -> float: ...
+
+        @property
+        def variance(self) -> float: ...
 
     @property
     def minimum(self) -> float:

@@ -48,7 +48,7 @@ class _Late(Event):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, _LATE, delay)
+        env.schedule(self, _LATE, delay)  # type: ignore[arg-type]  # SimPy's priorities are ints
 
 
 class _Agenda:
@@ -267,6 +267,7 @@ class _SectorState:
 
     def _force_factor(self) -> np.ndarray:
         f = self.s.advance.force
+        assert f is not None  # called only for sectors with a force term
         r = self.own_ratio("attacker")
         with np.errstate(divide="ignore", over="ignore"):
             rel = r / f.reference_ratio
@@ -289,6 +290,7 @@ class _SectorState:
         model = self.s.attrition.model
         a, d = self.att, self.dfn
         ca, cd = self.coef_att, self.coef_dfn
+        assert ca is not None and cd is not None  # drawn for every attrition model but none
         if model == "daily_fraction":
             lost_a, lost_d = a * ca * live, d * cd * live
             self.att, self.dfn = a - lost_a, d - lost_d
@@ -308,9 +310,9 @@ class _SectorState:
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 new_a = a * ch - ca * d * sh_over
                 new_d = d * ch - cd * a * sh_over
-                sa = sd = None
+                sides: tuple[np.ndarray, np.ndarray] | None = None  # √b·A, √a·D, when needed
                 if decided.any():
-                    sa, sd = np.sqrt(cd) * a, np.sqrt(ca) * d
+                    sides = sa, sd = np.sqrt(cd) * a, np.sqrt(ca) * d
                     keep = np.where(sa == sd, np.exp(-root), 1.0)
                     new_a = np.where(decided, np.where(sa < sd, -1.0, a * keep), new_a)
                     new_d = np.where(decided, np.where(sd < sa, -1.0, d * keep), new_d)
@@ -318,8 +320,7 @@ class _SectorState:
                 # b·A² − a·D² leaves it at that instant, not what the propagator runs on to:
                 # X·√(1 − q²) with q the ratio of √a·D and √b·A, free of overflow.
                 if (new_d < 0).any() or (new_a < 0).any():
-                    if sa is None:
-                        sa, sd = np.sqrt(cd) * a, np.sqrt(ca) * d
+                    sa, sd = sides if sides is not None else (np.sqrt(cd) * a, np.sqrt(ca) * d)
                     q, p = sd / sa, sa / sd
                     new_a = np.where(new_d < 0, a * np.sqrt(np.maximum((1 - q) * (1 + q), 0)),
                                      new_a)

@@ -162,8 +162,9 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                         f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
                         key=dotted((*path, key)),
                     )
-                out[key] = convert(v, (*path, key))
-                lines[(*path, key)] = k.start_mark.line + 1
+                at = (*path, key)
+                out[key] = convert(v, at)
+                lines[at] = k.start_mark.line + 1
             inside.discard(id(n))
             return out
         if isinstance(n, yaml.SequenceNode):
@@ -224,7 +225,7 @@ def apply_overrides(
                         f"no item {key} (the list has {len(node)} items, counted from 0)",
                         file=where, key=dotted((*path, key)),
                     )
-                key = int(key)
+                key = int(key)  # type: ignore[assignment]  # an item's index in the path
             elif isinstance(node, dict):
                 if not last and key not in node:
                     raise ScenarioError(
@@ -499,7 +500,7 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
         )
         if list(checkpoints) != sorted(set(checkpoints)):
             raise root["checkpoints_days"].error("must be increasing, without repeats")
-    percentiles = (5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0)
+    percentiles: tuple[float, ...] = (5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0)
     if root.has("percentiles"):
         percentiles = tuple(
             n.number(gt=0, lt=100) for n in root["percentiles"].list(nonempty=True)
@@ -581,7 +582,7 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
             return below_area(n["held_km2"], n["held_km2"].number(gt=residue, lt=area))
         coordinate = "held_km2"
 
-    milestones = []
+    milestones: list[Milestone] = []
     if node.has("milestones"):
         for m in node["milestones"].list():
             if m.has("breach_days"):

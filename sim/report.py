@@ -306,7 +306,7 @@ def format_calibration(cal: Calibration) -> str:
         rows.append(["rate, km²/day", f"{cal.km2_per_day(f.rate_m_per_day):.4g}",
                      f"{lo:.4g} – {hi:.4g}", ""])
     rows.append(["daily cv", f"{f.cv:.3g}",
-                 "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
+                 "fixed (--cv)" if f.cv_ci is None else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
                  "" if f.cv_fixed else "profile likelihood"])
     out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
     out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]

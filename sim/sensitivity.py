@@ -153,7 +153,7 @@ def sensitivity_table(
                 s = sobol_indices(y[:m], y[m:2 * m], y[2 * m:].reshape(len(names), m), rng=rng)
         key = s.total if s is not None else np.abs(r)
         order = sorted(range(len(names)),
-                       key=lambda i: (not math.isfinite(key[i]), -_finite(key[i]), i))
+                       key=lambda i: (not math.isfinite(key[i]), -_finite(float(key[i])), i))
         for rank, i in enumerate(order, start=1):
             row = {
                 "metric": metric, "rank": rank, "parameter": names[i],

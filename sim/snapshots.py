@@ -143,7 +143,7 @@ def load_layer_map(path: str | os.PathLike[str] | None = None) -> LayerMap:
     layers = doc.get("layers") or {}
     need(isinstance(layers, dict), "layers", "expected a mapping of layer: {roles, values}")
     for lname, spec in layers.items():
-        need(isinstance(spec, dict) and (spec.get("roles") or spec.get("values")),
+        need(isinstance(spec, dict) and bool(spec.get("roles") or spec.get("values")),
              f"layers.{lname}", "expected roles: [...] and/or values: [...]")
         need(all(r in clean for r in spec.get("roles") or ()), f"layers.{lname}.roles",
              f"expected roles among {', '.join(clean)}")
@@ -353,7 +353,7 @@ def read_snapshot(
             raise SnapshotError("expected a GeoJSON Feature", file=fname, key=key)
         props = f.get("properties") or {}
         if multi:
-            role = role_of.get(props.get(prop)) if isinstance(props, dict) else None
+            role = role_of.get(str(props.get(prop))) if isinstance(props, dict) else None
             if role is not None:
                 role = layer_map.role_by_name(props.get("name")) or role
             if role is None or role not in wanted:
@@ -363,7 +363,7 @@ def read_snapshot(
             role, value = layer_map.attacker_held[0], ""
         g = f.get("geometry")
         gtype = g.get("type") if isinstance(g, dict) else None
-        members = (g.get("geometries") if gtype == "GeometryCollection" else [g]) or []
+        members = ((g or {}).get("geometries") if gtype == "GeometryCollection" else [g]) or []
         kinds = {m.get("type") if isinstance(m, dict) else None for m in members}
         if not kinds or not kinds <= set(_POLYGONAL):
             what = gtype if gtype != "GeometryCollection" else (
@@ -406,7 +406,7 @@ def read_snapshot(
         vals[role] = np.array(values[role], dtype=object)[keep]
         reps[role] = shapely.point_on_surface(polygons[role])
     box = doc.get("clip_bbox")
-    clip_bbox = (tuple(float(x) for x in box)
+    clip_bbox = ((float(box[0]), float(box[1]), float(box[2]), float(box[3]))
                  if isinstance(box, list) and len(box) == 4 else None)
     if multi:
         source = f"{layer_map.name} via {doc.get('source_repo') or p.parent.name}"

@@ -351,6 +351,7 @@ def trace(
                     "snapshot": snap.name, "source": snap.source,
                 })
         for name, (spec_roles, values, within) in layer_specs.items():
+            assert area_frame is not None  # there are layers to measure
             polys = snap.layer_polygons(spec_roles, values, within)
             area_rows[name].append({
                 **common,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..errors import AdvsimError
 from .base import check_output, require_matplotlib, save
@@ -50,11 +50,12 @@ def plot(
     if kind == "tornado":
         from .tornado import tornado_chart
 
-        fig = tornado_chart(os.fspath(items[0]), metrics=list(metrics) if metrics else None)
+        fig = tornado_chart(os.fspath(cast("str | os.PathLike[str]", items[0])),
+                            metrics=list(metrics) if metrics else None)
     else:
         from . import runs as charts
 
-        loaded = list(items)
+        loaded = cast("list[Result]", items)
         if kind == "fan":
             fig = charts.fan_chart(loaded, labels=labels, sectors=sectors)
         elif kind == "cdf":

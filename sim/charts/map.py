@@ -66,7 +66,7 @@ def map_chart(result: Trace) -> Figure:
                 ax.plot([], [], color=cmap(shade), label=f"{day} (none)")
                 continue
             line = shapely.intersection(shapely.boundary(geom), view)
-            label = str(day)
+            label: str | None = str(day)  # on the first piece only
             for part in shapely.get_parts(line):
                 xy = np.asarray(part.coords) / 1000.0
                 if len(xy) >= 2:

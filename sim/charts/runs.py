@@ -207,7 +207,7 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
                      for v in censored_percentiles(d, [10, 25, 50, 75, 90])]
                 y = j + 0.4 - step * (i + 0.5)
                 ax.hlines(y, x0 + q[0], x0 + q[4], color=f"C{i}", lw=1.5,
-                          label=label if j == 0 else None)
+                          label=label if j == 0 else "_nolegend_")
                 ax.hlines(y, x0 + q[1], x0 + q[3], color=f"C{i}", lw=7, alpha=0.6)
                 if q[2] < h:
                     ax.plot(x0 + q[2], y, "o", color="white", mec=f"C{i}", ms=6)

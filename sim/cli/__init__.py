@@ -101,8 +101,7 @@ class LazyGroup(click.Group):
         for param in e.params:
             if param in flags:
                 flag = flags[param]
-                message = re.sub(rf"\b{param}='([^']*)'", lambda m, f=flag: f"{f} {m[1]}",
-                                 message)
+                message = re.sub(rf"\b{param}='([^']*)'", rf"{flag} \1", message)
                 message = re.sub(rf"(?<![-\w]){param}\b", flag, message, count=1)
         return message
 
@@ -153,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

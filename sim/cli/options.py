@@ -137,5 +137,7 @@ def renamed(old: str, new: str, name: str, *, flag: bool = False, **kwargs):
                        err=True)
         return value
 
+    if not flag:
+        kwargs.setdefault("metavar", "VALUE")
     return click.option(old, name, hidden=True, default=None, is_flag=flag, callback=note,
-                        **({} if flag else {"metavar": "VALUE"}), **kwargs)
+                        **kwargs)

@@ -32,6 +32,7 @@ def design(sweep: Sweep) -> list[dict[str, Any]]:
         u = _qmc(qmc.LatinHypercube, d, rng).random(sweep.samples)
     else:
         n = sweep.samples
+        assert n is not None  # lhs and sobol sweeps have their samples
         both = _qmc(qmc.Sobol, 2 * d, rng, scramble=True).random_base2(int(math.log2(n)))
         a, b = both[:, :d], both[:, d:]
         blocks = [a, b]

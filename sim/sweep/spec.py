@@ -229,7 +229,7 @@ def load_sweep(
     if m not in METHODS:
         hint = did_you_mean(m, METHODS)
         raise root["method"].error(f"unknown method {m!r}{hint} (expected grid, lhs or sobol)")
-    n_samples = None
+    n_samples: int | None = None
     if root.has("samples"):
         if m == "grid":
             raise root["samples"].error(
@@ -238,7 +238,7 @@ def load_sweep(
         n_samples = int(root["samples"].number(ge=1, le=MAX_POINTS, integer=True))
     elif m != "grid":
         n_samples = DEFAULT_SAMPLES
-    if m == "sobol" and n_samples & (n_samples - 1):
+    if m == "sobol" and n_samples is not None and n_samples & (n_samples - 1):
         where = root["samples"] if root.has("samples") else root
         raise where.error(
             f"Sobol samples must be a power of 2 (got {n_samples}; e.g. {_pow2_near(n_samples)})"
@@ -262,7 +262,7 @@ def load_sweep(
         size = math.prod(len(p.grid(n_levels)) for p in parameters)
         if size > MAX_POINTS:
             raise params_node.error(f"a grid of {size:,} points (at most {MAX_POINTS:,})")
-    elif m == "sobol":
+    elif m == "sobol" and n_samples is not None:
         size = n_samples * (len(parameters) + 2)
         if size > MAX_POINTS:
             raise (root["samples"] if root.has("samples") else params_node).error(
@@ -409,7 +409,7 @@ def _parameter(
 
 def from_override(e: ScenarioError, file: str) -> bool:
     """Whether ``e`` is about a value set over the scenario file (not one of the file's own)."""
-    return bool(e.file) and e.file.startswith(f"{file} (--set")
+    return e.file is not None and e.file.startswith(f"{file} (--set")
 
 
 def scenario_message(e: ScenarioError, file: str, key: str) -> str:

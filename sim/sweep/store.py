@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ class Store:
         self.root = root
         self.parts = root / "parts"
 
-    def begin(self, plan: Plan, executor: str, workers: int, damaged: Sequence[int] = ()) -> int:
+    def begin(self, plan: Plan, executor: str, workers: int,
+              damaged: Collection[int] = ()) -> int:
         self.parts.mkdir(exist_ok=True)
         for name, text in (("sweep.yaml", plan.spec_yaml), ("scenario.yaml", plan.scenario_yaml)):
             if not (self.root / name).exists():
