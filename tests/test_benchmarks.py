@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a minute or two: benchmarks stay out of the default run
 @pytest.mark.skipif(not (Path(sys.executable).parent / "advsim").exists(),
                     reason="needs the installed advsim command")
 def test_benchmark_quick_run_reports_every_measurement(tmp_path):
