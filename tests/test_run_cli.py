@@ -143,3 +143,16 @@ def test_a_misused_command_line_is_one_line_and_status_2(args, words):
 def test_advsim_alone_shows_the_help():
     r = run()
     assert r.exit_code == 0 and "Commands:" in r.stdout and "run" in r.stdout
+
+
+def test_verbose_after_the_command_shows_the_traceback(tmp_path):
+    """-v/--verbose means the same before or after the command: the error is raised with its
+    traceback instead of one line."""
+    from sim.errors import ScenarioError
+
+    missing = str(tmp_path / "missing.yaml")
+    quiet = run("run", missing)
+    assert quiet.exit_code == 2 and quiet.exception.__class__ is SystemExit
+    for args in (["-v", "run", missing], ["run", missing, "-v"]):
+        r = CliRunner().invoke(cli, args)
+        assert isinstance(r.exception, ScenarioError), args
