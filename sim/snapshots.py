@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import AdvsimError, ScenarioError
 
@@ -372,13 +373,7 @@ def read_snapshot(
             raise SnapshotError(
                 f"geometry is {what or 'missing'}, not a Polygon or MultiPolygon"
                 + (f" (layer {value})" if multi else ""), file=fname, key=key)
-        try:
-            geom = shape(g)
-        except (ValueError, TypeError, IndexError, AttributeError,
-                shapely.errors.ShapelyError) as e:
-            raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
-        if geom.is_empty:
-            raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+        geom = _geometry(g, gtype, fname, key)
         if gtype == "GeometryCollection":  # polygons exported one by one (KML): their union
             parts = shapely.get_parts(geom)
             bad = ~shapely.is_valid(parts)
@@ -445,13 +440,7 @@ def read_region(path: str | os.PathLike[str]):
         if gtype not in _POLYGONAL:
             raise SnapshotError(f"geometry is {gtype or 'missing'}, not a Polygon or "
                                 "MultiPolygon (a clip region)", file=fname, key=key)
-        try:
-            geom = shape(g)
-        except (ValueError, TypeError, IndexError, AttributeError,
-                shapely.errors.ShapelyError) as e:
-            raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
-        if geom.is_empty:
-            raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+        geom = _geometry(g, gtype, fname, key)
         polys.append(geom if geom.is_valid else _polygonal(shapely.make_valid(geom)))
     if not polys:
         raise SnapshotError("no Polygon or MultiPolygon to clip to", file=fname)
@@ -463,3 +452,16 @@ def _polygonal(g):
     parts = shapely.get_parts(g)
     polys = [q for q in parts if q.geom_type in _POLYGONAL]
     return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def _geometry(g: Any, gtype: str | None, fname: str, key: str):
+    """A GeoJSON geometry (its type already checked) as a shapely one: bad coordinates and
+    empty geometries are errors."""
+    try:
+        geom = shape(g)
+    except (ValueError, TypeError, IndexError, AttributeError,
+            shapely.errors.ShapelyError) as e:
+        raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
+    if geom.is_empty:
+        raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+    return geom
