@@ -9,7 +9,6 @@ import numpy as np
 from .engine import BINS, DONE_BIN
 from .scenario import Sector
 
-
 # The percentiles of a fan chart's shades, in 10% steps (P5–P95, P15–P85, … P45–P55) and the
 # median: bands files carry them beside the scenario's own percentiles.
 FAN_PERCENTILES = (5.0, 15.0, 25.0, 35.0, 45.0, 50.0, 55.0, 65.0, 75.0, 85.0, 95.0)
