@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..errors import AdvsimError
 from .base import check_output, require_matplotlib, save
@@ -53,11 +53,11 @@ def plot(
         from .tornado import swing_chart, tornado_chart
 
         draw = tornado_chart if kind == "tornado" else swing_chart
-        fig = draw(os.fspath(items[0]), metrics=list(metrics) if metrics else None)
+        fig = draw(os.fspath(cast("str", items[0])), metrics=list(metrics) if metrics else None)
     else:
         from . import runs as charts
 
-        loaded = list(items)
+        loaded = cast("list[Result]", list(items))
         if kind == "fan":
             fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
         elif kind == "forces":

@@ -131,10 +131,7 @@ def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
             bottom = 0.0
         ax.set_xlim(left, x[-1])
         ax.set_ylim(bottom, top * 1.08)
-        ax.axvline(x[0], color="black", lw=1.2)
-        ax.annotate(f"start {run.start}", (x[0], 1), xycoords=("data", "axes fraction"),
-                    xytext=(-2, -4), textcoords="offset points", fontsize=8, va="top",
-                    ha="right", rotation=90)
+        ax.axvline(x[0], color="black", lw=1.2, label=f"day 0 of the run: {run.start}")
         marks = [(s.objective_at, f"objective: {s.objective} ({at_text(s, s.objective_at, True)})",
                   "black", "--", 0.0)]
         marks += [(at, f"{m} ({at_text(s, at)})", "0.4", ":", 0.0)
@@ -177,7 +174,7 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
     fig, axes = figure(len(names))
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
-        right = 0.0
+        right = -math.inf  # date numbers before 1970 are negative
         for i, (run, label) in enumerate(zip(runs, labels)):
             d = run.sectors[name].objective_day
             d = d[d <= run.horizon_days]
@@ -224,7 +221,7 @@ def hist_chart(runs: list[Result], *, labels: list[str] | None = None,
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
         width = 2.0 * bin_days  # each run's censored bar: wide enough for its label
-        right = 0.0
+        right = -math.inf  # date numbers before 1970 are negative
         for i, (run, label) in enumerate(zip(runs, labels)):
             d = run.sectors[name].objective_day
             h, x0 = run.horizon_days, day0(run)
@@ -278,7 +275,7 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
         rows = [*[(m, f"{m} ({at_text(s0, at)})") for m, at in items],
                 (None, f"objective: {s0.objective} ({at_text(s0, s0.objective_at, True)})")]
         step = 0.8 / len(runs)
-        right = 0.0
+        right = -math.inf  # date numbers before 1970 are negative
         for i, (run, label) in enumerate(zip(runs, labels)):
             s, x0, h = run.sectors[name], day0(run), run.horizon_days
             right = max(right, x0 + h)

@@ -44,7 +44,7 @@ def short_label(key_path: str) -> str:
 def short_labels(key_paths: list[str]) -> list[str]:
     """Short labels of each key path, or the key paths themselves where two would collide."""
     short = [short_label(k) for k in key_paths]
-    unique = {k: s for k, s in zip(key_paths, short)}
+    unique = dict(zip(key_paths, short))
     return short if len(set(unique.values())) == len(unique) else list(key_paths)
 
 
@@ -73,7 +73,7 @@ def read_sensitivity(spec: str) -> tuple[Path, dict[str, list[str]], str]:
                  present[0] if present else None)
     if missing or value is None:
         what = (f"no column {missing[0]!r}" if missing else
-                f"no influence column (one of prcc, influence, st, s1)")
+                "no influence column (one of prcc, influence, st, s1)")
         raise AdvsimError(f"{path}: {what}; expected columns parameter, metric, prcc")
     return path, cols, value
 
@@ -249,7 +249,7 @@ def swing_chart(spec: str, *, metrics: list[str] | None = None) -> Figure:
         spans = [abs(shown(hi)[0] - shown(lo)[0]) for *_, lo, hi in rows]
         order = np.argsort(np.nan_to_num(spans), kind="stable")
         for yi, k in enumerate(order):
-            p, vlo, vhi, lo, hi = rows[k]
+            *_, lo, hi = rows[k]
             for v, color in ((lo, "C1"), (hi, "C0")):
                 x, censored = shown(v)
                 if not math.isfinite(x) or x == finite_base:
