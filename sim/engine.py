@@ -209,10 +209,12 @@ class _SectorState:
         self.f_scale = [FORCE_BINS / (c * (1 + 1e-9)) if c > 0 else 0.0
                         for c in troops_cap(sc, s)]
         self.f_changed = True  # whether troops may have changed since the last record
+        self.f_arrived = True  # whether troops arrived: peaks can only grow then
         self.f_frac = (s.attacker.breakpoint_fraction, s.defender.breakpoint_fraction)
         self.peak_att, self.peak_dfn = self.att.copy(), self.dfn.copy()
-        self.broken_att = np.zeros(n, dtype=bool)
-        self.broken_dfn = np.zeros(n, dtype=bool)
+        # A side breaks when its troops fall to its threshold: -inf while it has never had
+        # troops, NaN once broken (no troops compare below either).
+        self.thr_att, self.thr_dfn = np.full(n, -np.inf), np.full(n, -np.inf)
         self.out_break = np.full((2, n), np.inf)
 
     # -- helpers -------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ class _SectorState:
         for name in ("u", "done", "base", "att", "dfn", "att_lost", "dfn_lost", "strike_count",
                      "line_idx", "hold_until", "ms_idx", "next_u", "coef_att", "coef_dfn",
                      "regime", "regime_until", "log_supply", "peak_att", "peak_dfn",
-                     "broken_att", "broken_dfn"):
+                     "thr_att", "thr_dfn"):
             arr = getattr(self, name, None)
             if arr is not None:
                 setattr(self, name, arr[keep])
@@ -254,6 +256,10 @@ class _SectorState:
         s, adv = self.s, self.s.advance
         arrived = self.arrivals["attacker"].apply(t, self.att, self.pos, self.done)
         arrived |= self.arrivals["defender"].apply(t, self.dfn, self.pos, self.done)
+        if arrived:  # the most troops a side has had counts them on arrival, before losses
+            np.maximum(self.peak_att, self.att, out=self.peak_att)
+            np.maximum(self.peak_dfn, self.dfn, out=self.peak_dfn)
+            self.f_arrived = True
         self.f_changed |= arrived or s.attrition.model != "none"
         if self.log_supply is not None:
             self.supply_changes.apply(t, self.log_supply, self.pos)
@@ -442,12 +448,18 @@ class _SectorState:
             counts, sums = self._force_bins(side, troops)
             self.f_counts[side, t] = counts + self.f_retired[side, 0]
             self.f_sums[side, t] = sums + self.f_retired[side, 1]
-        for side, troops, peak, broken in ((0, self.att, self.peak_att, self.broken_att),
-                                           (1, self.dfn, self.peak_dfn, self.broken_dfn)):
-            np.maximum(peak, troops, out=peak)
-            hit = (troops <= self.f_frac[side] * peak) & (peak > 0) & ~broken
+        sides = ((0, self.att, self.peak_att, self.thr_att),
+                 (1, self.dfn, self.peak_dfn, self.thr_dfn))
+        if self.f_arrived:  # troops only fall between arrivals: peaks and thresholds hold
+            self.f_arrived = False
+            for side, troops, peak, thr in sides:
+                np.maximum(peak, troops, out=peak)
+                live = ~np.isnan(thr)
+                thr[live] = np.where(peak[live] > 0, self.f_frac[side] * peak[live], -np.inf)
+        for side, troops, _, thr in sides:
+            hit = troops <= thr
             if hit.any():
-                broken |= hit
+                thr[hit] = np.nan
                 self.out_break[side, self.orig[hit]] = t - 1  # during the day before
 
     def retire_forces(self, sel: np.ndarray) -> None:

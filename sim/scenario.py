@@ -82,7 +82,7 @@ class Advance:
 class Side:
     """A side's troops in a sector, their quality (a multiplier of effective strength) and its
     breakpoint: the side counts as broken once its troops fall to ``breakpoint_fraction`` of
-    the most it has had (0: once none are left)."""
+    the most it has had, counting arrivals as they arrive (0: once none are left)."""
 
     troops: float
     quality: float = 1.0

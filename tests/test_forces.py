@@ -180,3 +180,16 @@ def test_breakpoint_fraction_must_be_below_one(tmp_path):
     r = CliRunner().invoke(cli, ["validate", str(path)])
     assert r.exit_code == 2
     assert "breakpoint_fraction" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_a_side_without_troops_breaks_only_after_it_has_had_some():
+    # The attacker starts with none and lands 1,000 on day 3; losing 10% a day it falls to half
+    # of that peak on day 3 + ceil(ln 0.5 / ln 0.9) = 3 + 7, i.e. during day 9.
+    body = axis_body(length_km=1000, rate=0.001, attacker=0, defender=500) + (
+        "attrition: {model: daily_fraction, attacker: 0.1, defender: 0.0}\n"
+        "reinforcements:\n  - {side: attacker, day: 3, troops: 1000}\n")
+    body = body.replace("attacker: {troops: 0}", "attacker: {troops: 0, breakpoint_fraction: 0.5}")
+    _, res = run_text(scenario_text(body, horizon=40), replications=2, seed=1)
+    so = res.sectors["s"]
+    assert (so.attacker_breakpoint_day == 3 + math.ceil(math.log(0.5) / math.log(0.9)) - 1).all()
+    assert np.isinf(so.defender_breakpoint_day).all()  # loses nothing

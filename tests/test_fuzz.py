@@ -80,7 +80,8 @@ def _number(field: str, where: str) -> None:
 
 def _check_outcomes(path: Path, kinds: dict[str, str]) -> None:
     """Every numeric field is a finite number; a field is empty only where a day is censored (the
-    objective's, a milestone's, a side's breakpoint) or a column belongs to another sector (a milestone it lacks, the other kind's progress)."""
+    objective's, a milestone's, a side's breakpoint) or a column belongs to another sector (a
+    milestone it lacks, the other kind's progress)."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for i, row in enumerate(rows):
