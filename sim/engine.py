@@ -38,6 +38,8 @@ from .seeds import reserve_stream, sector_streams
 CHUNK_SIZE = 10_000  # replications per chunk; fixed so any worker count gives the same numbers
 BINS = 1024  # per-day histogram bins over (0, objective] in u, plus bin 0 for u == 0 exactly
 DONE_BIN = BINS + 1  # and one for replications whose objective has fallen
+FORCE_BINS = 512  # per-day histogram bins of each side's troops over (0, most it can have]
+SIDES = ("attacker", "defender")
 _LATE = 2  # SimPy priority below NORMAL: the daily step runs after a day's scheduled events
 
 
@@ -70,9 +72,11 @@ class _Agenda:
         for d, lo, hi in zip(days[cuts[:-1]].tolist(), cuts[:-1], cuts[1:]):
             self.by_day.setdefault(d, []).append((reps, values, lo, hi))
 
-    def apply(self, t: int, target: np.ndarray, pos: np.ndarray) -> bool:
+    def apply(self, t: int, target: np.ndarray, pos: np.ndarray,
+              skip: np.ndarray | None = None) -> bool:
         """Add the changes due on day t into ``target``, indexed by current position ``pos`` of
-        each replication (-1 once retired). Returns whether anything was due."""
+        each replication (-1 once retired), except at positions where ``skip`` is set. Returns
+        whether anything was due."""
         items = self.by_day.pop(t, None)
         if not items:
             return False
@@ -80,6 +84,8 @@ class _Agenda:
         values = np.concatenate([v[lo:hi] for _, v, lo, hi in items])
         p = pos[reps]
         live = p >= 0
+        if skip is not None:
+            live &= ~skip[np.maximum(p, 0)]
         np.add.at(target, p[live], values[live])
         return True
 
@@ -115,6 +121,14 @@ class SectorChunk:
     base_m_per_day: np.ndarray
     strikes: np.ndarray  # number of strikes on logistics within the horizon
     band_counts: np.ndarray  # (horizon + 1, DONE_BIN + 1) histogram of u per day
+    # The day during which each side's troops fall to its breakpoint (day d runs from d to
+    # d + 1, the date of day d); inf if not within the horizon.
+    attacker_breakpoint_day: np.ndarray
+    defender_breakpoint_day: np.ndarray
+    # (sides, horizon + 1, FORCE_BINS + 1): per-day histograms of each side's troops (bin 0:
+    # none left) and the sums of the troops in each bin, whose means are the bins' values.
+    forces_counts: np.ndarray
+    forces_sums: np.ndarray
 
 
 class _SectorState:
@@ -188,6 +202,22 @@ class _SectorState:
         self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.min_scalar_type(n))
         self.bin_scale = min(BINS / g.u_objective, sys.float_info.max)  # finite, if tiny
 
+        # Forces by day: troops stop changing in a sector once its objective has fallen.
+        self.f_counts = np.zeros((2, h + 1, FORCE_BINS + 1), dtype=np.min_scalar_type(n))
+        self.f_sums = np.zeros((2, h + 1, FORCE_BINS + 1))
+        self.f_retired = np.zeros((2, 2, FORCE_BINS + 1))  # (counts, sums) of retired reps
+        # Finite even for the tiniest troop counts (1/5e-324 overflows to inf).
+        self.f_scale = [min(FORCE_BINS / (c * (1 + 1e-9)), sys.float_info.max) if c > 0 else 0.0
+                        for c in troops_cap(sc, s)]
+        self.f_changed = True  # whether troops may have changed since the last record
+        self.f_arrived = True  # whether troops arrived: peaks can only grow then
+        self.f_frac = (s.attacker.breakpoint_fraction, s.defender.breakpoint_fraction)
+        self.peak_att, self.peak_dfn = self.att.copy(), self.dfn.copy()
+        # A side breaks when its troops fall to its threshold: -inf while it has never had
+        # troops, NaN once broken (no troops compare below either).
+        self.thr_att, self.thr_dfn = np.full(n, -np.inf), np.full(n, -np.inf)
+        self.out_break = np.full((2, n), np.inf)
+
     # -- helpers -------------------------------------------------------------------------------
     def _refresh_next(self, idx) -> None:
         nxt = np.minimum(self.line_u[self.line_idx[idx]], self.ms_sorted[self.ms_idx[idx]])
@@ -216,7 +246,8 @@ class _SectorState:
     def compact(self, keep: np.ndarray) -> None:
         for name in ("u", "done", "base", "att", "dfn", "att_lost", "dfn_lost", "strike_count",
                      "line_idx", "hold_until", "ms_idx", "next_u", "coef_att", "coef_dfn",
-                     "regime", "regime_until", "log_supply"):
+                     "regime", "regime_until", "log_supply", "peak_att", "peak_dfn",
+                     "thr_att", "thr_dfn"):
             arr = getattr(self, name, None)
             if arr is not None:
                 setattr(self, name, arr[keep])
@@ -224,8 +255,13 @@ class _SectorState:
     # -- one day -------------------------------------------------------------------------------
     def step(self, t: int, season: float) -> None:
         s, adv = self.s, self.s.advance
-        self.arrivals["attacker"].apply(t, self.att, self.pos)
-        self.arrivals["defender"].apply(t, self.dfn, self.pos)
+        arrived = self.arrivals["attacker"].apply(t, self.att, self.pos, self.done)
+        arrived |= self.arrivals["defender"].apply(t, self.dfn, self.pos, self.done)
+        if arrived:  # the most troops a side has had counts them on arrival, before losses
+            np.maximum(self.peak_att, self.att, out=self.peak_att)
+            np.maximum(self.peak_dfn, self.dfn, out=self.peak_dfn)
+            self.f_arrived = True
+        self.f_changed |= arrived or s.attrition.model != "none"
         if self.log_supply is not None:
             self.supply_changes.apply(t, self.log_supply, self.pos)
         live = ~self.done
@@ -396,6 +432,44 @@ class _SectorState:
         self.band[t] += np.bincount(b, minlength=DONE_BIN + 1).astype(self.band.dtype)
         if checkpoint is not None:
             self.out_progress[self.orig, checkpoint] = self.geo.output(self.u)
+        self._record_forces(t)
+
+    def _force_bins(self, side: int, troops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b = np.minimum(np.ceil(troops * self.f_scale[side]), FORCE_BINS).astype(np.intp)
+        return (np.bincount(b, minlength=FORCE_BINS + 1),
+                np.bincount(b, weights=troops, minlength=FORCE_BINS + 1))
+
+    def _record_forces(self, t: int) -> None:
+        """The day's histograms of troops, and the sides that reach their breakpoint."""
+        if not self.f_changed and t > 0:
+            self.f_counts[:, t] = self.f_counts[:, t - 1]
+            self.f_sums[:, t] = self.f_sums[:, t - 1]
+            return
+        self.f_changed = False
+        for side, troops in enumerate((self.att, self.dfn)):
+            counts, sums = self._force_bins(side, troops)
+            self.f_counts[side, t] = counts + self.f_retired[side, 0]
+            self.f_sums[side, t] = sums + self.f_retired[side, 1]
+        sides = ((0, self.att, self.peak_att, self.thr_att),
+                 (1, self.dfn, self.peak_dfn, self.thr_dfn))
+        if self.f_arrived:  # troops only fall between arrivals: peaks and thresholds hold
+            self.f_arrived = False
+            for side, troops, peak, thr in sides:
+                np.maximum(peak, troops, out=peak)
+                live = ~np.isnan(thr)
+                thr[live] = np.where(peak[live] > 0, self.f_frac[side] * peak[live], -np.inf)
+        for side, troops, _, thr in sides:
+            hit = troops <= thr
+            if hit.any():
+                thr[hit] = np.nan
+                self.out_break[side, self.orig[hit]] = t - 1  # during the day before
+
+    def retire_forces(self, sel: np.ndarray) -> None:
+        """Keep the troops of replications leaving the active set: they count every later day."""
+        for side, troops in enumerate((self.att, self.dfn)):
+            counts, sums = self._force_bins(side, troops[sel])
+            self.f_retired[side, 0] += counts
+            self.f_retired[side, 1] += sums
 
     def flush(self, sel: np.ndarray | slice, checkpoints_after: int | None = None) -> None:
         """Write the final per-replication outputs of positions ``sel``; fill later checkpoints
@@ -418,6 +492,10 @@ class _SectorState:
             base_m_per_day=self.out_base,
             strikes=self.out_strikes,
             band_counts=self.band,
+            attacker_breakpoint_day=self.out_break[0],
+            defender_breakpoint_day=self.out_break[1],
+            forces_counts=self.f_counts,
+            forces_sums=self.f_sums,
         )
 
 
@@ -519,6 +597,8 @@ class _ChunkRun:
             if not self.compact(t + 1):
                 for st in self.sectors:
                     st.band[t + 2:, DONE_BIN] += self.retired
+                    st.f_counts[:, t + 2:] += st.f_retired[:, 0, None].astype(st.f_counts.dtype)
+                    st.f_sums[:, t + 2:] += st.f_retired[:, 1, None]
                 return
             yield _Late(env, 1)
 
@@ -540,6 +620,7 @@ class _ChunkRun:
         keep = ~done
         for st in self.sectors:
             st.flush(done, later)
+            st.retire_forces(done)
             st.compact(keep)
         self.orig = self.orig[keep]
         self.pos = np.full(self.pos.size, -1)
@@ -573,6 +654,17 @@ class _ChunkRun:
         for st in self.sectors:
             st.flush(slice(None))
         return {st.s.name: st.outcomes() for st in self.sectors}
+
+
+def troops_cap(sc: Scenario, s: Sector) -> tuple[float, float]:
+    """The most troops each side of sector ``s`` can have: its own, every reinforcement and every
+    reserve of its side that can release to it."""
+    return tuple(  # type: ignore[return-value]
+        float(getattr(s, side).troops)
+        + sum(r.troops for r in s.reinforcements if r.side == side)
+        + sum(r.troops for r in sc.reserves if r.side == side and s.name in r.sectors)
+        for side in SIDES
+    )
 
 
 def simulate_chunk(scenario: Scenario, seed: int, chunk: int, n: int) -> dict[str, SectorChunk]:

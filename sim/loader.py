@@ -657,10 +657,12 @@ def _named(n: _Node) -> str:
 
 
 def _side(n: _Node) -> Side:
-    n.mapping(("troops",), ("quality",))
+    n.mapping(("troops",), ("quality", "breakpoint_fraction"))
     return Side(
         troops=n["troops"].number(ge=0, le=MAX_TROOPS),
         quality=n["quality"].number(gt=0, le=100) if n.has("quality") else 1.0,
+        breakpoint_fraction=n["breakpoint_fraction"].number(ge=0, lt=1)
+        if n.has("breakpoint_fraction") else 0.0,
     )
 
 

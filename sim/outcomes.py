@@ -12,7 +12,14 @@ import numpy as np
 from . import __version__
 from .errors import AdvsimError
 from .scenario import Scenario, Sector, slug
-from .summary import band_percentiles, censored_percentiles, percentile_se, pkey, prob_se
+from .summary import (
+    band_percentiles,
+    censored_percentiles,
+    forces_band_percentiles,
+    percentile_se,
+    pkey,
+    prob_se,
+)
 
 if TYPE_CHECKING:
     from .engine import SectorChunk
@@ -45,6 +52,14 @@ class SectorOutcomes:
     strikes: np.ndarray
     band_counts: np.ndarray | None = None  # per-day histograms of u, from a simulation
     stored_bands: dict[str, np.ndarray] | None = None  # per-day bands, from a folder
+    # The day during which each side falls to its breakpoint (+inf: not within the horizon);
+    # None where unknown (a folder written before forces were recorded).
+    attacker_breakpoint_day: np.ndarray | None = None
+    defender_breakpoint_day: np.ndarray | None = None
+    forces_counts: np.ndarray | None = None  # (sides, days, bins): histograms of troops
+    forces_sums: np.ndarray | None = None  # and the troops in each bin
+    # per-day bands of troops from a folder: {"attacker": {"day": ..., "p5": ...}, ...}
+    stored_forces_bands: dict[str, dict[str, np.ndarray]] | None = None
 
     @property
     def name(self) -> str:
@@ -87,19 +102,61 @@ class SectorOutcomes:
             objective_day=np.empty(n), milestone_days=np.empty((n, len(sector.milestones))),
             progress=np.empty((n, len(checkpoints_days))), attacker_losses=np.empty(n),
             defender_losses=np.empty(n), base_m_per_day=np.empty(n),
-            strikes=np.empty(n, dtype=np.int64),
+            strikes=np.empty(n, dtype=np.int64), attacker_breakpoint_day=np.empty(n),
+            defender_breakpoint_day=np.empty(n),
         )
 
     def put(self, lo: int, part: SectorChunk) -> None:
         """Place one chunk's outcomes at replications lo, lo + 1, ..."""
         hi = lo + part.objective_day.size
         for name in ("objective_day", "milestone_days", "progress", "attacker_losses",
-                     "defender_losses", "base_m_per_day", "strikes"):
+                     "defender_losses", "base_m_per_day", "strikes", "attacker_breakpoint_day",
+                     "defender_breakpoint_day"):
             getattr(self, name)[lo:hi] = getattr(part, name)
         if self.band_counts is None:
             self.band_counts = part.band_counts.astype(np.int64)  # sums of chunks: wide
         else:
             self.band_counts += part.band_counts
+        if self.forces_counts is None or self.forces_sums is None:
+            self.forces_counts = part.forces_counts.astype(np.int64)
+            self.forces_sums = part.forces_sums.copy()
+        else:
+            self.forces_counts += part.forces_counts
+            self.forces_sums += part.forces_sums
+
+    def breakpoint_days(self) -> dict[str, np.ndarray] | None:
+        """Side -> the day during which it falls to its breakpoint (+inf: censored)."""
+        a, d = self.attacker_breakpoint_day, self.defender_breakpoint_day
+        return None if a is None or d is None else {"attacker": a, "defender": d}
+
+    def forces_bands(self, percentiles,
+                     source: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Per-day percentiles of each side's troops: {"attacker": {"day": ..., "p5": ...},
+        "defender": ...}; from the histograms of a simulation, or as read back from
+        forces_bands.csv (``source``: the folder, for errors)."""
+        what = source or "this result"
+        if self.forces_counts is not None and self.forces_sums is not None:
+            days = np.arange(self.forces_counts.shape[1])
+            out = {}
+            for i, side in enumerate(("attacker", "defender")):
+                b = forces_band_percentiles(self.forces_counts[i], self.forces_sums[i],
+                                            percentiles)
+                out[side] = {"day": days, **{pkey(p): b[p] for p in b}}
+            return out
+        if not self.stored_forces_bands:
+            raise AdvsimError(f"{what}: no forces_bands.csv (troops by day come with "
+                              "advsim run)")
+        keys = ("day", *map(pkey, percentiles))
+        for side, band in self.stored_forces_bands.items():
+            missing = [k for k in keys if k not in band]
+            if missing:
+                raise AdvsimError(f"{what}: forces_bands.csv lacks {missing[0]} of sector "
+                                  f"{self.name!r}, {side}")
+        return {side: {k: band[k] for k in keys}
+                for side, band in self.stored_forces_bands.items()}
+
+    def has_forces_bands(self) -> bool:
+        return self.forces_counts is not None or bool(self.stored_forces_bands)
 
     def bands(self, percentiles, source: str | None = None) -> dict[str, np.ndarray]:
         """Per-day percentiles of progress: {"day": ..., "p5": ...}; from the histograms of a
@@ -148,7 +205,8 @@ class Result:
             cols = f.sectors[s.name]
             sectors[s.name] = SectorOutcomes(
                 sector=s, checkpoints_days=f.scenario.checkpoints_days,
-                stored_bands=None if f.bands is None else f.bands.get(s.name, {}), **cols,
+                stored_bands=None if f.bands is None else f.bands.get(s.name, {}),
+                stored_forces_bands=(f.forces_bands or {}).get(s.name), **cols,
             )
         return cls(scenario=f.scenario, replications=f.replications, seed=f.seed,
                    sectors=sectors, source=f.spec, overrides=f.overrides,
@@ -199,6 +257,8 @@ class Result:
             cols["defender_losses"] = so.defender_losses
             cols["base_m_per_day"] = so.base_m_per_day
             cols["strikes"] = so.strikes
+            for side, d in (so.breakpoint_days() or {}).items():
+                cols[f"{side}_breakpoint_day"] = np.where(np.isfinite(d), d, np.nan)
             parts.append(cols)
         names = list(dict.fromkeys(k for p in parts for k in p))
         out = {}
@@ -211,6 +271,36 @@ class Result:
         """Per-day percentile bands of each sector's progress, for fan charts."""
         ps = percentiles or self.scenario.percentiles
         return {name: so.bands(ps, self.source) for name, so in self.sectors.items()}
+
+    def forces_bands(self, percentiles=None) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+        """Per-day percentile bands of each sector's troops by side: {sector: {side: band}}."""
+        ps = percentiles or self.scenario.percentiles
+        return {name: so.forces_bands(ps, self.source) for name, so in self.sectors.items()}
+
+    def _forces_summary(self, so: SectorOutcomes) -> dict | None:
+        """Troops by side at the checkpoint days and the day each side reaches its breakpoint;
+        None for outcomes that carry neither (read back from an older folder)."""
+        sc, ps = self.scenario, self.scenario.percentiles
+        days = so.breakpoint_days()
+        if days is None and not so.has_forces_bands():
+            return None
+        out: dict = {"days": list(sc.checkpoints_days)}
+        bands = so.forces_bands(ps, self.source) if so.has_forces_bands() else None
+        for side in ("attacker", "defender"):
+            entry: dict = {"start": float(getattr(so.sector, side).troops)}
+            if bands is not None:
+                b = bands[side]
+                at = np.searchsorted(b["day"], sc.checkpoints_days)
+                entry["troops"] = {pkey(p): [_round(float(b[pkey(p)][i]), 1) for i in at]
+                                   for p in ps}
+            fraction = getattr(so.sector, side).breakpoint_fraction
+            entry["breakpoint"] = {"fraction": fraction}
+            if days is not None:
+                d = days[side]
+                entry["breakpoint"].update(prob_reached=float(np.isfinite(d).mean()),
+                                           **self._days_and_dates(censored_percentiles(d, ps)))
+            out[side] = entry
+        return out
 
     def _days_and_dates(self, days: list[float | None]) -> dict:
         """Censored percentiles of a day as {"day": …, "date": …}; None beyond the horizon."""
@@ -259,6 +349,9 @@ class Result:
                 for side, arr in (("attacker", so.attacker_losses),
                                   ("defender", so.defender_losses))
             }
+            forces = self._forces_summary(so)
+            if forces is not None:
+                out["forces"] = forces
         return {
             "advsim": __version__,
             "scenario": sc.name,

@@ -61,6 +61,7 @@ def write_run(
         write_csv(tmp / "outcomes.csv", table)
         maybe_parquet(tmp / "outcomes.parquet", table)
         write_csv(tmp / "bands.csv", _bands_table(result))
+        write_csv(tmp / "forces_bands.csv", _forces_bands_table(result))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         manifest = {
             **provenance(seed=result.seed, scenario_sha256=sha256_text(resolved_yaml)),
@@ -80,8 +81,10 @@ def write_run(
 
 def _bands_table(result: Result) -> dict[str, np.ndarray]:
     """Long table of per-day bands: sector, day, date, quantity, then one column per percentile."""
+    from .summary import band_columns
+
     parts = []
-    for name, band in result.bands().items():
+    for name, band in result.bands(band_columns(result.scenario.percentiles)).items():
         so = result.sectors[name]
         days = band["day"]
         start = np.datetime64(result.scenario.start.isoformat())
@@ -92,6 +95,27 @@ def _bands_table(result: Result) -> dict[str, np.ndarray]:
             "quantity": np.full(days.size, so.progress_name, dtype=object),
             **{k: v for k, v in band.items() if k != "day"},
         })
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _forces_bands_table(result: Result) -> dict[str, np.ndarray]:
+    """Long table of per-day bands of troops: sector, day, date, quantity (attacker_troops or
+    defender_troops), then one column per percentile."""
+    from .summary import band_columns
+
+    parts = []
+    start = np.datetime64(result.scenario.start.isoformat())
+    ps = band_columns(result.scenario.percentiles)
+    for name, sides in result.forces_bands(ps).items():
+        for side, band in sides.items():
+            days = band["day"]
+            parts.append({
+                "sector": np.full(days.size, name, dtype=object),
+                "day": days,
+                "date": (start + days.astype("timedelta64[D]")).astype(str),
+                "quantity": np.full(days.size, f"{side}_troops", dtype=object),
+                **{k: v for k, v in band.items() if k != "day"},
+            })
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -115,6 +139,8 @@ class RunFiles:
     bands: dict[str, dict[str, np.ndarray]] | None  # from bands.csv; None for a sweep point
     point: str | None = None
     wall_seconds: float = 0.0
+    # from forces_bands.csv: {sector: {side: {"day": ..., "p5": ...}}}; None where absent
+    forces_bands: dict[str, dict[str, dict[str, np.ndarray]]] | None = None
 
 
 def read_run(spec: str | os.PathLike[str]) -> RunFiles:
@@ -153,9 +179,11 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     except (KeyError, TypeError, ValueError) as e:
         raise AdvsimError(f"{spec}: summary.json or manifest.json lacks {e}") from None
     bands = _read_bands(folder / "bands.csv", spec) if (folder / "bands.csv").is_file() else {}
+    forces = folder / "forces_bands.csv"
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=seed, overrides=overrides,
         scenario_sha256=sha, wall_seconds=wall, bands=bands,
+        forces_bands=_read_forces_bands(forces, spec) if forces.is_file() else None,
         sectors=sectors_from_table(table, sc, n, folder / "outcomes.csv", spec),
     )
 
@@ -171,6 +199,24 @@ def _read_bands(path: Path, spec: str) -> dict[str, dict[str, np.ndarray]]:
         sel = sector == name
         out[name] = {k: floats(v, path)[sel] for k, v in cols.items()
                      if k == "day" or k.startswith("p")}
+    return out
+
+
+def _read_forces_bands(path: Path, spec: str) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """Per-day bands of troops from forces_bands.csv: {sector: {side: {"day": ..., "p5": ...}}}."""
+    cols = read_csv_columns(path, spec)
+    for key in ("sector", "quantity"):
+        if key not in cols:
+            raise AdvsimError(f"{spec}: forces_bands.csv has no column {key!r}")
+    sector, quantity = np.asarray(cols["sector"]), np.asarray(cols["quantity"])
+    out: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for name in dict.fromkeys(cols["sector"]):
+        for side in ("attacker", "defender"):
+            sel = (sector == name) & (quantity == f"{side}_troops")
+            if sel.any():
+                out.setdefault(name, {})[side] = {
+                    k: floats(v, path)[sel] for k, v in cols.items()
+                    if k == "day" or k.startswith("p")}
     return out
 
 
@@ -265,5 +311,7 @@ def sectors_from_table(
             "defender_losses": col("defender_losses"),
             "base_m_per_day": col("base_m_per_day"),
             "strikes": col("strikes").astype(np.int64),
+            **{f"{side}_breakpoint_day": col(f"{side}_breakpoint_day", censored=True)
+               for side in ("attacker", "defender") if f"{side}_breakpoint_day" in table},
         }
     return out

@@ -80,8 +80,13 @@ class Advance:
 
 @dataclass(frozen=True, kw_only=True)
 class Side:
+    """A side's troops in a sector, their quality (a multiplier of effective strength) and its
+    breakpoint: the side counts as broken once its troops fall to ``breakpoint_fraction`` of
+    the most it has had, counting arrivals as they arrive (0: once none are left)."""
+
     troops: float
     quality: float = 1.0
+    breakpoint_fraction: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

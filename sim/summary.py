@@ -9,6 +9,15 @@ import numpy as np
 from .engine import BINS, DONE_BIN
 from .scenario import Sector
 
+# The percentiles of a fan chart's shades, in 10% steps (P5–P95, P15–P85, … P45–P55) and the
+# median: bands files carry them beside the scenario's own percentiles.
+FAN_PERCENTILES = (5.0, 15.0, 25.0, 35.0, 45.0, 50.0, 55.0, 65.0, 75.0, 85.0, 95.0)
+
+
+def band_columns(percentiles) -> list[float]:
+    """The percentiles a bands file holds: the scenario's and the fan chart's."""
+    return sorted({float(p) for p in percentiles} | set(FAN_PERCENTILES))
+
 
 def pkey(p: float) -> str:
     """JSON key of a percentile: 5 -> "p5", 2.5 -> "p2.5"."""
@@ -70,4 +79,22 @@ def band_percentiles(counts: np.ndarray, geo: Sector, percentiles) -> dict[float
         u = np.where(j == 0, 0.0, (j - 1 + frac) * width)
         u = np.where(j == DONE_BIN, geo.u_objective, u)
         out[p] = geo.output(u)
+    return out
+
+
+def forces_band_percentiles(counts: np.ndarray, sums: np.ndarray,
+                            percentiles) -> dict[float, np.ndarray]:
+    """Per-day percentiles of a side's troops from its per-day histograms: the mean troops of
+    the bin in which each percentile's rank falls. Bin 0 holds replications with none left;
+    where every replication has the same troops (no noise), the bands are those troops."""
+    n = counts[0].sum()
+    cdf = np.cumsum(counts, axis=1)
+    rows = np.arange(counts.shape[0])
+    out: dict[float, np.ndarray] = {}
+    for p in percentiles:
+        target = max(p / 100 * n, 1e-9)
+        j = np.minimum((cdf < target).sum(axis=1), counts.shape[1] - 1)
+        c = counts[rows, j]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[p] = np.where(c > 0, sums[rows, j] / np.maximum(c, 1), 0.0)
     return out

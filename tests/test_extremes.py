@@ -607,3 +607,12 @@ def test_a_strike_lasting_past_the_horizon_lasts_to_the_end(duration):
                     duration_days: {duration}}}]"""), horizon=30, extra="checkpoints_days: [30]\n"))
     so = res.sectors["s"]
     np.testing.assert_allclose(so.progress[:, 0], 30 * 0.25 * 0.99**so.strikes, rtol=1e-9)
+
+
+def test_the_tiniest_troop_counts_keep_the_force_bands_finite():
+    """A defender of 2.2e-308 troops (the smallest normal double): 512 bins over (0, troops]
+    once meant a scale of 1/troops = inf, and the day's histogram overflowed its bin index."""
+    text = scenario(axis(attacker=0.0, defender=2.2250738585072014e-308, rate=0.0), horizon=3)
+    _, result = run_api(text, replications=3)
+    so = result.sectors["s"]
+    assert np.all(so.defender_losses == 0) and np.all(so.attacker_losses == 0)

@@ -79,8 +79,9 @@ def _number(field: str, where: str) -> None:
 
 
 def _check_outcomes(path: Path, kinds: dict[str, str]) -> None:
-    """Every numeric field is a finite number; a field is empty only where a day is censored or
-    a column belongs to another sector (a milestone it lacks, the other kind's progress)."""
+    """Every numeric field is a finite number; a field is empty only where a day is censored (the
+    objective's, a milestone's, a side's breakpoint) or a column belongs to another sector (a
+    milestone it lacks, the other kind's progress)."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for i, row in enumerate(rows):
@@ -95,8 +96,9 @@ def _check_outcomes(path: Path, kinds: dict[str, str]) -> None:
             elif v == "":
                 other_kind = (col.startswith("advance_km_d") and kind != "axis") or (
                     col.startswith("held_km2_d") and kind != "area")
-                assert col == "objective_day" or col.startswith("milestone_") or other_kind, (
-                    f"{where}: empty")
+                censored = col == "objective_day" or col.startswith("milestone_") or (
+                    col.endswith("_breakpoint_day"))
+                assert censored or other_kind, f"{where}: empty"
             else:
                 _number(v, where)
 

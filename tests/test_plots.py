@@ -61,12 +61,17 @@ def texts(ax) -> list[str]:
     return [t.get_text() for t in ax.texts]
 
 
-def test_fan_shows_two_bands_the_median_and_the_marks(runs):
+def test_fan_shows_shades_in_10_percent_steps_the_median_and_the_marks(runs):
     run = load_run(runs["strikes"])
     fig = fan_chart([run])
     (ax,) = fig.axes
-    assert len(fills(ax)) == 2
-    band = run.bands()["kurakhove"]
+    assert len(fills(ax)) == 5  # P5–P95, P15–P85, P25–P75, P35–P65, P45–P55
+    band = run.bands((5, 15, 25, 35, 45, 50, 55, 65, 75, 85, 95))["kurakhove"]
+    for shade, (_, hi) in zip(fills(ax), ((5, 95), (15, 85), (25, 75), (35, 65), (45, 55))):
+        y = shade.get_paths()[0].vertices[:, 1]
+        assert y.max() == pytest.approx(band[f"p{hi}"].max())
+    alphas = [f.get_alpha() for f in fills(ax)]
+    assert alphas == sorted(alphas) and len(set(alphas)) == 5  # darker towards the middle
     median = next(ln for ln in ax.lines if ln.get_label() == "median")
     x, y = median.get_data()
     assert np.array_equal(y, band["p50"])
@@ -74,6 +79,7 @@ def test_fan_shows_two_bands_the_median_and_the_marks(runs):
     outer = fills(ax)[0].get_paths()[0].vertices[:, 1]
     assert outer.min() == 0 and outer.max() == pytest.approx(band["p95"].max())
     assert "Kurakhove → Pokrovsk" in ax.get_title() and f"{N:,} replications" in ax.get_title()
+    assert "kurakhove" not in ax.get_title()  # the scenario's name says it: no slug
     assert ax.get_ylabel() == "Advance from the start line, km"
     assert {"objective: Pokrovsk (35 km)", "halfway (17.5 km)",
             "defensive line: prepared line before Pokrovsk (25 km)"} <= set(texts(ax))
@@ -82,7 +88,30 @@ def test_fan_shows_two_bands_the_median_and_the_marks(runs):
     assert ax.get_ylim()[1] > 35
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[:3] == ["P5–P95: 90% of replications", "P25–P75: the middle half", "median"]
+    assert legend[:3] == ["P5–P95: 90% of replications",
+                          "P45–P55: the central 10% (shades in 10% steps)", "median"]
+    # day 0 marked, and the year on the first date tick (not only at January)
+    assert any(ln.get_xdata()[0] == START and ln.get_linestyle() == "-" for ln in ax.lines
+               if len(set(ln.get_xdata())) == 1)
+    assert "day 0 of the run: 2024-11-20" in legend
+    fig.canvas.draw()
+    first = ax.get_xticklabels()[0].get_text()
+    assert any(str(y) in first for y in (2024, 2025)), first
+
+
+def test_fan_draws_observed_history_left_of_the_origin(runs):
+    from sim.observed import parse_observed
+
+    run = load_run(runs["strikes"])
+    obs = parse_observed("date,sector,value,frame\n2024-10-01,kurakhove,40,remaining_km\n"
+                         "2024-11-01,kurakhove,37,remaining_km\n"
+                         "2024-11-20,kurakhove,35,remaining_km\n")["kurakhove"]
+    (ax,) = fan_chart([run], observed=obs).axes
+    line = next(ln for ln in ax.lines if ln.get_label().startswith("observed"))
+    x, y = line.get_data()
+    # km advanced from the start line: -5 km 50 days before day 0, then -2, then 0 at day 0
+    assert list(x) == [START - 50, START - 19, START] and list(y) == [-5.0, -2.0, 0.0]
+    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[0] == -5
 
 
 def test_fan_of_an_area_sector_shows_held_area_falling(runs):
@@ -113,7 +142,22 @@ def test_cdf_overlays_runs_up_to_each_horizon(runs):
     ya, yb = (np.interp(at, *ln.get_data()) for ln in curves[:2])
     assert yb > ya
     assert ax.get_ylim() == (0, 1.02) and ax.get_ylabel() == "P(objective reached by date)"
+    assert ax.get_xlabel() == "Date (day 0: 2024-11-20)"
     assert curves[2].get_label().startswith("200 days: median beyond the horizon; 0.")
+    # each horizon marked
+    verticals = {ln.get_xdata()[0] for ln in ax.lines if len(set(ln.get_xdata())) == 1}
+    assert {START + 200, START + 365} <= verticals
+    assert texts(ax).count("horizon") == 2
+
+
+def test_default_legends_say_in_words_what_differs(runs):
+    a, b, short = (load_run(runs[k]) for k in ("strikes", "no_strikes", "short"))
+    (ax,) = cdf_chart([a, b, short]).axes
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0].startswith("365-day horizon: median")
+    assert legend[1].startswith("strikes rate per day = 0, 365-day horizon: median")
+    assert legend[2].startswith("200-day horizon: median beyond the horizon")
+    assert not any(t.startswith(("A:", "B:")) or "seed" in t for t in legend)
 
 
 def test_hist_shows_the_censored_mass_past_the_horizon(runs):
@@ -131,6 +175,24 @@ def test_hist_shows_the_censored_mass_past_the_horizon(runs):
     assert steps[0].get_data().values.sum() + censored == pytest.approx(1)
     assert steps[0].get_data().edges[-1] == START + 200
     assert any(f"({censored:.0%})" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+@pytest.mark.parametrize(("share", "text"), [(0.0, "0%"), (0.0004, "<0.1%"), (0.002, "0.2%"),
+                                             (0.0095, "0.9%"), (0.25, "25%"), (0.996, "99.6%"),
+                                             (0.9999, ">99.9%"), (1.0, "100%")])
+def test_shares_are_never_rounded_to_zero_or_all(share, text):
+    from sim.charts.base import share_text
+
+    assert share_text(share) == text
+
+
+def test_hist_labels_a_small_censored_share_honestly(runs):
+    run = load_run(runs["strikes"])
+    so = run.sectors["kurakhove"]
+    so.objective_day[:1] = np.inf  # one replication in 300 censored: 0.3%, not "0%"
+    (ax,) = hist_chart([run]).axes
+    assert "0.3%" in texts(ax)
+    assert ax.get_xlabel() == "Date (day 0: 2024-11-20)"
 
 
 def test_milestones_show_intervals_and_arrows_past_the_horizon(runs):
@@ -160,6 +222,107 @@ def test_tornado_ranks_parameters_by_influence(tmp_path):
     assert ax.get_xlim() == (-1, 1) and "partial rank correlation" in ax.get_xlabel()
     assert "p50_day" in ax.get_title()
     assert len(tornado_chart(str(tmp_path), metrics=["prob_reached"]).axes) == 1
+
+
+SENSITIVITY_HEADER = ("metric,rank,parameter,prcc,prcc_low,prcc_high,sobol_first,sobol_first_low,"
+                      "sobol_first_high,sobol_total,sobol_total_low,sobol_total_high,points,note\n")
+
+
+def test_tornado_of_a_sobol_sweep_draws_st_and_s1_with_intervals(tmp_path):
+    (tmp_path / "sensitivity.csv").write_text(
+        SENSITIVITY_HEADER
+        + "kursk.day_p50,1,sectors.kursk.reinforcements.0.date,0.9,0.85,0.92,0.46,0.22,0.71,"
+          "0.6,0.44,0.84,256,\n"
+        + "kursk.day_p50,2,sectors.kursk.reinforcements.0.readiness_days,0.87,0.8,0.9,0.45,0.24,"
+          "0.66,0.51,0.39,0.69,256,\n")
+    fig = tornado_chart(str(tmp_path))
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "reinforcements.0.readiness_days", "reinforcements.0.date"]  # short labels, ST order
+    widths = sorted(round(p.get_width(), 3) for p in ax.patches)
+    assert widths == [0.45, 0.46, 0.51, 0.6]  # ST and S1 of each, not PRCC
+    caps = [c for c in ax.containers if getattr(c, "has_xerr", False)]
+    assert len(caps) == 2  # intervals on both the ST and the S1 bars
+    st_err = caps[0].lines[2][0].get_segments()
+    assert sorted(tuple(np.round(sg[:, 0], 2)) for sg in st_err) == [(0.39, 0.69), (0.44, 0.84)]
+    assert "Sobol index" in ax.get_xlabel() and "95%" in ax.get_xlabel()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["total effect, ST (with interactions)", "first order, S1 (alone)"]
+    # the figure fits its bars: two bars, one short panel
+    assert fig.get_figheight() < 3
+
+
+def test_tornado_of_a_prcc_sweep_has_a_legend_for_its_colours(tmp_path):
+    (tmp_path / "sensitivity.csv").write_text(
+        SENSITIVITY_HEADER
+        + "k.day_p50,1,sectors.k.advance.base_m_per_day,-0.9,-0.95,-0.8,,,,,,,25,\n"
+        + "k.day_p50,2,sectors.k.forces.attacker.troops,0.5,0.2,0.7,,,,,,,25,\n")
+    fig = tornado_chart(str(tmp_path))
+    (ax,) = fig.axes
+    assert [p.get_width() for p in ax.patches] == [0.5, -0.9]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["attacker.troops",
+                                                            "advance.base_m_per_day"]
+    assert "with 95% interval" in ax.get_xlabel()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "a higher value raises the metric", "a higher value lowers the metric"]
+
+
+def test_swing_tornado_shows_a_grid_sweep_in_days(tmp_path):
+    from sim.charts.tornado import swing_chart
+
+    (tmp_path / "sweep.yaml").write_text(
+        "method: grid\nparameters:\n  sectors.k.forces.attacker.troops: [1, 2, 3]\n"
+        "  sectors.k.advance.base_m_per_day: [100, 200, 300]\nmetrics: [day_p50]\n")
+    (tmp_path / "scenario.yaml").write_text("horizon_days: 365\nsectors:\n  k: {}\n")
+    rows = ["point,sectors.k.forces.attacker.troops,sectors.k.advance.base_m_per_day,k.day_p50"]
+    # day_p50 = 300 - 10 * troops - 0.5 * rate, censored where troops = 1 and rate = 100
+    for i, (t, r) in enumerate((t, r) for t in (1, 2, 3) for r in (100, 200, 300)):
+        y = "" if (t, r) == (1, 100) else f"{300 - 10 * t - 0.5 * r:g}"
+        rows.append(f"{i},{t},{r},{y}")
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    fig = swing_chart(str(tmp_path))
+    (ax,) = fig.axes
+    base = 300 - 20 - 100
+    assert any(ln.get_xdata()[0] == base for ln in ax.lines)
+    # widest swing on top: rate (150 → 50 days... 250 - 150 = 100 days) above troops (20 days)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["attacker.troops\n1 → 3", "advance.base_m_per_day\n100 → 300"]
+    ends = sorted((round(p.get_x(), 6), round(p.get_x() + p.get_width(), 6)) for p in ax.patches)
+    assert ends == sorted([(base, 300 - 10 - 100), (base, 300 - 30 - 100),
+                           (base, 300 - 20 - 50), (base, 300 - 20 - 150)])
+    assert "days from the start" in ax.get_xlabel()
+
+
+def test_swing_needs_a_grid_sweep(tmp_path):
+    from sim.charts.tornado import swing_chart
+
+    (tmp_path / "sweep.yaml").write_text("method: sobol\nparameters: {a: [1, 2]}\n")
+    (tmp_path / "scenario.yaml").write_text("sectors: {}\n")
+    (tmp_path / "points.csv").write_text("point,a\n0,1\n")
+    with pytest.raises(Exception, match="needs a grid sweep"):
+        swing_chart(str(tmp_path))
+
+
+def test_forces_chart_shows_both_sides_and_the_breakpoint(tmp_path):
+    from sim.charts.runs import forces_chart
+
+    res = sim_run(ROOT / "scenarios/examples/iwo-jima.yaml")
+    (ax,) = forces_chart([res]).axes
+    medians = {ln.get_label().split(":")[0]: ln for ln in ax.lines
+               if ln.get_label().endswith("median troops")}
+    assert set(medians) == {"attacker", "defender"}
+    bands = res.forces_bands()["iwo-jima"]
+    assert np.array_equal(medians["defender"].get_ydata(), bands["defender"]["p50"])
+    marker = next(ln for ln in ax.lines if ln.get_label().startswith("defender has no troops"))
+    assert marker.get_xdata()[0] == mdates.date2num(dt.date(1945, 2, 19)) + 35
+    assert "1945-03-26 (day 35)" in marker.get_label()
+    assert ax.get_ylabel() == "Troops" and "Iwo Jima" in ax.get_title()
+
+
+def sim_run(path):
+    import sim
+
+    return sim.simulate(sim.load_scenario(path), replications=20, seed=1, jobs=1)
 
 
 @pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"),
@@ -198,6 +361,7 @@ def test_bad_input_is_one_line_and_status_2(runs, tmp_path):
         ([str(empty), "-o", png], "not a results folder (no summary.json"),
         ([str(empty), "--kind", "tornado", "-o", png], "no sensitivity.csv"),
         ([a, a, "--kind", "tornado", "-o", png], "name one sweep folder"),
+        ([str(empty), "--kind", "swing", "-o", png], "no points.csv"),
         ([a, a, "--kind", "cdf", "--label", "x", "-o", png], "--label: 1 labels for 2 runs"),
         ([a, "--sector", "kursk", "-o", png], "--sector: 'kursk' is not a sector"),
     ]

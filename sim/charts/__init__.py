@@ -1,5 +1,5 @@
-"""Every chart advsim draws, as matplotlib figures: of runs (fan, cdf, hist, milestones), of
-a sweep's sensitivity (tornado) and of a backtest. ``plot`` draws one into a file."""
+"""Every chart advsim draws, as matplotlib figures: of runs (fan, cdf, hist, milestones,
+forces), of a sweep (tornado, swing) and of a backtest. ``plot`` draws one into a file."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     RunLike: TypeAlias = Result | str | os.PathLike[str]  # a sweep folder, for tornado
 
-KINDS = ("fan", "cdf", "hist", "milestones", "tornado")
+KINDS = ("fan", "cdf", "hist", "milestones", "forces", "tornado", "swing")
+SWEEP_KINDS = ("tornado", "swing")  # charts of a sweep folder, not of runs
 
 __all__ = ["KINDS", "check_output", "plot", "require_matplotlib", "save"]
 
@@ -27,12 +28,13 @@ def plot(
     runs: RunLike | Sequence[RunLike], *, kind: str = "fan",
     output: str | os.PathLike[str], labels: Sequence[str] | None = None,
     sectors: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
-    bin_days: int = 7,
+    bin_days: int = 7, observed=None,
 ) -> Path:
     """Draw a chart of ``kind`` and write it to ``output`` (.png, .svg or .pdf).
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``), one or several; for
-    ``tornado``, one sweep folder.
+    ``tornado`` and ``swing``, one sweep folder. ``observed`` (an ObservedSeries, or a dict
+    of them by sector) draws observed history on the fan chart, left of the run's day 0.
     """
     if kind not in KINDS:
         raise AdvsimError(f"kind: {kind!r} is not a chart kind (expected "
@@ -42,22 +44,24 @@ def plot(
         runs, Sequence) else list(runs)
     if not items:
         raise AdvsimError("plot: name at least one results folder (RUN...)")
-    if kind == "tornado" and len(items) != 1:
-        raise AdvsimError("plot --kind tornado: name one sweep folder")
+    if kind in SWEEP_KINDS and len(items) != 1:
+        raise AdvsimError(f"plot --kind {kind}: name one sweep folder")
     require_matplotlib()
     labels = list(labels) if labels else None
     sectors = list(sectors) if sectors else None
-    if kind == "tornado":
-        from .tornado import tornado_chart
+    if kind in SWEEP_KINDS:
+        from .tornado import swing_chart, tornado_chart
 
-        fig = tornado_chart(os.fspath(cast("str | os.PathLike[str]", items[0])),
-                            metrics=list(metrics) if metrics else None)
+        draw = tornado_chart if kind == "tornado" else swing_chart
+        fig = draw(os.fspath(cast("str", items[0])), metrics=list(metrics) if metrics else None)
     else:
         from . import runs as charts
 
-        loaded = cast("list[Result]", items)
+        loaded = cast("list[Result]", list(items))
         if kind == "fan":
-            fig = charts.fan_chart(loaded, labels=labels, sectors=sectors)
+            fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
+        elif kind == "forces":
+            fig = charts.forces_chart(loaded, labels=labels, sectors=sectors)
         elif kind == "cdf":
             fig = charts.cdf_chart(loaded, labels=labels, sectors=sectors)
         elif kind == "hist":
@@ -72,8 +76,9 @@ def __getattr__(name: str):
     import importlib
 
     for module, names in (("runs", ("fan_chart", "cdf_chart", "hist_chart",
-                                    "milestones_chart")),
-                          ("tornado", ("tornado_chart", "read_sensitivity")),
+                                    "milestones_chart", "forces_chart")),
+                          ("tornado", ("tornado_chart", "read_sensitivity", "swing_chart",
+                                       "read_swing")),
                           ("backtest", ("backtest_chart",))):
         if name in names:
             return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -8,6 +8,7 @@ SVG or PDF canvas by the file's suffix.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,12 +64,42 @@ def figure(panels: int, panel_in: float = PANEL_IN) -> tuple[Figure, list[Axes]]
 
 
 def dated(ax: Axes) -> None:
+    """Calendar dates on the x axis, concise, with the year on the first tick as well as at
+    each January (matplotlib's concise labels name the year only there)."""
     import matplotlib.dates as mdates
+
+    class YearFirst(mdates.ConciseDateFormatter):
+        def format_ticks(self, values):
+            labels = list(super().format_ticks(values))
+            if labels and not re.search(r"\d{4}", labels[0]):
+                labels[0] = f"{labels[0]}\n{mdates.num2date(values[0]):%Y}"
+            return labels
 
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(YearFirst(locator, show_offset=False))
     ax.grid(True, alpha=0.3)
+
+
+def share_text(x: float) -> str:
+    """A share as a reader should see it: never "0%" for a share that is not zero, nor "100%"
+    for one that is not all."""
+    if x <= 0:
+        return "0%"
+    if x >= 1:
+        return "100%"
+    if x < 0.001:
+        return "<0.1%"
+    if x < 0.01 or x > 0.99:
+        return f"{x:.1%}" if 0.001 <= x <= 0.999 else ">99.9%"
+    return f"{x:.0%}"
+
+
+def panel_title(run: Result, sector: str) -> str:
+    """The scenario's name, and the sector's where the scenario has several."""
+    if len(run.sectors) == 1:
+        return run.name
+    return f"{run.name} · sector {sector}"
 
 
 def day0(run: Result) -> float:
@@ -92,20 +123,37 @@ def sector_names(runs: list[Result], sectors: list[str] | None) -> list[str]:
 
 
 def run_labels(runs: list[Result], labels: list[str] | None = None) -> list[str]:
-    """Legend labels: the user's, or A, B... with what distinguishes each run."""
+    """Legend labels: the user's, or what distinguishes each run in words: its changed values
+    (the last part of each key path), its horizon, seed or scenario where those differ."""
     if labels:
         if len(labels) != len(runs):
             raise AdvsimError(f"labels: {len(labels)} labels for {len(runs)} runs",
                               param="labels")
         return list(labels)
-    from ..comparison import default_labels
-
     out = []
-    for letter, r in zip(default_labels(len(runs)), runs):
-        what = ", ".join(o.rsplit(".", 1)[-1] if len(o) > 40 else o for o in r.overrides)
-        what = what or (r.name if len({x.name for x in runs}) > 1 else "as in scenario")
-        out.append(f"{letter}: {what} (seed {r.seed})")
+    for r in runs:
+        parts = []
+        if len({x.name for x in runs}) > 1:
+            parts.append(r.name)
+        parts += [_override_words(o) for o in r.overrides
+                  if o.partition("=")[0] != "horizon_days"]  # said below, where it differs
+        if len({x.horizon_days for x in runs}) > 1:
+            parts.append(f"{r.horizon_days}-day horizon")
+        if len({x.seed for x in runs}) > 1:
+            parts.append(f"seed {r.seed}")
+        out.append(", ".join(parts) or "the scenario as written")
+    if len(set(out)) < len(out):  # nothing tells them apart: say which run each is
+        out = [f"{lab} (run {i + 1})" for i, lab in enumerate(out)]
     return out
+
+
+def _override_words(override: str) -> str:
+    """``sectors.kurakhove.strikes.0.rate_per_day=0`` as ``strikes rate per day = 0``."""
+    key, _, value = override.partition("=")
+    parts = [p for p in key.split(".") if not p.isdigit()]
+    if len(parts) > 2 and parts[0] == "sectors":
+        parts = parts[2:]
+    return f"{' '.join(parts[-2:]).replace('_', ' ')} = {value}"
 
 
 def replications_text(runs: list[Result]) -> str:

@@ -17,7 +17,9 @@ COMMANDS = {
     "validate": ("sim.cli.validate", "Check scenario files without running them."),
     "sweep": ("sim.cli.sweep", "Run a scenario over ranges of its values; rank their influence."),
     "compare": ("sim.cli.compare", "Compare runs: differences with intervals, per sector."),
-    "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone and tornado charts of runs."),
+    "plot": ("sim.cli.plot", "Fan, CDF, histogram, milestone, forces and tornado charts."),
+    "report": ("sim.cli.report", "A report to share: runs, sweeps, backtests as HTML or "
+               "Markdown."),
     "calibrate": ("sim.cli.calibrate", "Fit the advance rate and its variability to an "
                   "observed series."),
     "backtest": ("sim.cli.backtest", "Score a scenario's projection against what was "

@@ -1,4 +1,5 @@
-"""``advsim plot``: fan, CDF, histogram, milestone and tornado charts of results folders."""
+"""``advsim plot``: fan, CDF, histogram, milestone and forces charts of results folders;
+tornado and swing charts of sweep folders."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from .options import (
 @click.command("plot")
 @runs_arg
 @click.option("-k", "--kind", default="fan", show_default=True,
-              metavar="fan|cdf|hist|milestones|tornado", help="The chart to draw (see above).")
+              metavar="fan|cdf|hist|milestones|forces|tornado|swing",
+              help="The chart to draw (see above).")
 @output_option
 @renamed("--out", "-o/--output FILE (--out names a folder)", "old_out")
 @label_option
@@ -26,8 +28,10 @@ from .options import (
 @metric_option
 @click.option("--bin-days", type=click.IntRange(min=1), default=7, show_default=True,
               help="hist: width of the histogram's bins, in days.")
+@click.option("--observed", metavar="OBSERVED.csv", default=None,
+              help="fan: draw this observed series (date,sector,value[,frame]) left of day 0.")
 @verbose_option
-def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> None:
+def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, observed) -> None:
     """Draw a chart of the results folders RUN... (of advsim run) into FILE.
 
     \b
@@ -40,9 +44,16 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
                   not reach it within the horizon are one hatched bar past the horizon
       milestones  when each milestone and the objective fall, as P10–P90 and P25–P75
                   intervals with the median
-      tornado     a sweep's sensitivity table: RUN is a sweep folder with sensitivity.csv
-                  (columns parameter, metric and prcc, or influence, st or s1; optional
-                  ci95_low, ci95_high), one bar per parameter, largest on top
+      forces      troops by side per day (P5–P95, P25–P75, median) and the median day
+                  each side reaches its breakpoint
+      tornado     a sweep's sensitivity.csv: RUN is a sweep folder; Sobol indices (total
+                  and first order, with 95% intervals) for a Sobol sweep, partial rank
+                  correlations otherwise; one bar per parameter, largest on top
+      swing       a grid sweep: each metric at each parameter's lowest and highest level,
+                  the others at their middle levels, in the metric's units (days, km)
+
+    The fan chart shades P5–P95 to P45–P55 in 10% steps; --observed adds the observed
+    history to the left of day 0.
 
     RUN is a results folder, or a point of a sweep as SWEEP_DIR:POINT_ID. --metric picks
     the tornado's metrics. Charts need matplotlib: pip install 'advsim[plot]'. Prints the
@@ -54,6 +65,7 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
       advsim plot results/strikes results/no-strikes --kind cdf -o cdf.png \\
           --label strikes --label "no strikes"
       advsim plot results/strikes --kind hist --bin-days 14 -o hist.svg
+      advsim plot results/sweep --kind swing -o swing.png
     """
     from ..charts import plot
     from ..errors import AdvsimError
@@ -61,12 +73,19 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
     output = output or old_out
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
-    if kind != "tornado":
+    from ..charts import SWEEP_KINDS
+
+    series = None
+    if kind not in SWEEP_KINDS:
         from ..charts import check_output
         from ..outcomes import Result
 
         check_output(output)  # before reading the runs
+        if observed:
+            from ..observed import read_observed
+
+            series = read_observed(observed)
         runs = [Result.from_folder(r) for r in runs]
     path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
-                metrics=metrics, bin_days=bin_days)
+                metrics=metrics, bin_days=bin_days, observed=series)
     click.echo(str(path))

@@ -1,0 +1,44 @@
+"""``advsim report``: runs, sweeps and saved backtests as one HTML or Markdown report."""
+
+from __future__ import annotations
+
+import click
+
+from .options import output_option, verbose_option
+
+
+@click.command("report")
+@click.argument("items", nargs=-1, metavar="RUN_OR_SWEEP_OR_BACKTEST...")
+@output_option
+@click.option("--title", default=None, help="The report's title (default: what it holds).")
+@click.option("--no-charts", is_flag=True, help="Markdown: leave the charts out (with a note).")
+@verbose_option
+def command(items, output, title, no_charts) -> None:
+    """Write a report of RUN_OR_SWEEP_OR_BACKTEST... into FILE, to share.
+
+    \b
+    Each item is a results folder of advsim run (or a sweep point SWEEP_DIR:POINT_ID), a
+    sweep folder, or a backtest saved with `advsim backtest ... --json > FILE.json`.
+    -o report.html writes one self-contained page (charts as inline SVG, no scripts,
+    nothing fetched; it prints cleanly); -o report.md writes Markdown for pasting, with its
+    charts as SVG files in report_charts/ beside it. A run's report holds the percentiles
+    and dates of the objective, progress and forces at checkpoint days, milestones, fan,
+    CDF, histogram, milestone and forces charts, the scenario as run with the assumptions
+    it marks (`# assumption:` comments) and the sources it cites, and provenance (version,
+    seed, scenario hash, versions). A sweep's: its points, sensitivity table, tornado and
+    (for a grid) swing charts. A backtest's: its scores and the baseline's (no charts).
+
+    \b
+    Examples:
+      advsim report results/strikes -o report.html
+      advsim report results/no-strikes results/strikes -o report.md
+      advsim backtest scenarios/kurakhove.yaml --observed OBS.csv --json > bt.json
+      advsim report results/strikes bt.json -o report.html
+    """
+    from ..errors import AdvsimError
+    from ..html_report import write_report
+
+    if not output:
+        raise AdvsimError("report: -o FILE is required (a .html or .md to write)")
+    for path in write_report(list(items), output, title=title, charts=not no_charts):
+        click.echo(str(path))
