@@ -160,7 +160,7 @@ def claimed(claim: Claim) -> Iterator[Path]:
         yield claim.folder
     except OSError as e:
         claim.abandon()
-        name = Path(e.filename).name if getattr(e, "filename", None) else claim.folder.name
+        name = Path(e.filename).name if getattr(e, "filename", None) else "its files"
         raise AdvsimError(f"{claim.target}: cannot write {name} ({e.strerror or e}); nothing "
                           "was written") from None
     except BaseException:
@@ -172,6 +172,10 @@ def claimed(claim: Claim) -> Iterator[Path]:
 def _make_parent(target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        file = next((p for p in [target.parent, *target.parent.parents] if p.is_file()), None)
+        raise AdvsimError(f"{target}: {file or target.parent} is a file, not a folder") \
+            from None
     except OSError as e:
         raise AdvsimError(f"{target}: cannot make its folder {target.parent} "
                           f"({e.strerror or e})") from None

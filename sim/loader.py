@@ -115,7 +115,7 @@ def _check_bytes(size: int, file: str) -> None:
         )
 
 
-def _check_size(text: str, file: str) -> None:
+def _check_size(text: str, file: str, *, located: bool = True) -> None:
     """Refuse input that holds more than ``MAX_NODES`` values, or more than ``MAX_VALUES``
     once its aliases are expanded, before anything is built of it: the events of the
     (C, where available) parser are counted, and each anchor's expanded size summed."""
@@ -145,12 +145,14 @@ def _check_size(text: str, file: str) -> None:
             if nodes > MAX_NODES:
                 raise ScenarioError(
                     f"too large: more than {MAX_NODES:,} values (an input holds at most "
-                    f"{MAX_NODES:,})", file=file, line=ev.start_mark.line + 1,
+                    f"{MAX_NODES:,})", file=file,
+                    line=ev.start_mark.line + 1 if located else None,
                 )
             if values > MAX_VALUES:
                 raise ScenarioError(
                     f"more than {MAX_VALUES:,} values once aliases are expanded (expected at "
-                    f"most {MAX_VALUES:,})", file=file, line=ev.start_mark.line + 1,
+                    f"most {MAX_VALUES:,})", file=file,
+                    line=ev.start_mark.line + 1 if located else None,
                 )
     except yaml.YAMLError:
         return  # the composer below says what is wrong, and where
@@ -363,7 +365,7 @@ def parse_value(raw: str, *, file: str = "--set") -> Any:
             f"too large: a value on the command line is at most {_mb(MAX_OPTION_BYTES)} "
             f"(got {_mb(size)})", file=file,
         )
-    _check_size(raw, file)
+    _check_size(raw, file, located=False)
     try:
         return yaml.load(raw, Loader=_Loader) if raw.strip() else None
     except yaml.YAMLError:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from .options import (
@@ -61,12 +64,38 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
     output = output or old_out
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
+    from ..charts import check_output
+
+    check_output(output)  # before reading the runs
+    _check_writable(Path(output))
     if kind != "tornado":
-        from ..charts import check_output
         from ..outcomes import Result
 
-        check_output(output)  # before reading the runs
         runs = [Result.from_folder(r) for r in runs]
-    path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
-                metrics=metrics, bin_days=bin_days)
+    else:
+        from ..charts.tornado import read_sensitivity
+        from ..files import verify_folder
+
+        for r in runs:
+            if Path(r).is_dir():
+                verify_folder(r)
+            table, cols, value = read_sensitivity(r)
+            if not cols[value]:
+                raise AdvsimError(f"{table}: no rows (expected one per parameter and metric)")
+    try:
+        path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
+                    metrics=metrics, bin_days=bin_days)
+    except OSError as e:  # writing the chart: the disk is full, the folder went away...
+        raise AdvsimError(f"{output}: cannot write it ({e.strerror or e})") from None
     click.echo(str(path))
+
+
+def _check_writable(output: Path) -> None:
+    """The chart's folder exists and can be written, before anything is read or drawn."""
+    from ..errors import AdvsimError
+
+    folder = output.parent
+    if not folder.is_dir():
+        raise AdvsimError(f"{output}: no folder {folder} to write it into")
+    if not os.access(folder, os.W_OK):
+        raise AdvsimError(f"{output}: the folder {folder} is read-only")

@@ -71,6 +71,10 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
 
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
     sc, resolved = load_resolved(scenario, sets)
+    if scheduler:
+        from ..executors import check_address
+
+        check_address(scheduler)  # before the folder is claimed
     if plot:
         from ..charts import require_matplotlib
 

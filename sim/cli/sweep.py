@@ -88,6 +88,10 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     sweep = load_sweep(spec, vary=vary, sets=overrides, method=method, samples=samples,
                        levels=levels, replications=replications, seed=seed, metrics=metrics)
     the_plan = plan(sweep)
+    if scheduler:
+        from ..executors import check_address
+
+        check_address(scheduler)
     sc = the_plan.points[0].scenario
     check_memory(ctx, replications=sweep.replications, days=max(
         p.scenario.horizon_days for p in the_plan.points), sectors=len(sc.sectors),
