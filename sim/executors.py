@@ -236,6 +236,11 @@ class DaskCluster:
                                         return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     done = set()
+                except Exception as e:  # FuturesCancelledError: the scheduler went away
+                    if "Cancelled" not in type(e).__name__ and not isinstance(e, OSError):
+                        raise
+                    raise AdvsimError(f"the Dask scheduler{self._at()} went away or cancelled "
+                                      f"the work (was it stopped?): {_one_line(e)}") from None
                 for fut in done:
                     i = futures.pop(fut)
                     yield i, self._result(fut, KilledWorker)

@@ -281,11 +281,13 @@ def checksums(folder: Path, names: Iterable[str]) -> dict[str, str]:
     return {name: sha256_file(folder / name) for name in sorted(names)}
 
 
-def verify_folder(folder: str | os.PathLike[str], spec: str | None = None) -> dict[str, Any]:
+def verify_folder(folder: str | os.PathLike[str], spec: str | None = None, *,
+                  first: Sequence[str] = ()) -> dict[str, Any]:
     """Check a folder advsim wrote before reading it: not still being written, and every file
     that its manifest lists matching its checksum. Returns the manifest ({} if there is none:
     the reader says what the folder lacks); a failure is one
-    AdvsimError naming ``spec`` (default: the folder) and the damaged file. A manifest from
+    AdvsimError naming ``spec`` (default: the folder) and the damaged file (a missing one:
+    those of ``first`` before the others). A manifest from
     before checksums (no ``files`` block) is taken as it is."""
     folder = Path(folder)
     spec = str(folder) if spec is None else spec
@@ -304,12 +306,15 @@ def verify_folder(folder: str | os.PathLike[str], spec: str | None = None) -> di
     files = manifest.get("files")
     if not isinstance(files, dict):
         return manifest
-    for name, expected in files.items():
-        f = folder / str(name)
+    for name in files:
         if not isinstance(name, str) or Path(name).name != name:
             raise AdvsimError(f"{spec}: manifest.json: lists {name!r}, not a file of the folder")
-        if not f.is_file():
-            raise AdvsimError(f"{spec}: {name}: missing (manifest.json lists it)")
+    for name in [*(n for n in first if n in files), *(n for n in files if n not in first)]:
+        if not (folder / name).is_file():
+            raise AdvsimError(f"{spec}: not a results folder (no {name}, which manifest.json "
+                              "lists)")
+    for name, expected in files.items():
+        f = folder / name
         if sha256_file(f) != expected:
             raise AdvsimError(f"{spec}: {name}: does not match its checksum in manifest.json "
                               "(truncated, damaged or edited)")

@@ -163,7 +163,7 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
         raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
     verify_run(folder, spec)
-    for name in ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml"):
+    for name in RUN_FILES:
         if not (folder / name).is_file():
             raise AdvsimError(
                 f"{spec}: not a results folder (no {name}; expected a folder written by "
@@ -189,10 +189,13 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     )
 
 
+RUN_FILES = ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml")
+
+
 def verify_run(folder: Path, spec: str) -> None:
     """What every reader of a run or sweep folder checks first: the folder is complete and
     each file matches its checksum in the manifest; the counts it gives are sane."""
-    manifest = verify_folder(folder, spec)
+    manifest = verify_folder(folder, spec, first=RUN_FILES)
     for key, most in (("replications", 10**9), ("horizon_days", 36_500), ("points", 10**6)):
         v = manifest.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)

@@ -76,7 +76,7 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
         from ..charts.tornado import read_sensitivity
         from ..files import verify_folder
 
-        for r in runs:
+        for r in runs[:1] if len(runs) == 1 else ():  # the chart says how many it takes
             if Path(r).is_dir():
                 verify_folder(r)
             table, cols, value = read_sensitivity(r)
@@ -91,11 +91,12 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days) -> 
 
 
 def _check_writable(output: Path) -> None:
-    """The chart's folder exists and can be written, before anything is read or drawn."""
+    """The chart's folder (or the nearest that exists: the others are made) can be written,
+    before anything is read or drawn."""
     from ..errors import AdvsimError
 
-    folder = output.parent
+    folder = next(p for p in [output.parent, *output.parent.parents] if p.exists())
     if not folder.is_dir():
-        raise AdvsimError(f"{output}: no folder {folder} to write it into")
+        raise AdvsimError(f"{output}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise AdvsimError(f"{output}: the folder {folder} is read-only")
