@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 KeyPath = tuple[Any, ...]
@@ -51,9 +52,70 @@ def kind_of(v: Any) -> str:
 
 
 def brief(v: Any) -> str:
-    """A bad value as Python shows it, cut to 40 characters."""
-    text = repr(v)
+    """A bad value as Python shows it, cut to 40 characters; only that much of it is ever
+    shown, so a value that aliases expand to gigabytes costs no more than a small one."""
+    out: list[str] = []
+    size = 0
+    for piece in _pieces(v):
+        out.append(piece)
+        size += len(piece)
+        if size > 40:
+            break
+    text = "".join(out)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _pieces(v: Any) -> Iterator[str]:
+    """``repr(v)`` in pieces, lazily."""
+    if isinstance(v, dict):
+        yield "{"
+        for i, (k, x) in enumerate(v.items()):
+            yield ", " if i else ""
+            yield from _pieces(k)
+            yield ": "
+            yield from _pieces(x)
+        yield "}"
+    elif isinstance(v, list):
+        yield "["
+        for i, x in enumerate(v):
+            yield ", " if i else ""
+            yield from _pieces(x)
+        yield "]"
+    elif isinstance(v, str):
+        yield repr(v[:80])[:-1] + "..." if len(v) > 80 else repr(v)
+    elif isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 128:
+        yield f"{'-' if v < 0 else ''}<a whole number of about {_digits(v):,} digits>"
+    else:
+        yield repr(v)
+
+
+def _digits(v: int) -> int:
+    return int(abs(v).bit_length() * 0.30103) + 1
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` if it prints on one line, else as Python quotes it (``'a\\nb'``); cut to
+    ``limit`` characters."""
+    shown = text if text.isprintable() else repr(text)
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 3] + "..."
+    return shown
+
+
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})\s*")
+
+
+def iso_date(v: Any) -> dt.date | None:
+    """A date written as text ``YYYY-MM-DD`` (as JSON must write it), or None."""
+    if not isinstance(v, str) or len(v) > 40:
+        return None
+    m = _ISO_DATE.fullmatch(v)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
 
 
 def show(v: Any) -> str:
@@ -70,6 +132,8 @@ def name_problem(name: str) -> str | None:
     ends with a space), or None if it can."""
     if not name.strip():
         return "is empty"
+    if not name.isprintable():  # a line break, ESC, a right-to-left override...
+        return "contains a control character"
     if "." in name:
         return "contains a dot"
     if name != name.strip():

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ import yaml
 
 from . import distributions as D
 from .errors import ScenarioError
-from .keypath import brief, did_you_mean, dotted, kind_of, name_problem
+from .keypath import brief, did_you_mean, dotted, iso_date, kind_of, name_problem, printable
 from .scenario import (
     ATTRITION_MODELS,
     MAX_HORIZON_DAYS,
@@ -57,7 +58,10 @@ _Loader.add_implicit_resolver(
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 Path = tuple[Any, ...]
-MAX_VALUES = 1_000_000
+MAX_FILE_BYTES = 5 * 2**20  # scenario files and sweep specs are a few kB
+MAX_NODES = 100_000  # values written in one input (list items, keys, scalars)
+MAX_VALUES = 1_000_000  # values once aliases are expanded ("billion laughs")
+MAX_OPTION_BYTES = 2**20  # one --set or --vary value
 MAX_FLOAT = sys.float_info.max
 MAX_TROOPS = 1e9  # far beyond any army; keeps the attrition laws' products finite
 
@@ -76,17 +80,82 @@ def load_resolved(
 
 
 def read_text(path: str | os.PathLike[str], what: str = "a scenario YAML file") -> str:
-    """The text of an input file; a missing or unreadable one is a located ScenarioError."""
+    """The text of an input file; a missing, unreadable, special (``/dev/zero``, a pipe) or
+    too large one (over ``MAX_FILE_BYTES``) is a located ScenarioError, found before reading."""
     fname = os.fspath(path)
     try:
-        with open(fname, encoding="utf-8") as f:
-            return f.read()
+        st = os.stat(fname)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(f"is a directory (expected {what})", file=fname)
+        if not stat.S_ISREG(st.st_mode):  # a device or a pipe: it may never end
+            raise ScenarioError(f"not a regular file (expected {what})", file=fname)
+        _check_bytes(st.st_size, fname)
+        with open(fname, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat
+        _check_bytes(len(data), fname)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"no such file (expected {what})", file=fname) from None
     except IsADirectoryError:
         raise ScenarioError(f"is a directory (expected {what})", file=fname) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"cannot read: {e}", file=fname) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:.3g} MB"
+
+
+def _check_bytes(size: int, file: str) -> None:
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"too large: input files are at most {_mb(MAX_FILE_BYTES)} (got {_mb(size)})",
+            file=file,
+        )
+
+
+def _check_size(text: str, file: str, *, located: bool = True) -> None:
+    """Refuse input that holds more than ``MAX_NODES`` values, or more than ``MAX_VALUES``
+    once its aliases are expanded, before anything is built of it: the events of the
+    (C, where available) parser are counted, and each anchor's expanded size summed."""
+    cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    nodes = values = 0
+    anchors: dict[str, int] = {}
+    open_: list[tuple[str | None, int]] = []  # collections being read: anchor, values before
+    try:
+        for ev in yaml.parse(text, Loader=cls):
+            if isinstance(ev, yaml.AliasEvent):
+                size = anchors.get(ev.anchor or "", 1)
+            elif isinstance(ev, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                size = 1
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                anchor, before = open_.pop()
+                if anchor is not None:
+                    anchors[anchor] = values - before
+                continue
+            else:
+                continue
+            nodes += 1
+            values += size
+            if isinstance(ev, yaml.CollectionStartEvent):
+                open_.append((ev.anchor, values - 1))
+            elif isinstance(ev, yaml.ScalarEvent) and ev.anchor is not None:
+                anchors[ev.anchor] = 1
+            if nodes > MAX_NODES:
+                raise ScenarioError(
+                    f"too large: more than {MAX_NODES:,} values (an input holds at most "
+                    f"{MAX_NODES:,})", file=file,
+                    line=ev.start_mark.line + 1 if located and ev.start_mark else None,
+                )
+            if values > MAX_VALUES:
+                raise ScenarioError(
+                    f"more than {MAX_VALUES:,} values once aliases are expanded (expected at "
+                    f"most {MAX_VALUES:,})", file=file,
+                    line=ev.start_mark.line + 1 if located and ev.start_mark else None,
+                )
+    except yaml.YAMLError:
+        return  # the composer below says what is wrong, and where
 
 
 def parse_scenario(text: str, *, file: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
@@ -104,7 +173,11 @@ def _parse(text: str, file: str, overrides: Sequence[str]) -> tuple[Scenario, st
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
-    """Parse YAML into plain Python values and a map from each key path to its line."""
+    """Parse YAML into plain Python values and a map from each key path to its line.
+
+    Merge keys (``<<: *defaults``) are supported; a tag on a mapping or a list is refused, and
+    a key that YAML 1.1 reads as a boolean or null (``no:``, ``on:``) is the text written."""
+    _check_size(text, file)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -147,16 +220,27 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 "an alias refers to a value that contains it (expected no recursive aliases)",
                 file=file, line=n.start_mark.line + 1, key=dotted(path),
             )
+        if isinstance(n, (yaml.MappingNode, yaml.SequenceNode)) and n.tag not in PLAIN_TAGS:
+            raise ScenarioError(
+                f"unsupported tag {_tag(n.tag)} (expected a plain mapping or list)",
+                file=file, line=n.start_mark.line + 1, key=dotted(path),
+            )
         if isinstance(n, yaml.MappingNode):
             inside.add(id(n))
             out: dict[Any, Any] = {}
+            merged: dict[Any, Any] = {}
             for k, v in n.value:
+                if k.tag == "tag:yaml.org,2002:merge":
+                    merged = {**merge(v, path), **merged}  # an earlier source wins
+                    continue
                 key = convert(k, (*path, "<key>"))
                 if isinstance(key, (dict, list)):
                     raise ScenarioError(
                         "a mapping key must be a plain value", file=file,
                         line=k.start_mark.line + 1, key=dotted(path),
                     )
+                if (key is None or isinstance(key, bool)) and k.style is None:
+                    key = k.value  # `no:` names "no", not False
                 if key in out:
                     raise ScenarioError(
                         f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
@@ -166,6 +250,8 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 out[key] = convert(v, at)
                 lines[at] = k.start_mark.line + 1
             inside.discard(id(n))
+            if merged:
+                out = {**{k: x for k, x in merged.items() if k not in out}, **out}
             return out
         if isinstance(n, yaml.SequenceNode):
             inside.add(id(n))
@@ -185,7 +271,30 @@ def read_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 f"bad value: {e}", file=file, line=n.start_mark.line + 1, key=dotted(path)
             ) from None
 
+    def merge(v: yaml.Node, path: Path) -> dict[Any, Any]:
+        """The keys that ``<<: SOURCE`` brings, from a mapping or a list of mappings."""
+        sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
+        if not all(isinstance(x, yaml.MappingNode) for x in sources):
+            raise ScenarioError(
+                "a merge key takes a mapping or a list of them (e.g. <<: *defaults)",
+                file=file, line=v.start_mark.line + 1, key=dotted(path),
+            )
+        here = lines.get(path)
+        out: dict[Any, Any] = {}
+        for x in sources:
+            out = {**convert(x, path), **out}
+        if here is not None:
+            lines[path] = here
+        return out
+
     return convert(node, ()), lines
+
+
+PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def _tag(tag: str) -> str:
+    return printable(tag.replace("tag:yaml.org,2002:", "!!"))
 
 
 def apply_overrides(
@@ -202,12 +311,12 @@ def apply_overrides(
             target, value = item
             where = f"{file} (--set {target})"
         else:
-            where = f"{file} (--set {item if item.isprintable() else repr(item)})"
+            where = f"{file} (--set {printable(item, 60)})"
             if "=" not in item:
                 raise ScenarioError("expected key.path=value", file=where)
             target, _, raw = item.partition("=")
             try:
-                value = parse_value(raw)
+                value = parse_value(raw, file=where)
             except (ValueError, OverflowError) as e:  # a YAML date that no calendar holds
                 raise ScenarioError(f"bad value: {e}", file=where, key=target.strip()) from None
             except RecursionError:
@@ -220,7 +329,7 @@ def apply_overrides(
         for i, key in enumerate(keys):
             last = i == len(keys) - 1
             if isinstance(node, list):
-                if not key.isdigit() or int(key) >= len(node):
+                if not (key.isascii() and key.isdigit()) or int(key) >= len(node):
                     raise ScenarioError(
                         f"no item {key} (the list has {len(node)} items, counted from 0)",
                         file=where, key=dotted((*path, key)),
@@ -246,9 +355,18 @@ def apply_overrides(
     return data
 
 
-def parse_value(raw: str) -> Any:
+def parse_value(raw: str, *, file: str = "--set") -> Any:
     """A value given on the command line, read as YAML (``2e-8``, ``2024-11-20``, ``[1, 2]``);
-    text that is not valid YAML stays text, and nothing at all is None."""
+    text that is not valid YAML stays text, and nothing at all is None. A value over
+    ``MAX_OPTION_BYTES``, or holding too many values (aliases expanded), is a ScenarioError
+    located at ``file``."""
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_OPTION_BYTES:
+        raise ScenarioError(
+            f"too large: a value on the command line is at most {_mb(MAX_OPTION_BYTES)} "
+            f"(got {_mb(size)})", file=file,
+        )
+    _check_size(raw, file, located=False)
     try:
         return yaml.load(raw, Loader=_Loader) if raw.strip() else None
     except yaml.YAMLError:
@@ -363,6 +481,8 @@ class _Node:
         v = self.value
         if isinstance(v, dt.datetime):
             v = v.date()
+        if isinstance(v, str) and iso_date(v) is not None:  # "2024-11-20", as JSON writes it
+            v = iso_date(v)
         if isinstance(v, dt.date):
             days = (v - self.ctx.start).days
             if ge is not None and days < ge:
@@ -471,6 +591,8 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
     start = root["start"].value
     if isinstance(start, dt.datetime):
         start = start.date()
+    if isinstance(start, str) and iso_date(start) is not None:  # "2024-11-20"
+        start = iso_date(start)
     if not isinstance(start, dt.date):
         raise root["start"].error(f"expected a date as YYYY-MM-DD, got {root['start']._show()}")
     ctx.start = start
@@ -508,8 +630,13 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
         if list(percentiles) != sorted(set(percentiles)):
             raise root["percentiles"].error("must be increasing, without repeats")
 
+    name = _named(root)
+    if not name.isprintable():
+        raise root["name"].error(
+            f"contains a control character ({printable(name, 40)}; expected a name on one line)"
+        )
     return Scenario(
-        name=_named(root),
+        name=name,
         description=root["description"].text() if root.has("description") else "",
         start=start,
         horizon_days=horizon,

@@ -17,6 +17,7 @@ import io
 import math
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +87,23 @@ class ObservedSeries:
         return float(np.interp(0.0, days, self.values))
 
 
+MAX_VALUE = 1e9  # km or km²
+MAX_BYTES = 50 * 2**20  # an observed series: years of daily rows for many sectors
+
+
 def read_observed(path: str | os.PathLike[str]) -> dict[str, ObservedSeries]:
     """Read an observed series CSV into one series per sector, in the order they first appear."""
     fname = os.fspath(path)
     try:
+        st = os.stat(fname)
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            raise ObservedError("not a regular file (expected a CSV of date,sector,value)",
+                                file=fname)
+        if st.st_size > MAX_BYTES:
+            raise ObservedError(f"too large: observed series are at most {MAX_BYTES >> 20} MB "
+                                f"(got {st.st_size / 2**20:.3g} MB)", file=fname)
         with open(fname, encoding="utf-8-sig", newline="") as f:
-            text = f.read()
+            text = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ObservedError("no such file (expected a CSV of date,sector,value)",
                             file=fname) from None
@@ -264,6 +276,10 @@ def _value(raw: str, file: str, line: int, *, signed: bool = False) -> float:
     if not math.isfinite(v):
         raise ObservedError(f"expected a finite number, got {raw!r}", file=file, line=line,
                             key="value")
+    if abs(v) > MAX_VALUE:  # differences and rates of larger values overflow
+        raise ObservedError(
+            f"too large: {v:g} (expected at most {MAX_VALUE:g}: km along an axis, or km² "
+            "held; the Earth's surface is 5.1e8 km²)", file=file, line=line, key="value")
     if v < 0 and not signed:
         raise ObservedError(
             f"must be >= 0 (got {v:g}; km advanced from a fixed reference point, or km² held)",

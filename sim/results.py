@@ -1,5 +1,6 @@
-"""Results folders: written whole into a temporary folder beside the target, then renamed;
-and read back as arrays (``Result.from_folder`` makes a Result of them)."""
+"""Results folders: claimed before the computation, written whole with the checksum of every
+file in the manifest; and read back, checked, as arrays (``Result.from_folder`` makes a Result
+of them)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import AdvsimError
-from .files import atomic_dir, provenance, sha256_text
+from .files import (
+    WRITTEN_BY,
+    Claim,
+    checksums,
+    claim_dir,
+    claimed,
+    provenance,
+    sha256_text,
+    verify_folder,
+)
 from .scenario import Scenario, slug
 from .tables import (
     floats,
@@ -29,7 +39,7 @@ if TYPE_CHECKING:
 def new_run_dir(root: str | os.PathLike[str], name: str, seed: int) -> Path:
     """A folder name under ``root`` that no earlier run has used."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{slug(name)}-{stamp}-seed{seed}"
+    base = Path(root) / f"{slug(name)[:80]}-{stamp}-seed{seed}"  # names have at most 255 bytes
     path, k = base, 1
     while path.exists():
         k += 1
@@ -47,15 +57,19 @@ def write_run(
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     also: Mapping[str, Callable[[Path], object]] | None = None,
+    claim: Claim | None = None,
 ) -> Path:
     """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json,
     outcomes.csv (and outcomes.parquet where pyarrow is installed), bands.csv, and with
     each file of ``also`` (name -> a function that writes that path: a chart, say), all or
-    nothing."""
-    target = Path(out) if out else new_run_dir(root, result.scenario.name, result.seed)
+    nothing. ``claim`` is the folder claimed (``claim_run``) before the computation; without
+    it the folder is claimed now. The manifest holds the sha256 of every other file."""
+    if claim is None:
+        claim = claim_run(result.scenario, result.seed, root=root, out=out, overwrite=overwrite)
+    target = claim.target
     summary = result.summary()
     summary["results_dir"] = str(target)
-    with atomic_dir(target, overwrite=overwrite) as tmp:
+    with claimed(claim) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
         table = result.table()
         write_csv(tmp / "outcomes.csv", table)
@@ -72,11 +86,25 @@ def write_run(
             "horizon_days": result.scenario.horizon_days,
             "jobs": result.jobs,
             "wall_seconds": round(result.wall_seconds, 3),
+            "written_by": WRITTEN_BY,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         for name, write in (also or {}).items():
             write(tmp / name)
+        names = [f.name for f in tmp.iterdir() if f.is_file() and not f.name.startswith(".")]
+        manifest["files"] = checksums(tmp, names)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return target
+
+
+def claim_run(
+    scenario: Scenario, seed: int, *, root: str | os.PathLike[str] = "results",
+    out: str | os.PathLike[str] | None = None, overwrite: bool = False,
+) -> Claim:
+    """Claim the folder a run will write (``out``, else a new one under ``root``) before it is
+    computed: two runs cannot both have it, and a folder that cannot be written is one error
+    now rather than after the computation."""
+    target = Path(out) if out else new_run_dir(root, scenario.name, seed)
+    return claim_dir(target, overwrite=overwrite)
 
 
 def _bands_table(result: Result) -> dict[str, np.ndarray]:
@@ -160,7 +188,8 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         raise AdvsimError(f"{spec}: not a folder (expected a results folder of advsim run)")
     if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
         raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
-    for name in ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml"):
+    verify_run(folder, spec)
+    for name in RUN_FILES:
         if not (folder / name).is_file():
             raise AdvsimError(
                 f"{spec}: not a results folder (no {name}; expected a folder written by "
@@ -186,6 +215,21 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         forces_bands=_read_forces_bands(forces, spec) if forces.is_file() else None,
         sectors=sectors_from_table(table, sc, n, folder / "outcomes.csv", spec),
     )
+
+
+RUN_FILES = ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml")
+
+
+def verify_run(folder: Path, spec: str) -> None:
+    """What every reader of a run or sweep folder checks first: the folder is complete and
+    each file matches its checksum in the manifest; the counts it gives are sane."""
+    manifest = verify_folder(folder, spec, first=RUN_FILES)
+    for key, most in (("replications", 10**9), ("horizon_days", 36_500), ("points", 10**6)):
+        v = manifest.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                              or not 0 < v <= most):
+            raise AdvsimError(f"{spec}: manifest.json: {key} is {v!r} (expected a whole "
+                              f"number from 1 to {most:,})")
 
 
 def _read_bands(path: Path, spec: str) -> dict[str, dict[str, np.ndarray]]:
@@ -235,6 +279,7 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
     the sectors of the sweep's scenario.yaml as the point's values change them."""
     if not (folder / "points.csv").is_file():
         raise AdvsimError(f"{spec}: {folder} is not a sweep folder (no points.csv)")
+    verify_run(folder, spec)
     points = read_csv_columns(folder / "points.csv", spec)
     if point not in points["point"]:
         raise AdvsimError(

@@ -44,7 +44,9 @@ def test_a_signal_while_simulating(tmp_path, signum, status, jobs):
 def test_a_signal_while_writing_the_folder(tmp_path):
     proc = start_run(tmp_path, 200_000, "2")
     deadline = time.monotonic() + 60
-    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+    # The folder is claimed (made, with its marker) before the computation; its first file
+    # appears when writing begins.
+    while not (tmp_path / "run" / "scenario.yaml").exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.005)

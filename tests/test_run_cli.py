@@ -104,11 +104,19 @@ def test_existing_out_folder_is_not_overwritten(tmp_path):
     assert r.exit_code == 2
     assert "already exists" in r.stderr and "--overwrite" in r.stderr
     assert (out / "keep.txt").read_text() == "mine"
+    # --overwrite replaces only a folder advsim wrote: not this one (issue 15, item 2)...
     r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "50", "--out", str(out),
             "--overwrite", "-q")
-    assert r.exit_code == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["o"]
+    assert r.exit_code == 2 and "not written by advsim" in r.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+    # ...but a run's folder, yes.
+    ran = tmp_path / "ran"
+    for n in ("50", "60"):
+        r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", n, "--out", str(ran),
+                "--overwrite", "-q")
+        assert r.exit_code == 0
+    assert json.loads((ran / "summary.json").read_text())["replications"] == 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "ran"]
 
 
 def test_default_folders_are_new_each_run(tmp_path, monkeypatch):

@@ -77,7 +77,7 @@ class LazyGroup(click.Group):
         except AdvsimError as e:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            click.echo(self.in_flags(ctx, e), err=True)
+            click.echo(one_line(self.in_flags(ctx, e)), err=True)
             ctx.exit(2)
         except (KeyboardInterrupt, Interrupted) as e:
             signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
@@ -106,6 +106,14 @@ class LazyGroup(click.Group):
                 message = re.sub(rf"\b{param}='([^']*)'", rf"{flag} \1", message)
                 message = re.sub(rf"(?<![-\w]){param}\b", flag, message, count=1)
         return message
+
+
+def one_line(message: str) -> str:
+    """A message as one line of printable text: a line break, ESC or a right-to-left override
+    in a name is shown escaped, never sent to the terminal."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _trap_termination() -> dict:

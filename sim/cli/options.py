@@ -2,7 +2,7 @@
 thing in every command that has it. ``--out DIR`` is always a folder and ``-o/--output FILE``
 always a file; ``--chart FILE`` draws a command's chart into a file.
 
-Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet),
+Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet, force),
 sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
 sector, until, chart, json, quiet), validate (set), compare (runs, label, sector, json),
 plot (runs, output, label, sector, metric), calibrate (sector, until, json); every command
@@ -34,10 +34,61 @@ set_option = click.option(
          "e.g. --set sectors.kurakhove.length_km=40.",
 )
 
+def _cap_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """More workers than CPUs only costs memory: say so once, and use one per CPU."""
+    from ..executors import default_jobs
+
+    cpus = default_jobs()
+    if value and value > cpus:
+        click.echo(f"{ctx.command_path}: -j {value} is more than the {cpus} CPU(s) here; "
+                   f"using -j {cpus}", err=True)
+        return cpus
+    return value
+
+
 jobs_option = click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default="0: one per core",
-    help="Worker processes (or Dask workers). Results do not depend on it.",
+    callback=_cap_jobs,
+    help="Worker processes (or Dask workers), at most one per CPU. Results do not depend on "
+         "it.",
 )
+
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Run even where the memory the run needs (replications × days × sectors) is more "
+         "than this machine has available.",
+)
+
+
+NOTE_BYTES = 3 * 2**30  # work that needs more memory than this is noted on stderr
+
+
+def check_memory(ctx: click.Context, *, replications: int, days: int, sectors: int,
+                 jobs: int, force: bool, quiet: bool, what: str = "this run") -> None:
+    """Refuse, before anything is computed, work that needs more memory than is available
+    (unless ``force``); note on stderr work that needs over 3 GB (unless ``quiet``)."""
+    from ..engine import CHUNK_SIZE
+    from ..errors import AdvsimError
+    from ..executors import available_memory, default_jobs, memory_estimate
+
+    workers = min(jobs or default_jobs(), -(-replications // CHUNK_SIZE))
+    need = memory_estimate(replications=replications, days=days, sectors=sectors,
+                           workers=workers, chunk_size=CHUNK_SIZE)
+    have = available_memory()
+    shape = (f"{replications:,} replications × {days:,} days × {sectors} sector"
+             f"{'s' if sectors != 1 else ''}")
+    if have is not None and need > have and not force:
+        raise AdvsimError(
+            f"replications: {shape} need about {_gb(need)} of memory, more than the "
+            f"{_gb(have)} available (use fewer replications, a shorter horizon, or --force)",
+            param="replications")
+    if need > NOTE_BYTES and not quiet:
+        click.echo(f"{ctx.command_path}: {what} needs about {_gb(need)} of memory ({shape}"
+                   + (f"; {_gb(have)} available" if have is not None else "") + ")", err=True)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MB"
 
 executor_option = click.option(
     "--executor", type=click.Choice(["local", "dask"]), default=None,

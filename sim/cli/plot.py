@@ -3,6 +3,9 @@ tornado and swing charts of sweep folders."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from .options import (
@@ -73,19 +76,44 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, obs
     output = output or old_out
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
-    from ..charts import SWEEP_KINDS
+    from ..charts import SWEEP_KINDS, check_output
 
+    check_output(output)  # before reading the runs
+    _check_writable(Path(output))
     series = None
     if kind not in SWEEP_KINDS:
-        from ..charts import check_output
         from ..outcomes import Result
 
-        check_output(output)  # before reading the runs
         if observed:
             from ..observed import read_observed
 
             series = read_observed(observed)
         runs = [Result.from_folder(r) for r in runs]
-    path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
-                metrics=metrics, bin_days=bin_days, observed=series)
+    else:
+        from ..charts.tornado import read_sensitivity
+        from ..files import verify_folder
+
+        for r in runs[:1] if len(runs) == 1 else ():  # the chart says how many it takes
+            if Path(r).is_dir():
+                verify_folder(r)
+            table, cols, value = read_sensitivity(r)
+            if not cols[value]:
+                raise AdvsimError(f"{table}: no rows (expected one per parameter and metric)")
+    try:
+        path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
+                    metrics=metrics, bin_days=bin_days, observed=series)
+    except OSError as e:  # writing the chart: the disk is full, the folder went away...
+        raise AdvsimError(f"{output}: cannot write it ({e.strerror or e})") from None
     click.echo(str(path))
+
+
+def _check_writable(output: Path) -> None:
+    """The chart's folder (or the nearest that exists: the others are made) can be written,
+    before anything is read or drawn."""
+    from ..errors import AdvsimError
+
+    folder = next(p for p in [output.parent, *output.parent.parents] if p.exists())
+    if not folder.is_dir():
+        raise AdvsimError(f"{output}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise AdvsimError(f"{output}: the folder {folder} is read-only")

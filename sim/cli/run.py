@@ -7,7 +7,9 @@ import sys
 import click
 
 from .options import (
+    check_memory,
     executor_option,
+    force_option,
     jobs_option,
     json_option,
     out_dir_option,
@@ -32,7 +34,9 @@ from .options import (
 @executor_option
 @scheduler_option
 @out_dir_option
-@click.option("--overwrite", is_flag=True, help="Replace the --out folder if it exists.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the --out folder if it exists and advsim wrote it.")
+@force_option
 @json_option
 @click.option("--plot", is_flag=True,
               help="Also draw the fan chart into the results folder (fan.png; needs "
@@ -40,7 +44,7 @@ from .options import (
 @quiet_option
 @verbose_option
 def command(scenario, replications, seed, horizon, overrides, jobs, executor, scheduler, out,
-            overwrite, plot, as_json, quiet) -> None:
+            overwrite, force, plot, as_json, quiet) -> None:
     """Run SCENARIO (a YAML file) and print when each objective falls.
 
     Prints, per sector: the probability of reaching the objective within the horizon; the
@@ -62,24 +66,41 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
 
     from ..loader import load_resolved
     from ..report import format_run
-    from ..results import write_run
+    from ..results import claim_run, write_run
     from ..runner import simulate
 
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
     sc, resolved = load_resolved(scenario, sets)
+    if scheduler:
+        from ..executors import check_address
+
+        check_address(scheduler)  # before the folder is claimed
     if plot:
         from ..charts import require_matplotlib
 
         require_matplotlib()  # before the run, not after it
+    n = sc.replications if replications is None else replications
+    check_memory(click.get_current_context(), replications=n, days=sc.horizon_days,
+                 sectors=len(sc.sectors), jobs=jobs if not scheduler else 1, force=force,
+                 quiet=quiet or as_json)
+    claim = claim_run(sc, sc.seed if seed is None else seed, out=out, overwrite=overwrite)
+    if quiet or as_json:
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.ERROR)
     show_progress = not quiet and not as_json and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if total > 1:
             click.echo(f"\r  {done}/{total} chunks", err=True, nl=done == total)
 
-    result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
-                      executor=executor or ("dask" if scheduler else "local"),
-                      scheduler=scheduler, on_chunk=progress if show_progress else None)
+    try:
+        result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
+                          executor=executor or ("dask" if scheduler else "local"),
+                          scheduler=scheduler, on_chunk=progress if show_progress else None)
+    except BaseException:
+        claim.abandon()
+        raise
     also = {}
     if plot:
         from ..charts import save
@@ -88,7 +109,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
         also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
     path = write_run(
         result, resolved_yaml=resolved, source=scenario,
-        overrides=tuple(sets), out=out, overwrite=overwrite, also=also,
+        overrides=tuple(sets), also=also, claim=claim,
     )
     summary = result.summary()
     summary["results_dir"] = str(path)

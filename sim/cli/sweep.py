@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
 import click
 
 from .options import (
+    check_memory,
     executor_option,
+    force_option,
     jobs_option,
     json_option,
     metric_option,
@@ -44,12 +47,13 @@ from .options import (
 @out_dir_option
 @click.option("--resume", is_flag=True,
               help="Continue the unfinished sweep of --out DIR: finished points are kept.")
+@force_option
 @json_option
 @quiet_option
 @verbose_option
 @click.pass_context
 def command(ctx, spec, vary, method, samples, levels, replications, seed, metrics, overrides,
-            jobs, executor, scheduler, out, resume, as_json, quiet) -> None:
+            jobs, executor, scheduler, out, resume, force, as_json, quiet) -> None:
     """Run SPEC, a sweep spec (or a scenario with --vary), and rank the swept parameters.
 
     Each point of the sweep is the base scenario with the swept values set by key path, run
@@ -72,7 +76,7 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     import json
     from pathlib import Path
 
-    from ..errors import AdvsimError
+    from ..errors import AdvsimError, Interrupted
     from ..report import format_sweep
     from ..results import new_run_dir
     from ..sweep import load_sweep, partial_dir, plan, run_sweep, summary
@@ -84,7 +88,21 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     sweep = load_sweep(spec, vary=vary, sets=overrides, method=method, samples=samples,
                        levels=levels, replications=replications, seed=seed, metrics=metrics)
     the_plan = plan(sweep)
-    target = Path(out) if out else new_run_dir("results", f"{sweep.name} sweep", sweep.seed)
+    if scheduler:
+        from ..executors import check_address
+
+        check_address(scheduler)
+    sc = the_plan.points[0].scenario
+    check_memory(ctx, replications=sweep.replications, days=max(
+        p.scenario.horizon_days for p in the_plan.points), sectors=len(sc.sectors),
+        jobs=jobs if not scheduler else 1, force=force, quiet=quiet or as_json,
+        what="each point")
+    if quiet:
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    name = sweep.name if sweep.name.lower().endswith("sweep") else f"{sweep.name} sweep"
+    target = Path(out) if out else new_run_dir("results", name, sweep.seed)
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     started = time.perf_counter()
     already: list[int] = []  # points kept from an interrupted session, for the ETA
@@ -106,14 +124,15 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
             "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
             on_point=progress if show_progress else None,
             on_damaged=lambda line: click.echo(line, err=True))  # even with -q
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as e:
+        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
         staging = partial_dir(target)
         if staging.exists():
             click.echo(f"\nadvsim: interrupted; the finished points are kept in {staging} "
                        f"(continue with --resume --out {target})", err=True)
         else:
             click.echo("\nadvsim: interrupted; nothing was written", err=True)
-        ctx.exit(130)
+        ctx.exit(128 + signum)
     data = summary(result)
     if as_json:
         click.echo(json.dumps(data))

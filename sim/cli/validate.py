@@ -20,16 +20,17 @@ def command(ctx: click.Context, files: tuple[str, ...], overrides: tuple[str, ..
     """
     from ..errors import ScenarioError
     from ..loader import load_scenario
+    from . import one_line
 
     bad = 0
     for f in files:
         try:
             sc = load_scenario(f, overrides)
         except ScenarioError as e:
-            click.echo(str(e), err=True)
+            click.echo(one_line(str(e)), err=True)
             bad += 1
             continue
         sectors = ", ".join(f"{s.name} ({s.kind})" for s in sc.sectors)  # kind: as written
-        click.echo(f"{f}: ok: {sc.name}: {sectors}; horizon {sc.horizon_days} days")
+        click.echo(one_line(f"{f}: ok: {sc.name}: {sectors}; horizon {sc.horizon_days} days"))
     if bad:
         ctx.exit(2)

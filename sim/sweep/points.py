@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import __version__
 from ..errors import ScenarioError
 from ..files import sha256_text
 from ..keypath import show
@@ -50,7 +51,9 @@ class Plan:
         return self.sweep.samples if self.sweep.method == "sobol" else None
 
     def fingerprint(self) -> str:
-        return sha256_text(self.spec_yaml + "\0" + self.scenario_yaml)
+        """What a saved point must match to be reused: the spec as run (its method, design,
+        replications and seed), the base scenario after --set, and the advsim version."""
+        return sha256_text(self.spec_yaml + "\0" + self.scenario_yaml + "\0" + __version__)
 
 
 def plan(sweep: Sweep) -> Plan:

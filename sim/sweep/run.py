@@ -15,7 +15,15 @@ import numpy as np
 
 from ..engine import CHUNK_SIZE, simulate_chunk
 from ..errors import AdvsimError
-from ..files import atomic_dir, package_version, provenance, sha256_file, sha256_text
+from ..files import (
+    WRITTEN_BY,
+    atomic_dir,
+    checksums,
+    package_version,
+    provenance,
+    sha256_file,
+    sha256_text,
+)
 from ..runner import chunks, collect
 from ..scenario import Scenario
 from ..seeds import POINT_SEEDS
@@ -95,7 +103,7 @@ def run_sweep(
         try:
             for index, record in _run_points(ex, todo, plan.sweep.replications, chunk_size):
                 record["session"] = session
-                store.save(index, record)
+                store.save(index, record, plan.fingerprint())
                 done[index] = record
                 if on_point:
                     on_point(len(done), total)
@@ -185,9 +193,10 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
         "points_computed": computed,
         "resumed": len(sessions) > 1,
         "sessions": sessions,
-        "files": sorted(["points.csv", "outcomes.csv", "sensitivity.csv", "sweep.yaml",
-                         "scenario.yaml", "manifest.json", "sessions.json"]
-                        + (["points.parquet", "outcomes.parquet"] if parquet else [])),
+        "written_by": WRITTEN_BY,
+        "files": checksums(tmp, ["points.csv", "outcomes.csv", "sensitivity.csv", "sweep.yaml",
+                                 "scenario.yaml", "sessions.json"]
+                           + (["points.parquet", "outcomes.parquet"] if parquet else [])),
         **({"dask": package_version("distributed")} if dask else {}),
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

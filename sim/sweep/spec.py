@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScenarioError
-from ..keypath import did_you_mean, is_number, kind_of, show
+from ..keypath import brief, did_you_mean, is_number, iso_date, kind_of, printable, show
 from ..loader import (
     Context,
     Node,
@@ -204,7 +204,7 @@ def load_sweep(
             key, value = _parse_vary(item, fname)
             params[key] = value
             lines[("parameters", key)] = -1
-            origins[("parameters", key)] = f"--vary {item}"
+            origins[("parameters", key)] = f"--vary {printable(item, 60)}"
             for p in [p for p in lines if len(p) > 2 and p[:2] == ("parameters", key)]:
                 del lines[p]
         spec["parameters"] = params
@@ -298,7 +298,7 @@ def load_sweep(
 
 def _parse_vary(item: str, file: str) -> tuple[str, Any]:
     """``key.path=LOW:HIGH[:log][:int]`` as a range, ``key.path=a,b,c`` as values."""
-    where = f"{file} (--vary {item})"
+    where = f"{file} (--vary {printable(item, 60)})"
     if "=" not in item:
         raise ScenarioError("expected key.path=LOW:HIGH or key.path=a,b,c", file=where)
     key, _, raw = item.partition("=")
@@ -306,9 +306,15 @@ def _parse_vary(item: str, file: str) -> tuple[str, Any]:
     if not key or not all(key.split(".")):
         raise ScenarioError("empty key in key path (expected key.path=LOW:HIGH)", file=where)
     raw = raw.strip()
+    if raw.count(",") >= MAX_POINTS:  # counted before any value is read
+        raise ScenarioError(
+            f"a list of {raw.count(',') + 1:,} values (at most {MAX_POINTS:,}: a sweep has at "
+            f"most {MAX_POINTS:,} points)", file=where, key=key,
+        )
     if ":" in raw and "," not in raw:
         low, high, *flags = (s.strip() for s in raw.split(":"))
-        out: dict[str, Any] = {"low": parse_value(low), "high": parse_value(high)}
+        out: dict[str, Any] = {"low": parse_value(low, file=where),
+                               "high": parse_value(high, file=where)}
         for flag in flags:
             if flag not in ("log", "int"):
                 raise ScenarioError(
@@ -317,7 +323,7 @@ def _parse_vary(item: str, file: str) -> tuple[str, Any]:
                 )
             out["log" if flag == "log" else "integer"] = True
         return key, out
-    return key, [parse_value(v) for v in raw.split(",") if v.strip()]
+    return key, [parse_value(v, file=where) for v in raw.split(",") if v.strip()]
 
 
 def _with_fixed_values(
@@ -353,9 +359,18 @@ def _parameter(
     if isinstance(v, list):
         if not v:
             raise node.error("no values (expected a list of values, or low and high)")
+        if len(v) > MAX_POINTS:
+            raise node.error(f"a list of {len(v):,} values (at most {MAX_POINTS:,}: a sweep "
+                             f"has at most {MAX_POINTS:,} points)")
+        seen: set[Any] = set()
         for i, x in enumerate(v):
-            if x in v[:i]:
-                raise node[i].error(f"repeats the value {x!r} (expected distinct values)")
+            try:
+                again = x in seen
+                seen.add(x)
+            except TypeError:  # a list or mapping: compared with the earlier values instead
+                again = x in v[:i]
+            if again:
+                raise node[i].error(f"repeats the value {brief(x)} (expected distinct values)")
         return Parameter(path=key, values=tuple(v))
     if not isinstance(v, dict):
         raise node.error(
@@ -364,6 +379,7 @@ def _parameter(
         )
     node.mapping(("low", "high"), RANGE_KEYS[2:])
     low, high = node["low"].value, node["high"].value
+    low, high = iso_date(low) or low, iso_date(high) or high  # "2024-11-20" is a date too
     log = node["log"].boolean() if node.has("log") else False
     integer = node["integer"].boolean() if node.has("integer") else False
     if isinstance(low, dt.datetime):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AdvsimError
-from ..files import atomic_file, atomic_write, sha256_file, sha256_text, utc_now
+from ..files import atomic_file, atomic_write, sha256_file, sha256_text, utc_now, verify_folder
 from .points import Plan
 
 
@@ -64,11 +64,16 @@ class Store:
         wrong``; a damaged point's files are removed, so that it is computed again."""
         self.parts.mkdir(exist_ok=True)
         done, damaged = {}, {}
+        others = 0
         for f in sorted(self.parts.iterdir()):
-            if f.name.startswith("."):  # a write that a kill interrupted
-                f.unlink()
+            if f.name.startswith(".") and f.name.endswith(".tmp") and f.is_file():
+                f.unlink()  # a write that a kill interrupted
                 continue
-            if f.suffix != ".json" or not f.stem.isdigit():
+            if f.suffix != ".json" or not (f.stem.isascii() and f.stem.isdigit()) \
+                    or not f.is_file():
+                continue  # not ours (.ipynb_checkpoints/, notes): left alone
+            if _fingerprint_of(f) not in (None, plan.fingerprint()):
+                others += 1
                 continue
             index = int(f.stem)
             try:
@@ -77,6 +82,12 @@ class Store:
                 damaged[index] = f"{e}; point {index} is computed again"
                 f.unlink()
                 f.with_suffix(".npz").unlink(missing_ok=True)
+        if others:
+            raise AdvsimError(
+                f"{self.root}: holds {others} point(s) of a different sweep (another spec, "
+                "scenario, --set, replications, seed or advsim version); resume with the same "
+                "spec and options, or choose another --out"
+            )
         return done, damaged
 
     def _read(self, f: Path, index: int, plan: Plan) -> dict:
@@ -89,6 +100,7 @@ class Store:
         if not isinstance(record, dict) or record.pop("sha256", None) != _digest(record):
             raise ValueError(f"{f}: does not match its checksum (damaged or edited)")
         if index >= len(plan.points) or record.get("point") != index \
+                or record.get("fingerprint") != plan.fingerprint() \
                 or record.get("seed") != plan.points[index].seed \
                 or set(record.get("metrics") or ()) != set(plan.metric_columns):
             raise ValueError(f"{f}: a record of another sweep or point (expected point {index} "
@@ -102,7 +114,8 @@ class Store:
         record["metrics"] = {k: math.inf if v is None else v for k, v in record["metrics"].items()}
         return record
 
-    def save(self, index: int, record: dict) -> None:
+    def save(self, index: int, record: dict, fingerprint: str) -> None:
+        """Save a finished point, marked with the sweep's fingerprint (``Plan.fingerprint``)."""
         table = record.pop("table")
         npz = self.parts / f"{index:06d}.npz"
         with atomic_file(npz) as f:
@@ -110,7 +123,7 @@ class Store:
                            for k, v in table.items()})
         stored = dict(record, metrics={k: None if math.isinf(v) else v
                                        for k, v in record["metrics"].items()},
-                      outcomes_sha256=sha256_file(npz))
+                      outcomes_sha256=sha256_file(npz), fingerprint=fingerprint)
         stored["sha256"] = _digest(stored)
         atomic_write(self.parts / f"{index:06d}.json", (json.dumps(stored) + "\n").encode())
 
@@ -118,6 +131,19 @@ class Store:
         for i in indices:
             with np.load(self.parts / f"{i:06d}.npz", allow_pickle=False) as z:
                 yield {k: z[k] for k in z.files}
+
+
+def _fingerprint_of(f: Path) -> str | None:
+    """The sweep fingerprint a point record was saved with ("" if it has none); None if the
+    record cannot be read (then it is damaged, not another sweep's)."""
+    try:
+        record = json.loads(f.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    fp = record.get("fingerprint", "")
+    return fp if isinstance(fp, str) else None
 
 
 def _digest(record: dict) -> str:
@@ -154,6 +180,7 @@ def check_finished(target: Path) -> None:
             "points_sha256: edited or damaged); a finished sweep is not recomputed: run it "
             "again with another --out"
         )
+    verify_folder(target)  # and the other files
 
 
 
