@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,13 +70,13 @@ def median_rows(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(q), q, np.inf)
 
 
-class _Sorted:
-    """A sample sorted once, whose bootstrap medians come from resampling counts: the same
-    numbers as ``median_rows`` of the resampled values, without sorting each resample.
+class _Column:
+    """A sample sorted once, whose bootstrap medians come from how many draws of a resample land
+    below a band of ranks about the sample's median, and where within it: the same numbers as
+    ``median_rows`` of the resampled values, without sorting (or even counting) each resample.
 
     A resample's median lies, but for odds of about e^-50, within a band of ±5√n ranks about
-    the sample's median; only counts inside the band are accumulated, and the rare resample
-    outside it is done in full.
+    the sample's median; the rare resample outside it is done in full.
     """
 
     def __init__(self, x: np.ndarray) -> None:
@@ -89,35 +89,90 @@ class _Sorted:
         self.lo, self.hi, self.frac = math.floor(pos), min(math.floor(pos) + 1, n - 1), pos % 1
         w = math.ceil(5 * math.sqrt(n)) + 2
         self.band = (max(0, self.lo - w), min(n, self.hi + w + 1))
-        self.below = np.zeros(n)
-        self.below[self.order[: self.band[0]]] = 1.0
-
-    def medians(self, counts: np.ndarray) -> np.ndarray:
-        """Median of each resample, given how often each value is drawn (rows of ``counts``,
-        float)."""
         first, end = self.band
-        before = counts @ self.below
-        cum = before[:, None] + np.cumsum(counts[:, self.order[first:end]], axis=1)
-        x_lo = self._at(counts, cum, before, self.lo)
-        x_hi = self._at(counts, cum, before, self.hi)
+        self.below = np.zeros(n, dtype=bool)  # by replication: ranked before the band
+        self.below[self.order[:first]] = True
+        self.position = np.full(n, -1, dtype=np.int32)  # by replication: rank in the band
+        self.position[self.order[first:end]] = np.arange(end - first, dtype=np.int32)
+
+    def medians(self, before: np.ndarray, in_band: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """Median of each resample, given how many of its draws rank before the band
+        (``before``) and how many land on each rank of the band (rows of ``in_band``); the
+        resamples' draws (rows of replication indices) serve the rare one outside the band."""
+        cum = before[:, None] + np.cumsum(in_band, axis=1)
+        x_lo = self._at(cum, before, self.lo, draws)
+        x_hi = self._at(cum, before, self.hi, draws)
         with np.errstate(invalid="ignore"):
             d = (x_hi - x_lo) * (self.frac if self.frac < 0.5 else 1 - self.frac)
             q = x_lo + d if self.frac < 0.5 else x_hi - d
         return np.where(np.isfinite(q), q, np.inf)
 
-    def _at(self, counts: np.ndarray, cum: np.ndarray, before: np.ndarray, rank: int):
+    def _at(self, cum: np.ndarray, before: np.ndarray, rank: int,
+            draws: np.ndarray) -> np.ndarray:
         """The value at ``rank`` (from 0) of each resample."""
         j = self.band[0] + (cum <= rank).sum(axis=1)
         out = (before > rank) | (cum[:, -1] <= rank)
         for i in np.flatnonzero(out):
-            j[i] = np.searchsorted(np.cumsum(counts[i, self.order]), rank, side="right")
+            counts = np.bincount(draws[i], minlength=self.x.size)
+            j[i] = np.searchsorted(np.cumsum(counts[self.order]), rank, side="right")
         return self.x[j]
 
 
-def _counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """k bootstrap resamples of n replications, as draw counts per replication (float)."""
-    idx = rng.integers(0, n, (k, n)) + (np.arange(k) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=k * n).reshape(k, n).astype(float)
+class _Resamples:
+    """What the medians and P(reached) of bootstrap resamples need from their draws, found in
+    one pass over the draws: each replication carries a code of a few bits (ranked before the
+    band of column c; reached the objective; in some column's band); a resample's histogram of
+    codes gives how many of its draws rank before each band and how many reached, and only the
+    few draws inside a band are looked at one by one."""
+
+    BITS = 14  # flags per code table (and the band bit in the first)
+
+    def __init__(self, columns: Sequence[_Column], reached: Sequence[np.ndarray]) -> None:
+        self.columns = list(columns)
+        self.n = n = reached[0].size
+        self.flags = [c.below for c in self.columns] + [r.astype(bool) for r in reached]
+        self.banded = np.zeros(n, dtype=bool)
+        for c in self.columns:
+            self.banded |= c.position >= 0
+        self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (code of each replication, bits)
+        for lo in range(0, len(self.flags), self.BITS):
+            group = self.flags[lo:lo + self.BITS]
+            code = np.zeros(n, dtype=np.uint16)
+            for b, f in enumerate(group):
+                code |= f.astype(np.uint16) << b
+            if lo == 0:
+                code |= self.banded.astype(np.uint16) << len(group)
+            values = np.arange(1 << (len(group) + (lo == 0)))
+            self.tables.append((code, np.stack([(values >> b) & 1 for b in range(len(group))],
+                                               axis=1)))
+
+    def counts(self, idx: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]],
+                                               list[np.ndarray]]:
+        """For resamples given as rows of replication indices: per column, how many draws rank
+        before its band and how many land on each rank of it; per ``reached``, how many draws
+        reached the objective."""
+        k, n = idx.shape
+        if n <= 4 * self.tables[0][1].shape[0]:  # few draws: count each flag directly
+            sums = np.stack([f[idx].sum(axis=1) for f in self.flags], axis=1)
+            flat = np.flatnonzero(self.banded[idx])
+        else:
+            parts = []
+            for t, (code, bits) in enumerate(self.tables):
+                codes = code[idx]
+                hist = np.stack([np.bincount(row, minlength=bits.shape[0]) for row in codes])
+                parts.append(hist @ bits)
+                if t == 0:
+                    flat = np.flatnonzero(codes >= (1 << bits.shape[1]))
+            sums = np.concatenate(parts, axis=1)
+        rows, drawn = flat // n, idx.ravel()[flat]
+        out = []
+        for j, col in enumerate(self.columns):
+            width = col.band[1] - col.band[0]
+            pos = col.position[drawn]
+            hit = pos >= 0
+            in_band = np.bincount(rows[hit] * width + pos[hit], minlength=k * width)
+            out.append((sums[:, j], in_band.reshape(k, width)))
+        return out, [sums[:, j] for j in range(len(self.columns), len(self.flags))]
 
 
 def paired(a: Result, b: Result) -> bool:
@@ -128,6 +183,7 @@ def paired(a: Result, b: Result) -> bool:
 def bootstrap(
     a_days: np.ndarray, b_days: np.ndarray, a_progress: np.ndarray, b_progress: np.ndarray,
     *, is_paired: bool, rng: np.random.Generator, resamples: int = RESAMPLES,
+    on_resamples: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Bootstrap replicates of second-minus-first differences: the median objective day,
     P(reached) and the median progress at each checkpoint. Paired resampling draws one set of
@@ -136,22 +192,34 @@ def bootstrap(
     if is_paired and na != nb:
         raise ValueError("paired samples must have the same size")
     c = a_progress.shape[1]
-    batch = max(1, _BATCH_VALUES // max(na, nb))
+    batch = max(1, _BATCH_VALUES // max(na, nb))  # as drawn since the first release
     out = {"median_day": np.empty(resamples), "prob_reached": np.empty(resamples),
            "progress_median": np.empty((resamples, c))}
-    sa, sb = _Sorted(a_days), _Sorted(b_days)
-    pa = [_Sorted(a_progress[:, j]) for j in range(c)]
-    pb = [_Sorted(b_progress[:, j]) for j in range(c)]
-    ra, rb = np.isfinite(a_days).astype(float), np.isfinite(b_days).astype(float)
+    cols_a = [_Column(a_days), *(_Column(a_progress[:, j]) for j in range(c))]
+    cols_b = [_Column(b_days), *(_Column(b_progress[:, j]) for j in range(c))]
+    ra, rb = np.isfinite(a_days), np.isfinite(b_days)
+    if is_paired:  # one set of draws for both: one pass over them
+        both = _Resamples([*cols_a, *cols_b], [ra, rb])
+    else:
+        sides = _Resamples(cols_a, [ra]), _Resamples(cols_b, [rb])
     for lo in range(0, resamples, batch):
         k = min(batch, resamples - lo)
-        ca = _counts(rng, na, k)
-        cb = ca if is_paired else _counts(rng, nb, k)
+        ia = rng.integers(0, na, (k, na))
+        ib = ia if is_paired else rng.integers(0, nb, (k, nb))
+        if is_paired:
+            counts, (hits_a, hits_b) = both.counts(ia)
+            ca, cb = counts[:c + 1], counts[c + 1:]
+        else:
+            (ca, (hits_a,)), (cb, (hits_b,)) = sides[0].counts(ia), sides[1].counts(ib)
+        med_a = [col.medians(*cnt, ia) for col, cnt in zip(cols_a, ca)]
+        med_b = [col.medians(*cnt, ib) for col, cnt in zip(cols_b, cb)]
         with np.errstate(invalid="ignore"):
-            out["median_day"][lo:lo + k] = sb.medians(cb) - sa.medians(ca)
-        out["prob_reached"][lo:lo + k] = (cb @ rb) / nb - (ca @ ra) / na
+            out["median_day"][lo:lo + k] = med_b[0] - med_a[0]
+        out["prob_reached"][lo:lo + k] = hits_b / nb - hits_a / na
         for j in range(c):
-            out["progress_median"][lo:lo + k, j] = pb[j].medians(cb) - pa[j].medians(ca)
+            out["progress_median"][lo:lo + k, j] = med_b[j + 1] - med_a[j + 1]
+        if on_resamples:
+            on_resamples(lo + k, resamples)
     return out
 
 
