@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,7 +82,7 @@ class _Column:
 
     def __init__(self, x: np.ndarray) -> None:
         n = x.size
-        self.order = np.argsort(x, kind="stable")
+        self.order = np.argsort(x)  # any order of ties gives the same values at each rank
         self.x = x[self.order]
         # As numpy's linear interpolation: between ranks lo and lo + 1, which it touches even
         # at a fraction of 0 (so a median next to a censored value is censored, as in summary).
@@ -89,11 +90,13 @@ class _Column:
         self.lo, self.hi, self.frac = math.floor(pos), min(math.floor(pos) + 1, n - 1), pos % 1
         w = math.ceil(5 * math.sqrt(n)) + 2
         self.band = (max(0, self.lo - w), min(n, self.hi + w + 1))
-        first, end = self.band
         self.below = np.zeros(n, dtype=bool)  # by replication: ranked before the band
-        self.below[self.order[:first]] = True
-        self.position = np.full(n, -1, dtype=np.int32)  # by replication: rank in the band
-        self.position[self.order[first:end]] = np.arange(end - first, dtype=np.int32)
+        self.below[self.order[: self.band[0]]] = True
+
+    @property
+    def in_band(self) -> np.ndarray:
+        """The replications of the band, in rank order."""
+        return self.order[self.band[0]:self.band[1]]
 
     def medians(self, before: np.ndarray, in_band: np.ndarray, draws: np.ndarray) -> np.ndarray:
         """Median of each resample, given how many of its draws rank before the band
@@ -129,11 +132,16 @@ class _Resamples:
 
     def __init__(self, columns: Sequence[_Column], reached: Sequence[np.ndarray]) -> None:
         self.columns = list(columns)
-        self.n = n = reached[0].size
+        n = reached[0].size
         self.flags = [c.below for c in self.columns] + [r.astype(bool) for r in reached]
-        self.banded = np.zeros(n, dtype=bool)
+        banded = np.zeros(n, dtype=bool)
         for c in self.columns:
-            self.banded |= c.position >= 0
+            banded[c.in_band] = True
+        # The replications in some band, numbered 0, 1, ...; each band as those numbers.
+        self.banded = np.flatnonzero(banded)
+        self.band_id = np.full(n, -1, dtype=np.int64)
+        self.band_id[self.banded] = np.arange(self.banded.size)
+        self.bands = [self.band_id[c.in_band] for c in self.columns]
         self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (code of each replication, bits)
         for lo in range(0, len(self.flags), self.BITS):
             group = self.flags[lo:lo + self.BITS]
@@ -141,10 +149,10 @@ class _Resamples:
             for b, f in enumerate(group):
                 code |= f.astype(np.uint16) << b
             if lo == 0:
-                code |= self.banded.astype(np.uint16) << len(group)
+                code |= banded.astype(np.uint16) << len(group)
             values = np.arange(1 << (len(group) + (lo == 0)))
-            self.tables.append((code, np.stack([(values >> b) & 1 for b in range(len(group))],
-                                               axis=1)))
+            bits = np.stack([(values >> b) & 1 for b in range(len(group))], axis=1)
+            self.tables.append((code, bits.astype(float)))  # float: sums by BLAS, exact
 
     def counts(self, idx: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]],
                                                list[np.ndarray]]:
@@ -154,24 +162,20 @@ class _Resamples:
         k, n = idx.shape
         if n <= 4 * self.tables[0][1].shape[0]:  # few draws: count each flag directly
             sums = np.stack([f[idx].sum(axis=1) for f in self.flags], axis=1)
-            flat = np.flatnonzero(self.banded[idx])
+            flat = np.flatnonzero(self.band_id[idx] >= 0)
         else:
             parts = []
             for t, (code, bits) in enumerate(self.tables):
                 codes = code[idx]
                 hist = np.stack([np.bincount(row, minlength=bits.shape[0]) for row in codes])
-                parts.append(hist @ bits)
+                parts.append(np.rint(hist @ bits).astype(np.int64))
                 if t == 0:
                     flat = np.flatnonzero(codes >= (1 << bits.shape[1]))
             sums = np.concatenate(parts, axis=1)
-        rows, drawn = flat // n, idx.ravel()[flat]
-        out = []
-        for j, col in enumerate(self.columns):
-            width = col.band[1] - col.band[0]
-            pos = col.position[drawn]
-            hit = pos >= 0
-            in_band = np.bincount(rows[hit] * width + pos[hit], minlength=k * width)
-            out.append((sums[:, j], in_band.reshape(k, width)))
+        u = self.banded.size
+        ids = (flat // n) * u + self.band_id[idx.ravel()[flat]]
+        per_id = np.bincount(ids, minlength=k * u).reshape(k, u)
+        out = [(sums[:, j], per_id[:, band]) for j, band in enumerate(self.bands)]
         return out, [sums[:, j] for j in range(len(self.columns), len(self.flags))]
 
 
@@ -202,24 +206,35 @@ def bootstrap(
         both = _Resamples([*cols_a, *cols_b], [ra, rb])
     else:
         sides = _Resamples(cols_a, [ra]), _Resamples(cols_b, [rb])
-    for lo in range(0, resamples, batch):
-        k = min(batch, resamples - lo)
+
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:  # the resamples' replication indices
         ia = rng.integers(0, na, (k, na))
-        ib = ia if is_paired else rng.integers(0, nb, (k, nb))
-        if is_paired:
-            counts, (hits_a, hits_b) = both.counts(ia)
-            ca, cb = counts[:c + 1], counts[c + 1:]
-        else:
-            (ca, (hits_a,)), (cb, (hits_b,)) = sides[0].counts(ia), sides[1].counts(ib)
-        med_a = [col.medians(*cnt, ia) for col, cnt in zip(cols_a, ca)]
-        med_b = [col.medians(*cnt, ib) for col, cnt in zip(cols_b, cb)]
-        with np.errstate(invalid="ignore"):
-            out["median_day"][lo:lo + k] = med_b[0] - med_a[0]
-        out["prob_reached"][lo:lo + k] = hits_b / nb - hits_a / na
-        for j in range(c):
-            out["progress_median"][lo:lo + k, j] = med_b[j + 1] - med_a[j + 1]
-        if on_resamples:
-            on_resamples(lo + k, resamples)
+        return ia, ia if is_paired else rng.integers(0, nb, (k, nb))
+
+    sizes = [min(batch, resamples - lo) for lo in range(0, resamples, batch)]
+    # The next batch is drawn in a thread (numpy draws without the GIL) while this one is
+    # counted; one thread, in order, so the draws are those of one loop.
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(draw, sizes[0])
+        for i, k in enumerate(sizes):
+            lo = i * batch
+            ia, ib = ahead.result()
+            if i + 1 < len(sizes):
+                ahead = pool.submit(draw, sizes[i + 1])
+            if is_paired:
+                counts, (hits_a, hits_b) = both.counts(ia)
+                ca, cb = counts[:c + 1], counts[c + 1:]
+            else:
+                (ca, (hits_a,)), (cb, (hits_b,)) = sides[0].counts(ia), sides[1].counts(ib)
+            med_a = [col.medians(*cnt, ia) for col, cnt in zip(cols_a, ca)]
+            med_b = [col.medians(*cnt, ib) for col, cnt in zip(cols_b, cb)]
+            with np.errstate(invalid="ignore"):
+                out["median_day"][lo:lo + k] = med_b[0] - med_a[0]
+            out["prob_reached"][lo:lo + k] = hits_b / nb - hits_a / na
+            for j in range(c):
+                out["progress_median"][lo:lo + k, j] = med_b[j + 1] - med_a[j + 1]
+            if on_resamples:
+                on_resamples(lo + k, resamples)
     return out
 
 

@@ -105,7 +105,5 @@ def test_a_resample_whose_median_leaves_the_band_is_done_in_full(n):
     col.band = (first, end)
     col.below[:] = False
     col.below[col.order[:first]] = True
-    col.position[:] = -1
-    col.position[col.order[first:end]] = np.arange(end - first, dtype=np.int32)
     (counts,), _ = _Resamples([col], [np.isfinite(x)]).counts(idx)
     assert np.array_equal(col.medians(*counts, idx), median_rows(x[idx]))
