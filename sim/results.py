@@ -17,10 +17,10 @@ from .errors import AdvsimError
 from .files import atomic_dir, provenance, sha256_text
 from .scenario import Scenario, slug
 from .tables import (
-    floats,
-    maybe_parquet,
+    maybe_parquet_parts,
     read_csv_columns,
-    write_csv,
+    read_table,
+    write_csv_parts,
 )
 
 if TYPE_CHECKING:
@@ -47,20 +47,18 @@ def write_run(
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     also: Mapping[str, Callable[[Path], object]] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json,
-    outcomes.csv (and outcomes.parquet where pyarrow is installed), bands.csv, and with
-    each file of ``also`` (name -> a function that writes that path: a chart, say), all or
-    nothing."""
+    """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json, the tables
+    (``write_tables``), and with each file of ``also`` (name -> a function that writes that
+    path: a chart, say), all or nothing. ``on_progress(done, total)`` follows the tables'
+    rows as they are written."""
     target = Path(out) if out else new_run_dir(root, result.scenario.name, result.seed)
     summary = result.summary()
     summary["results_dir"] = str(target)
     with atomic_dir(target, overwrite=overwrite) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
-        table = result.table()
-        write_csv(tmp / "outcomes.csv", table)
-        maybe_parquet(tmp / "outcomes.parquet", table)
-        write_csv(tmp / "bands.csv", _bands_table(result))
+        write_tables(tmp, result, sha256_text(resolved_yaml), on_progress)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         manifest = {
             **provenance(seed=result.seed, scenario_sha256=sha256_text(resolved_yaml)),
@@ -78,6 +76,42 @@ def write_run(
     return target
 
 
+def write_tables(folder: Path, result: Result, scenario_sha256: str,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """A run's tables into ``folder``: outcomes, progress, milestones (``Result.table``) and
+    bands, each as CSV and, where pyarrow is installed, Parquet; returns the file names.
+    ``on_progress(done, total)`` counts rows written."""
+    from .outcomes import TABLES
+    from .tables import pyarrow
+
+    meta = {**result.metadata(), "scenario_sha256": scenario_sha256}
+    n, sectors = result.replications, list(result.sectors.values())
+    rows = {"outcomes": n * len(sectors),
+            "progress": n * sum(len(so.checkpoints_days) for so in sectors),
+            "milestones": n * sum(len(so.sector.milestones) for so in sectors),
+            "bands": sum(result.horizon_days + 1 for _ in sectors)}
+    formats = 2 if pyarrow() is not None else 1
+    total, done = formats * sum(rows.values()), [0]
+
+    def counted(parts):
+        for part in parts:
+            yield part
+            done[0] += len(next(iter(part.values()))) if part else 0
+            if on_progress:
+                on_progress(min(done[0], total), total)
+
+    written = []
+    for name in (*TABLES, "bands"):
+        def parts(name=name):
+            return [_bands_table(result)] if name == "bands" else result.table_parts(name)
+
+        write_csv_parts(folder / f"{name}.csv", counted(parts()))
+        written.append(f"{name}.csv")
+        if maybe_parquet_parts(folder / f"{name}.parquet", counted(parts()), meta):
+            written.append(f"{name}.parquet")
+    return written
+
+
 def _bands_table(result: Result) -> dict[str, np.ndarray]:
     """Long table of per-day bands: sector, day, date, quantity, then one column per percentile."""
     parts = []
@@ -88,7 +122,7 @@ def _bands_table(result: Result) -> dict[str, np.ndarray]:
         parts.append({
             "sector": np.full(days.size, name, dtype=object),
             "day": days,
-            "date": (start + days.astype("timedelta64[D]")).astype(str),
+            "date": start + days.astype("timedelta64[D]"),
             "quantity": np.full(days.size, so.progress_name, dtype=object),
             **{k: v for k, v in band.items() if k != "day"},
         })
@@ -142,7 +176,6 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
             )
     summary = _read_json(folder / "summary.json", spec)
     manifest = _read_json(folder / "manifest.json", spec)
-    table = read_csv_columns(folder / "outcomes.csv", spec)
     sc = _read_scenario(folder / "scenario.yaml", spec)
     try:
         n = int(summary["replications"])
@@ -153,23 +186,101 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     except (KeyError, TypeError, ValueError) as e:
         raise AdvsimError(f"{spec}: summary.json or manifest.json lacks {e}") from None
     bands = _read_bands(folder / "bands.csv", spec) if (folder / "bands.csv").is_file() else {}
+    if (folder / "progress.csv").is_file():
+        sectors = _read_tables(folder, sc, n, spec)
+    else:  # a folder of an earlier release: one wide outcomes.csv
+        table = read_table(folder / "outcomes.csv", spec)
+        sectors = sectors_from_table(table, sc, n, folder / "outcomes.csv", spec)
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=seed, overrides=overrides,
-        scenario_sha256=sha, wall_seconds=wall, bands=bands,
-        sectors=sectors_from_table(table, sc, n, folder / "outcomes.csv", spec),
+        scenario_sha256=sha, wall_seconds=wall, bands=bands, sectors=sectors,
     )
+
+
+OUTCOME_COLUMNS = ("attacker_losses", "defender_losses", "base_m_per_day", "strikes")
+
+
+def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """Per-sector arrays from outcomes, progress and milestones (Parquet where there is one)."""
+    outcomes = read_table(folder / "outcomes.csv", spec,
+                          ["replication", "sector", "objective_day", *OUTCOME_COLUMNS])
+    progress = read_table(folder / "progress.csv", spec, ["replication", "sector", "day", "value"])
+    milestones = read_table(folder / "milestones.csv", spec,
+                            ["replication", "sector", "milestone", "day"])
+    o_rows, p_rows, m_rows = (_rows_by_sector(t["sector"]) for t in (outcomes, progress,
+                                                                         milestones))
+    out = {}
+    for s in sc.sectors:
+        rows = o_rows.get(s.name, np.empty(0, np.int64))
+        order = _in_replication_order(outcomes["replication"], rows, n, "outcomes", s.name, spec)
+
+        def col(table: dict[str, np.ndarray], key: str, order: np.ndarray) -> np.ndarray:
+            return table[key][order]
+
+        days = col(outcomes, "objective_day", order)
+        sector = {"objective_day": np.where(np.isnan(days), np.inf, days),
+                  **{k: col(outcomes, k, order).astype(float) for k in OUTCOME_COLUMNS}}
+        sector["strikes"] = _whole(sector["strikes"], "outcomes", "strikes", spec)
+
+        p = p_rows.get(s.name, np.empty(0, np.int64))
+        cols = []
+        for d in sc.checkpoints_days:
+            at = p[progress["day"][p] == d]
+            cols.append(col(progress, "value",
+                            _in_replication_order(progress["replication"], at, n, "progress",
+                                                  f"{s.name} on day {d}", spec)))
+        sector["progress"] = np.column_stack(cols) if cols else np.empty((n, 0))
+
+        m = m_rows.get(s.name, np.empty(0, np.int64))
+        cols = []
+        for ms in s.milestones:
+            at = m[milestones["milestone"][m] == ms.name]
+            d = col(milestones, "day", _in_replication_order(
+                milestones["replication"], at, n, "milestones", f"{s.name}: {ms.name}", spec))
+            cols.append(np.where(np.isnan(d), np.inf, d))
+        sector["milestone_days"] = np.column_stack(cols) if cols else np.empty((n, 0))
+        out[s.name] = sector
+    return out
+
+
+def _rows_by_sector(names: np.ndarray) -> dict[str, np.ndarray]:
+    """Row numbers of each sector, found with one pass over the names."""
+    values, inverse = np.unique(names.astype(str), return_inverse=True) if names.size else \
+        (np.empty(0, str), np.empty(0, np.int64))
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(values.size + 1))
+    return {str(v): order[bounds[i]:bounds[i + 1]] for i, v in enumerate(values)}
+
+
+def _in_replication_order(rep: np.ndarray, rows: np.ndarray, n: int, table: str, what: str,
+                          spec: str) -> np.ndarray:
+    """``rows`` sorted by replication, checked to hold replications 0..n-1 once each."""
+    r = rep[rows]
+    if r.size == n and (r == np.arange(n)).all():  # as written
+        return rows
+    order = rows[np.argsort(r, kind="stable")]
+    if not np.array_equal(rep[order], np.arange(n)):
+        raise AdvsimError(f"{spec}: {table}: {what} does not hold replications 0..{n - 1} "
+                          "once each")
+    return order
+
+
+def _whole(x: np.ndarray, table: str, column: str, spec: str) -> np.ndarray:
+    if not (np.isfinite(x).all() and (x == np.round(x)).all()):
+        raise AdvsimError(f"{spec}: {table}: column {column!r} holds a value that is not a "
+                          "whole number")
+    return x.astype(np.int64)
 
 
 def _read_bands(path: Path, spec: str) -> dict[str, dict[str, np.ndarray]]:
     """Per-day bands of each sector from bands.csv: {sector: {"day": ..., "p5": ...}}."""
-    cols = read_csv_columns(path, spec)
-    out: dict[str, dict[str, np.ndarray]] = {}
+    cols = read_table(path, spec)
     if "sector" not in cols:
         raise AdvsimError(f"{spec}: bands.csv has no column 'sector'")
-    sector = np.asarray(cols["sector"])
-    for name in dict.fromkeys(cols["sector"]):
-        sel = sector == name
-        out[name] = {k: floats(v, path)[sel] for k, v in cols.items()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name, rows in _rows_by_sector(cols["sector"]).items():
+        out[name] = {k: np.asarray(v[rows], dtype=float) for k, v in cols.items()
                      if k == "day" or k.startswith("p")}
     return out
 
@@ -198,9 +309,11 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
     swept = list(_read_yaml(folder / "sweep.yaml", spec).get("parameters") or {})
     overrides = [f"{k}={points[k][row]}" for k in swept]  # scenario.yaml has the spec's set
     sc = _read_scenario(folder / "scenario.yaml", spec, overrides)
-    table = read_csv_columns(folder / "outcomes.csv", spec)
-    keep = [i for i, p in enumerate(table["point"]) if p == point]
-    table = {k: [v[i] for i in keep] for k, v in table.items()}
+    table = read_table(folder / "outcomes.csv", spec)
+    if "point" not in table:
+        raise AdvsimError(f"{spec}: outcomes.csv has no column 'point'")
+    keep = np.flatnonzero(table["point"] == float(point))
+    table = {k: v[keep] for k, v in table.items()}
     n = int(points["replications"][row])
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=int(points["seed"][row]),
@@ -229,29 +342,30 @@ def _read_json(path: Path, spec: str) -> dict:
 
 
 def sectors_from_table(
-    table: dict[str, list[str]], sc: Scenario, replications: int, path: Path, spec: str
+    table: dict[str, np.ndarray], sc: Scenario, replications: int, path: Path, spec: str
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-sector arrays of outcome rows (one per replication and sector), by the scenario's
-    sectors, in replication order."""
+    """Per-sector arrays of a wide outcome table (one row per replication and sector, progress
+    and milestones as columns: a sweep's, or a run's of an earlier release), by the
+    scenario's sectors, in replication order."""
     for key in ("sector", "replication"):
         if key not in table:
-            raise AdvsimError(f"{spec}: outcomes.csv has no column {key!r}")
-    names = np.asarray(table["sector"])
-    rep = floats(table["replication"], path).astype(np.int64)
+            raise AdvsimError(f"{spec}: {path.name} has no column {key!r}")
+    rows = _rows_by_sector(table["sector"])
+    rep = table["replication"]
     out = {}
     for s in sc.sectors:
-        sel = np.flatnonzero(names == s.name)
-        order = sel[np.argsort(rep[sel], kind="stable")]
-        if not np.array_equal(rep[order], np.arange(replications)):
-            raise AdvsimError(
-                f"{spec}: outcomes.csv: sector {s.name!r} does not hold replications "
-                f"0..{replications - 1} once each"
-            )
+        order = _in_replication_order(rep, rows.get(s.name, np.empty(0, np.int64)),
+                                      replications, path.name, f"sector {s.name!r}", spec)
 
         def col(key: str, censored: bool = False, order=order) -> np.ndarray:
             if key not in table:
-                raise AdvsimError(f"{spec}: outcomes.csv has no column {key!r}")
-            return floats([table[key][i] for i in order], path, censored)
+                raise AdvsimError(f"{spec}: {path.name} has no column {key!r}")
+            try:
+                x = np.asarray(table[key][order], dtype=float)
+            except ValueError:
+                raise AdvsimError(f"{spec}: {path.name}: column {key!r} holds a value that "
+                                  "is not a number") from None
+            return np.where(np.isnan(x), np.inf, x) if censored else x
 
         days = sc.checkpoints_days
         milestones = [col(f"milestone_{slug(m.name)}_day", censored=True) for m in s.milestones]
@@ -264,6 +378,6 @@ def sectors_from_table(
             "attacker_losses": col("attacker_losses"),
             "defender_losses": col("defender_losses"),
             "base_m_per_day": col("base_m_per_day"),
-            "strikes": col("strikes").astype(np.int64),
+            "strikes": _whole(col("strikes"), path.name, "strikes", spec),
         }
     return out

@@ -1,13 +1,18 @@
-"""Tables on disk, as columns of numpy arrays: CSV that every dataframe library reads the same
-way (written in blocks, so memory stays flat), Parquet beside it where pyarrow is installed,
-and CSV read back as columns."""
+"""Tables on disk, as columns of numpy arrays: CSV that pandas, polars and DuckDB read with the
+same types every time (floats always with a decimal point or an exponent, empty for null,
+true/false, dates as YYYY-MM-DD; written in blocks, so memory stays flat), Parquet beside it
+where pyarrow is installed (nulls, never NaN; strings as dictionaries; dates as date32; the
+advsim version, scenario hash and units in the schema's metadata), and both read back as
+columns, Parquet first."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -15,14 +20,24 @@ from .errors import AdvsimError
 
 CSV_BLOCK_ROWS = 50_000
 
+# The unit of each column of a run's tables (outcomes, progress, milestones, bands); a
+# progress value is in the unit its quantity names.
+UNITS = {
+    "replication": "index", "day": "day", "date": "date", "objective_day": "day",
+    "objective_date": "date", "attacker_losses": "troops", "defender_losses": "troops",
+    "base_m_per_day": "m/day", "strikes": "count",
+    "value": "km for quantity advance_km, km² for held_km2",
+}
 
-def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
-    """Columns to CSV: booleans as true/false, NaN as an empty field, floats to 6 significant
-    digits. Formatted a column at a time, in blocks of rows, so that memory stays flat."""
+
+def write_csv(path: Path, columns: Mapping[str, np.ndarray]) -> None:
+    """Columns to CSV: booleans as true/false, NaN (and NaT) as an empty field, floats to 6
+    significant digits, always with a decimal point or an exponent (35.0, not 35), dates as
+    YYYY-MM-DD. Formatted a column at a time, in blocks of rows, so that memory stays flat."""
     write_csv_parts(path, [columns])
 
 
-def write_csv_parts(path: Path, parts: Iterable[dict[str, np.ndarray]]) -> None:
+def write_csv_parts(path: Path, parts: Iterable[Mapping[str, np.ndarray]]) -> None:
     """Tables with the same columns, one after another in one CSV, holding one in memory at a
     time; formatted as ``write_csv``. No parts: an empty file."""
     with open(path, "w", encoding="utf-8") as f:
@@ -33,11 +48,37 @@ def write_csv_parts(path: Path, parts: Iterable[dict[str, np.ndarray]]) -> None:
                 f.write(",".join(_quote(k) for k in names) + "\n")
             elif list(columns) != names:
                 raise ValueError(f"{path}: a part has other columns than the first")
-            arrays = [columns[k] for k in names]
+            arrays = [np.asarray(columns[k]) for k in names]
             n = len(arrays[0]) if arrays else 0
             for lo in range(0, n, CSV_BLOCK_ROWS):
-                block = [_format(a[lo : lo + CSV_BLOCK_ROWS]) for a in arrays]
-                f.write("\n".join(map(",".join, zip(*block))) + "\n")
+                f.write(_block([a[lo : lo + CSV_BLOCK_ROWS] for a in arrays]))
+
+
+def _block(arrays: Sequence[np.ndarray]) -> str:
+    """Rows of a block of columns as CSV lines; a column with one value throughout the block
+    (a sector's name, a checkpoint's day) is formatted once."""
+    texts, varying = [], []
+    for a in arrays:
+        if _constant(a):
+            texts.append(_format(a[:1])[0].replace("{", "{{").replace("}", "}}"))
+        else:
+            texts.append("{}")
+            varying.append(_format(a))
+    template = ",".join(texts)
+    lines = map(template.format, *varying) if varying else [template] * len(arrays[0])
+    return "\n".join(lines) + "\n"
+
+
+def _constant(a: np.ndarray) -> bool:
+    if a.size < 2:
+        return False
+    if (a == a[0]).all():
+        return True
+    if a.dtype.kind == "f":
+        return bool(np.isnan(a).all())
+    if a.dtype.kind == "M":
+        return bool(np.isnat(a).all())
+    return False
 
 
 def _format(a: np.ndarray) -> list[str]:
@@ -46,11 +87,17 @@ def _format(a: np.ndarray) -> list[str]:
     if a.dtype.kind in "iu":
         return list(map(str, a.tolist()))
     if a.dtype.kind == "f":
-        out = list(map("%.6g".__mod__, a.tolist()))
+        out = [s if "." in s or "e" in s else s + ".0" for s in map("%.6g".__mod__, a.tolist())]
         for i in np.flatnonzero(~np.isfinite(a)).tolist():
             out[i] = ""
         return out
-    return [_quote(str(v)) for v in a.tolist()]
+    if a.dtype.kind == "M":  # dates: few distinct ones, each formatted once
+        values, inverse = np.unique(a.astype("datetime64[D]"), return_inverse=True)
+        text = np.array(["" if np.isnat(v) else str(v) for v in values], dtype=object)
+        return text[inverse.ravel()].tolist()
+    items = [str(v) for v in a.tolist()]
+    quoted = {v: _quote(v) for v in set(items)}
+    return list(map(quoted.__getitem__, items))
 
 
 def _quote(text: str) -> str:
@@ -60,30 +107,166 @@ def _quote(text: str) -> str:
     return text
 
 
-def maybe_parquet(path: Path, table: dict[str, np.ndarray]) -> None:
-    maybe_parquet_parts(path, [table])
-
-
-def maybe_parquet_parts(path: Path, parts: Iterable[dict[str, np.ndarray]]) -> bool:
-    """Tables with the same columns into one Parquet file where pyarrow is installed (one in
-    memory at a time); returns whether it was written."""
+def pyarrow() -> ModuleType | None:
+    """pyarrow, where it is installed (None otherwise; tests replace this to go without)."""
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow.parquet  # pa.parquet, for the callers
     except ImportError:
+        return None
+    return pa
+
+
+def arrow_table(columns: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None):
+    """Columns as a pyarrow Table: non-finite floats and NaT as nulls (never NaN), strings as
+    dictionaries, datetime64 days as date32; ``metadata`` and the units of the columns (from
+    ``UNITS``) in the schema."""
+    pa = pyarrow()
+    if pa is None:
+        raise AdvsimError("pyarrow is not installed (pip install 'advsim[parquet]')")
+    arrays, fields = [], []
+    for name, v in columns.items():
+        v = np.asarray(v)
+        if v.dtype.kind == "f":
+            arr = pa.array(v, mask=~np.isfinite(v))
+        elif v.dtype.kind == "M":
+            days = v.astype("datetime64[D]")
+            arr = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+        elif v.dtype.kind in "OUS":
+            arr = pa.array(v.astype(str), type=pa.string()).dictionary_encode()
+        else:
+            arr = pa.array(v)
+        arrays.append(arr)
+        unit = UNITS.get(name)
+        fields.append(pa.field(name, arr.type, metadata={"unit": unit} if unit else None))
+    meta = dict(metadata or {})
+    units = {k: UNITS[k] for k in columns if k in UNITS}
+    if units:
+        meta["units"] = json.dumps(units, ensure_ascii=False)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta or None))
+
+
+def maybe_parquet(path: Path, table: Mapping[str, np.ndarray],
+                  metadata: Mapping[str, str] | None = None) -> bool:
+    return maybe_parquet_parts(path, [table], metadata)
+
+
+def maybe_parquet_parts(path: Path, parts: Iterable[Mapping[str, np.ndarray]],
+                        metadata: Mapping[str, str] | None = None) -> bool:
+    """Tables with the same columns into one Parquet file where pyarrow is installed (one in
+    memory at a time, a row group each), typed as ``arrow_table``; returns whether it was
+    written."""
+    pa = pyarrow()
+    if pa is None:
         return False
     writer = None
     try:
         for table in parts:
-            cols = {k: (v.astype(str) if v.dtype == object else v) for k, v in table.items()}
-            t = pa.table(cols)
+            t = arrow_table(table, metadata)
             if writer is None:
-                writer = pq.ParquetWriter(path, t.schema)
+                writer = pa.parquet.ParquetWriter(path, t.schema)
             writer.write_table(t.cast(writer.schema))
     finally:
         if writer is not None:
             writer.close()
     return writer is not None
+
+
+TEXT = ("sector", "quantity", "milestone")  # columns of names, never numbers
+DATES = ("date", "objective_date")
+
+
+def read_table(csv_path: Path, spec: str, columns: Sequence[str] | None = None,
+               ) -> dict[str, np.ndarray]:
+    """A table as numpy columns, from the Parquet file beside ``csv_path`` where there is one
+    and pyarrow is installed, else from the CSV (through pyarrow's reader, or numpy's):
+    nulls become NaN in numbers and NaT in dates, names an object array. Only ``columns``
+    where given; a missing one is an AdvsimError naming ``spec`` and the file."""
+    pa = pyarrow()
+    if pa is None:
+        return _read_numpy_csv(csv_path, spec, columns)
+    parquet = csv_path.with_suffix(".parquet")
+    path = parquet if parquet.is_file() else csv_path
+    try:
+        if path is parquet:
+            _require(columns, pa.parquet.read_schema(path).names, path, spec)
+            table = pa.parquet.read_table(path, columns=None if columns is None
+                                          else list(columns))
+        else:
+            table = _read_arrow_csv(pa, path, spec, columns)
+    except (OSError, pa.ArrowException) as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({str(e).splitlines()[0]})"
+                          ) from None
+    return _from_arrow(pa, table)
+
+
+def _read_arrow_csv(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None):
+    import pyarrow.csv as pcsv
+
+    with open(path, "rb") as f:
+        header = next(csv.reader([f.readline().decode("utf-8", "replace").rstrip("\r\n")]),
+                      [])
+    _require(columns, header, path, spec)
+    types = {k: pa.string() for k in header if k in TEXT}
+    types.update({k: pa.date32() for k in header if k in DATES})
+    opts = pcsv.ConvertOptions(include_columns=None if columns is None else list(columns),
+                               column_types=types, true_values=["true"],
+                               false_values=["false"], strings_can_be_null=False)
+    return pcsv.read_csv(path, convert_options=opts)
+
+
+def _require(columns: Sequence[str] | None, have: Sequence[str], path: Path, spec: str) -> None:
+    missing = [c for c in columns or () if c not in have]
+    if missing:
+        raise AdvsimError(f"{spec}: {path.name} has no column {missing[0]!r}")
+
+
+def _from_arrow(pa: ModuleType, table) -> dict[str, np.ndarray]:
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        kind = col.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+        elif pa.types.is_date(kind):
+            out[name] = np.asarray(col.cast(pa.date32()).to_numpy(zero_copy_only=False),
+                                   dtype="datetime64[D]")
+        elif (pa.types.is_boolean(kind) or pa.types.is_integer(kind)) and col.null_count == 0:
+            out[name] = np.asarray(col.to_numpy(zero_copy_only=False))
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind):
+            out[name] = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        else:
+            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    return out
+
+
+def _read_numpy_csv(path: Path, spec: str, columns: Sequence[str] | None,
+                    ) -> dict[str, np.ndarray]:
+    """Without pyarrow: the csv module's reader (C) and numpy's casts, a column at a time."""
+    cols = read_csv_columns(path, spec)
+    _require(columns, list(cols), path, spec)
+    out = {}
+    for name in columns if columns is not None else cols:
+        text = np.asarray(cols[name], dtype=str)
+        if name in TEXT:
+            out[name] = text.astype(object)
+        elif name in DATES:
+            out[name] = np.where(text == "", "NaT", text).astype("datetime64[D]")
+        elif text.size and np.isin(text, ("true", "false")).all():
+            out[name] = text == "true"
+        else:
+            try:
+                out[name] = np.where(text == "", "nan", text).astype(float)
+            except ValueError:
+                out[name] = text.astype(object)
+            else:
+                whole = out[name]
+                if name in ("replication", "strikes", "point", "day") and \
+                        np.isfinite(whole).all() and (whole == np.round(whole)).all():
+                    out[name] = whole.astype(np.int64)
+    return out
 
 
 def read_csv_columns(path: Path, spec: str) -> dict[str, list[str]]:
@@ -99,7 +282,8 @@ def read_csv_columns(path: Path, spec: str) -> dict[str, list[str]]:
     if any(len(r) != len(header) for r in body):
         bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
         raise AdvsimError(f"{spec}: {path.name}:{bad}: {len(header)} fields expected")
-    return {k: [r[i] for r in body] for i, k in enumerate(header)}
+    by_column = list(zip(*body)) if body else [() for _ in header]
+    return {k: list(v) for k, v in zip(header, by_column)}
 
 
 def floats(values: list[str], path: Path, censored: bool = False) -> np.ndarray:
