@@ -277,13 +277,15 @@ def ks_censored(a_days: np.ndarray, b_days: np.ndarray, horizon_days: float) -> 
 def compare_sector(
     a: SectorOutcomes, b: SectorOutcomes, *, horizon_days: int, is_paired: bool,
     rng: np.random.Generator, resamples: int = RESAMPLES,
+    on_resamples: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Differences of ``b`` minus ``a`` for one sector, in the JSON shape of compare."""
     da, db = censor_at(a.objective_day, horizon_days), censor_at(b.objective_day, horizon_days)
     days = [d for d in a.checkpoints_days if d in b.checkpoints_days and d <= horizon_days]
     pa = a.progress[:, [a.checkpoints_days.index(d) for d in days]]
     pb = b.progress[:, [b.checkpoints_days.index(d) for d in days]]
-    reps = bootstrap(da, db, pa, pb, is_paired=is_paired, rng=rng, resamples=resamples)
+    reps = bootstrap(da, db, pa, pb, is_paired=is_paired, rng=rng, resamples=resamples,
+                     on_resamples=on_resamples)
 
     (ma,), (mb,) = censored_percentiles(da, [50]), censored_percentiles(db, [50])
     median = interval(reps["median_day"], None if ma is None or mb is None else mb - ma)
@@ -315,13 +317,15 @@ def compare_runs(
     runs: Sequence[RunLike], *, labels: Sequence[str] | None = None,
     sectors: Sequence[str] | None = None, resamples: int = RESAMPLES,
     seed: int = BOOTSTRAP_SEED, percentiles: tuple[float, ...] = PERCENTILES,
-) -> dict:
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
     """Compare every run after the first with the first, per sector they share.
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``) or results folders (or
-    sweep points ``SWEEP_DIR:POINT_ID``). Returns the JSON of ``advsim compare --json``: the
-    top-level differences of each sector are second minus first; ``comparisons`` holds each
-    later run minus the first.
+    sweep points ``SWEEP_DIR:POINT_ID``). Returns the JSON of ``advsim compare --json`` as a
+    ``Comparison`` (a dict, with a short repr and a notebook view): the top-level differences
+    of each sector are second minus first; ``comparisons`` holds each later run minus the
+    first. ``on_progress(done, total)`` counts bootstrap resamples over every comparison.
     """
     from .outcomes import Result
 
@@ -342,6 +346,12 @@ def compare_runs(
     if not common:
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
     horizon = min(r.horizon_days for r in runs)
+    total = len(common) * (len(runs) - 1) * resamples
+    offset = [0]
+
+    def resampled(done: int, _: int) -> None:
+        if on_progress:
+            on_progress(offset[0] + done, total)
 
     out_sectors = {}
     for name in common:
@@ -364,7 +374,9 @@ def compare_runs(
         for j, r in enumerate(runs[1:], start=1):
             c = compare_sector(first, r.sectors[name], horizon_days=horizon,
                                is_paired=paired(runs[0], r),
-                               rng=bootstrap_rng(seed, name, j), resamples=resamples)
+                               rng=bootstrap_rng(seed, name, j), resamples=resamples,
+                               on_resamples=resampled)
+            offset[0] += resamples
             c["run"] = j
             c["reading"] = reading(labels[j], labels[0], first.objective, c, horizon)
             comparisons.append(c)
@@ -388,7 +400,7 @@ def compare_runs(
         entry["comparisons"] = comparisons
         out_sectors[name] = entry
 
-    return {
+    return Comparison({
         "runs": [
             {"label": lab, "path": r.source, "scenario": r.name, "start": r.start.isoformat(),
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
@@ -400,7 +412,42 @@ def compare_runs(
         "bootstrap": {"resamples": resamples, "seed": seed, "interval": "percentile, 95%"},
         "differences": "each run minus the first",
         "sectors": out_sectors,
-    }
+    })
+
+
+class Comparison(dict):
+    """What ``compare_runs`` finds: the dict of ``advsim compare --json`` (``json.dumps`` of it
+    is that JSON), with a short repr and an HTML view for notebooks."""
+
+    def to_dict(self) -> dict:
+        """A plain dict (a deep copy)."""
+        import copy
+
+        return copy.deepcopy(dict(self))
+
+    def json(self, **kwargs) -> str:
+        """The JSON of ``advsim compare --json``."""
+        import json
+
+        return json.dumps(self, **kwargs)
+
+    def readings(self) -> dict[str, str]:
+        return {name: s.get("reading", "") for name, s in self.get("sectors", {}).items()}
+
+    def __repr__(self) -> str:
+        labels = " vs ".join(r.get("label", "?") for r in self.get("runs", []))
+        sectors = "; ".join(self.readings().values())
+        return f"Comparison({labels}: {sectors})"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        runs = ", ".join(escape(str(r.get("label"))) for r in self.get("runs", []))
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{escape(text)}</td></tr>"
+            for name, text in self.readings().items())
+        return (f"<div><b>Comparison</b> of {runs} ({escape(self.get('differences', ''))})"
+                f"<table><tr><th>sector</th><th>reading</th></tr>{rows}</table></div>")
 
 
 def default_labels(n: int) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .options import (
@@ -61,6 +59,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
     import json
 
     from ..loader import load_resolved
+    from ..progress import Progress, run_phases, wanted
     from ..report import format_run
     from ..results import write_run
     from ..runner import simulate
@@ -71,25 +70,23 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
         from ..charts import require_matplotlib
 
         require_matplotlib()  # before the run, not after it
-    show_progress = not quiet and not as_json and sys.stderr.isatty()
+    n = replications or sc.replications
+    phases = run_phases(sc, n, jobs)
+    with Progress("advsim run", phases, enabled=wanted(quiet)) as bar:
+        result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
+                          executor=executor or ("dask" if scheduler else "local"),
+                          scheduler=scheduler, on_chunk=bar.callback("simulating"))
+        also = {}
+        if plot:
+            from ..charts import save
+            from ..charts.runs import fan_chart
 
-    def progress(done: int, total: int) -> None:
-        if total > 1:
-            click.echo(f"\r  {done}/{total} chunks", err=True, nl=done == total)
-
-    result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
-                      executor=executor or ("dask" if scheduler else "local"),
-                      scheduler=scheduler, on_chunk=progress if show_progress else None)
-    also = {}
-    if plot:
-        from ..charts import save
-        from ..charts.runs import fan_chart
-
-        also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
-    path = write_run(
-        result, resolved_yaml=resolved, source=scenario,
-        overrides=tuple(sets), out=out, overwrite=overwrite, also=also,
-    )
+            also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
+        path = write_run(
+            result, resolved_yaml=resolved, source=scenario,
+            overrides=tuple(sets), out=out, overwrite=overwrite, also=also,
+            on_progress=bar.callback("writing"),
+        )
     summary = result.summary()
     summary["results_dir"] = str(path)
     if as_json:
