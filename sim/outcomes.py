@@ -14,6 +14,7 @@ from . import __version__
 from .errors import AdvsimError
 from .scenario import Scenario, Sector, slug
 from .summary import band_percentiles, censored_percentiles, percentile_se, pkey, prob_se
+from .tables import TABLES
 
 if TYPE_CHECKING:
     from .engine import SectorChunk
@@ -391,9 +392,6 @@ class Result:
             "percentiles": list(ps),
             "sectors": sectors,
         }
-
-
-TABLES = ("outcomes", "progress", "milestones")
 
 
 def _empty_parts(name: str) -> Iterator[dict[str, np.ndarray]]:

@@ -81,8 +81,7 @@ def write_tables(folder: Path, result: Result, scenario_sha256: str,
     """A run's tables into ``folder``: outcomes, progress, milestones (``Result.table``) and
     bands, each as CSV and, where pyarrow is installed, Parquet; returns the file names.
     ``on_progress(done, total)`` counts rows written."""
-    from .outcomes import TABLES
-    from .tables import pyarrow
+    from .tables import TABLES, pyarrow
 
     meta = {**result.metadata(), "scenario_sha256": scenario_sha256}
     n, sectors = result.replications, list(result.sectors.values())

@@ -20,6 +20,8 @@ from .errors import AdvsimError
 
 CSV_BLOCK_ROWS = 50_000
 
+TABLES = ("outcomes", "progress", "milestones")  # a run's tables (``Result.table``)
+
 # The unit of each column of a run's tables (outcomes, progress, milestones, bands); a
 # progress value is in the unit its quantity names.
 UNITS = {
