@@ -14,7 +14,7 @@ from . import __version__
 from .errors import AdvsimError
 from .scenario import Scenario, Sector, slug
 from .summary import band_percentiles, censored_percentiles, percentile_se, pkey, prob_se
-from .tables import TABLES
+from .tables import TABLES, constant
 
 if TYPE_CHECKING:
     from .engine import SectorChunk
@@ -257,8 +257,8 @@ class Result:
             whole = np.where(np.isfinite(days), np.floor(days), 0).astype("timedelta64[D]")
             return np.where(np.isfinite(days), start + whole, np.datetime64("NaT", "D"))
 
-        def text(value: str, size: int = n) -> np.ndarray:
-            return np.full(size, value, dtype=object)
+        def text(value: str) -> np.ndarray:
+            return constant(value, n, object)
 
         yielded = False
         for sector, so in self.sectors.items():
@@ -273,8 +273,8 @@ class Result:
             elif name == "progress":
                 for j, d in enumerate(so.checkpoints_days):
                     yield {"replication": rep, "sector": text(sector),
-                           "day": np.full(n, d, dtype=np.int64),
-                           "date": np.full(n, start + np.timedelta64(d, "D")),
+                           "day": constant(d, n, np.int64),
+                           "date": constant(start + np.timedelta64(d, "D"), n),
                            "quantity": text(so.progress_name), "value": so.progress[:, j]}
                     yielded = True
             else:

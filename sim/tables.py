@@ -42,6 +42,7 @@ def write_csv(path: Path, columns: Mapping[str, np.ndarray]) -> None:
 def write_csv_parts(path: Path, parts: Iterable[Mapping[str, np.ndarray]]) -> None:
     """Tables with the same columns, one after another in one CSV, holding one in memory at a
     time; formatted as ``write_csv``. No parts: an empty file."""
+    memo: dict[tuple, tuple[np.ndarray, list[str]]] = {}
     with open(path, "w", encoding="utf-8") as f:
         names: list[str] | None = None
         for columns in parts:
@@ -53,18 +54,27 @@ def write_csv_parts(path: Path, parts: Iterable[Mapping[str, np.ndarray]]) -> No
             arrays = [np.asarray(columns[k]) for k in names]
             n = len(arrays[0]) if arrays else 0
             for lo in range(0, n, CSV_BLOCK_ROWS):
-                f.write(_block([a[lo : lo + CSV_BLOCK_ROWS] for a in arrays]))
+                f.write(_block([a[lo : lo + CSV_BLOCK_ROWS] for a in arrays], memo))
 
 
-def _block(arrays: Sequence[np.ndarray]) -> str:
+def _block(arrays: Sequence[np.ndarray], memo: dict) -> str:
     """Rows of a block of columns as CSV lines; a column with one value throughout the block
-    (a sector's name, a checkpoint's day) is formatted once."""
+    (a sector's name, a checkpoint's day) is formatted once, and a column of integers that
+    parts share (the replication numbers of every part of a long table) once per block."""
     texts, varying = [], []
     for a in arrays:
         if _constant(a):
             texts.append(_format(a[:1])[0].replace("{", "{{").replace("}", "}}"))
+            continue
+        texts.append("{}")
+        base = a.base if a.base is not None else a
+        if a.dtype.kind in "iu":  # the same memory, held alive here: the same numbers
+            key = (id(base), a.__array_interface__["data"][0], a.size, a.strides)
+            kept = memo.get(key)
+            if kept is None or kept[0] is not base:
+                kept = memo[key] = (base, _format(a))
+            varying.append(kept[1])
         else:
-            texts.append("{}")
             varying.append(_format(a))
     template = ",".join(texts)
     lines = map(template.format, *varying) if varying else [template] * len(arrays[0])
@@ -74,6 +84,8 @@ def _block(arrays: Sequence[np.ndarray]) -> str:
 def _constant(a: np.ndarray) -> bool:
     if a.size < 2:
         return False
+    if a.strides == (0,):  # one value broadcast (``constant``)
+        return True
     if (a == a[0]).all():
         return True
     if a.dtype.kind == "f":
@@ -89,8 +101,17 @@ def _format(a: np.ndarray) -> list[str]:
     if a.dtype.kind in "iu":
         return list(map(str, a.tolist()))
     if a.dtype.kind == "f":
-        out = [s if "." in s or "e" in s else s + ".0" for s in map("%.6g".__mod__, a.tolist())]
-        for i in np.flatnonzero(~np.isfinite(a)).tolist():
+        out = list(map("%.6g".__mod__, a.tolist()))
+        # A decimal point where %.6g leaves none: only values that round, at 6 significant
+        # digits, to a whole number below 1e6 can lack one (and an exponent); test just those.
+        finite = np.isfinite(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            size = np.abs(a)
+            near = np.abs(a - np.round(a)) <= 10.0 ** (np.floor(np.log10(size)) - 5)
+        for i in np.flatnonzero(finite & (size < 1e6) & near).tolist():
+            if "." not in out[i] and "e" not in out[i]:
+                out[i] += ".0"
+        for i in np.flatnonzero(~finite).tolist():
             out[i] = ""
         return out
     if a.dtype.kind == "M":  # dates: few distinct ones, each formatted once
@@ -107,6 +128,11 @@ def _quote(text: str) -> str:
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+def constant(value: object, size: int, dtype: object = None) -> np.ndarray:
+    """A read-only column of one value, in no memory: CSV and Parquet write it once."""
+    return np.broadcast_to(np.array(value, dtype=dtype), (size,))
 
 
 def pyarrow() -> ModuleType | None:
@@ -129,13 +155,18 @@ def arrow_table(columns: Mapping[str, np.ndarray], metadata: Mapping[str, str] |
     arrays, fields = [], []
     for name, v in columns.items():
         v = np.asarray(v)
+        if v.strides == (0,) and v.dtype.kind not in "OUS":
+            v = np.ascontiguousarray(v)
         if v.dtype.kind == "f":
             arr = pa.array(v, mask=~np.isfinite(v))
         elif v.dtype.kind == "M":
             days = v.astype("datetime64[D]")
             arr = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+        elif v.dtype.kind in "OUS" and v.size and _constant(v):
+            arr = pa.DictionaryArray.from_arrays(pa.array(np.zeros(v.size, np.int32)),
+                                                 pa.array([str(v[0])], type=pa.string()))
         elif v.dtype.kind in "OUS":
-            arr = pa.array(v.astype(str), type=pa.string()).dictionary_encode()
+            arr = pa.array([str(x) for x in v.tolist()], type=pa.string()).dictionary_encode()
         else:
             arr = pa.array(v)
         arrays.append(arr)
