@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -331,12 +331,12 @@ def compare_runs(
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
-    runs = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
-    labels = list(labels) if labels else default_labels(len(runs))
-    if len(labels) != len(runs):
-        raise AdvsimError(f"labels: {len(labels)} labels for {len(runs)} runs",
+    results = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    labels = list(labels) if labels else default_labels(len(results))
+    if len(labels) != len(results):
+        raise AdvsimError(f"labels: {len(labels)} labels for {len(results)} runs",
                           param="labels")
-    common = [s for s in runs[0].sectors if all(s in r.sectors for r in runs[1:])]
+    common = [s for s in results[0].sectors if all(s in r.sectors for r in results[1:])]
     if sectors:
         missing = [s for s in sectors if s not in common]
         if missing:
@@ -345,8 +345,8 @@ def compare_runs(
         common = [s for s in common if s in sectors]
     if not common:
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
-    horizon = min(r.horizon_days for r in runs)
-    total = len(common) * (len(runs) - 1) * resamples
+    horizon = min(r.horizon_days for r in results)
+    total = len(common) * (len(results) - 1) * resamples
     offset = [0]
 
     def resampled(done: int, _: int) -> None:
@@ -355,15 +355,15 @@ def compare_runs(
 
     out_sectors = {}
     for name in common:
-        first = runs[0].sectors[name]
-        entry = {
+        first = results[0].sectors[name]
+        entry: dict[str, Any] = {
             "objective": first.objective,
             "horizon_days": horizon,
             "objective_day": {"runs": [], "prob_reached": []},
             first.progress_name: {"days": [], "runs": []},
         }
         per_run = []
-        for r in runs:
+        for r in results:
             s = r.sectors[name]
             d = censor_at(s.objective_day, horizon)
             per_run.append({pkey(p): _round(v, 2)
@@ -371,9 +371,9 @@ def compare_runs(
             entry["objective_day"]["prob_reached"].append(float(np.isfinite(d).mean()))
         entry["objective_day"]["runs"] = per_run
         comparisons = []
-        for j, r in enumerate(runs[1:], start=1):
+        for j, r in enumerate(results[1:], start=1):
             c = compare_sector(first, r.sectors[name], horizon_days=horizon,
-                               is_paired=paired(runs[0], r),
+                               is_paired=paired(results[0], r),
                                rng=bootstrap_rng(seed, name, j), resamples=resamples,
                                on_resamples=resampled)
             offset[0] += resamples
@@ -383,7 +383,7 @@ def compare_runs(
         days = comparisons[0]["progress_days"]
         progress = entry[first.progress_name]
         progress["days"] = days
-        for r in runs:
+        for r in results:
             s = r.sectors[name]
             cols = [s.checkpoints_days.index(d) for d in days]
             q = np.percentile(s.progress[:, cols], percentiles, axis=0) if days else []
@@ -406,7 +406,7 @@ def compare_runs(
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
              "overrides": list(r.overrides), "scenario_sha256": r.scenario_sha256,
              "point": r.point}
-            for lab, r in zip(labels, runs)
+            for lab, r in zip(labels, results)
         ],
         "horizon_days": horizon,
         "bootstrap": {"resamples": resamples, "seed": seed, "interval": "percentile, 95%"},

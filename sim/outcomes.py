@@ -279,11 +279,11 @@ class Result:
                     yielded = True
             else:
                 for i, m in enumerate(so.sector.milestones):
-                    d = so.milestone_days[:, i]
-                    reached = np.isfinite(d)
+                    ms_day = so.milestone_days[:, i]
+                    reached = np.isfinite(ms_day)
                     yield {"replication": rep, "sector": text(sector),
                            "milestone": text(m.name), "reached": reached,
-                           "day": np.where(reached, d, np.nan), "date": dates(d)}
+                           "day": np.where(reached, ms_day, np.nan), "date": dates(ms_day)}
                     yielded = True
         if not yielded:  # the columns, with no rows
             yield {k: v[:0] for k, v in next(_empty_parts(name)).items()}

@@ -235,9 +235,9 @@ def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
         cols = []
         for ms in s.milestones:
             at = m[milestones["milestone"][m] == ms.name]
-            d = col(milestones, "day", _in_replication_order(
+            ms_day = col(milestones, "day", _in_replication_order(
                 milestones["replication"], at, n, "milestones", f"{s.name}: {ms.name}", spec))
-            cols.append(np.where(np.isnan(d), np.inf, d))
+            cols.append(np.where(np.isnan(ms_day), np.inf, ms_day))
         sector["milestone_days"] = np.column_stack(cols) if cols else np.empty((n, 0))
         out[s.name] = sector
     return out

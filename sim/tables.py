@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ def _quote(text: str) -> str:
     return text
 
 
-def constant(value: object, size: int, dtype: object = None) -> np.ndarray:
+def constant(value: object, size: int, dtype: Any = None) -> np.ndarray:
     """A read-only column of one value, in no memory: CSV and Parquet write it once."""
     return np.broadcast_to(np.array(value, dtype=dtype), (size,))
 

@@ -289,3 +289,33 @@ def test_reprs_are_short_and_the_html_views_name_what_matters(run):
     assert text.startswith("Comparison(A vs B: ") and len(text) < 400
     assert "0.0 days" in text or "beyond the horizon" in text  # the same run: no difference
     assert diff._repr_html_().count("<tr>") == 1 + len(mem.sectors)
+
+
+def test_the_readme_one_line_loads_work_and_count_censored_as_null(run):
+    import importlib.util
+    import re
+
+    out, mem = run
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Loading the tables", 1)[1]
+    (block,) = re.findall(r"```py\n(.*?)```", section.split("\n## ", 1)[0], flags=re.S)
+    lines = block.strip().splitlines()
+    assert [ln.split()[1].rstrip(";") for ln in lines] == ["pandas", "polars", "duckdb"]
+    reached = {name: int(so.reached.sum()) for name, so in mem.sectors.items()}
+    for line in lines:
+        lib = line.split()[1].rstrip(";")
+        if importlib.util.find_spec(lib) is None or tables.pyarrow() is None:
+            continue
+        scope: dict = {}
+        code = line.split("  #")[0].replace("results/strikes", str(out))
+        if lib == "duckdb":
+            code = code.replace("duckdb.sql(", "got = duckdb.sql(") + ".fetchall()"
+        exec(code, scope)
+        if lib == "duckdb":
+            assert {row[0]: row[1:3] for row in scope["got"]} == {
+                name: (reached[name], N) for name in reached}
+        else:
+            df = scope["df"]
+            nulls = df["objective_day"].isna().sum() if lib == "pandas" \
+                else df["objective_day"].null_count()
+            assert nulls == 2 * N - sum(reached.values())
