@@ -17,9 +17,11 @@ from .errors import AdvsimError
 from .files import atomic_dir, provenance, sha256_text
 from .scenario import Scenario, slug
 from .tables import (
+    Labels,
     maybe_parquet_parts,
     read_csv_columns,
     read_table,
+    read_table_parts,
     write_csv_parts,
 )
 
@@ -201,55 +203,59 @@ OUTCOME_COLUMNS = ("attacker_losses", "defender_losses", "base_m_per_day", "stri
 
 def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
                  ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-sector arrays from outcomes, progress and milestones (Parquet where there is one)."""
-    outcomes = read_table(folder / "outcomes.csv", spec,
-                          ["replication", "sector", "objective_day", *OUTCOME_COLUMNS])
-    progress = read_table(folder / "progress.csv", spec, ["replication", "sector", "day", "value"])
-    milestones = read_table(folder / "milestones.csv", spec,
-                            ["replication", "sector", "milestone", "day"])
-    o_rows, p_rows, m_rows = (_rows_by_sector(t["sector"]) for t in (outcomes, progress,
-                                                                         milestones))
-    out = {}
+    """Per-sector arrays from outcomes, progress and milestones (Parquet where there is one),
+    one table in memory at a time."""
+    out: dict[str, dict[str, np.ndarray]] = {s.name: {} for s in sc.sectors}
+    empty = np.empty(0, np.int64)
+
+    table = read_table(folder / "outcomes.csv", spec,
+                       ["replication", "sector", "objective_day", *OUTCOME_COLUMNS])
+    groups = _rows_by_sector(table["sector"])
     for s in sc.sectors:
-        rows = o_rows.get(s.name, np.empty(0, np.int64))
-        order = _in_replication_order(outcomes["replication"], rows, n, "outcomes", s.name, spec)
-
-        def col(table: dict[str, np.ndarray], key: str, order: np.ndarray) -> np.ndarray:
-            return table[key][order]
-
-        days = col(outcomes, "objective_day", order)
-        sector = {"objective_day": np.where(np.isnan(days), np.inf, days),
-                  **{k: col(outcomes, k, order).astype(float) for k in OUTCOME_COLUMNS}}
+        order = _in_replication_order(table["replication"], groups.get(s.name, empty), n,
+                                      "outcomes", s.name, spec)
+        days = table["objective_day"][order]
+        sector = out[s.name]
+        sector["objective_day"] = np.where(np.isnan(days), np.inf, days)
+        sector.update({k: table[k][order].astype(float) for k in OUTCOME_COLUMNS})
         sector["strikes"] = _whole(sector["strikes"], "outcomes", "strikes", spec)
+    del table, groups
 
-        p = p_rows.get(s.name, np.empty(0, np.int64))
-        cols = []
-        for d in sc.checkpoints_days:
-            at = p[progress["day"][p] == d]
-            cols.append(col(progress, "value",
-                            _in_replication_order(progress["replication"], at, n, "progress",
-                                                  f"{s.name} on day {d}", spec)))
-        sector["progress"] = np.column_stack(cols) if cols else np.empty((n, 0))
-
-        m = m_rows.get(s.name, np.empty(0, np.int64))
-        cols = []
-        for ms in s.milestones:
-            at = m[milestones["milestone"][m] == ms.name]
-            ms_day = col(milestones, "day", _in_replication_order(
-                milestones["replication"], at, n, "milestones", f"{s.name}: {ms.name}", spec))
-            cols.append(np.where(np.isnan(ms_day), np.inf, ms_day))
-        sector["milestone_days"] = np.column_stack(cols) if cols else np.empty((n, 0))
-        out[s.name] = sector
+    # The long tables part by part: the replications and values of each sector and day (or
+    # milestone) are kept, and each part let go once split.
+    for name, key, value in (("progress", "day", "value"), ("milestones", "milestone", "day")):
+        pieces: dict[tuple[str, object], list[tuple[np.ndarray, np.ndarray]]] = {}
+        for part in read_table_parts(folder / f"{name}.csv", spec,
+                                     ["replication", "sector", key, value]):
+            for sector, rows in _rows_by_sector(part["sector"]).items():
+                keys = part[key][rows]
+                for k in (keys.names if isinstance(keys, Labels) else np.unique(keys)):
+                    at = rows[keys == k]
+                    pieces.setdefault((sector, k), []).append(
+                        (part["replication"][at], part[value][at]))
+            del part
+        for s in sc.sectors:
+            wanted = sc.checkpoints_days if name == "progress" else [m.name for m in s.milestones]
+            got = np.empty((n, len(wanted)))
+            for j, k in enumerate(wanted):
+                found = pieces.pop((s.name, k), [])
+                rep = np.concatenate([r for r, _ in found]) if found else np.empty(0, np.int64)
+                vals = np.concatenate([v for _, v in found]) if found else np.empty(0)
+                what = f"{s.name} on day {k}" if name == "progress" else f"{s.name}: {k}"
+                got[:, j] = vals[_in_replication_order(rep, np.arange(rep.size), n, name, what,
+                                                       spec)]
+            if name == "progress":
+                out[s.name]["progress"] = got
+            else:
+                out[s.name]["milestone_days"] = np.where(np.isnan(got), np.inf, got)
     return out
 
 
-def _rows_by_sector(names: np.ndarray) -> dict[str, np.ndarray]:
-    """Row numbers of each sector, found with one pass over the names."""
-    values, inverse = np.unique(names.astype(str), return_inverse=True) if names.size else \
-        (np.empty(0, str), np.empty(0, np.int64))
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(values.size + 1))
-    return {str(v): order[bounds[i]:bounds[i + 1]] for i, v in enumerate(values)}
+def _rows_by_sector(names: Labels) -> dict[str, np.ndarray]:
+    """Row numbers of each sector."""
+    if not isinstance(names, Labels):
+        raise AdvsimError("a column of sector names holds numbers")
+    return names.groups()
 
 
 def _in_replication_order(rep: np.ndarray, rows: np.ndarray, n: int, table: str, what: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -207,15 +207,58 @@ def maybe_parquet_parts(path: Path, parts: Iterable[Mapping[str, np.ndarray]],
 
 
 TEXT = ("sector", "quantity", "milestone")  # columns of names, never numbers
+
+
+class Labels:
+    """A column of names read back, as codes into its few distinct values (a sector's name is
+    not made a Python string per row): ``labels == "kursk"`` is a boolean mask,
+    ``labels[rows]`` a Labels, ``labels.values()`` the names as an object array."""
+
+    def __init__(self, codes: np.ndarray, names: Sequence[str]) -> None:
+        self.codes = codes
+        self.names = list(names)
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    @property
+    def size(self) -> int:
+        return int(self.codes.size)
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        hits = [i for i, v in enumerate(self.names) if v == other]
+        return np.isin(self.codes, hits) if hits else np.zeros(self.codes.size, dtype=bool)
+
+    def __getitem__(self, rows: Any) -> Labels:
+        return Labels(self.codes[rows], self.names)
+
+    def values(self) -> np.ndarray:
+        return np.array(self.names, dtype=object)[self.codes] if self.names \
+            else np.empty(self.codes.size, dtype=object)
+
+    def groups(self) -> dict[str, np.ndarray]:
+        """The row numbers of each name, in order of the rows."""
+        if len(self.names) == 1:
+            return {self.names[0]: np.arange(self.codes.size)}
+        codes = self.codes
+        order = np.arange(codes.size) if (codes[1:] >= codes[:-1]).all() else \
+            np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(self.codes[order], np.arange(len(self.names) + 1))
+        out: dict[str, np.ndarray] = {}
+        for i, name in enumerate(self.names):
+            rows = order[bounds[i]:bounds[i + 1]]
+            out[name] = np.sort(np.concatenate([out[name], rows])) if name in out else rows
+        return out
 DATES = ("date", "objective_date")
 
 
 def read_table(csv_path: Path, spec: str, columns: Sequence[str] | None = None,
-               ) -> dict[str, np.ndarray]:
+               ) -> dict[str, Any]:
     """A table as numpy columns, from the Parquet file beside ``csv_path`` where there is one
     and pyarrow is installed, else from the CSV (through pyarrow's reader, or numpy's):
-    nulls become NaN in numbers and NaT in dates, names an object array. Only ``columns``
-    where given; a missing one is an AdvsimError naming ``spec`` and the file."""
+    nulls become NaN in numbers and NaT in dates, columns of names (and any text) ``Labels``.
+    Only ``columns`` where given; a missing one is an AdvsimError naming ``spec`` and the
+    file."""
     pa = pyarrow()
     if pa is None:
         return _read_numpy_csv(csv_path, spec, columns)
@@ -223,15 +266,69 @@ def read_table(csv_path: Path, spec: str, columns: Sequence[str] | None = None,
     path = parquet if parquet.is_file() else csv_path
     try:
         if path is parquet:
-            _require(columns, pa.parquet.read_schema(path).names, path, spec)
-            table = pa.parquet.read_table(path, columns=None if columns is None
-                                          else list(columns))
-        else:
-            table = _read_arrow_csv(pa, path, spec, columns)
+            return _read_parquet(pa, path, spec, columns)
+        table = _read_arrow_csv(pa, path, spec, columns)
     except (OSError, pa.ArrowException) as e:
         raise AdvsimError(f"{spec}: cannot read {path.name} ({str(e).splitlines()[0]})"
                           ) from None
     return _from_arrow(pa, table)
+
+
+def read_table_parts(csv_path: Path, spec: str, columns: Sequence[str]
+                     ) -> Iterator[dict[str, Any]]:
+    """``read_table`` in parts: a Parquet file's row groups one at a time (a part of the table
+    each, as written), else the whole CSV as one part; for readers that keep less than all."""
+    pa = pyarrow()
+    parquet = csv_path.with_suffix(".parquet")
+    if pa is None or not parquet.is_file():
+        yield read_table(csv_path, spec, columns)
+        return
+    try:
+        f = pa.parquet.ParquetFile(parquet)
+        _require(columns, f.schema_arrow.names, parquet, spec)
+        groups = f.metadata.num_row_groups
+    except (OSError, pa.ArrowException) as e:
+        raise AdvsimError(f"{spec}: cannot read {parquet.name} ({str(e).splitlines()[0]})"
+                          ) from None
+    for i in range(groups):
+        try:
+            group = f.read_row_group(i, columns=list(columns))
+        except (OSError, pa.ArrowException) as e:
+            raise AdvsimError(f"{spec}: cannot read {parquet.name} "
+                              f"({str(e).splitlines()[0]})") from None
+        yield _from_arrow(pa, group)
+
+
+def _read_parquet(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None,
+                  ) -> dict[str, Any]:
+    """A Parquet file a row group at a time (one part of the table each), so that only the
+    numpy columns and one group's arrow buffers are ever in memory."""
+    f = pa.parquet.ParquetFile(path)
+    _require(columns, f.schema_arrow.names, path, spec)
+    names = list(columns) if columns is not None else f.schema_arrow.names
+    parts = [_from_arrow(pa, f.read_row_group(i, columns=names))
+             for i in range(f.metadata.num_row_groups)]
+    if not parts:
+        return _from_arrow(pa, f.schema_arrow.empty_table().select(names))
+    out: dict[str, Any] = {}
+    for name in names:
+        got = [p[name] for p in parts]
+        if isinstance(got[0], Labels):
+            out[name] = _concat_labels(got)
+        else:
+            out[name] = np.concatenate(got)
+        for p in parts:
+            del p[name]
+    return out
+
+
+def _concat_labels(parts: Sequence[Labels]) -> Labels:
+    names: dict[str, int] = {}
+    codes = []
+    for p in parts:
+        remap = np.array([names.setdefault(v, len(names)) for v in p.names], dtype=np.int32)
+        codes.append(remap[p.codes] if remap.size else p.codes)
+    return Labels(np.concatenate(codes), list(names))
 
 
 def _read_arrow_csv(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None):
@@ -255,37 +352,87 @@ def _require(columns: Sequence[str] | None, have: Sequence[str], path: Path, spe
         raise AdvsimError(f"{spec}: {path.name} has no column {missing[0]!r}")
 
 
-def _from_arrow(pa: ModuleType, table) -> dict[str, np.ndarray]:
-    out = {}
+def _from_arrow(pa: ModuleType, table) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
         kind = col.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-        elif pa.types.is_date(kind):
-            out[name] = np.asarray(col.cast(pa.date32()).to_numpy(zero_copy_only=False),
-                                   dtype="datetime64[D]")
-        elif (pa.types.is_boolean(kind) or pa.types.is_integer(kind)) and col.null_count == 0:
-            out[name] = np.asarray(col.to_numpy(zero_copy_only=False))
-        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind):
-            out[name] = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False))
+            col = col.dictionary_encode()
+            kind = col.type
+        if pa.types.is_dictionary(kind):
+            out[name] = _labels(col)
+        elif pa.types.is_date32(kind):
+            out[name] = _numpy(col, np.int32, np.iinfo(np.int64).min).astype(
+                "datetime64[D]")  # the int64 minimum is NaT
+        elif pa.types.is_boolean(kind):
+            out[name] = _numpy(col, bool, False)
+        elif pa.types.is_integer(kind) and col.null_count == 0:
+            x = _numpy(col, kind.to_pandas_dtype(), 0)
+            if x.dtype == np.int64 and x.size and x.min() >= -2**31 and x.max() < 2**31:
+                x = x.astype(np.int32)  # replication numbers and days: half the memory
+            out[name] = x
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
+            out[name] = _numpy(col.cast(pa.float64()), np.float64, np.nan)
+        elif pa.types.is_null(kind):
+            out[name] = np.full(len(col), np.nan)
         else:
-            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
     return out
 
 
+def _numpy(col, dtype: Any, null: Any) -> np.ndarray:
+    """A fixed-width arrow column as numpy, nulls as ``null``, read from its buffers (arrow's
+    own conversion imports pandas, which takes longer than reading a million rows)."""
+    parts = []
+    for c in col.chunks:
+        n, off = len(c), c.offset
+        validity, data = c.buffers()[:2]
+        if np.dtype(dtype) == bool:
+            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+            x = bits[off:off + n].astype(bool)
+        else:
+            x = np.frombuffer(data, dtype=dtype, count=off + n)[off:].copy()
+        if c.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+            x = x.astype(np.int64) if np.dtype(dtype) == np.int32 and null is not None \
+                and not isinstance(null, float) else x
+            x[~valid[off:off + n].astype(bool)] = null
+        parts.append(x)
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def pa_chunked(array):
+    """An arrow Array as a one-chunk ChunkedArray."""
+    pa = pyarrow()
+    assert pa is not None
+    return pa.chunked_array([array])
+
+
+def _labels(col) -> Labels:
+    """A dictionary-encoded arrow column as Labels, its chunks' dictionaries merged."""
+    names: dict[str, int] = {}
+    parts = []
+    for chunk in col.chunks:
+        own = [str(v) for v in chunk.dictionary.to_pylist()]
+        remap = np.array([names.setdefault(v, len(names)) for v in own], dtype=np.int32)
+        idx = _numpy(pa_chunked(chunk.indices), chunk.indices.type.to_pandas_dtype(), 0)
+        parts.append(remap[idx] if remap.size else np.zeros(idx.size, np.int32))
+    codes = np.concatenate(parts) if parts else np.empty(0, np.int32)
+    return Labels(codes, list(names))
+
+
 def _read_numpy_csv(path: Path, spec: str, columns: Sequence[str] | None,
-                    ) -> dict[str, np.ndarray]:
+                    ) -> dict[str, Any]:
     """Without pyarrow: the csv module's reader (C) and numpy's casts, a column at a time."""
     cols = read_csv_columns(path, spec)
     _require(columns, list(cols), path, spec)
-    out = {}
+    out: dict[str, Any] = {}
     for name in columns if columns is not None else cols:
         text = np.asarray(cols[name], dtype=str)
         if name in TEXT:
-            out[name] = text.astype(object)
+            names, codes = np.unique(text, return_inverse=True)
+            out[name] = Labels(codes.ravel().astype(np.int32), names.tolist())
         elif name in DATES:
             out[name] = np.where(text == "", "NaT", text).astype("datetime64[D]")
         elif text.size and np.isin(text, ("true", "false")).all():
