@@ -135,6 +135,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(HERE / "outputs.json"))
     ap.add_argument("--child", nargs=argparse.REMAINDER)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--pickles", default=None, help="a folder of strikes.pkl and "
+                    "no-strikes.pkl from an earlier --keep run, instead of simulating again")
     opts = ap.parse_args()
     if opts.child:
         child(opts.child)
@@ -142,10 +144,15 @@ def main() -> None:
     import sim
 
     n = opts.n or (20_000 if opts.quick else 1_000_000)
+    if opts.pickles:
+        n = load_result(Path(opts.pickles) / "strikes.pkl").replications
     tmp = Path(tempfile.mkdtemp(prefix="advsim-outputs-"))
     print(f"{n:,} replications of {SCENARIO.name}, in {tmp}", flush=True)
     pkls = {}
     for name, sets in (("strikes", []), ("no-strikes", [NO_STRIKES])):
+        if opts.pickles:
+            pkls[name] = Path(opts.pickles) / f"{name}.pkl"
+            continue
         sc = sim.load_scenario(SCENARIO, sets)
         t0 = time.perf_counter()
         result = sim.simulate(sc, replications=n, seed=1, jobs=2)
