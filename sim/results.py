@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -227,11 +227,11 @@ def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
         pieces: dict[tuple[str, object], list[tuple[np.ndarray, np.ndarray]]] = {}
         for part in read_table_parts(folder / f"{name}.csv", spec,
                                      ["replication", "sector", key, value]):
-            for sector, rows in _rows_by_sector(part["sector"]).items():
+            for sector_name, rows in _rows_by_sector(part["sector"]).items():
                 keys = part[key][rows]
                 for k in (keys.names if isinstance(keys, Labels) else np.unique(keys)):
                     at = rows[keys == k]
-                    pieces.setdefault((sector, k), []).append(
+                    pieces.setdefault((sector_name, k), []).append(
                         (part["replication"][at], part[value][at]))
             del part
         for s in sc.sectors:
@@ -347,7 +347,7 @@ def _read_json(path: Path, spec: str) -> dict:
 
 
 def sectors_from_table(
-    table: dict[str, np.ndarray], sc: Scenario, replications: int, path: Path, spec: str
+    table: dict[str, Any], sc: Scenario, replications: int, path: Path, spec: str
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per-sector arrays of a wide outcome table (one row per replication and sector, progress
     and milestones as columns: a sweep's, or a run's of an earlier release), by the
