@@ -122,8 +122,8 @@ class CountingExecutor:
 
 # Seconds per unit of work, from benchmarks/README.md (2-core machine): what makes the ETA of a
 # run cover its writing before the writing starts.
-SIMULATE_SECONDS = 40e-9  # per replication-day-sector, per worker
-WRITE_SECONDS = 1.5e-6  # per table row, in each format (CSV, Parquet)
+SIMULATE_SECONDS = 70e-9  # per replication-day-sector, per worker
+WRITE_SECONDS = 0.2e-6  # per table row, in each format (CSV, Parquet)
 
 
 def run_phases(scenario: Any, replications: int, jobs: int | None) -> dict[str, float]:
@@ -145,8 +145,8 @@ def run_phases(scenario: Any, replications: int, jobs: int | None) -> dict[str, 
     }
 
 
-READ_SECONDS = 0.2e-6  # per table row read back (Parquet)
-RESAMPLE_SECONDS = 8e-9  # per replication and resample of compare's bootstrap, per sector
+READ_SECONDS = 0.3e-6  # per table row read back (Parquet)
+RESAMPLE_SECONDS = 1e-9  # per table row of the larger run, per resample of compare's bootstrap
 
 
 def folder_rows(spec: str) -> int:
