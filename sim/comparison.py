@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,18 +71,18 @@ def median_rows(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(q), q, np.inf)
 
 
-class _Sorted:
-    """A sample sorted once, whose bootstrap medians come from resampling counts: the same
-    numbers as ``median_rows`` of the resampled values, without sorting each resample.
+class _Column:
+    """A sample sorted once, whose bootstrap medians come from how many draws of a resample land
+    below a band of ranks about the sample's median, and where within it: the same numbers as
+    ``median_rows`` of the resampled values, without sorting (or even counting) each resample.
 
     A resample's median lies, but for odds of about e^-50, within a band of ±5√n ranks about
-    the sample's median; only counts inside the band are accumulated, and the rare resample
-    outside it is done in full.
+    the sample's median; the rare resample outside it is done in full.
     """
 
     def __init__(self, x: np.ndarray) -> None:
         n = x.size
-        self.order = np.argsort(x, kind="stable")
+        self.order = np.argsort(x)  # any order of ties gives the same values at each rank
         self.x = x[self.order]
         # As numpy's linear interpolation: between ranks lo and lo + 1, which it touches even
         # at a fraction of 0 (so a median next to a censored value is censored, as in summary).
@@ -89,35 +90,93 @@ class _Sorted:
         self.lo, self.hi, self.frac = math.floor(pos), min(math.floor(pos) + 1, n - 1), pos % 1
         w = math.ceil(5 * math.sqrt(n)) + 2
         self.band = (max(0, self.lo - w), min(n, self.hi + w + 1))
-        self.below = np.zeros(n)
-        self.below[self.order[: self.band[0]]] = 1.0
+        self.below = np.zeros(n, dtype=bool)  # by replication: ranked before the band
+        self.below[self.order[: self.band[0]]] = True
 
-    def medians(self, counts: np.ndarray) -> np.ndarray:
-        """Median of each resample, given how often each value is drawn (rows of ``counts``,
-        float)."""
-        first, end = self.band
-        before = counts @ self.below
-        cum = before[:, None] + np.cumsum(counts[:, self.order[first:end]], axis=1)
-        x_lo = self._at(counts, cum, before, self.lo)
-        x_hi = self._at(counts, cum, before, self.hi)
+    @property
+    def in_band(self) -> np.ndarray:
+        """The replications of the band, in rank order."""
+        return self.order[self.band[0]:self.band[1]]
+
+    def medians(self, before: np.ndarray, in_band: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """Median of each resample, given how many of its draws rank before the band
+        (``before``) and how many land on each rank of the band (rows of ``in_band``); the
+        resamples' draws (rows of replication indices) serve the rare one outside the band."""
+        cum = before[:, None] + np.cumsum(in_band, axis=1)
+        x_lo = self._at(cum, before, self.lo, draws)
+        x_hi = self._at(cum, before, self.hi, draws)
         with np.errstate(invalid="ignore"):
             d = (x_hi - x_lo) * (self.frac if self.frac < 0.5 else 1 - self.frac)
             q = x_lo + d if self.frac < 0.5 else x_hi - d
         return np.where(np.isfinite(q), q, np.inf)
 
-    def _at(self, counts: np.ndarray, cum: np.ndarray, before: np.ndarray, rank: int):
+    def _at(self, cum: np.ndarray, before: np.ndarray, rank: int,
+            draws: np.ndarray) -> np.ndarray:
         """The value at ``rank`` (from 0) of each resample."""
         j = self.band[0] + (cum <= rank).sum(axis=1)
         out = (before > rank) | (cum[:, -1] <= rank)
         for i in np.flatnonzero(out):
-            j[i] = np.searchsorted(np.cumsum(counts[i, self.order]), rank, side="right")
+            counts = np.bincount(draws[i], minlength=self.x.size)
+            j[i] = np.searchsorted(np.cumsum(counts[self.order]), rank, side="right")
         return self.x[j]
 
 
-def _counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """k bootstrap resamples of n replications, as draw counts per replication (float)."""
-    idx = rng.integers(0, n, (k, n)) + (np.arange(k) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=k * n).reshape(k, n).astype(float)
+class _Resamples:
+    """What the medians and P(reached) of bootstrap resamples need from their draws, found in
+    one pass over the draws: each replication carries a code of a few bits (ranked before the
+    band of column c; reached the objective; in some column's band); a resample's histogram of
+    codes gives how many of its draws rank before each band and how many reached, and only the
+    few draws inside a band are looked at one by one."""
+
+    BITS = 14  # flags per code table (and the band bit in the first)
+
+    def __init__(self, columns: Sequence[_Column], reached: Sequence[np.ndarray]) -> None:
+        self.columns = list(columns)
+        n = reached[0].size
+        self.flags = [c.below for c in self.columns] + [r.astype(bool) for r in reached]
+        banded = np.zeros(n, dtype=bool)
+        for c in self.columns:
+            banded[c.in_band] = True
+        # The replications in some band, numbered 0, 1, ...; each band as those numbers.
+        self.banded = np.flatnonzero(banded)
+        self.band_id = np.full(n, -1, dtype=np.int64)
+        self.band_id[self.banded] = np.arange(self.banded.size)
+        self.bands = [self.band_id[c.in_band] for c in self.columns]
+        self.tables: list[tuple[np.ndarray, np.ndarray]] = []  # (code of each replication, bits)
+        for lo in range(0, len(self.flags), self.BITS):
+            group = self.flags[lo:lo + self.BITS]
+            code = np.zeros(n, dtype=np.uint16)
+            for b, f in enumerate(group):
+                code |= f.astype(np.uint16) << b
+            if lo == 0:
+                code |= banded.astype(np.uint16) << len(group)
+            values = np.arange(1 << (len(group) + (lo == 0)))
+            bits = np.stack([(values >> b) & 1 for b in range(len(group))], axis=1)
+            self.tables.append((code, bits.astype(float)))  # float: sums by BLAS, exact
+
+    def counts(self, idx: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]],
+                                               list[np.ndarray]]:
+        """For resamples given as rows of replication indices: per column, how many draws rank
+        before its band and how many land on each rank of it; per ``reached``, how many draws
+        reached the objective."""
+        k, n = idx.shape
+        if n <= 4 * self.tables[0][1].shape[0]:  # few draws: count each flag directly
+            sums = np.stack([f[idx].sum(axis=1) for f in self.flags], axis=1)
+            flat = np.flatnonzero(self.band_id[idx] >= 0)
+        else:
+            parts = []
+            for t, (code, bits) in enumerate(self.tables):
+                codes = code[idx]
+                hist = np.stack([np.bincount(row, minlength=bits.shape[0]) for row in codes])
+                parts.append(np.rint(hist @ bits).astype(np.int64))
+                if t == 0:
+                    flat = np.flatnonzero(codes >= (1 << bits.shape[1]))
+            sums = np.concatenate(parts, axis=1)
+        u = self.banded.size
+        ids = (flat // n) * u + self.band_id[idx.ravel()[flat]]
+        per_id = np.bincount(ids, minlength=k * u).reshape(k, u)
+        out = [(sums[:, j], per_id[:, band]) for j, band in enumerate(self.bands)]
+        return out, [sums[:, j] for j in range(len(self.columns), len(self.flags))]
 
 
 def paired(a: Result, b: Result) -> bool:
@@ -128,6 +187,7 @@ def paired(a: Result, b: Result) -> bool:
 def bootstrap(
     a_days: np.ndarray, b_days: np.ndarray, a_progress: np.ndarray, b_progress: np.ndarray,
     *, is_paired: bool, rng: np.random.Generator, resamples: int = RESAMPLES,
+    on_resamples: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Bootstrap replicates of second-minus-first differences: the median objective day,
     P(reached) and the median progress at each checkpoint. Paired resampling draws one set of
@@ -136,22 +196,45 @@ def bootstrap(
     if is_paired and na != nb:
         raise ValueError("paired samples must have the same size")
     c = a_progress.shape[1]
-    batch = max(1, _BATCH_VALUES // max(na, nb))
+    batch = max(1, _BATCH_VALUES // max(na, nb))  # as drawn since the first release
     out = {"median_day": np.empty(resamples), "prob_reached": np.empty(resamples),
            "progress_median": np.empty((resamples, c))}
-    sa, sb = _Sorted(a_days), _Sorted(b_days)
-    pa = [_Sorted(a_progress[:, j]) for j in range(c)]
-    pb = [_Sorted(b_progress[:, j]) for j in range(c)]
-    ra, rb = np.isfinite(a_days).astype(float), np.isfinite(b_days).astype(float)
-    for lo in range(0, resamples, batch):
-        k = min(batch, resamples - lo)
-        ca = _counts(rng, na, k)
-        cb = ca if is_paired else _counts(rng, nb, k)
-        with np.errstate(invalid="ignore"):
-            out["median_day"][lo:lo + k] = sb.medians(cb) - sa.medians(ca)
-        out["prob_reached"][lo:lo + k] = (cb @ rb) / nb - (ca @ ra) / na
-        for j in range(c):
-            out["progress_median"][lo:lo + k, j] = pb[j].medians(cb) - pa[j].medians(ca)
+    cols_a = [_Column(a_days), *(_Column(a_progress[:, j]) for j in range(c))]
+    cols_b = [_Column(b_days), *(_Column(b_progress[:, j]) for j in range(c))]
+    ra, rb = np.isfinite(a_days), np.isfinite(b_days)
+    if is_paired:  # one set of draws for both: one pass over them
+        both = _Resamples([*cols_a, *cols_b], [ra, rb])
+    else:
+        sides = _Resamples(cols_a, [ra]), _Resamples(cols_b, [rb])
+
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:  # the resamples' replication indices
+        ia = rng.integers(0, na, (k, na))
+        return ia, ia if is_paired else rng.integers(0, nb, (k, nb))
+
+    sizes = [min(batch, resamples - lo) for lo in range(0, resamples, batch)]
+    # The next batch is drawn in a thread (numpy draws without the GIL) while this one is
+    # counted; one thread, in order, so the draws are those of one loop.
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(draw, sizes[0])
+        for i, k in enumerate(sizes):
+            lo = i * batch
+            ia, ib = ahead.result()
+            if i + 1 < len(sizes):
+                ahead = pool.submit(draw, sizes[i + 1])
+            if is_paired:
+                counts, (hits_a, hits_b) = both.counts(ia)
+                ca, cb = counts[:c + 1], counts[c + 1:]
+            else:
+                (ca, (hits_a,)), (cb, (hits_b,)) = sides[0].counts(ia), sides[1].counts(ib)
+            med_a = [col.medians(*cnt, ia) for col, cnt in zip(cols_a, ca)]
+            med_b = [col.medians(*cnt, ib) for col, cnt in zip(cols_b, cb)]
+            with np.errstate(invalid="ignore"):
+                out["median_day"][lo:lo + k] = med_b[0] - med_a[0]
+            out["prob_reached"][lo:lo + k] = hits_b / nb - hits_a / na
+            for j in range(c):
+                out["progress_median"][lo:lo + k, j] = med_b[j + 1] - med_a[j + 1]
+            if on_resamples:
+                on_resamples(lo + k, resamples)
     return out
 
 
@@ -194,13 +277,15 @@ def ks_censored(a_days: np.ndarray, b_days: np.ndarray, horizon_days: float) -> 
 def compare_sector(
     a: SectorOutcomes, b: SectorOutcomes, *, horizon_days: int, is_paired: bool,
     rng: np.random.Generator, resamples: int = RESAMPLES,
+    on_resamples: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Differences of ``b`` minus ``a`` for one sector, in the JSON shape of compare."""
     da, db = censor_at(a.objective_day, horizon_days), censor_at(b.objective_day, horizon_days)
     days = [d for d in a.checkpoints_days if d in b.checkpoints_days and d <= horizon_days]
     pa = a.progress[:, [a.checkpoints_days.index(d) for d in days]]
     pb = b.progress[:, [b.checkpoints_days.index(d) for d in days]]
-    reps = bootstrap(da, db, pa, pb, is_paired=is_paired, rng=rng, resamples=resamples)
+    reps = bootstrap(da, db, pa, pb, is_paired=is_paired, rng=rng, resamples=resamples,
+                     on_resamples=on_resamples)
 
     (ma,), (mb,) = censored_percentiles(da, [50]), censored_percentiles(db, [50])
     median = interval(reps["median_day"], None if ma is None or mb is None else mb - ma)
@@ -232,24 +317,26 @@ def compare_runs(
     runs: Sequence[RunLike], *, labels: Sequence[str] | None = None,
     sectors: Sequence[str] | None = None, resamples: int = RESAMPLES,
     seed: int = BOOTSTRAP_SEED, percentiles: tuple[float, ...] = PERCENTILES,
-) -> dict:
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
     """Compare every run after the first with the first, per sector they share.
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``) or results folders (or
-    sweep points ``SWEEP_DIR:POINT_ID``). Returns the JSON of ``advsim compare --json``: the
-    top-level differences of each sector are second minus first; ``comparisons`` holds each
-    later run minus the first.
+    sweep points ``SWEEP_DIR:POINT_ID``). Returns the JSON of ``advsim compare --json`` as a
+    ``Comparison`` (a dict, with a short repr and a notebook view): the top-level differences
+    of each sector are second minus first; ``comparisons`` holds each later run minus the
+    first. ``on_progress(done, total)`` counts bootstrap resamples over every comparison.
     """
     from .outcomes import Result
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
-    loaded: list[Result] = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
-    labels = list(labels) if labels else default_labels(len(loaded))
-    if len(labels) != len(loaded):
-        raise AdvsimError(f"labels: {len(labels)} labels for {len(loaded)} runs",
+    results = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    labels = list(labels) if labels else default_labels(len(results))
+    if len(labels) != len(results):
+        raise AdvsimError(f"labels: {len(labels)} labels for {len(results)} runs",
                           param="labels")
-    common = [s for s in loaded[0].sectors if all(s in r.sectors for r in loaded[1:])]
+    common = [s for s in results[0].sectors if all(s in r.sectors for r in results[1:])]
     if sectors:
         missing = [s for s in sectors if s not in common]
         if missing:
@@ -258,11 +345,17 @@ def compare_runs(
         common = [s for s in common if s in sectors]
     if not common:
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
-    horizon = min(r.horizon_days for r in loaded)
+    horizon = min(r.horizon_days for r in results)
+    total = len(common) * (len(results) - 1) * resamples
+    offset = [0]
+
+    def resampled(done: int, _: int) -> None:
+        if on_progress:
+            on_progress(offset[0] + done, total)
 
     out_sectors = {}
     for name in common:
-        first = loaded[0].sectors[name]
+        first = results[0].sectors[name]
         entry: dict[str, Any] = {
             "objective": first.objective,
             "horizon_days": horizon,
@@ -270,7 +363,7 @@ def compare_runs(
             first.progress_name: {"days": [], "runs": []},
         }
         per_run = []
-        for r in loaded:
+        for r in results:
             s = r.sectors[name]
             d = censor_at(s.objective_day, horizon)
             per_run.append({pkey(p): _round(v, 2)
@@ -278,17 +371,19 @@ def compare_runs(
             entry["objective_day"]["prob_reached"].append(float(np.isfinite(d).mean()))
         entry["objective_day"]["runs"] = per_run
         comparisons = []
-        for j, r in enumerate(loaded[1:], start=1):
+        for j, r in enumerate(results[1:], start=1):
             c = compare_sector(first, r.sectors[name], horizon_days=horizon,
-                               is_paired=paired(loaded[0], r),
-                               rng=bootstrap_rng(seed, name, j), resamples=resamples)
+                               is_paired=paired(results[0], r),
+                               rng=bootstrap_rng(seed, name, j), resamples=resamples,
+                               on_resamples=resampled)
+            offset[0] += resamples
             c["run"] = j
             c["reading"] = reading(labels[j], labels[0], first.objective, c, horizon)
             comparisons.append(c)
         days = comparisons[0]["progress_days"]
         progress = entry[first.progress_name]
         progress["days"] = days
-        for r in loaded:
+        for r in results:
             s = r.sectors[name]
             cols = [s.checkpoints_days.index(d) for d in days]
             q = np.percentile(s.progress[:, cols], percentiles, axis=0) if days else []
@@ -305,19 +400,54 @@ def compare_runs(
         entry["comparisons"] = comparisons
         out_sectors[name] = entry
 
-    return {
+    return Comparison({
         "runs": [
             {"label": lab, "path": r.source, "scenario": r.name, "start": r.start.isoformat(),
              "horizon_days": r.horizon_days, "replications": r.replications, "seed": r.seed,
              "overrides": list(r.overrides), "scenario_sha256": r.scenario_sha256,
              "point": r.point}
-            for lab, r in zip(labels, loaded)
+            for lab, r in zip(labels, results)
         ],
         "horizon_days": horizon,
         "bootstrap": {"resamples": resamples, "seed": seed, "interval": "percentile, 95%"},
         "differences": "each run minus the first",
         "sectors": out_sectors,
-    }
+    })
+
+
+class Comparison(dict):
+    """What ``compare_runs`` finds: the dict of ``advsim compare --json`` (``json.dumps`` of it
+    is that JSON), with a short repr and an HTML view for notebooks."""
+
+    def to_dict(self) -> dict:
+        """A plain dict (a deep copy)."""
+        import copy
+
+        return copy.deepcopy(dict(self))
+
+    def json(self, **kwargs) -> str:
+        """The JSON of ``advsim compare --json``."""
+        import json
+
+        return json.dumps(self, **kwargs)
+
+    def readings(self) -> dict[str, str]:
+        return {name: s.get("reading", "") for name, s in self.get("sectors", {}).items()}
+
+    def __repr__(self) -> str:
+        labels = " vs ".join(r.get("label", "?") for r in self.get("runs", []))
+        sectors = "; ".join(self.readings().values())
+        return f"Comparison({labels}: {sectors})"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        runs = ", ".join(escape(str(r.get("label"))) for r in self.get("runs", []))
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{escape(text)}</td></tr>"
+            for name, text in self.readings().items())
+        return (f"<div><b>Comparison</b> of {runs} ({escape(self.get('differences', ''))})"
+                f"<table><tr><th>sector</th><th>reading</th></tr>{rows}</table></div>")
 
 
 def default_labels(n: int) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from .summary import (
     pkey,
     prob_se,
 )
+from .tables import TABLES, constant
 
 if TYPE_CHECKING:
     from .engine import SectorChunk
@@ -60,6 +62,10 @@ class SectorOutcomes:
     forces_sums: np.ndarray | None = None  # and the troops in each bin
     # per-day bands of troops from a folder: {"attacker": {"day": ..., "p5": ...}, ...}
     stored_forces_bands: dict[str, dict[str, np.ndarray]] | None = None
+
+    def __repr__(self) -> str:
+        return (f"SectorOutcomes({self.name!r}: {self.kind}, {self.objective_day.size:,} "
+                f"replications, P({self.objective}) = {self.reached.mean():.3f})")
 
     @property
     def name(self) -> str:
@@ -233,12 +239,42 @@ class Result:
         return (f"Result(scenario={self.scenario.name!r}, replications={self.replications}, "
                 f"seed={self.seed}, sectors={list(self.sectors)}{where})")
 
-    def table(self) -> dict[str, np.ndarray]:
-        """One row per replication and sector, as columns (load with ``pandas.DataFrame``).
+    def _repr_html_(self) -> str:
+        """A notebook's view: per sector, P(objective) and the P10, P50 and P90 of the day it
+        falls, as dates."""
+        from html import escape as esc
 
-        ``objective_day`` and milestone days are NaN where not reached within the horizon
-        (``objective_reached`` says which); they are censored, not missing.
+        sc = self.scenario
+        rows = []
+        for name, so in self.sectors.items():
+            days = censored_percentiles(so.objective_day, (10, 50, 90))
+            dates = [sc.date_of(d).isoformat() if d is not None else "> horizon" for d in days]
+            rows.append(f"<tr><td>{esc(name)}</td><td>{esc(so.objective)}</td>"
+                        f"<td>{so.reached.mean():.3f}</td>"
+                        + "".join(f"<td>{d}</td>" for d in dates) + "</tr>")
+        source = f" · {esc(self.source)}" if self.source else ""
+        return (f"<div><b>{esc(sc.name)}</b>: {self.replications:,} replications · seed "
+                f"{self.seed} · from {sc.start} over {sc.horizon_days} days{source}"
+                "<table><tr><th>sector</th><th>objective</th><th>P(reached)</th>"
+                "<th>P10 date</th><th>P50 date</th><th>P90 date</th></tr>"
+                + "".join(rows) + "</table></div>")
+
+    def table(self, name: str | None = None) -> dict[str, np.ndarray]:
+        """A table as columns (``pandas.DataFrame(result.table("outcomes"))``, say).
+
+        ``name`` is one of ``TABLES``, as written to the results folder: ``"outcomes"``, one
+        row per replication and sector of the values drawn or reached once; ``"progress"``,
+        one row per sector, checkpoint day and replication (``quantity`` advance_km or
+        held_km2, ``value``); ``"milestones"``, one row per sector, milestone and
+        replication. Without ``name``: the wide table of earlier releases and of a sweep's
+        outcomes (milestone days and progress at checkpoint days as columns; NaN in a column
+        that is not the row's sector's, a milestone it lacks or the other kind's progress).
+        Days are NaN (and dates NaT) where not reached within the horizon: censored, not
+        missing (``objective_reached``, ``reached`` say which).
         """
+        if name is not None:
+            parts = list(self.table_parts(name))
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         n = self.replications
         parts = []
         for name, so in self.sectors.items():
@@ -266,6 +302,96 @@ class Result:
             arrays = [p[k] if k in p else np.full(n, np.nan) for p in parts]
             out[k] = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
         return out
+
+    def table_parts(self, name: str) -> Iterator[dict[str, np.ndarray]]:
+        """The table ``name`` (see ``table``) in parts of one sector (and checkpoint day, or
+        milestone) each, in the order of the file: at least one part, maybe of no rows."""
+        if name not in TABLES:
+            raise AdvsimError(f"table: {name!r} is not a table (one of {', '.join(TABLES)})",
+                              param="table")
+        n, sc = self.replications, self.scenario
+        rep = np.arange(n)
+        start = np.datetime64(sc.start.isoformat(), "D")
+
+        def dates(days: np.ndarray) -> np.ndarray:
+            whole = np.where(np.isfinite(days), np.floor(days), 0).astype("timedelta64[D]")
+            return np.where(np.isfinite(days), start + whole, np.datetime64("NaT", "D"))
+
+        def text(value: str) -> np.ndarray:
+            return constant(value, n, object)
+
+        yielded = False
+        for sector, so in self.sectors.items():
+            if name == "outcomes":
+                day = np.where(so.reached, so.objective_day, np.nan)
+                part = {"replication": rep, "sector": text(sector),
+                        "objective_reached": so.reached, "objective_day": day,
+                        "objective_date": dates(day), "attacker_losses": so.attacker_losses,
+                        "defender_losses": so.defender_losses,
+                        "base_m_per_day": so.base_m_per_day, "strikes": so.strikes}
+                for side, bp in (so.breakpoint_days() or {}).items():
+                    part[f"{side}_breakpoint_day"] = np.where(np.isfinite(bp), bp, np.nan)
+                yield part
+                yielded = True
+            elif name == "progress":
+                for j, d in enumerate(so.checkpoints_days):
+                    yield {"replication": rep, "sector": text(sector),
+                           "day": constant(d, n, np.int64),
+                           "date": constant(start + np.timedelta64(d, "D"), n),
+                           "quantity": text(so.progress_name), "value": so.progress[:, j]}
+                    yielded = True
+            else:
+                for i, m in enumerate(so.sector.milestones):
+                    ms_day = so.milestone_days[:, i]
+                    reached = np.isfinite(ms_day)
+                    yield {"replication": rep, "sector": text(sector),
+                           "milestone": text(m.name), "reached": reached,
+                           "day": np.where(reached, ms_day, np.nan), "date": dates(ms_day)}
+                    yielded = True
+        if not yielded:  # the columns, with no rows
+            yield {k: v[:0] for k, v in next(_empty_parts(name)).items()}
+
+    def to_arrow(self, table: str = "outcomes"):
+        """A table (see ``table``) as a ``pyarrow.Table``, typed as its Parquet file: nulls
+        where censored, the sector a dictionary, dates date32, units in the metadata."""
+        from .tables import arrow_table, pyarrow
+
+        if pyarrow() is None:
+            raise AdvsimError("to_arrow needs pyarrow (pip install pyarrow)")
+        return arrow_table(self.table(table), self.metadata())
+
+    def to_pandas(self, table: str = "outcomes"):
+        """A table (see ``table``) as a ``pandas.DataFrame``: the sector (and quantity,
+        milestone) categorical, dates datetime64, NaN (pandas' null) where censored."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise AdvsimError("to_pandas needs pandas (pip install pandas)") from None
+        cols = self.table(table)
+        return pd.DataFrame({
+            k: pd.Categorical(v) if v.dtype == object else
+            v.astype("datetime64[s]") if v.dtype.kind == "M" else v
+            for k, v in cols.items()})
+
+    def to_polars(self, table: str = "outcomes"):
+        """A table (see ``table``) as a ``polars.DataFrame``: nulls where censored (never
+        NaN), the sector (and quantity, milestone) categorical, dates as Date."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise AdvsimError("to_polars needs polars (pip install polars)") from None
+        cols = self.table(table)
+        frame = pl.DataFrame({k: v.astype(str) if v.dtype == object else v
+                              for k, v in cols.items()}, nan_to_null=True)
+        return frame.with_columns([pl.col(k).cast(pl.Categorical) for k, v in cols.items()
+                                   if v.dtype == object])
+
+    def metadata(self) -> dict[str, str]:
+        """What a table's schema says of its run: advsim's version, the scenario, its hash
+        (where known) and the seed."""
+        return {"advsim": __version__, "scenario": self.scenario.name,
+                "scenario_sha256": self.scenario_sha256 or "", "seed": str(self.seed),
+                "replications": str(self.replications)}
 
     def bands(self, percentiles=None) -> dict[str, dict[str, np.ndarray]]:
         """Per-day percentile bands of each sector's progress, for fan charts."""
@@ -362,6 +488,22 @@ class Result:
             "percentiles": list(ps),
             "sectors": sectors,
         }
+
+
+def _empty_parts(name: str) -> Iterator[dict[str, np.ndarray]]:
+    """One part of table ``name`` with no rows: its columns and their types."""
+    empty = {"replication": np.empty(0, np.int64), "sector": np.empty(0, object)}
+    if name == "milestones":
+        yield {**empty, "milestone": np.empty(0, object), "reached": np.empty(0, bool),
+               "day": np.empty(0), "date": np.empty(0, "datetime64[D]")}
+    elif name == "progress":
+        yield {**empty, "day": np.empty(0, np.int64), "date": np.empty(0, "datetime64[D]"),
+               "quantity": np.empty(0, object), "value": np.empty(0)}
+    else:
+        yield {**empty, "objective_reached": np.empty(0, bool), "objective_day": np.empty(0),
+               "objective_date": np.empty(0, "datetime64[D]"),
+               "attacker_losses": np.empty(0), "defender_losses": np.empty(0),
+               "base_m_per_day": np.empty(0), "strikes": np.empty(0, np.int64)}
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +27,14 @@ from .files import (
 )
 from .scenario import Scenario, slug
 from .tables import (
+    Labels,
     floats,
-    maybe_parquet,
+    maybe_parquet_parts,
     read_csv_columns,
+    read_table,
+    read_table_parts,
     write_csv,
+    write_csv_parts,
 )
 
 if TYPE_CHECKING:
@@ -58,12 +62,14 @@ def write_run(
     overwrite: bool = False,
     also: Mapping[str, Callable[[Path], object]] | None = None,
     claim: Claim | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json,
-    outcomes.csv (and outcomes.parquet where pyarrow is installed), bands.csv, and with
-    each file of ``also`` (name -> a function that writes that path: a chart, say), all or
-    nothing. ``claim`` is the folder claimed (``claim_run``) before the computation; without
-    it the folder is claimed now. The manifest holds the sha256 of every other file."""
+    """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json, the tables
+    (``write_tables``), forces_bands.csv, and with each file of ``also`` (name -> a function
+    that writes that path: a chart, say), all or nothing. ``claim`` is the folder claimed
+    (``claim_run``) before the computation; without it the folder is claimed now. The
+    manifest holds the sha256 of every other file. ``on_progress(done, total)`` follows the
+    tables' rows as they are written."""
     if claim is None:
         claim = claim_run(result.scenario, result.seed, root=root, out=out, overwrite=overwrite)
     target = claim.target
@@ -71,10 +77,7 @@ def write_run(
     summary["results_dir"] = str(target)
     with claimed(claim) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
-        table = result.table()
-        write_csv(tmp / "outcomes.csv", table)
-        maybe_parquet(tmp / "outcomes.parquet", table)
-        write_csv(tmp / "bands.csv", _bands_table(result))
+        write_tables(tmp, result, sha256_text(resolved_yaml), on_progress)
         write_csv(tmp / "forces_bands.csv", _forces_bands_table(result))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         manifest = {
@@ -107,6 +110,41 @@ def claim_run(
     return claim_dir(target, overwrite=overwrite)
 
 
+def write_tables(folder: Path, result: Result, scenario_sha256: str,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """A run's tables into ``folder``: outcomes, progress, milestones (``Result.table``) and
+    bands, each as CSV and, where pyarrow is installed, Parquet; returns the file names.
+    ``on_progress(done, total)`` counts rows written."""
+    from .tables import TABLES, pyarrow
+
+    meta = {**result.metadata(), "scenario_sha256": scenario_sha256}
+    n, sectors = result.replications, list(result.sectors.values())
+    rows = {"outcomes": n * len(sectors),
+            "progress": n * sum(len(so.checkpoints_days) for so in sectors),
+            "milestones": n * sum(len(so.sector.milestones) for so in sectors),
+            "bands": sum(result.horizon_days + 1 for _ in sectors)}
+    formats = 2 if pyarrow() is not None else 1
+    total, done = formats * sum(rows.values()), [0]
+
+    def counted(parts):
+        for part in parts:
+            yield part
+            done[0] += len(next(iter(part.values()))) if part else 0
+            if on_progress:
+                on_progress(min(done[0], total), total)
+
+    written = []
+    for name in (*TABLES, "bands"):
+        def parts(name=name):
+            return [_bands_table(result)] if name == "bands" else result.table_parts(name)
+
+        write_csv_parts(folder / f"{name}.csv", counted(parts()))
+        written.append(f"{name}.csv")
+        if maybe_parquet_parts(folder / f"{name}.parquet", counted(parts()), meta):
+            written.append(f"{name}.parquet")
+    return written
+
+
 def _bands_table(result: Result) -> dict[str, np.ndarray]:
     """Long table of per-day bands: sector, day, date, quantity, then one column per percentile."""
     from .summary import band_columns
@@ -119,7 +157,7 @@ def _bands_table(result: Result) -> dict[str, np.ndarray]:
         parts.append({
             "sector": np.full(days.size, name, dtype=object),
             "day": days,
-            "date": (start + days.astype("timedelta64[D]")).astype(str),
+            "date": start + days.astype("timedelta64[D]"),
             "quantity": np.full(days.size, so.progress_name, dtype=object),
             **{k: v for k, v in band.items() if k != "day"},
         })
@@ -197,7 +235,6 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
             )
     summary = _read_json(folder / "summary.json", spec)
     manifest = _read_json(folder / "manifest.json", spec)
-    table = read_csv_columns(folder / "outcomes.csv", spec)
     sc = _read_scenario(folder / "scenario.yaml", spec)
     try:
         n = int(summary["replications"])
@@ -208,13 +245,105 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     except (KeyError, TypeError, ValueError) as e:
         raise AdvsimError(f"{spec}: summary.json or manifest.json lacks {e}") from None
     bands = _read_bands(folder / "bands.csv", spec) if (folder / "bands.csv").is_file() else {}
+    if (folder / "progress.csv").is_file():
+        sectors = _read_tables(folder, sc, n, spec)
+    else:  # a folder of an earlier release: one wide outcomes.csv
+        table = read_table(folder / "outcomes.csv", spec)
+        sectors = sectors_from_table(table, sc, n, folder / "outcomes.csv", spec)
     forces = folder / "forces_bands.csv"
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=seed, overrides=overrides,
-        scenario_sha256=sha, wall_seconds=wall, bands=bands,
+        scenario_sha256=sha, wall_seconds=wall, bands=bands, sectors=sectors,
         forces_bands=_read_forces_bands(forces, spec) if forces.is_file() else None,
-        sectors=sectors_from_table(table, sc, n, folder / "outcomes.csv", spec),
     )
+
+
+OUTCOME_COLUMNS = ("attacker_losses", "defender_losses", "base_m_per_day", "strikes")
+BREAKPOINT_COLUMNS = ("attacker_breakpoint_day", "defender_breakpoint_day")  # where recorded
+
+
+def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """Per-sector arrays from outcomes, progress and milestones (Parquet where there is one),
+    one table in memory at a time."""
+    out: dict[str, dict[str, np.ndarray]] = {s.name: {} for s in sc.sectors}
+    empty = np.empty(0, np.int64)
+
+    with open(folder / "outcomes.csv", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split(",")
+    breakpoints = [c for c in BREAKPOINT_COLUMNS if c in header]
+    table = read_table(folder / "outcomes.csv", spec,
+                       ["replication", "sector", "objective_day", *OUTCOME_COLUMNS,
+                        *breakpoints])
+    groups = _rows_by_sector(table["sector"])
+    for s in sc.sectors:
+        order = _in_replication_order(table["replication"], groups.get(s.name, empty), n,
+                                      "outcomes", s.name, spec)
+        days = table["objective_day"][order]
+        sector = out[s.name]
+        sector["objective_day"] = np.where(np.isnan(days), np.inf, days)
+        sector.update({k: table[k][order].astype(float) for k in OUTCOME_COLUMNS})
+        for k in breakpoints:  # censored (not within the horizon) as +inf
+            sector[k] = np.where(np.isnan(table[k][order]), np.inf, table[k][order])
+        sector["strikes"] = _whole(sector["strikes"], "outcomes", "strikes", spec)
+    del table, groups
+
+    # The long tables part by part: the replications and values of each sector and day (or
+    # milestone) are kept, and each part let go once split.
+    for name, key, value in (("progress", "day", "value"), ("milestones", "milestone", "day")):
+        pieces: dict[tuple[str, object], list[tuple[np.ndarray, np.ndarray]]] = {}
+        for part in read_table_parts(folder / f"{name}.csv", spec,
+                                     ["replication", "sector", key, value]):
+            for sector_name, rows in _rows_by_sector(part["sector"]).items():
+                keys = part[key][rows]
+                for k in (keys.names if isinstance(keys, Labels) else np.unique(keys)):
+                    at = rows[keys == k]
+                    pieces.setdefault((sector_name, k), []).append(
+                        (part["replication"][at], part[value][at]))
+            del part
+        for s in sc.sectors:
+            wanted: list[object] = list(sc.checkpoints_days) if name == "progress" else \
+                [m.name for m in s.milestones]
+            got = np.empty((n, len(wanted)))
+            for j, want in enumerate(wanted):
+                found = pieces.pop((s.name, want), [])
+                rep = np.concatenate([r for r, _ in found]) if found else np.empty(0, np.int64)
+                vals = np.concatenate([v for _, v in found]) if found else np.empty(0)
+                what = f"{s.name} on day {want}" if name == "progress" else f"{s.name}: {want}"
+                got[:, j] = vals[_in_replication_order(rep, np.arange(rep.size), n, name, what,
+                                                       spec)]
+            if name == "progress":
+                out[s.name]["progress"] = got
+            else:
+                out[s.name]["milestone_days"] = np.where(np.isnan(got), np.inf, got)
+    return out
+
+
+def _rows_by_sector(names: Labels) -> dict[str, np.ndarray]:
+    """Row numbers of each sector."""
+    if not isinstance(names, Labels):
+        raise AdvsimError("a column of sector names holds numbers")
+    return names.groups()
+
+
+def _in_replication_order(rep: np.ndarray, rows: np.ndarray, n: int, table: str, what: str,
+                          spec: str) -> np.ndarray:
+    """``rows`` sorted by replication, checked to hold replications 0..n-1 once each."""
+    r = rep[rows]
+    if r.size == n and (r == np.arange(n)).all():  # as written
+        return rows
+    order = rows[np.argsort(r, kind="stable")]
+    if not np.array_equal(rep[order], np.arange(n)):
+        raise AdvsimError(f"{spec}: {table}: {what} does not hold replications 0..{n - 1} "
+                          "once each")
+    return order
+
+
+def _whole(x: np.ndarray, table: str, column: str, spec: str) -> np.ndarray:
+    if not (np.isfinite(x).all() and (x == np.round(x)).all()):
+        raise AdvsimError(f"{spec}: {table}: column {column!r} holds a value that is not a "
+                          "whole number")
+    return x.astype(np.int64)
 
 
 RUN_FILES = ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml")
@@ -234,14 +363,12 @@ def verify_run(folder: Path, spec: str) -> None:
 
 def _read_bands(path: Path, spec: str) -> dict[str, dict[str, np.ndarray]]:
     """Per-day bands of each sector from bands.csv: {sector: {"day": ..., "p5": ...}}."""
-    cols = read_csv_columns(path, spec)
-    out: dict[str, dict[str, np.ndarray]] = {}
+    cols = read_table(path, spec)
     if "sector" not in cols:
         raise AdvsimError(f"{spec}: bands.csv has no column 'sector'")
-    sector = np.asarray(cols["sector"])
-    for name in dict.fromkeys(cols["sector"]):
-        sel = sector == name
-        out[name] = {k: floats(v, path)[sel] for k, v in cols.items()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name, rows in _rows_by_sector(cols["sector"]).items():
+        out[name] = {k: np.asarray(v[rows], dtype=float) for k, v in cols.items()
                      if k == "day" or k.startswith("p")}
     return out
 
@@ -289,9 +416,11 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
     swept = list(_read_yaml(folder / "sweep.yaml", spec).get("parameters") or {})
     overrides = [f"{k}={points[k][row]}" for k in swept]  # scenario.yaml has the spec's set
     sc = _read_scenario(folder / "scenario.yaml", spec, overrides)
-    table = read_csv_columns(folder / "outcomes.csv", spec)
-    keep = [i for i, p in enumerate(table["point"]) if p == point]
-    table = {k: [v[i] for i in keep] for k, v in table.items()}
+    table = read_table(folder / "outcomes.csv", spec)
+    if "point" not in table:
+        raise AdvsimError(f"{spec}: outcomes.csv has no column 'point'")
+    keep = np.flatnonzero(table["point"] == float(point))
+    table = {k: v[keep] for k, v in table.items()}
     n = int(points["replications"][row])
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=int(points["seed"][row]),
@@ -320,29 +449,30 @@ def _read_json(path: Path, spec: str) -> dict:
 
 
 def sectors_from_table(
-    table: dict[str, list[str]], sc: Scenario, replications: int, path: Path, spec: str
+    table: dict[str, Any], sc: Scenario, replications: int, path: Path, spec: str
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-sector arrays of outcome rows (one per replication and sector), by the scenario's
-    sectors, in replication order."""
+    """Per-sector arrays of a wide outcome table (one row per replication and sector, progress
+    and milestones as columns: a sweep's, or a run's of an earlier release), by the
+    scenario's sectors, in replication order."""
     for key in ("sector", "replication"):
         if key not in table:
-            raise AdvsimError(f"{spec}: outcomes.csv has no column {key!r}")
-    names = np.asarray(table["sector"])
-    rep = floats(table["replication"], path).astype(np.int64)
+            raise AdvsimError(f"{spec}: {path.name} has no column {key!r}")
+    rows = _rows_by_sector(table["sector"])
+    rep = table["replication"]
     out = {}
     for s in sc.sectors:
-        sel = np.flatnonzero(names == s.name)
-        order = sel[np.argsort(rep[sel], kind="stable")]
-        if not np.array_equal(rep[order], np.arange(replications)):
-            raise AdvsimError(
-                f"{spec}: outcomes.csv: sector {s.name!r} does not hold replications "
-                f"0..{replications - 1} once each"
-            )
+        order = _in_replication_order(rep, rows.get(s.name, np.empty(0, np.int64)),
+                                      replications, path.name, f"sector {s.name!r}", spec)
 
         def col(key: str, censored: bool = False, order=order) -> np.ndarray:
             if key not in table:
-                raise AdvsimError(f"{spec}: outcomes.csv has no column {key!r}")
-            return floats([table[key][i] for i in order], path, censored)
+                raise AdvsimError(f"{spec}: {path.name} has no column {key!r}")
+            try:
+                x = np.asarray(table[key][order], dtype=float)
+            except ValueError:
+                raise AdvsimError(f"{spec}: {path.name}: column {key!r} holds a value that "
+                                  "is not a number") from None
+            return np.where(np.isnan(x), np.inf, x) if censored else x
 
         days = sc.checkpoints_days
         milestones = [col(f"milestone_{slug(m.name)}_day", censored=True) for m in s.milestones]
@@ -355,7 +485,7 @@ def sectors_from_table(
             "attacker_losses": col("attacker_losses"),
             "defender_losses": col("defender_losses"),
             "base_m_per_day": col("base_m_per_day"),
-            "strikes": col("strikes").astype(np.int64),
+            "strikes": _whole(col("strikes"), path.name, "strikes", spec),
             **{f"{side}_breakpoint_day": col(f"{side}_breakpoint_day", censored=True)
                for side in ("attacker", "defender") if f"{side}_breakpoint_day" in table},
         }

@@ -13,12 +13,9 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.comparison import (
-    _counts,
-    _Sorted,
     bootstrap_rng,
     compare_runs,
     compare_sector,
-    median_rows,
 )
 from sim.outcomes import Result, SectorOutcomes
 from sim.scenario import AxisSector, Side
@@ -144,20 +141,7 @@ def compare_like_reading(c: dict) -> str:
     return reading("B", "A", "town", c, 100)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 10, 11, 200, 201])
-@pytest.mark.parametrize("censored", [0.0, 0.3, 0.7])
-def test_bootstrap_medians_from_counts_equal_medians_of_the_resamples(n, censored):
-    rng = np.random.default_rng(n)
-    x = rng.exponential(size=n)
-    x[rng.random(n) < censored] = np.inf
-    counts = _counts(np.random.default_rng(5), n, 40)
-    resampled = np.array([np.repeat(x, row.astype(int)) for row in counts])
-    assert np.array_equal(_Sorted(x).medians(counts), median_rows(resampled))
-    # The rare resample whose median lies outside the band is done in full.
-    s = _Sorted(x)
-    s.band, s.below = (s.lo, s.hi + 1), np.zeros(n)
-    s.below[s.order[: s.lo]] = 1.0
-    assert np.array_equal(s.medians(counts), median_rows(resampled))
+# (The bootstrap's medians against the resampled values: tests/test_compare_bootstrap.py.)
 
 
 # -- runs that differ, and runs that do not -------------------------------------------------------

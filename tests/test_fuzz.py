@@ -93,6 +93,10 @@ def _check_outcomes(path: Path, kinds: dict[str, str]) -> None:
             if col == "objective_reached":
                 assert v in ("true", "false"), where
                 assert (v == "true") == (row["objective_day"] != ""), where
+            elif col == "objective_date":  # the day's date, empty with it where censored
+                assert (v == "") == (row["objective_day"] == ""), where
+                if v:
+                    dt.date.fromisoformat(v)
             elif v == "":
                 other_kind = (col.startswith("advance_km_d") and kind != "axis") or (
                     col.startswith("held_km2_d") and kind != "area")

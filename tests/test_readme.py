@@ -63,21 +63,25 @@ def test_main_command_prints_the_kurakhove_projection(workdir):
 
 def test_every_example_command_runs(workdir):
     """Every advsim command of the README's sh and console blocks, in the README's order."""
-    lines = [ln.removeprefix("$ ").split("#")[0].split("|")[0].strip()
+    lines = [cmd.strip()
              for b in re.findall(r"```(?:sh|console)\n(.*?)```", README, flags=re.S)
-             for ln in b.splitlines()]
+             for ln in b.splitlines()
+             for cmd in ln.removeprefix("$ ").split("#")[0].split("|")[0].split("&&")]
     examples = [ln for ln in lines if ln.startswith("advsim ")]
     assert len(examples) >= 5
     if not SHARED_DATA.is_dir():
         examples = [ln for ln in examples if not needs_shared_data(ln)
                     and not ln.startswith("advsim calibrate results/approach")]
     for ln in examples:
+        ln, _, into = ln.partition(" > ")  # `advsim ... > FILE`: what it prints, into FILE
         args = [a for arg in shlex.split(ln)[1:]
                 for a in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
         if args[0] in ("run", "sweep"):
             args += ["-n", "200"]  # the same command, fewer replications
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 0, f"{ln}: {r.output}"
+        if into:
+            Path(into.strip()).write_text(r.stdout, encoding="utf-8")
 
 
 def test_python_api_example_compares_and_plots_in_memory(workdir, capsys):

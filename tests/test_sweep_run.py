@@ -107,8 +107,9 @@ def test_folder_holds_points_outcomes_sensitivity_spec_and_manifest(spec, tmp_pa
     assert list(points[0])[:5] == ["point", TROOPS, RATE, "seed", "replications"]
     assert {"kursk.prob_reached", "kursk.day_p10", "kursk.day_p50", "kursk.day_p90",
             "kursk.held_km2_d60_p50", "kursk.held_km2_d120_p90"} <= set(points[0])
-    assert [(p[TROOPS], p[RATE]) for p in points[:3]] == [("40000", "60"), ("40000", "110"),
-                                                         ("40000", "160")]
+    # a float parameter is written as a float (60.0), so every reader types it the same
+    assert [(p[TROOPS], p[RATE]) for p in points[:3]] == [("40000", "60.0"), ("40000", "110.0"),
+                                                         ("40000", "160.0")]
     assert len({p["seed"] for p in points}) == 6
     # Censored percentiles are empty, not the horizon; probabilities lie in [0, 1].
     assert any(p["kursk.day_p50"] == "" for p in points)
@@ -118,7 +119,7 @@ def test_folder_holds_points_outcomes_sensitivity_spec_and_manifest(spec, tmp_pa
     assert len(outcomes) == 6 * 300 and outcomes[0]["point"] == "0"
     assert outcomes[-1]["point"] == "5" and outcomes[-1]["replication"] == "299"
     assert list(outcomes[0])[:5] == ["point", TROOPS, RATE, "replication", "sector"]
-    assert (outcomes[-1][TROOPS], outcomes[-1][RATE]) == ("80000", "160")
+    assert (outcomes[-1][TROOPS], outcomes[-1][RATE]) == ("80000", "160.0")
     sens = rows(out / "sensitivity.csv")
     assert len(sens) == 3 * 2 and {s["rank"] for s in sens} == {"1", "2"}
     # More troops and a higher rate take more of the salient: held area falls with both.
@@ -566,6 +567,6 @@ def test_points_parquet_holds_the_same_table_as_points_csv(spec, tmp_path):
     assert list(table) == list(points[0])
     assert table["point"] == list(range(6)) and table[TROOPS][-1] == 80000
     for got, row in zip(table["kursk.prob_reached"], points):
-        assert f"{got:.6g}" == row["kursk.prob_reached"]
+        assert float(f"{got:.6g}") == float(row["kursk.prob_reached"])
     outcomes = pq.read_table(tmp_path / "o/outcomes.parquet")
     assert outcomes.num_rows == 6 * 300 and outcomes.column_names[0] == "point"

@@ -64,9 +64,11 @@ def command(scenario, observed, sectors, until, replications, seed, overrides, j
           --observed scenarios/observed/kursk-donetsk-nov2024.csv \\
           --set start=2024-08-22 --set sectors.kursk.area_km2=1376 --chart kursk.png
     """
+    import contextlib
     import json
 
     from ..backtesting import backtest
+    from ..progress import Progress, wanted
     from ..report import format_backtest
 
     chart = chart or old_plot
@@ -75,9 +77,18 @@ def command(scenario, observed, sectors, until, replications, seed, overrides, j
 
         check_output(chart)
         require_matplotlib()  # before the run, not after it
-    bt = backtest(scenario, observed, overrides=overrides, replications=replications,
-                  seed=seed, jobs=jobs, executor=executor or ("dask" if scheduler else "local"),
-                  scheduler=scheduler, sectors=sectors, until=until)
+    where = executor or ("dask" if scheduler else "local")
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(Progress("advsim backtest", {"simulating": 1}, enabled=wanted()))
+        if bar.enabled and not (where == "local" and scheduler):  # count the chunks as they end
+            from ..executors import default_jobs, open_executor
+            from ..progress import CountingExecutor
+
+            opened = stack.enter_context(open_executor(where, jobs or default_jobs(), scheduler))
+            where = CountingExecutor(opened, bar.callback("simulating"))
+        bt = backtest(scenario, observed, overrides=overrides, replications=replications,
+                      seed=seed, jobs=jobs, executor=where, scheduler=scheduler,
+                      sectors=sectors, until=until)
     if chart:
         from ..charts import save
         from ..charts.backtest import backtest_chart

@@ -47,10 +47,20 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
 
     from ..comparison import compare_runs
     from ..errors import AdvsimError
+    from ..outcomes import Result
+    from ..progress import READ_SECONDS, RESAMPLE_SECONDS, Progress, folder_rows, wanted
     from ..report import format_compare
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders (RUN RUN...)")
-    result = compare_runs(list(runs), labels=labels, sectors=sectors, resamples=resamples,
-                          seed=bootstrap_seed)
+    sizes = [folder_rows(r) for r in runs]  # a guess from the files, for the ETA
+    phases = {"reading": sum(sizes) * READ_SECONDS,
+              "bootstrapping": (len(runs) - 1) * resamples * max(sizes) * RESAMPLE_SECONDS}
+    with Progress("advsim compare", phases, enabled=wanted()) as bar:
+        read = []
+        for i, run in enumerate(runs):
+            bar.update("reading", i, len(runs))
+            read.append(Result.from_folder(run))
+        result = compare_runs(read, labels=labels, sectors=sectors, resamples=resamples,
+                              seed=bootstrap_seed, on_progress=bar.callback("bootstrapping"))
     click.echo(json.dumps(result) if as_json else format_compare(result))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .options import (
@@ -65,6 +63,7 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
     import json
 
     from ..loader import load_resolved
+    from ..progress import Progress, run_phases, wanted
     from ..report import format_run
     from ..results import claim_run, write_run
     from ..runner import simulate
@@ -88,29 +87,25 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
         import logging
 
         logging.getLogger("distributed").setLevel(logging.ERROR)
-    show_progress = not quiet and not as_json and sys.stderr.isatty()
+    phases = run_phases(sc, n, jobs)
+    with Progress("advsim run", phases, enabled=wanted(quiet)) as bar:
+        try:
+            result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
+                              executor=executor or ("dask" if scheduler else "local"),
+                              scheduler=scheduler, on_chunk=bar.callback("simulating"))
+        except BaseException:
+            claim.abandon()
+            raise
+        also = {}
+        if plot:
+            from ..charts import save
+            from ..charts.runs import fan_chart
 
-    def progress(done: int, total: int) -> None:
-        if total > 1:
-            click.echo(f"\r  {done}/{total} chunks", err=True, nl=done == total)
-
-    try:
-        result = simulate(sc, replications=replications, seed=seed, jobs=jobs,
-                          executor=executor or ("dask" if scheduler else "local"),
-                          scheduler=scheduler, on_chunk=progress if show_progress else None)
-    except BaseException:
-        claim.abandon()
-        raise
-    also = {}
-    if plot:
-        from ..charts import save
-        from ..charts.runs import fan_chart
-
-        also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
-    path = write_run(
-        result, resolved_yaml=resolved, source=scenario,
-        overrides=tuple(sets), also=also, claim=claim,
-    )
+            also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
+        path = write_run(
+            result, resolved_yaml=resolved, source=scenario, overrides=tuple(sets), also=also,
+            claim=claim, on_progress=bar.callback("writing"),
+        )
     summary = result.summary()
     summary["results_dir"] = str(path)
     if as_json:

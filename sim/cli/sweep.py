@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
-import time
 
 import click
 
@@ -77,6 +75,8 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     from pathlib import Path
 
     from ..errors import AdvsimError, Interrupted
+    from ..executors import default_jobs
+    from ..progress import Progress, run_phases, wanted
     from ..report import format_sweep
     from ..results import new_run_dir
     from ..sweep import load_sweep, partial_dir, plan, run_sweep, summary
@@ -103,27 +103,27 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
         logging.getLogger("distributed").setLevel(logging.ERROR)
     name = sweep.name if sweep.name.lower().endswith("sweep") else f"{sweep.name} sweep"
     target = Path(out) if out else new_run_dir("results", name, sweep.seed)
-    show_progress = not quiet and not as_json and sys.stderr.isatty()
-    started = time.perf_counter()
-    already: list[int] = []  # points kept from an interrupted session, for the ETA
-    shown = [0.0]
+    points, n = len(the_plan.points), the_plan.sweep.replications
+    run = run_phases(sc, n, 1)
+    phases = {"points": points * run["simulating"] / max(1, jobs or default_jobs()),
+              "writing": points * run["writing"]}
+    bar = Progress("advsim sweep", phases, enabled=wanted(quiet))
+    first = [True]
 
     def progress(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not already:
-            already.append(done)
-        elif now - shown[0] < 0.1 and done < total:  # at most ten updates a second
-            return
-        shown[0] = now
-        ran, elapsed = done - already[0], now - started
-        eta = f" · ETA {elapsed / ran * (total - done):.0f} s" if ran and done < total else ""
-        click.echo(f"\r  {done:,}/{total:,} points{eta}\033[K", err=True, nl=done == total)
+        if first[0]:  # the points kept from an interrupted session, before any is computed
+            first[0] = False
+            bar.already("points", done, total)
+        else:
+            bar.update("points", done, total)
+        if done == total:
+            bar.update("writing", 0, 1)
 
     try:
-        result = run_sweep(the_plan, target, jobs=jobs, executor=executor or (
-            "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
-            on_point=progress if show_progress else None,
-            on_damaged=lambda line: click.echo(line, err=True))  # even with -q
+        with bar:
+            result = run_sweep(the_plan, target, jobs=jobs, executor=executor or (
+                "dask" if scheduler else "local"), scheduler=scheduler, resume=resume,
+                on_point=progress, on_damaged=lambda line: click.echo(line, err=True))
     except (KeyboardInterrupt, Interrupted) as e:
         signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
         staging = partial_dir(target)

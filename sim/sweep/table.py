@@ -29,6 +29,31 @@ class SweepResult:
     points_computed: int  # in this session (the rest were kept from an interrupted one)
     manifest: dict
 
+    def __repr__(self) -> str:
+        sw = self.plan.sweep
+        return (f"SweepResult({sw.name!r}: {len(self.plan.points)} points ({sw.method}) of "
+                f"{sw.replications:,} replications, parameters "
+                f"{', '.join(p.path for p in sw.parameters)}; {self.path})")
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the sweep, and the parameters ranked for each headline metric."""
+        from html import escape
+
+        sw = self.plan.sweep
+        rows = "".join(
+            f"<tr><td>{escape(str(r.get('metric')))}</td><td>{r.get('rank')}</td>"
+            f"<td>{escape(str(r.get('parameter')))}</td><td>{_cell(r.get('prcc'))}</td>"
+            f"<td>{_cell(r.get('sobol_total'))}</td></tr>" for r in self.sensitivity)
+        return (f"<div><b>{escape(sw.name)}</b>: {len(self.plan.points)} points "
+                f"({escape(sw.method)}) of {sw.replications:,} replications · "
+                f"{escape(str(self.path))}"
+                "<table><tr><th>metric</th><th>rank</th><th>parameter</th><th>PRCC</th>"
+                f"<th>Sobol total</th></tr>{rows}</table></div>")
+
+
+def _cell(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}"
+
 
 
 def outcome_parts(plan: Plan, store: Store, table: dict[str, np.ndarray]):
