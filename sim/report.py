@@ -288,44 +288,71 @@ def format_calibration(cal: Calibration) -> str:
     """The human-readable report of ``advsim calibrate``."""
     import numpy as np
 
-    from .calibrate import MIN_INCREMENTS
+    from .calibrate import MIN_INCREMENTS, ZeroInflatedFit
 
     f, inc, s = cal.fit, cal.increments, cal.series
     what = cal.kind + (f", front {inc.front_km:g} km" if inc.front_km is not None else "")
     out = [
         f"{s.sector} ({what}): {len(s)} observations from {s.dates[0]} to {s.dates[-1]} "
         f"({int(inc.gap_days.sum())} days, {f.n} increment{'s' * (f.n != 1)}) in {s.file}",
-        "Model: independent daily advances, gamma with mean `rate` and coefficient of variation",
-        "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
     ]
-    out += [f"  merged with a neighbouring gap: {note}" for note in inc.merged]
+    if cal.zero_inflated:
+        out += [
+            "Model: zero-inflated daily advances: on a day the attacker moves with probability",
+            "`p_move`, by a gamma amount (mean rate/p_move, coefficient of variation `cv`); over",
+            "Δ days P(no advance) = (1 − p_move)^Δ, else a mixture over the moving days k of",
+            "Binomial(k; Δ, p_move) × Gamma(shape k/cv²).",
+        ]
+    else:
+        out += [
+            "Model: independent daily advances, gamma with mean `rate` and coefficient of "
+            "variation",
+            "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
+        ]
+    if inc.merged or cal.zero_inflated:
+        out.append(cal.gaps_line())
     rows = [["rate, m/day", f"{f.rate_m_per_day:.4g}",
              f"{f.rate_ci[0]:.4g} – {f.rate_ci[1]:.4g}", f.interval_method]]
     if inc.front_km is not None:
         lo, hi = (cal.km2_per_day(x) for x in f.rate_ci)
         rows.append(["rate, km²/day", f"{cal.km2_per_day(f.rate_m_per_day):.4g}",
                      f"{lo:.4g} – {hi:.4g}", ""])
-    rows.append(["daily cv", f"{f.cv:.3g}",
+    if isinstance(f, ZeroInflatedFit):
+        rows.append(["p_move (share of days moving)", f"{f.p_move:.3g}",
+                     f"{f.p_move_ci[0]:.3g} – {f.p_move_ci[1]:.3g}", "Wald, logit scale"])
+    rows.append(["cv of a moving day" if cal.zero_inflated else "daily cv", f"{f.cv:.3g}",
                  "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
-                 "" if f.cv_fixed else "profile likelihood"])
+                 "" if f.cv_fixed else f.interval_method])
     out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
     out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
     if f.ks_pvalue is None:
         out.append(f"  not assessed: {f.n} increment{'s' * (f.n != 1)} (needs {MIN_INCREMENTS})")
     else:
         counts = np.histogram(f.pit, bins=5, range=(0, 1))[0]
-        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}")
+        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}"
+                   + (" (randomised where nothing moved)" if cal.zero_inflated else ""))
         out.append(f"  Kolmogorov–Smirnov against uniform: D = {f.ks_statistic:.3f}, "
                    f"p = {f.ks_pvalue:.3g} (conservative: the parameters come from the same data)")
         if f.lag1 is not None:
             out.append(f"  lag-1 autocorrelation of the increments' normal scores: "
                        f"{f.lag1:+.2f} (p = {f.lag1_pvalue:.3g})")
-        worst = min(f.ks_pvalue, f.lag1_pvalue if f.lag1_pvalue is not None else 1.0)
         out.append(
-            "  no evidence against the model at the 5% level" if worst >= 0.05 else
-            "  the increments do not look like independent gamma draws: the pace changed, or "
-            "good and bad days come in runs (consider regimes)"
+            "  the fit check REJECTS the model at the 5% level: the increments do not look like "
+            "independent draws of it" if cal.rejected else
+            "  no evidence against the model at the 5% level"
         )
+    if cal.rejected:
+        out += ["", "Not a model of this series: the pace changed within the window, or good and "
+                    "bad days come in runs.",
+                "Try: regimes (advance.regimes: stalled / grinding / breakthrough states with "
+                "their sojourn times),",
+                "a shorter window (--since, --until) over one phase, or a reference class of "
+                "earlier approaches",
+                "for the campaign-level rate. The block below reproduces the fitted mean and "
+                "spread only:",
+                "", "Fitted advance block (rejected by the fit check; not for use as it is):", "",
+                *("  " + ln for ln in cal.advance_yaml().splitlines())]
+        return "\n".join(out)
     out += ["", "Fitted advance block (paste into the sector):", "",
             *("  " + ln for ln in cal.advance_yaml().splitlines())]
     return "\n".join(out)
