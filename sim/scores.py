@@ -60,17 +60,28 @@ def brier(prob, outcome) -> float:
 
 def score(ensemble: np.ndarray, y: np.ndarray, fallen: np.ndarray, observed_fallen: np.ndarray,
           rng: np.random.Generator) -> dict:
-    """Every score of one forecast (members × dates) against observations at those dates."""
+    """Every score of one forecast (members × dates) against observations at those dates, as
+    means and date by date (for pooling)."""
     u = pit(ensemble, y, rng)
+    crps = fair_crps(ensemble, y)
+    w = wis(ensemble, y)
+    c50, c90 = covered(ensemble, y, 0.5), covered(ensemble, y, 0.9)
+    prob = np.mean(fallen, axis=0)
+    sq = (prob - np.asarray(observed_fallen, dtype=float)) ** 2
     return {
         "n_obs": int(y.size),
-        "crps": float(np.mean(fair_crps(ensemble, y))),
-        "crps_by_date": [float(c) for c in fair_crps(ensemble, y)],
-        "coverage_50": float(np.mean(covered(ensemble, y, 0.5))),
-        "coverage_90": float(np.mean(covered(ensemble, y, 0.9))),
+        "crps": float(np.mean(crps)),
+        "crps_by_date": [float(c) for c in crps],
+        "wis": float(np.mean(w)),
+        "wis_by_date": [float(c) for c in w],
+        "coverage_50": float(np.mean(c50)),
+        "coverage_90": float(np.mean(c90)),
+        "covered_50": [bool(c) for c in c50],
+        "covered_90": [bool(c) for c in c90],
         "pit": [float(v) for v in u],
         "pit_histogram": np.histogram(u, bins=PIT_BINS, range=(0, 1))[0].tolist(),
-        "brier": brier(np.mean(fallen, axis=0), observed_fallen),
+        "brier": brier(prob, observed_fallen),
+        "brier_by_date": [float(v) for v in sq],
     }
 
 
