@@ -886,3 +886,112 @@ def synthetic_many(
                                        lines=tuple(range(2, 2 + len(dates))), file=file)
         out.append(one)
     return out
+
+
+# -- the model against series drawn from itself ----------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class SelfTest:
+    """Many-origin backtests of a model against many series drawn from a scenario (itself, or
+    the file as written when the model carries overrides), pooled."""
+
+    truth: Scenario
+    runs: list[OriginsBacktest]
+    observe_every_days: int
+    seed: int
+
+    def cases(self) -> list[SectorBacktest]:
+        return [c for r in self.runs for c in r.cases()]
+
+    def summary(self) -> dict:
+        first = self.runs[0]
+        return {
+            "advsim": __version__,
+            "scenario": first.scenario.name,
+            "self_test": {"series": len(self.runs), "truth": self.truth.name,
+                          "observed_every_days": self.observe_every_days,
+                          "truth_seed": self.seed},
+            "replications": first.replications,
+            "seed": first.seed,
+            "horizon_days": first.horizon_days,
+            "baseline_days": first.baseline_days,
+            "baselines": dict(BASELINE_WORDS),
+            "pooled": pool(self.cases()),
+            "notes": self.notes(),
+        }
+
+    def notes(self) -> list[str]:
+        """The runs' notes, with the counts of sector-origins and dates not scored summed."""
+        skipped: dict[str, int] = {}
+        beyond = 0
+        other: list[str] = []
+        for r in self.runs:
+            for n in r.notes:
+                if n.startswith("sector-origins not scored: "):
+                    for part in n.removeprefix("sector-origins not scored: ").split("; "):
+                        count, _, why = part.partition(" (")
+                        skipped[why.rstrip(")")] = skipped.get(why.rstrip(")"), 0) + int(count)
+                elif " observation date(s) beyond the horizon " in n:
+                    beyond += int(n.split(" ", 1)[0])
+                elif n not in other:
+                    other.append(n)
+        out = other
+        if skipped:
+            out.append("sector-origins not scored: " + "; ".join(
+                f"{v} ({why})" for why, v in skipped.items()))
+        if beyond:
+            out.append(f"{beyond} observation date(s) beyond the horizon "
+                       f"({self.runs[0].horizon_days} days) of their origin: not scored from it")
+        return out
+
+
+def self_test(
+    scenario: str | os.PathLike[str] | Scenario,
+    count: int,
+    *,
+    overrides: Sequence[str] = (),
+    observe_every_days: int = 7,
+    every_days: int | None = None,
+    dates: Sequence[dt.date] = (),
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int | None = 1,
+    executor: str | Executor = "local",
+    scheduler: str | None = None,
+    horizon_days: int | None = None,
+    baseline_days: int = BASELINE_DAYS,
+) -> SelfTest:
+    """Draw ``count`` series from the scenario as written (a file without its ``overrides``, or
+    the Scenario), observed every ``observe_every_days`` over its horizon (replications 0 …
+    count − 1 of a run seeded with ``self_test_seed(seed)``), and backtest the scenario with
+    its ``overrides`` from many origins against each. Without overrides the model is scored
+    against its own draws: calibrated by construction."""
+    from .executors import default_jobs, open_executor
+    from .seeds import self_test_seed
+
+    if count < 1:
+        raise AdvsimError(f"self_test: count must be >= 1 (got {count})", param="self_test")
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise ValueError("overrides apply to a scenario file")
+        truth = model = scenario
+    else:
+        from .loader import load_scenario
+
+        truth = load_scenario(scenario)
+        model = load_scenario(scenario, overrides)
+    base_seed = truth.seed if seed is None else int(seed)
+    t_seed = self_test_seed(base_seed)
+    obs_days = list(range(observe_every_days, truth.horizon_days + 1, observe_every_days))
+    draws = synthetic_many(truth, obs_days, seed=t_seed, count=count, file="<self-test>")
+    kwargs = {"every_days": every_days or observe_every_days * 4, "dates": dates,
+              "replications": replications, "seed": base_seed, "horizon_days": horizon_days,
+              "baseline_days": baseline_days}
+    if isinstance(executor, str):
+        n_jobs = jobs or default_jobs()
+        with open_executor(executor, n_jobs, scheduler) as ex:
+            runs = [backtest_origins(model, d, executor=ex, **kwargs) for d in draws]
+    else:
+        runs = [backtest_origins(model, d, executor=executor, **kwargs) for d in draws]
+    return SelfTest(truth=truth, runs=runs, observe_every_days=observe_every_days, seed=t_seed)

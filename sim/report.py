@@ -228,44 +228,129 @@ def format_sweep(summary: dict, *, wall_seconds: float, computed: int) -> str:
 
 
 def format_backtest(bt: Backtest) -> str:
-    """The human-readable report of ``advsim backtest``."""
+    """The human-readable report of ``advsim backtest`` (one origin)."""
     s = bt.summary()
     out = [
         f"Backtest of {s['scenario']} against {s['observed']}",
         f"{s['replications']:,} replications · seed {s['seed']} · from {s['start']} over "
         f"{s['horizon_days']} days",
+        "Baselines: " + "; ".join(s["baselines"].values()),
     ]
     for name, r in s["sectors"].items():
-        b = r["baseline"]
+        bases = r["baselines"]
+        p, t = bases["persistence"], bases["trailing_rate"]
         n = r["n_obs"]
         unit = bt.sectors[name].sector.unit
         when = (f"on {r['dates'][0]}" if n == 1 else f"from {r['dates'][0]} to {r['dates'][-1]}")
         out += ["", f"{name} ({r['kind']}, {r['unit']}): {n} observation date{'s' * (n != 1)} "
                     f"after the start, {when}"]
-
         rows = [
-            [f"CRPS (fair), {unit}", f"{r['crps']:.4g}", f"{b['crps']:.4g}"],
-            ["coverage of the 50% band", _share(r["coverage_50"], n), _share(b["coverage_50"], n)],
-            ["coverage of the 90% band", _share(r["coverage_90"], n), _share(b["coverage_90"], n)],
-            [f"Brier: {r['objective']} by the date", f"{r['brier']:.3f}", f"{b['brier']:.3f}"],
-            ["PIT histogram (10 bins)", _spark(r["pit_histogram"]), _spark(b["pit_histogram"])],
+            [f"CRPS (fair), {unit}", *(f"{x['crps']:.4g}" for x in (r, p, t))],
+            [f"WIS (23 quantiles), {unit}", *(f"{x['wis']:.4g}" for x in (r, p, t))],
+            ["coverage of the 50% band", *(_share(x["coverage_50"], n) for x in (r, p, t))],
+            ["coverage of the 90% band", *(_share(x["coverage_90"], n) for x in (r, p, t))],
+            [f"Brier: {r['objective']} by the date", *(f"{x['brier']:.3f}" for x in (r, p, t))],
+            ["PIT histogram (10 bins)", *(_spark(x["pit_histogram"]) for x in (r, p, t))],
         ]
-        out += table(["", "model", "baseline"], rows, indent="  ")
-        skill = r["crps_skill"]
-        if skill is not None:
-            verdict = "beats" if skill > 0 else "does not beat"
-            out.append(f"  CRPS skill against the baseline: {skill:+.2f} (the model {verdict} "
-                       "the baseline; 1 is perfect)")
+        out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
+        for label, b in (("persistence", p), ("the trailing rate", t)):
+            skill = b["crps_skill"]
+            if skill is not None:
+                verdict = "beats" if skill > 0 else "does not beat"
+                out.append(f"  CRPS skill against {label}: {skill:+.2f} (the model {verdict} "
+                           f"{label}; 1 is perfect)")
         fell = r["objective_fell_observed"]
         out.append(f"  {r['objective']}: " + (f"observed fallen by {fell}" if fell else
                                               "not observed fallen"))
-        out.append(f"  baseline: {b['method']}")
+        out.append(f"  persistence: {p['method']}")
+        out.append(f"  trailing rate: {t['method']}")
         bands = r["bands"]
         rows = [[d, str(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
                  f"{r['pit'][i]:.2f}", f"{r['crps_by_date'][i]:.3g}"]
                 for i, (d, day, y) in enumerate(zip(r["dates"], r["days"], r["observed"]))]
         out += ["", *table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
                              "CRPS"], rows, indent="  ")]
+    if s["notes"]:
+        out += ["", *(f"Note: {n}" for n in s["notes"])]
+    return "\n".join(out)
+
+
+def format_pooled(summary: dict, units: set[str]) -> list[str]:
+    """The pooled block of a many-origin backtest or a self-test."""
+    p = summary["pooled"]
+    n = p["n_obs"]
+    out = [f"Pooled over {p['origins']} origin{'s' * (p['origins'] != 1)} × {p['sectors']} "
+           f"sector{'s' * (p['sectors'] != 1)}: {p['cases']} cases, {n} scored dates"]
+    if not n:
+        return out
+    unit = next(iter(units)) if len(units) == 1 else "mixed units"
+    bases = p["baselines"]
+    rows = [
+        [f"CRPS (fair), {unit}", f"{p['crps']:.4g}",
+         *(f"{bases[b]['crps']:.4g}" for b in ("persistence", "trailing_rate"))],
+        [f"WIS (23 quantiles), {unit}", f"{p['wis']:.4g}",
+         *(f"{bases[b]['wis']:.4g}" for b in ("persistence", "trailing_rate"))],
+        ["coverage of the 50% band", f"{p['coverage_50']:.3f}",
+         *(f"{bases[b]['coverage_50']:.3f}" for b in ("persistence", "trailing_rate"))],
+        ["coverage of the 90% band", f"{p['coverage_90']:.3f}",
+         *(f"{bases[b]['coverage_90']:.3f}" for b in ("persistence", "trailing_rate"))],
+        ["CRPS skill of the model against it", "",
+         *(_signed(bases[b]["crps_skill"], 2) for b in ("persistence", "trailing_rate"))],
+    ]
+    out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
+    u = p["pit"]
+    out.append(f"  PIT histogram (10 bins): {_spark(u['histogram'])}  "
+               f"({' '.join(str(c) for c in u['histogram'])})")
+    if u["ks_pvalue"] is not None:
+        out.append(f"  uniformity: Kolmogorov–Smirnov D = {u['ks_statistic']:.3f}, "
+                   f"p = {u['ks_pvalue']:.2g} (optimistic: pooled PITs of overlapping windows "
+                   "are correlated)")
+    brier = ", ".join(f"days {b['horizon_days'][0]}–{b['horizon_days'][1]} {b['brier']:.3f}"
+                      for b in p["brier_by_horizon"])
+    out.append(f"  Brier of the objective fallen by the date, by horizon: {brier}")
+    return out
+
+
+def format_origins(obt) -> str:
+    """The human-readable report of ``advsim backtest --origins``."""
+    s = obt.summary()
+    origins = [o["origin"] for o in s["origins"]]
+    out = [
+        f"Backtest of {s['scenario']} against {s['observed']} from {len(origins)} origin"
+        f"{'s' * (len(origins) != 1)}" + (f", {origins[0]} to {origins[-1]}" if origins else ""),
+        f"{s['replications']:,} replications per origin · seed {s['seed']} (origin i: "
+        f"origin_seed(seed, i)) · horizon {s['horizon_days']} days",
+        "Baselines: " + "; ".join(s["baselines"].values()) + f" over {s['baseline_days']} days",
+        "",
+    ]
+    units = {c.sector.unit for c in obt.cases()}
+    out += format_pooled(s, units)
+    rows = []
+    for o in s["origins"]:
+        for name, r in o["sectors"].items():
+            rows.append([o["origin"], name, str(r["n_obs"]), f"{r['crps']:.3g}",
+                         f"{r['wis']:.3g}", f"{r['coverage_50']:.2f}", f"{r['coverage_90']:.2f}",
+                         _signed(r["crps_skill_persistence"], 2), _signed(r["crps_skill"], 2)])
+    out += ["", "Per origin (skill: 1 − CRPS / the baseline's CRPS):"]
+    out += table(["origin", "sector", "dates", "CRPS", "WIS", "cov 50%", "cov 90%",
+                  "skill vs persistence", "skill vs trailing rate"], rows, indent="  ")
+    if s["notes"]:
+        out += ["", *(f"Note: {n}" for n in s["notes"])]
+    return "\n".join(out)
+
+
+def format_self_test(st) -> str:
+    """The human-readable report of ``advsim backtest --self-test N``."""
+    s = st.summary()
+    t = s["self_test"]
+    out = [
+        f"Self-test of {s['scenario']}: {t['series']} series drawn from {t['truth']}, observed "
+        f"every {t['observed_every_days']} days (truth seed {t['truth_seed']})",
+        f"{s['replications']:,} replications per origin · seed {s['seed']} · horizon "
+        f"{s['horizon_days']} days",
+        "",
+    ]
+    out += format_pooled(s, {c.sector.unit for c in st.cases()})
     if s["notes"]:
         out += ["", *(f"Note: {n}" for n in s["notes"])]
     return "\n".join(out)

@@ -207,7 +207,8 @@ class Sector:
     def restarted(self, position: float) -> Sector:
         """The sector restarted from ``position`` (observed at a backtest's origin): the
         objective, the milestones and lines still ahead as they are, those already passed
-        dropped. The position must lie strictly before the objective."""
+        dropped (a line the position sits at too: how long it has held is not known). The
+        position must lie strictly before the objective."""
         raise NotImplementedError
 
     def clip(self, values: np.ndarray) -> np.ndarray:
@@ -392,12 +393,9 @@ class AreaSector(Sector):
         # A front ∝ √A keeps its law: front₀·√(A/A₀) at the new start
         front = self.front_km * math.sqrt(position / self.area_km2) if self.front_scales \
             else self.front_km
-        ahead = math.sqrt(position) if self.front_scales else position
-        def still_ahead(at: float) -> bool:
-            return (math.sqrt(at) if self.front_scales else at) < ahead
         return replace(self, area_km2=float(position), front_km=front,
-                       milestones=tuple(m for m in self.milestones if still_ahead(m.at)),
-                       lines=tuple(ln for ln in self.lines if still_ahead(ln.at)))
+                       milestones=tuple(m for m in self.milestones if m.at < position),
+                       lines=tuple(ln for ln in self.lines if ln.at < position))
 
 
 SECTOR_TYPES: dict[str, type[Sector]] = {"axis": AxisSector, "area": AreaSector}

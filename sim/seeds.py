@@ -16,6 +16,8 @@
   order, 0 first) runs with the run seed ``origin_seed(s, i)``: 63 bits of child
   ``(name_key("origin"), i)`` of ``SeedSequence(s)``, so each origin's projection has its own
   random numbers, the same whatever the executor or the other origins.
+  A self-test (``--self-test N``) draws its series as replications 0 … N − 1 of a run seeded
+  with ``self_test_seed(s)``: 63 bits of child ``(name_key("self-test"),)``.
 - **calibrate**: the randomised PIT of zero increments (the fit check) of sector ``S`` draws
   from ``SeedSequence(0, spawn_key=(name_key("calibrate:" + S),))``: the report repeats.
 
@@ -101,3 +103,10 @@ def calibrate_rng(sector: str) -> np.random.Generator:
     """The generator of calibrate's randomised PITs (zero increments) for one sector."""
     return np.random.default_rng(
         np.random.SeedSequence(0, spawn_key=(name_key("calibrate:" + sector),)))
+
+
+def self_test_seed(seed: int) -> int:
+    """The seed of the run whose replications are a self-test's synthetic series: 63 bits of
+    child ``(name_key("self-test"),)`` of the backtest's seed."""
+    ss = np.random.SeedSequence(seed, spawn_key=(name_key("self-test"),))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
