@@ -272,14 +272,14 @@ def backtest(
         )
     days = sorted({int(d) for n in wanted for d in scored_days[n]})
     if days[-1] > min(MAX_HORIZON_DAYS, (dt.date.max - sc0.start).days):
-        last = max(wanted, key=lambda n: scored_days[n][-1])
-        s = series[last]
+        latest = max(wanted, key=lambda n: scored_days[n][-1])
+        s = series[latest]
         raise ObservedError(
             f"dated {s.dates[-1]}, {days[-1]} days after the scenario start {sc0.start}: "
             f"beyond the longest horizon a run can have ({MAX_HORIZON_DAYS} days)",
             file=s.file, line=s.lines[-1], key="date")
     for n in wanted:
-        if unscored[n]:
+        if unscored[n] and explicit is not None:
             notes.append(f"{n}: {unscored[n]} observation date(s) after the horizon "
                          f"({explicit} days, to {sc0.date_of(explicit)}): not scored")
     # The run ends at the last scored observation: the model's days up to it do not depend on
@@ -826,7 +826,7 @@ def write_quantiles(path: str | os.PathLike[str], rows: Sequence[tuple]) -> Path
         except ImportError:
             raise AdvsimError("quantiles: a .parquet file needs pyarrow (pip install "
                               "'advsim[parquet]'); or write a .csv", param="quantiles") from None
-        cols = list(zip(*rows)) if rows else [[] for _ in QUANTILE_COLUMNS]
+        cols: list[Sequence] = list(zip(*rows)) if rows else [[] for _ in QUANTILE_COLUMNS]
         types = [pa.string(), pa.string(), pa.int32(), pa.string(), pa.string(), pa.float64(),
                  pa.float64()]
         table = pa.table({name: pa.array(list(c), type=t)
@@ -985,13 +985,15 @@ def self_test(
     t_seed = self_test_seed(base_seed)
     obs_days = list(range(observe_every_days, truth.horizon_days + 1, observe_every_days))
     draws = synthetic_many(truth, obs_days, seed=t_seed, count=count, file="<self-test>")
-    kwargs = {"every_days": every_days or observe_every_days * 4, "dates": dates,
-              "replications": replications, "seed": base_seed, "horizon_days": horizon_days,
-              "baseline_days": baseline_days}
+    def one(d: dict[str, ObservedSeries], ex: Executor) -> OriginsBacktest:
+        return backtest_origins(model, d, executor=ex, every_days=every_days or
+                                observe_every_days * 4, dates=dates, replications=replications,
+                                seed=base_seed, horizon_days=horizon_days,
+                                baseline_days=baseline_days)
+
     if isinstance(executor, str):
-        n_jobs = jobs or default_jobs()
-        with open_executor(executor, n_jobs, scheduler) as ex:
-            runs = [backtest_origins(model, d, executor=ex, **kwargs) for d in draws]
+        with open_executor(executor, jobs or default_jobs(), scheduler) as ex:
+            runs = [one(d, ex) for d in draws]
     else:
-        runs = [backtest_origins(model, d, executor=executor, **kwargs) for d in draws]
+        runs = [one(d, executor) for d in draws]
     return SelfTest(truth=truth, runs=runs, observe_every_days=observe_every_days, seed=t_seed)

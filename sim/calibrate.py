@@ -702,7 +702,7 @@ class Calibration:
         a = self.advance()
         b, z = a["base_m_per_day"], a["noise"]
         lo, hi = f.rate_ci
-        cv_note = ("fixed by --cv" if f.cv_fixed
+        cv_note = ("fixed by --cv" if f.cv_ci is None
                    else f"95% interval {f.cv_ci[0]:.3g}–{f.cv_ci[1]:.3g}")
         lines = [
             f"# advsim calibrate: {s.sector} ({self.kind}), {len(s)} observations "

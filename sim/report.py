@@ -406,7 +406,7 @@ def format_calibration(cal: Calibration) -> str:
         rows.append(["p_move (share of days moving)", f"{f.p_move:.3g}",
                      f"{f.p_move_ci[0]:.3g} – {f.p_move_ci[1]:.3g}", "Wald, logit scale"])
     rows.append(["cv of a moving day" if cal.zero_inflated else "daily cv", f"{f.cv:.3g}",
-                 "fixed (--cv)" if f.cv_fixed else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
+                 "fixed (--cv)" if f.cv_ci is None else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
                  "" if f.cv_fixed else f.interval_method])
     out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
     out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
