@@ -806,13 +806,10 @@ QUANTILE_COLUMNS = ("origin_date", "target", "horizon_days", "target_date", "sec
                     "quantile_level", "value")
 
 
-def write_quantiles(path: str | os.PathLike[str], rows: Sequence[tuple]) -> Path:
-    """Write projections as the forecast hubs' long quantile table, whole or not at all: one
-    row per origin, target (``advance_km`` or ``held_km2``, in the scenario's frame), horizon
-    in days, target date, sector and quantile level (the 23 standard levels), with its value.
-    CSV, or Parquet for a ``.parquet`` suffix (needs pyarrow)."""
-    from .files import atomic_file
-
+def check_quantiles_path(path: str | os.PathLike[str]) -> Path:
+    """The path of a quantile table, refused (one AdvsimError) unless it can be written: a
+    .csv or .parquet file name (Parquet with pyarrow installed), not a folder. Writes
+    nothing."""
     p = Path(path)
     if p.is_dir():
         raise AdvsimError(f"quantiles: {p} is a folder (expected a file)", param="quantiles")
@@ -821,11 +818,26 @@ def write_quantiles(path: str | os.PathLike[str], rows: Sequence[tuple]) -> Path
                           param="quantiles")
     if p.suffix.lower() == ".parquet":
         try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            import pyarrow
+            import pyarrow.parquet  # noqa: F401
         except ImportError:
             raise AdvsimError("quantiles: a .parquet file needs pyarrow (pip install "
                               "'advsim[parquet]'); or write a .csv", param="quantiles") from None
+    return p
+
+
+def write_quantiles(path: str | os.PathLike[str], rows: Sequence[tuple]) -> Path:
+    """Write projections as the forecast hubs' long quantile table, whole or not at all: one
+    row per origin, target (``advance_km`` or ``held_km2``, in the scenario's frame), horizon
+    in days, target date, sector and quantile level (the 23 standard levels), with its value.
+    CSV, or Parquet for a ``.parquet`` suffix (needs pyarrow)."""
+    from .files import atomic_file
+
+    p = check_quantiles_path(path)
+    if p.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         cols: list[Sequence] = list(zip(*rows)) if rows else [[] for _ in QUANTILE_COLUMNS]
         types = [pa.string(), pa.string(), pa.int32(), pa.string(), pa.string(), pa.float64(),
                  pa.float64()]

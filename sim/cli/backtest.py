@@ -129,12 +129,11 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         check_output(chart)
         require_matplotlib()  # before the run, not after it
     if quantiles_file:
-        from ..backtesting import write_quantiles
+        from ..backtesting import check_quantiles_path
 
-        write_quantiles(quantiles_file, [])  # refuse a bad name before the run, not after
-        import os
-
-        os.unlink(quantiles_file)
+        check_quantiles_path(quantiles_file)  # before the run, not after it
+        if self_test is not None:
+            raise AdvsimError("--quantiles writes the projections of --observed backtests")
     run = {"overrides": overrides, "replications": replications, "seed": seed, "jobs": jobs,
            "executor": executor or ("dask" if scheduler else "local"), "scheduler": scheduler,
            "baseline_days": baseline_days}
@@ -145,8 +144,6 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         from ..report import format_self_test
 
         st = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
-        if quantiles_file:
-            raise AdvsimError("--quantiles writes the projections of --observed backtests")
         click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
         return
     if origins is not None:
