@@ -197,7 +197,8 @@ class Sector:
         the lines (where the engine holds them at the line's own u). Milestones are passed
         on the way, never stopped at."""
         u = np.asarray(u)
-        out = np.array(values, dtype=float)
+        lo, hi = sorted((self.start_at, self.objective_at))
+        out = np.clip(np.array(values, dtype=float), lo, hi)  # (√A₀ − u)² rounds past A₀
         out[u <= 0] = self.start_at
         for ln in self.lines:
             out[u == self.u(ln.at)] = ln.at
