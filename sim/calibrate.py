@@ -12,6 +12,11 @@ sd: cv}``. The rate's maximum-likelihood estimate is the total advance over the 
 is found by maximising the likelihood; 95% intervals are profile-likelihood intervals (with cv
 fixed by the user, the rate's interval is exact). scipy is imported when a fit is made.
 
+A map series has days on which nothing moved. Those gaps are zero increments, which gamma
+increments cannot have: such a series is fitted with zero-inflated daily advances instead (the
+attacker moves on a day with probability p_move, by a gamma amount when it does; see
+:func:`zi_loglik`), the engine's ``noise: {dist: zero_inflated_gamma, p_move, mean: 1, sd}``.
+
 An area sector's held km² become metres of advance through a fixed front:
 advance (m) = km² taken / front (km) × 1000. A series in the ``remaining_km`` frame (distance
 still to go, as ``advsim trace`` writes it) advances by the decrease of that distance; one in
@@ -79,12 +84,13 @@ def increments(
 ) -> Increments:
     """The series' increments as metres of advance over whole-day gaps.
 
-    A gap in which the attacker made no net advance (a counter-attack pushed the line back, or
-    the map did not change) has no density under the gamma model. With ``setbacks="error"`` it
-    raises an ObservedError at its line; with ``"merge"`` it is pooled with the following gaps
-    (the last ones with the preceding gaps) until the pooled advance is positive. Pooling keeps
-    the total advance and time, so the rate's estimate is unchanged; it hides some variability,
-    so cv is then somewhat underestimated.
+    A gap with no change (the map did not move) is a zero increment: the zero-inflated model
+    describes it. A gap in which the attacker lost ground (a counter-attack pushed the line
+    back) has no density under either model. With ``setbacks="error"`` it raises an
+    ObservedError at its line; with ``"merge"`` it is pooled with the following gaps (the last
+    ones with the preceding gaps) until the pooled advance is not negative. Pooling keeps the
+    total advance and time, so the rate's estimate is unchanged; it hides some variability, so
+    cv is then somewhat underestimated.
     """
     if kind not in SECTOR_TYPES:
         raise ValueError(f"kind must be axis or area (got {kind!r})")
@@ -130,7 +136,7 @@ def increments(
     merged: list[str] = []
     first = 0
     for j in range(1, n):
-        if position_m[j] > position_m[first]:
+        if position_m[j] >= position_m[first]:  # no change is a zero increment, not a setback
             groups.append((first, j))
             first = j
             continue
@@ -155,6 +161,11 @@ def increments(
             first = a
     lo = np.array([g[0] for g in groups], dtype=np.intp)
     hi = np.array([g[1] for g in groups], dtype=np.intp)
+    if not groups or not np.any(position_m[hi] > position_m[lo]):
+        raise ObservedError(
+            f"no net advance from {series.dates[0]} to {series.dates[-1]} (the model needs the "
+            "attacker to advance)", file=series.file, key=series.sector,
+        )
     return Increments(
         sector=series.sector, kind=kind, file=series.file,
         start_dates=tuple(series.dates[i] for i in lo),
@@ -306,8 +317,255 @@ def fit_gamma_increments(
         rate_ci = (d.sum() * k / total.ppf(1 - alpha), d.sum() * k / total.ppf(alpha))
         method = "exact, given the fixed cv"
     pit = stats.gamma.cdf(d, gap * k, scale=rate / k)
-    ks = lag1 = lag1_p = None
-    ks_p = None
+    ks, ks_p, lag1, lag1_p = _fit_check(np.asarray(pit, dtype=float))
+    return GammaFit(
+        rate_m_per_day=rate, rate_ci=(float(rate_ci[0]), float(rate_ci[1])),
+        cv=float(cv_hat), cv_ci=cv_ci, loglik=lmax, n=n, interval_method=method,
+        pit=np.asarray(pit, dtype=float), ks_statistic=ks, ks_pvalue=ks_p,
+        lag1=lag1, lag1_pvalue=lag1_p,
+    )
+
+
+# -- zero-inflated increments --------------------------------------------------------------------
+
+
+class _Terms:
+    """The flat (increment, moving days k = 1 … Δ) pairs of the positive increments, with what
+    the likelihood needs of them that does not depend on the parameters."""
+
+    def __init__(self, gap: np.ndarray, d: np.ndarray) -> None:
+        from scipy.special import gammaln
+
+        pos = np.flatnonzero(d > 0)
+        g = gap[pos].astype(np.int64)
+        self.zero_days = float(np.sum(gap[d == 0]))
+        self.any_zero = bool(np.any(d == 0))
+        self.n_pos = pos.size
+        self.starts = np.r_[0, np.cumsum(g)[:-1]].astype(np.intp)
+        idx = np.repeat(pos, g)
+        self.k = (np.arange(int(g.sum())) - np.repeat(self.starts, g) + 1).astype(np.intp)
+        n = gap[idx]
+        kf = self.k.astype(float)
+        self.kf, self.n_minus_k = kf, n - kf
+        self.log_choose = gammaln(n + 1) - gammaln(kf + 1) - gammaln(n - kf + 1)
+        self.x = d[idx]
+        self.log_x = np.log(self.x)
+        self.repeat = g
+        self.k_values = np.arange(1, int(g.max()) + 1 if g.size else 1, dtype=float)
+
+
+def zi_loglik(rate: float, p: float, k_shape: float, gap_days: np.ndarray,
+              advance_m: np.ndarray, _terms: _Terms | None = None) -> float:
+    """Log-likelihood of increments under zero-inflated daily advances: each day the attacker
+    moves with probability ``p``, by a gamma amount of mean ``rate / p`` and shape ``k_shape``
+    (1 / moving cv²). Over a gap of Δ days with k moving days the advance is Gamma(k·k_shape,
+    scale rate / (p·k_shape)), so
+
+        P(no advance) = (1 − p)^Δ;  density(d > 0) = Σ_k Binomial(k; Δ, p) · Gamma(d; …)
+
+    exactly, for gaps of any length."""
+    from scipy.special import gammaln
+
+    t = _terms or _Terms(np.asarray(gap_days, dtype=float), np.asarray(advance_m, dtype=float))
+    if p >= 1:
+        if t.any_zero:
+            return -math.inf
+        log_q = np.where(t.n_minus_k == 0, 0.0, -np.inf)
+        log_p = 0.0
+    else:
+        log_q = t.n_minus_k * math.log1p(-p)
+        log_p = math.log(p)
+    out = t.zero_days * math.log1p(-p) if t.any_zero else 0.0
+    if not t.n_pos:
+        return out
+    scale = rate / (p * k_shape)
+    shape = t.kf * k_shape
+    lg_shape = gammaln(t.k_values * k_shape)[t.k - 1]
+    v = (t.log_choose + t.kf * log_p + log_q + (shape - 1) * t.log_x - t.x / scale
+         - lg_shape - shape * math.log(scale))
+    top = np.maximum.reduceat(v, t.starts)
+    return out + float(np.sum(top + np.log(np.add.reduceat(np.exp(v - np.repeat(top, t.repeat)),
+                                                           t.starts))))
+
+
+def zi_cdf(rate: float, p: float, k_shape: float, gap: float, x: float) -> float:
+    """P(advance over a gap of ``gap`` days ≤ x) under the zero-inflated model."""
+    from scipy import stats
+
+    n = int(gap)
+    k = np.arange(1, n + 1)
+    w = stats.binom.pmf(k, n, p)
+    below = stats.gamma.cdf(x, k * k_shape, scale=rate / (p * k_shape)) if x > 0 else 0.0
+    return float((1 - p) ** n + np.sum(w * below))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZeroInflatedFit:
+    """Maximum-likelihood fit of zero-inflated daily advances (a day moves with probability
+    ``p_move``, by a gamma amount of coefficient of variation ``cv`` when it does), with
+    profile-likelihood intervals and the same goodness-of-fit check as :class:`GammaFit`."""
+
+    rate_m_per_day: float  # the mean over all days, moving or not
+    rate_ci: tuple[float, float]
+    p_move: float
+    p_move_ci: tuple[float, float]
+    cv: float  # of a moving day's advance
+    cv_ci: tuple[float, float] | None  # None when cv was fixed
+    loglik: float
+    n: int
+    n_zero: int
+    interval_method: str
+    pit: np.ndarray  # randomised where the increment is zero (an atom)
+    ks_statistic: float | None
+    ks_pvalue: float | None
+    lag1: float | None
+    lag1_pvalue: float | None
+
+    @property
+    def cv_fixed(self) -> bool:
+        return self.cv_ci is None
+
+    @property
+    def noise_sd(self) -> float:
+        """The sd of the daily noise (mean 1) over all days: √((1 + cv²)/p − 1)."""
+        return math.sqrt(max((1 + self.cv**2) / self.p_move - 1, 0.0))
+
+
+def fit_zero_inflated(
+    gap_days, advance_m, *, cv: float | None = None, level: float = LEVEL,
+    file: str = "<observed>", sector: str = "", rng: np.random.Generator | None = None,
+) -> ZeroInflatedFit:
+    """Fit the zero-inflated model to advances (some zero) over whole-day gaps.
+
+    The rate's estimate is Σ advance / Σ gap, as under gamma increments: at the maximum of the
+    likelihood the expected number of moving days is p·ΣΔ and the gamma amounts' scale equation
+    then gives Σd = rate·ΣΔ (the EM fixed point). p and the moving days' cv are found by
+    maximising the likelihood at that rate. The 95% intervals are Wald intervals on the log
+    scale of the rate and cv and the logit scale of p_move, from the observed information (a
+    numerical Hessian at the maximum; their coverage is checked in the tests). With ``cv``
+    given it is held fixed.
+    """
+    from scipy import optimize, stats
+
+    gap = np.asarray(gap_days, dtype=float)
+    d = np.asarray(advance_m, dtype=float)
+    if gap.shape != d.shape or gap.ndim != 1:
+        raise ValueError("gap_days and advance_m must be 1-d arrays of the same length")
+    if not (np.all(gap >= 1) and np.all(gap == np.round(gap)) and np.all(d >= 0)
+            and np.any(d > 0)):
+        raise ValueError("gaps must be whole days and advances >= 0, some > 0")
+    n, n_zero = d.size, int(np.sum(d == 0))
+    if cv is None and n < MIN_INCREMENTS:
+        raise ObservedError(
+            f"{n} increment{'s' * (n != 1)} between observations; fitting the daily variability "
+            f"needs at least {MIN_INCREMENTS} (or fix it with cv)", file=file, key=sector,
+            param="cv",
+        )
+    cache = _Terms(gap, d)
+    lo_k, hi_k = (math.log(x) for x in _K_RANGE)
+
+    def unpack(x: np.ndarray) -> tuple[float, float, float]:
+        log_r, logit_p, log_k = x
+        p = 1 / (1 + math.exp(-logit_p)) if logit_p > -700 else 0.0
+        k = 1 / cv**2 if cv is not None else math.exp(min(max(log_k, lo_k), hi_k))
+        return math.exp(log_r), min(p, 1 - 1e-15), k
+
+    def nll(x: np.ndarray) -> float:
+        r, p, k = unpack(x)
+        if not 0 < p < 1:
+            return math.inf
+        v = zi_loglik(r, p, k, gap, d, cache)
+        return -v if math.isfinite(v) else math.inf
+
+    def best(fixed: int | None, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        free = [i for i in range(3) if i != fixed and not (i == 2 and cv is not None)]
+
+        def f(z: np.ndarray) -> float:
+            x = start.copy()
+            x[free] = z
+            if fixed is not None:
+                x[fixed] = value
+            return nll(x)
+
+        z0 = start[free]
+        simplex = np.vstack([z0, z0 + 0.05 * np.eye(z0.size)])  # small: starts are close
+        res = optimize.minimize(f, z0, method="Nelder-Mead",
+                                options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000,
+                                         "initial_simplex": simplex})
+        x = start.copy()
+        x[free] = res.x
+        if fixed is not None:
+            x[fixed] = value
+        return float(res.fun), x
+
+    rate = float(d.sum() / gap.sum())
+    share = max(min(1 - n_zero / n, 0.99), 0.01)
+    starts = [np.array([math.log(rate), math.log(q / (1 - q)), math.log(kk)])
+              for q, kk in ((share, 1.0), (share, 0.2), (0.5, 4.0))]
+    fits = [best(0, math.log(rate), x0) for x0 in starts]  # the rate is the MLE, see above
+    nll_max, x_hat = min(fits, key=lambda t: t[0])
+    nll_max, x_hat = best(None, 0.0, x_hat)  # all three free: the same optimum, polished
+    r_hat, p_hat, k_hat = unpack(x_hat)
+
+    # Wald intervals on the log (rate, cv) and logit (p_move) scales, from the observed
+    # information: a numerical Hessian of the log-likelihood at the maximum.
+    free = [0, 1] if cv is not None else [0, 1, 2]
+    h = 1e-3
+    m = len(free)
+    hess = np.empty((m, m))
+    for a_, i in enumerate(free):
+        for b_, j in enumerate(free):
+            if b_ < a_:
+                hess[a_, b_] = hess[b_, a_]
+                continue
+            def at(di: float, dj: float, i: int = i, j: int = j) -> float:
+                x = x_hat.copy()
+                x[i] += di
+                x[j] += dj
+                return nll(x)
+            hess[a_, b_] = (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
+    try:
+        cov = np.linalg.inv(hess)
+        se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    except np.linalg.LinAlgError:
+        se = np.full(m, math.inf)
+    z = stats.norm.ppf(0.5 + level / 2)
+
+    def interval(i: int) -> tuple[float, float]:
+        e = se[free.index(i)]
+        return x_hat[i] - z * e, x_hat[i] + z * e
+
+    lr, lp = interval(0), interval(1)
+    rate_ci = (math.exp(lr[0]), math.exp(lr[1]))
+    p_ci = (1 / (1 + math.exp(-lp[0])), 1 / (1 + math.exp(-lp[1])))
+    if cv is None:
+        lk = interval(2)
+        cv_hat = 1 / math.sqrt(k_hat)
+        cv_ci: tuple[float, float] | None = (
+            1 / math.sqrt(math.exp(min(lk[1], hi_k))), 1 / math.sqrt(math.exp(max(lk[0], lo_k))))
+    else:
+        cv_hat, cv_ci = float(cv), None
+    rng = rng if rng is not None else np.random.default_rng(0)
+    u = rng.uniform(size=n)
+    pit = np.array([u[i] * (1 - p_hat) ** int(gap[i]) if d[i] == 0
+                    else zi_cdf(r_hat, p_hat, k_hat, gap[i], d[i]) for i in range(n)])
+    ks, ks_p, lag1, lag1_p = _fit_check(pit)
+    return ZeroInflatedFit(
+        rate_m_per_day=r_hat, rate_ci=(float(rate_ci[0]), float(rate_ci[1])), p_move=p_hat,
+        p_move_ci=(float(p_ci[0]), float(p_ci[1])), cv=float(cv_hat), cv_ci=cv_ci,
+        loglik=-nll_max, n=n, n_zero=n_zero, interval_method="Wald, log scale",
+        pit=pit, ks_statistic=ks, ks_pvalue=ks_p, lag1=lag1, lag1_pvalue=lag1_p,
+    )
+
+
+def _fit_check(pit: np.ndarray) -> tuple[float | None, float | None, float | None,
+                                         float | None]:
+    """KS of the PITs against the uniform, and the lag-1 autocorrelation of their normal
+    scores with its p-value (both None with too few increments)."""
+    from scipy import stats
+
+    n = pit.size
+    ks = ks_p = lag1 = lag1_p = None
     if n >= MIN_INCREMENTS:
         res = stats.kstest(pit, "uniform")
         ks, ks_p = float(res.statistic), float(res.pvalue)
@@ -317,12 +575,7 @@ def fit_gamma_increments(
         denom = float(np.sum(z * z))
         lag1 = float(np.sum(z[1:] * z[:-1]) / denom) if denom > 0 else 0.0
         lag1_p = float(2 * stats.norm.sf(abs(lag1) * math.sqrt(n)))
-    return GammaFit(
-        rate_m_per_day=rate, rate_ci=(float(rate_ci[0]), float(rate_ci[1])),
-        cv=float(cv_hat), cv_ci=cv_ci, loglik=lmax, n=n, interval_method=method,
-        pit=np.asarray(pit, dtype=float), ks_statistic=ks, ks_pvalue=ks_p,
-        lag1=lag1, lag1_pvalue=lag1_p,
-    )
+    return ks, ks_p, lag1, lag1_p
 
 
 # -- a calibration -------------------------------------------------------------------------------
@@ -334,11 +587,47 @@ class Calibration:
 
     series: ObservedSeries
     increments: Increments
-    fit: GammaFit
+    fit: GammaFit | ZeroInflatedFit
 
     @property
     def kind(self) -> str:
         return self.increments.kind
+
+    @property
+    def zero_inflated(self) -> bool:
+        """Whether the fit is of the zero-inflated model (the series has gaps with no change)."""
+        return isinstance(self.fit, ZeroInflatedFit)
+
+    @property
+    def rejected(self) -> bool:
+        """Whether the goodness-of-fit check rejects the model at the 5% level (KS or lag-1)."""
+        ps = [p for p in (self.fit.ks_pvalue, self.fit.lag1_pvalue) if p is not None]
+        return bool(ps) and min(ps) < 0.05
+
+    @property
+    def model_text(self) -> str:
+        if self.zero_inflated:
+            return ("zero-inflated daily advances: each day the attacker moves with probability "
+                    "p_move, by a gamma amount (mean rate/p_move, cv) when it does; over a gap "
+                    "of D days, P(no advance) = (1 - p_move)^D, else a Binomial(D, p_move) "
+                    "mixture of Gamma(shape = k/cv^2) over the k moving days")
+        return ("gamma increments: over a gap of D days the advance is "
+                "Gamma(shape = D/cv^2, scale = rate*cv^2)")
+
+    def gaps_line(self) -> str:
+        """One line on the gaps: how many moved, how many did not, how many were pooled."""
+        inc = self.increments
+        n = inc.advance_m.size
+        zero = int(np.sum(inc.advance_m == 0))
+        parts = [f"{n - zero} with an advance"]
+        if zero:
+            parts.append(f"{zero} with none ({int(inc.gap_days[inc.advance_m == 0].sum())} days "
+                         "of no change: part of the model)")
+        if inc.merged:
+            first = inc.merged[0]
+            parts.append(f"{len(inc.merged)} setback{'s' * (len(inc.merged) != 1)} pooled with a "
+                         f"neighbouring gap (first: {first})")
+        return f"Gaps: {n}: " + "; ".join(parts)
 
     @property
     def base_sd_m_per_day(self) -> float:
@@ -358,10 +647,10 @@ class Calibration:
             "kind": self.kind,
             "frame": s.frame,
             "observed": s.file,
-            "model": "gamma increments: over a gap of D days the advance is "
-                     "Gamma(shape = D/cv^2, scale = rate*cv^2)",
+            "model": self.model_text,
             "n_obs": len(s),
             "n_increments": f.n,
+            "zero_increments": int(np.sum(inc.advance_m == 0)),
             "setbacks_merged": len(inc.merged),
             "first_date": s.dates[0].isoformat(),
             "last_date": s.dates[-1].isoformat(),
@@ -376,6 +665,8 @@ class Calibration:
             }
         out["cv"] = {"estimate": _sig(f.cv),
                      "ci95": _sigs(f.cv_ci) if f.cv_ci else None, "fixed": f.cv_fixed}
+        if isinstance(f, ZeroInflatedFit):  # cv is then of a moving day's advance
+            out["p_move"] = {"estimate": _sig(f.p_move), "ci95": _sigs(f.p_move_ci)}
         out["interval_method"] = f.interval_method
         out["loglik"] = _sig(f.loglik, 10)
         out["goodness_of_fit"] = {
@@ -384,6 +675,7 @@ class Calibration:
             "ks_pvalue": _sig(f.ks_pvalue, 4),
             "lag1_autocorrelation": _sig(f.lag1, 4),
             "lag1_pvalue": _sig(f.lag1_pvalue, 4),
+            "rejected": self.rejected,
         }
         out["advance"] = self.advance()
         out["advance_yaml"] = self.advance_yaml()
@@ -392,11 +684,17 @@ class Calibration:
     def advance(self) -> dict:
         """The fitted ``advance`` block: the rate drawn once per replication from its estimation
         uncertainty, and iid daily gamma noise with the fitted cv."""
-        return {
-            "base_m_per_day": {"dist": "gamma", "mean": _sig(self.fit.rate_m_per_day, 4),
-                               "sd": _sig(self.base_sd_m_per_day, 3)},
-            "noise": {"dist": "gamma", "mean": 1, "sd": _sig(self.fit.cv, 3)},
-        }
+        base = {"dist": "gamma", "mean": _sig(self.fit.rate_m_per_day, 4),
+                "sd": _sig(self.base_sd_m_per_day, 3)}
+        f = self.fit
+        if isinstance(f, ZeroInflatedFit):
+            p = float(f"{f.p_move:.3g}")
+            sd = math.sqrt(max((1 + f.cv**2) / p - 1, 0.0))
+            sd = math.ceil(sd * 10 ** (2 - math.floor(math.log10(sd)))) / \
+                10 ** (2 - math.floor(math.log10(sd))) if sd > 0 else 0.0  # up: sd >= its least
+            return {"base_m_per_day": base,
+                    "noise": {"dist": "zero_inflated_gamma", "p_move": p, "mean": 1, "sd": sd}}
+        return {"base_m_per_day": base, "noise": {"dist": "gamma", "mean": 1, "sd": _sig(f.cv, 3)}}
 
     def advance_yaml(self) -> str:
         """The advance block as YAML to paste into the sector, with comments on its origin."""
@@ -410,8 +708,15 @@ class Calibration:
             f"# advsim calibrate: {s.sector} ({self.kind}), {len(s)} observations "
             f"{s.dates[0]} to {s.dates[-1]} in {s.file}",
             f"# rate {f.rate_m_per_day:.4g} m/day, 95% interval {lo:.4g}–{hi:.4g} "
-            f"({f.interval_method}); daily cv {f.cv:.3g} ({cv_note})",
+            f"({f.interval_method}); " + (
+                f"moves on a share {f.p_move:.3g} of days (95% interval "
+                f"{f.p_move_ci[0]:.3g}–{f.p_move_ci[1]:.3g}), cv {f.cv:.3g} on those days "
+                f"({cv_note})" if isinstance(f, ZeroInflatedFit)
+                else f"daily cv {f.cv:.3g} ({cv_note})"),
         ]
+        if self.rejected:
+            lines.append("# REJECTED by the fit check (KS or lag-1 p < 0.05): not a model of "
+                         "this series; see the report")
         if self.increments.front_km is not None:
             lines.append(f"# km² taken converted at a fixed front of {self.increments.front_km:g} "
                          f"km: front: {{length_km: {self.increments.front_km:g}, "
@@ -421,7 +726,9 @@ class Calibration:
             "  # the campaign rate's estimation uncertainty, drawn once per replication",
             f"  base_m_per_day: {{dist: gamma, mean: {b['mean']:g}, sd: {b['sd']:g}}}",
             "  # independent day-to-day variation, mean 1",
-            f"  noise: {{dist: gamma, mean: 1, sd: {z['sd']:g}}}",
+            f"  noise: {{dist: zero_inflated_gamma, p_move: {z['p_move']:g}, mean: 1, "
+            f"sd: {z['sd']:g}}}" if self.zero_inflated
+            else f"  noise: {{dist: gamma, mean: 1, sd: {z['sd']:g}}}",
         ]
         return "\n".join(lines)
 
@@ -434,7 +741,8 @@ def calibrate(
     cv: float | None = None,
     setbacks: str = "error",
 ) -> Calibration:
-    """Fit gamma increments to one sector's observed series (see the module's docstring).
+    """Fit gamma increments to one sector's observed series (see the module's docstring), or,
+    where some gaps show no change, the zero-inflated model (:func:`fit_zero_inflated`).
     ``kind`` defaults to the one the series' frame implies (:func:`infer_kind`)."""
     if kind is None:
         kind = infer_kind(series, front_km)
@@ -444,8 +752,15 @@ def calibrate(
             "dates", file=series.file, key=series.sector,
         )
     inc = increments(series, kind=kind, front_km=front_km, setbacks=setbacks)
-    fit = fit_gamma_increments(inc.gap_days, inc.advance_m, cv=cv, file=series.file,
-                               sector=series.sector)
+    fit: GammaFit | ZeroInflatedFit
+    if np.any(inc.advance_m == 0):
+        from .seeds import calibrate_rng
+
+        fit = fit_zero_inflated(inc.gap_days, inc.advance_m, cv=cv, file=series.file,
+                                sector=series.sector, rng=calibrate_rng(series.sector))
+    else:
+        fit = fit_gamma_increments(inc.gap_days, inc.advance_m, cv=cv, file=series.file,
+                                   sector=series.sector)
     return Calibration(series=series, increments=inc, fit=fit)
 
 

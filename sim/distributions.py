@@ -267,6 +267,70 @@ class Gamma(Distribution):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ZeroInflatedGamma(Distribution):
+    """Zero with probability 1 − ``p_move``, else gamma: the daily advance of a front that
+    moves on some days only (a map that did not change is a day without advance). By the
+    overall ``mean`` and ``sd``; on a day it moves the draw has mean ``mean / p_move`` and
+    coefficient of variation ``moving_cv``, where
+
+        moving_cv² = p_move · (sd² + mean²) / mean² − 1    (≥ 0: sd² ≥ mean²·(1 − p)/p)
+
+    which is what ``advsim calibrate`` fits to a series with days of no change."""
+
+    p_move: float
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.p_move <= 1:
+            raise ValueError(f"p_move must lie in (0, 1] (got {self.p_move})")
+        if not self.mean > 0:
+            raise ValueError(f"mean must be > 0 (got {self.mean})")
+        if not self.sd >= 0:
+            raise ValueError(f"sd must be >= 0 (got {self.sd})")
+        least = self.mean * math.sqrt((1 - self.p_move) / self.p_move)
+        if self.sd < least * (1 - 1e-9):
+            raise ValueError(
+                f"sd must be at least mean·√((1 − p_move)/p_move) = {least:.6g}, the sd of "
+                f"moving a fixed amount on a share p_move of days (got {self.sd:g})")
+        if not self.moving_cv <= 1e6:
+            raise ValueError(f"sd is too large for p_move (moving cv {self.moving_cv:g})")
+
+    @property
+    def variance(self) -> float:
+        return self.sd**2
+
+    @property
+    def minimum(self) -> float:
+        return 0.0 if self.p_move < 1 else Gamma(mean=self.mean, sd=self.sd).minimum
+
+    @property
+    def moving_mean(self) -> float:
+        """The mean of a day on which the front moves."""
+        return self.mean / self.p_move
+
+    @property
+    def moving_cv(self) -> float:
+        """The coefficient of variation of a day on which the front moves."""
+        c2 = self.p_move * (self.sd**2 + self.mean**2) / self.mean**2 - 1
+        return math.sqrt(max(c2, 0.0))
+
+    def _moving(self) -> Gamma:
+        m = self.moving_mean
+        return Gamma(mean=m, sd=self.moving_cv * m)
+
+    def sample(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        return np.where(moves, self._moving().sample(rng, size), 0.0)
+
+    def sample32(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        out = self._moving().sample32(rng, size)
+        out[~moves] = 0.0
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
 class Empirical(Distribution):
     """Resamples a list of observed values with replacement."""
 
@@ -306,6 +370,7 @@ SPECS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "normal": (("mean", "sd"), ()),
     "lognormal": ((), ("mean", "cv", "mu", "sigma")),
     "gamma": (("mean", "sd"), ()),
+    "zero_inflated_gamma": (("p_move", "mean", "sd"), ()),
     "empirical": (("samples",), ()),
 }
 
@@ -335,6 +400,8 @@ def build(name: str, params: dict) -> Distribution:
         raise ValueError("lognormal takes either mean and cv, or mu and sigma")
     if name == "gamma":
         return Gamma(mean=params["mean"], sd=params["sd"])
+    if name == "zero_inflated_gamma":
+        return ZeroInflatedGamma(p_move=params["p_move"], mean=params["mean"], sd=params["sd"])
     if name == "empirical":
         return Empirical(samples=tuple(params["samples"]))
     raise ValueError(f"unknown distribution {name!r}")

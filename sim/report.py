@@ -228,44 +228,129 @@ def format_sweep(summary: dict, *, wall_seconds: float, computed: int) -> str:
 
 
 def format_backtest(bt: Backtest) -> str:
-    """The human-readable report of ``advsim backtest``."""
+    """The human-readable report of ``advsim backtest`` (one origin)."""
     s = bt.summary()
     out = [
         f"Backtest of {s['scenario']} against {s['observed']}",
         f"{s['replications']:,} replications · seed {s['seed']} · from {s['start']} over "
         f"{s['horizon_days']} days",
+        "Baselines: " + "; ".join(s["baselines"].values()),
     ]
     for name, r in s["sectors"].items():
-        b = r["baseline"]
+        bases = r["baselines"]
+        p, t = bases["persistence"], bases["trailing_rate"]
         n = r["n_obs"]
         unit = bt.sectors[name].sector.unit
         when = (f"on {r['dates'][0]}" if n == 1 else f"from {r['dates'][0]} to {r['dates'][-1]}")
         out += ["", f"{name} ({r['kind']}, {r['unit']}): {n} observation date{'s' * (n != 1)} "
                     f"after the start, {when}"]
-
         rows = [
-            [f"CRPS (fair), {unit}", f"{r['crps']:.4g}", f"{b['crps']:.4g}"],
-            ["coverage of the 50% band", _share(r["coverage_50"], n), _share(b["coverage_50"], n)],
-            ["coverage of the 90% band", _share(r["coverage_90"], n), _share(b["coverage_90"], n)],
-            [f"Brier: {r['objective']} by the date", f"{r['brier']:.3f}", f"{b['brier']:.3f}"],
-            ["PIT histogram (10 bins)", _spark(r["pit_histogram"]), _spark(b["pit_histogram"])],
+            [f"CRPS (fair), {unit}", *(f"{x['crps']:.4g}" for x in (r, p, t))],
+            [f"WIS (23 quantiles), {unit}", *(f"{x['wis']:.4g}" for x in (r, p, t))],
+            ["coverage of the 50% band", *(_share(x["coverage_50"], n) for x in (r, p, t))],
+            ["coverage of the 90% band", *(_share(x["coverage_90"], n) for x in (r, p, t))],
+            [f"Brier: {r['objective']} by the date", *(f"{x['brier']:.3f}" for x in (r, p, t))],
+            ["PIT histogram (10 bins)", *(_spark(x["pit_histogram"]) for x in (r, p, t))],
         ]
-        out += table(["", "model", "baseline"], rows, indent="  ")
-        skill = r["crps_skill"]
-        if skill is not None:
-            verdict = "beats" if skill > 0 else "does not beat"
-            out.append(f"  CRPS skill against the baseline: {skill:+.2f} (the model {verdict} "
-                       "the baseline; 1 is perfect)")
+        out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
+        for label, b in (("persistence", p), ("the trailing rate", t)):
+            skill = b["crps_skill"]
+            if skill is not None:
+                verdict = "beats" if skill > 0 else "does not beat"
+                out.append(f"  CRPS skill against {label}: {skill:+.2f} (the model {verdict} "
+                           f"{label}; 1 is perfect)")
         fell = r["objective_fell_observed"]
         out.append(f"  {r['objective']}: " + (f"observed fallen by {fell}" if fell else
                                               "not observed fallen"))
-        out.append(f"  baseline: {b['method']}")
+        out.append(f"  persistence: {p['method']}")
+        out.append(f"  trailing rate: {t['method']}")
         bands = r["bands"]
         rows = [[d, str(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
                  f"{r['pit'][i]:.2f}", f"{r['crps_by_date'][i]:.3g}"]
                 for i, (d, day, y) in enumerate(zip(r["dates"], r["days"], r["observed"]))]
         out += ["", *table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
                              "CRPS"], rows, indent="  ")]
+    if s["notes"]:
+        out += ["", *(f"Note: {n}" for n in s["notes"])]
+    return "\n".join(out)
+
+
+def format_pooled(summary: dict, units: set[str]) -> list[str]:
+    """The pooled block of a many-origin backtest or a self-test."""
+    p = summary["pooled"]
+    n = p["n_obs"]
+    out = [f"Pooled over {p['origins']} origin{'s' * (p['origins'] != 1)} × {p['sectors']} "
+           f"sector{'s' * (p['sectors'] != 1)}: {p['cases']} cases, {n} scored dates"]
+    if not n:
+        return out
+    unit = next(iter(units)) if len(units) == 1 else "mixed units"
+    bases = p["baselines"]
+    rows = [
+        [f"CRPS (fair), {unit}", f"{p['crps']:.4g}",
+         *(f"{bases[b]['crps']:.4g}" for b in ("persistence", "trailing_rate"))],
+        [f"WIS (23 quantiles), {unit}", f"{p['wis']:.4g}",
+         *(f"{bases[b]['wis']:.4g}" for b in ("persistence", "trailing_rate"))],
+        ["coverage of the 50% band", f"{p['coverage_50']:.3f}",
+         *(f"{bases[b]['coverage_50']:.3f}" for b in ("persistence", "trailing_rate"))],
+        ["coverage of the 90% band", f"{p['coverage_90']:.3f}",
+         *(f"{bases[b]['coverage_90']:.3f}" for b in ("persistence", "trailing_rate"))],
+        ["CRPS skill of the model against it", "",
+         *(_signed(bases[b]["crps_skill"], 2) for b in ("persistence", "trailing_rate"))],
+    ]
+    out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
+    u = p["pit"]
+    out.append(f"  PIT histogram (10 bins): {_spark(u['histogram'])}  "
+               f"({' '.join(str(c) for c in u['histogram'])})")
+    if u["ks_pvalue"] is not None:
+        out.append(f"  uniformity: Kolmogorov–Smirnov D = {u['ks_statistic']:.3f}, "
+                   f"p = {u['ks_pvalue']:.2g} (optimistic: pooled PITs of overlapping windows "
+                   "are correlated)")
+    brier = ", ".join(f"days {b['horizon_days'][0]}–{b['horizon_days'][1]} {b['brier']:.3f}"
+                      for b in p["brier_by_horizon"])
+    out.append(f"  Brier of the objective fallen by the date, by horizon: {brier}")
+    return out
+
+
+def format_origins(obt) -> str:
+    """The human-readable report of ``advsim backtest --origins``."""
+    s = obt.summary()
+    origins = [o["origin"] for o in s["origins"]]
+    out = [
+        f"Backtest of {s['scenario']} against {s['observed']} from {len(origins)} origin"
+        f"{'s' * (len(origins) != 1)}" + (f", {origins[0]} to {origins[-1]}" if origins else ""),
+        f"{s['replications']:,} replications per origin · seed {s['seed']} (origin i: "
+        f"origin_seed(seed, i)) · horizon {s['horizon_days']} days",
+        "Baselines: " + "; ".join(s["baselines"].values()) + f" over {s['baseline_days']} days",
+        "",
+    ]
+    units = {c.sector.unit for c in obt.cases()}
+    out += format_pooled(s, units)
+    rows = []
+    for o in s["origins"]:
+        for name, r in o["sectors"].items():
+            rows.append([o["origin"], name, str(r["n_obs"]), f"{r['crps']:.3g}",
+                         f"{r['wis']:.3g}", f"{r['coverage_50']:.2f}", f"{r['coverage_90']:.2f}",
+                         _signed(r["crps_skill_persistence"], 2), _signed(r["crps_skill"], 2)])
+    out += ["", "Per origin (skill: 1 − CRPS / the baseline's CRPS):"]
+    out += table(["origin", "sector", "dates", "CRPS", "WIS", "cov 50%", "cov 90%",
+                  "skill vs persistence", "skill vs trailing rate"], rows, indent="  ")
+    if s["notes"]:
+        out += ["", *(f"Note: {n}" for n in s["notes"])]
+    return "\n".join(out)
+
+
+def format_self_test(st) -> str:
+    """The human-readable report of ``advsim backtest --self-test N``."""
+    s = st.summary()
+    t = s["self_test"]
+    out = [
+        f"Self-test of {s['scenario']}: {t['series']} series drawn from {t['truth']}, observed "
+        f"every {t['observed_every_days']} days (truth seed {t['truth_seed']})",
+        f"{s['replications']:,} replications per origin · seed {s['seed']} · horizon "
+        f"{s['horizon_days']} days",
+        "",
+    ]
+    out += format_pooled(s, {c.sector.unit for c in st.cases()})
     if s["notes"]:
         out += ["", *(f"Note: {n}" for n in s["notes"])]
     return "\n".join(out)
@@ -288,44 +373,71 @@ def format_calibration(cal: Calibration) -> str:
     """The human-readable report of ``advsim calibrate``."""
     import numpy as np
 
-    from .calibrate import MIN_INCREMENTS
+    from .calibrate import MIN_INCREMENTS, ZeroInflatedFit
 
     f, inc, s = cal.fit, cal.increments, cal.series
     what = cal.kind + (f", front {inc.front_km:g} km" if inc.front_km is not None else "")
     out = [
         f"{s.sector} ({what}): {len(s)} observations from {s.dates[0]} to {s.dates[-1]} "
         f"({int(inc.gap_days.sum())} days, {f.n} increment{'s' * (f.n != 1)}) in {s.file}",
-        "Model: independent daily advances, gamma with mean `rate` and coefficient of variation",
-        "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
     ]
-    out += [f"  merged with a neighbouring gap: {note}" for note in inc.merged]
+    if cal.zero_inflated:
+        out += [
+            "Model: zero-inflated daily advances: on a day the attacker moves with probability",
+            "`p_move`, by a gamma amount (mean rate/p_move, coefficient of variation `cv`); over",
+            "Δ days P(no advance) = (1 − p_move)^Δ, else a mixture over the moving days k of",
+            "Binomial(k; Δ, p_move) × Gamma(shape k/cv²).",
+        ]
+    else:
+        out += [
+            "Model: independent daily advances, gamma with mean `rate` and coefficient of "
+            "variation",
+            "`cv`; over a gap of Δ days the advance is Gamma(shape Δ/cv², scale rate·cv²).",
+        ]
+    if inc.merged or cal.zero_inflated:
+        out.append(cal.gaps_line())
     rows = [["rate, m/day", f"{f.rate_m_per_day:.4g}",
              f"{f.rate_ci[0]:.4g} – {f.rate_ci[1]:.4g}", f.interval_method]]
     if inc.front_km is not None:
         lo, hi = (cal.km2_per_day(x) for x in f.rate_ci)
         rows.append(["rate, km²/day", f"{cal.km2_per_day(f.rate_m_per_day):.4g}",
                      f"{lo:.4g} – {hi:.4g}", ""])
-    rows.append(["daily cv", f"{f.cv:.3g}",
+    if isinstance(f, ZeroInflatedFit):
+        rows.append(["p_move (share of days moving)", f"{f.p_move:.3g}",
+                     f"{f.p_move_ci[0]:.3g} – {f.p_move_ci[1]:.3g}", "Wald, logit scale"])
+    rows.append(["cv of a moving day" if cal.zero_inflated else "daily cv", f"{f.cv:.3g}",
                  "fixed (--cv)" if f.cv_ci is None else f"{f.cv_ci[0]:.3g} – {f.cv_ci[1]:.3g}",
-                 "" if f.cv_fixed else "profile likelihood"])
+                 "" if f.cv_fixed else f.interval_method])
     out += ["", *table(["", "estimate", "95% interval", "method"], rows, indent="  ")]
     out += ["", "Goodness of fit (each increment's PIT under the fit; uniform if the model holds):"]
     if f.ks_pvalue is None:
         out.append(f"  not assessed: {f.n} increment{'s' * (f.n != 1)} (needs {MIN_INCREMENTS})")
     else:
         counts = np.histogram(f.pit, bins=5, range=(0, 1))[0]
-        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}")
+        out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}"
+                   + (" (randomised where nothing moved)" if cal.zero_inflated else ""))
         out.append(f"  Kolmogorov–Smirnov against uniform: D = {f.ks_statistic:.3f}, "
                    f"p = {f.ks_pvalue:.3g} (conservative: the parameters come from the same data)")
         if f.lag1 is not None:
             out.append(f"  lag-1 autocorrelation of the increments' normal scores: "
                        f"{f.lag1:+.2f} (p = {f.lag1_pvalue:.3g})")
-        worst = min(f.ks_pvalue, f.lag1_pvalue if f.lag1_pvalue is not None else 1.0)
         out.append(
-            "  no evidence against the model at the 5% level" if worst >= 0.05 else
-            "  the increments do not look like independent gamma draws: the pace changed, or "
-            "good and bad days come in runs (consider regimes)"
+            "  the fit check REJECTS the model at the 5% level: the increments do not look like "
+            "independent draws of it" if cal.rejected else
+            "  no evidence against the model at the 5% level"
         )
+    if cal.rejected:
+        out += ["", "Not a model of this series: the pace changed within the window, or good and "
+                    "bad days come in runs.",
+                "Try: regimes (advance.regimes: stalled / grinding / breakthrough states with "
+                "their sojourn times),",
+                "a shorter window (--since, --until) over one phase, or a reference class of "
+                "earlier approaches",
+                "for the campaign-level rate. The block below reproduces the fitted mean and "
+                "spread only:",
+                "", "Fitted advance block (rejected by the fit check; not for use as it is):", "",
+                *("  " + ln for ln in cal.advance_yaml().splitlines())]
+        return "\n".join(out)
     out += ["", "Fitted advance block (paste into the sector):", "",
             *("  " + ln for ln in cal.advance_yaml().splitlines())]
     return "\n".join(out)

@@ -180,6 +180,43 @@ class Sector:
         """Whether position(s) ``value`` have reached position ``at`` (exactly at it counts)."""
         return self.direction * (np.asarray(value) - at) >= 0
 
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """Every position the model stops at or counts to: the start, the objective, the
+        milestones and the lines."""
+        return (self.start_at, self.objective_at, *(m.at for m in self.milestones),
+                *(ln.at for ln in self.lines))
+
+    def snap(self, values, rel: float = 1e-9) -> np.ndarray:
+        """Positions within float rounding (``rel`` of the threshold's scale) of a threshold,
+        put exactly at it: an observation clipped to an objective of 50 km² and a member
+        that reached it compare as a tie, whatever arithmetic brought either there."""
+        v = np.array(values, dtype=float)
+        for at in self.thresholds:
+            v[np.abs(v - at) <= rel * max(abs(at), 1.0)] = at
+        return v
+
+    def _exact(self, u: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` (the positions at progress ``u``) with the members that stopped at a
+        threshold put exactly at it: the start (u = 0), the objective (u ≥ u_objective) and
+        the lines (where the engine holds them at the line's own u). Milestones are passed
+        on the way, never stopped at."""
+        u = np.asarray(u)
+        lo, hi = sorted((self.start_at, self.objective_at))
+        out = np.clip(np.array(values, dtype=float), lo, hi)  # (√A₀ − u)² rounds past A₀
+        out[u <= 0] = self.start_at
+        for ln in self.lines:
+            out[u == self.u(ln.at)] = ln.at
+        out[u >= self.u_objective] = self.objective_at
+        return out
+
+    def restarted(self, position: float) -> Sector:
+        """The sector restarted from ``position`` (observed at a backtest's origin): the
+        objective, the milestones and lines still ahead as they are, those already passed
+        dropped (a line the position sits at too: how long it has held is not known). The
+        position must lie strictly before the objective."""
+        raise NotImplementedError
+
     def clip(self, values: np.ndarray) -> np.ndarray:
         """Positions clipped to the range the model can reach: start to objective."""
         lo, hi = sorted((self.start_at, self.objective_at))
@@ -241,13 +278,27 @@ class AxisSector(Sector):
     has_front: ClassVar[bool] = False
 
     length_km: float
+    # km advanced (from the scenario's start) at which this sector starts: 0 as written; a
+    # backtest restarts it from the position observed at an origin (see restarted)
+    start_km: float = 0.0
 
-    start_at = 0.0
     direction = 1.0
+
+    @property
+    def start_at(self) -> float:
+        return self.start_km
 
     @property
     def objective_at(self) -> float:
         return self.length_km
+
+    def restarted(self, position: float) -> AxisSector:
+        if not position < self.length_km:
+            raise ValueError(f"position {position:g} km is not before the objective "
+                             f"({self.length_km:g} km)")
+        return replace(self, start_km=float(position),
+                       milestones=tuple(m for m in self.milestones if m.at > position),
+                       lines=tuple(ln for ln in self.lines if ln.at > position))
 
     def per_day(self, m_per_day: float) -> float:
         return m_per_day / 1000
@@ -263,15 +314,17 @@ class AxisSector(Sector):
 
     @property
     def u_objective(self) -> float:
-        return self.length_km
+        return self.length_km - self.start_km
 
     m_to_u = 1e-3
 
     def u(self, at: float) -> float:
-        return at
+        return at - self.start_km
 
     def output(self, u: np.ndarray) -> np.ndarray:
-        return u
+        if not self.start_km:
+            return u
+        return self._exact(u, self.start_km + np.asarray(u))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -333,10 +386,22 @@ class AreaSector(Sector):
         return self.area_km2 - at
 
     def output(self, u: np.ndarray) -> np.ndarray:
+        # (√A₀ − (√A₀ − √A))² is A only to rounding: members at the start, at a line or at
+        # the objective are put exactly there, so that they tie with observations there
         if self.front_scales:
-            # at u = 0, √A₀² can round a little above A₀
-            return np.minimum((math.sqrt(self.area_km2) - u) ** 2, self.area_km2)
-        return self.area_km2 - u
+            return self._exact(u, (math.sqrt(self.area_km2) - np.asarray(u)) ** 2)
+        return self._exact(u, self.area_km2 - np.asarray(u))
+
+    def restarted(self, position: float) -> AreaSector:
+        if not position > self.objective_km2:
+            raise ValueError(f"position {position:g} km² held is not before the objective "
+                             f"({self.objective_km2:g} km²)")
+        # A front ∝ √A keeps its law: front₀·√(A/A₀) at the new start
+        front = self.front_km * math.sqrt(position / self.area_km2) if self.front_scales \
+            else self.front_km
+        return replace(self, area_km2=float(position), front_km=front,
+                       milestones=tuple(m for m in self.milestones if m.at < position),
+                       lines=tuple(ln for ln in self.lines if ln.at < position))
 
 
 SECTOR_TYPES: dict[str, type[Sector]] = {"axis": AxisSector, "area": AreaSector}

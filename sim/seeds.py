@@ -11,8 +11,15 @@
   indices from child ``(2,)``.
 - **compare**: the bootstrap of sector ``S`` in comparison ``j`` (run ``j`` against the first)
   draws from child ``(name_key(S), j)`` of the first run's seed.
-- **backtest**: the naive baseline of sector ``S`` draws from child
-  ``(name_key("backtest:" + S),)`` of the run's seed.
+- **backtest**: the baselines and the randomised PIT of sector ``S`` draw from child
+  ``(name_key("backtest:" + S),)`` of the run's seed. From many origins, origin ``i`` (in date
+  order, 0 first) runs with the run seed ``origin_seed(s, i)``: 63 bits of child
+  ``(name_key("origin"), i)`` of ``SeedSequence(s)``, so each origin's projection has its own
+  random numbers, the same whatever the executor or the other origins.
+  A self-test (``--self-test N``) draws its series as replications 0 … N − 1 of a run seeded
+  with ``self_test_seed(s)``: 63 bits of child ``(name_key("self-test"),)``.
+- **calibrate**: the randomised PIT of zero increments (the fit check) of sector ``S`` draws
+  from ``SeedSequence(0, spawn_key=(name_key("calibrate:" + S),))``: the report repeats.
 
 Changing any of these changes published numbers: they are fixed.
 """
@@ -83,3 +90,23 @@ def backtest_rng(seed: int, sector: str) -> np.random.Generator:
     """The generator of a backtest's naive baseline for one sector."""
     return np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(name_key("backtest:" + sector),)))
+
+
+def origin_seed(seed: int, index: int) -> int:
+    """The run seed of a backtest's origin ``index`` (in date order): 63 bits of child
+    ``(name_key("origin"), index)`` of the backtest's seed."""
+    ss = np.random.SeedSequence(seed, spawn_key=(name_key("origin"), index))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def calibrate_rng(sector: str) -> np.random.Generator:
+    """The generator of calibrate's randomised PITs (zero increments) for one sector."""
+    return np.random.default_rng(
+        np.random.SeedSequence(0, spawn_key=(name_key("calibrate:" + sector),)))
+
+
+def self_test_seed(seed: int) -> int:
+    """The seed of the run whose replications are a self-test's synthetic series: 63 bits of
+    child ``(name_key("self-test"),)`` of the backtest's seed."""
+    ss = np.random.SeedSequence(seed, spawn_key=(name_key("self-test"),))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))

@@ -88,14 +88,19 @@ def test_a_result_without_bands_says_so():
 
 def test_backtest_of_a_scenario_object_equals_that_of_its_file(tmp_path):
     """The horizon is set on the Scenario itself: windows with no end (the strikes) still last
-    to the new horizon, as when the file is loaded again with that horizon."""
+    to the new horizon, as when the file is loaded again with that horizon. An explicit horizon
+    is honoured, no longer extended to the last observation (issue 12): from the file through
+    --set, from a Scenario through horizon_days."""
     observed = ROOT / "scenarios/observed/synthetic-kurakhove.csv"
     sc = dataclasses.replace(sim.load_scenario(KURAKHOVE), horizon_days=30)
-    a = sim.backtest(sc, observed, replications=400, seed=3).summary()
+    a = sim.backtest(sc, observed, replications=400, seed=3, horizon_days=30).summary()
     b = sim.backtest(KURAKHOVE, observed, overrides=["horizon_days=30"], replications=400,
                      seed=3).summary()
-    assert a["horizon_days"] == b["horizon_days"] == 82
+    assert a["horizon_days"] == b["horizon_days"] == 30
     assert json.dumps(a["sectors"]) == json.dumps(b["sectors"])
+    assert a["sectors"]["kurakhove"]["unscored_after_horizon"] == 9  # days 34 … 82
+    extended = sim.backtest(sc, observed, replications=400, seed=3).summary()
+    assert extended["horizon_days"] == 82
 
 
 def test_repr_is_short():

@@ -190,15 +190,20 @@ def test_brier_of_the_objective_falling(tmp_path):
     assert slow["brier"] == pytest.approx(0.5)  # P(fallen) = 0 on both dates; fell by the second
 
 
-def test_baseline_extrapolates_the_last_two_observations_before_the_start(tmp_path):
-    # 0, 2, 4 km at days -20, -10, 0: 0.2 km/day; 6.5 km at day 10, so 2.5 km since the start
+def test_baseline_extrapolates_the_trailing_rate_before_the_start(tmp_path):
+    # 0, 2, 4 km at days -20, -10, 0: 0.2 km/day over the trailing window (the first and last
+    # observations in the 90 days before the start, no longer the last two: issue 12);
+    # 6.5 km at day 10, so 2.5 km since the start
     obs = series([-20, -10, 0, 10], [0.0, 2.0, 4.0, 6.5])
     s = backtest(axis_scenario(tmp_path, "250"), obs, replications=20,
                  seed=1).summary()["sectors"]["north"]
     assert s["observed"] == [2.5]
     b = s["baseline"]
     assert b["per_day"] == pytest.approx(0.2)
-    assert "between 2024-05-22 and 2024-06-01" in b["method"]
+    assert "from 2024-05-12 to 2024-06-01" in b["method"]
+    # persistence: no further change, a point forecast of 0 km: its CRPS is the 2.5 km error
+    assert s["baselines"]["persistence"]["crps"] == pytest.approx(2.5)
+    assert s["crps_skill_persistence"] == pytest.approx(1.0)
     assert b["crps"] == pytest.approx(0.5)  # no noise: a point forecast of 2 km
     assert s["crps"] == pytest.approx(0.0)  # the model: exactly 250 m/day, 2.5 km
     assert s["crps_skill"] == pytest.approx(1.0)

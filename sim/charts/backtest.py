@@ -1,4 +1,4 @@
-"""The backtest chart: the observations over the model's fan, with the baseline's band."""
+"""The backtest chart: the observations over the model's fan, with the trailing-rate baseline."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def backtest_chart(bt: Backtest) -> Figure:
         ax.errorbar(x0 + f["scored_day"], med,
                     yerr=[med - f["baseline"]["p5"], f["baseline"]["p95"] - med],
                     fmt="_", color="0.45", ms=10, lw=1, capsize=3,
-                    label="baseline median, 5–95%")
+                    label="trailing-rate baseline median, 5–95%")
         ax.plot(x0 + np.round(f["observed_day"]), f["observed"], "o", color="black", ms=4,
                 label="observed")
         ax.axvline(x0, color="black", lw=0.6, alpha=0.5)

@@ -21,10 +21,48 @@ from .options import (
 )
 
 
+class _Origins(click.ParamType):
+    """EVERY_DAYS (a whole number) or a comma-separated list of dates."""
+
+    name = "origins"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        if isinstance(value, (int, tuple)):
+            return value
+        text = str(value).strip()
+        if text.isdigit():
+            if int(text) < 1:
+                self.fail(f"expected EVERY_DAYS >= 1 or dates, got {value!r}", param, ctx)
+            return int(text)
+        try:
+            return tuple(dt.date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
+        except ValueError:
+            self.fail(f"expected EVERY_DAYS (e.g. 14) or dates YYYY-MM-DD,YYYY-MM-DD,...; got "
+                      f"{value!r}", param, ctx)
+
+
 @click.command("backtest")
 @scenario_arg
-@click.option("--observed", required=True, metavar="OBSERVED.csv",
-              help="Observed series: date,sector,value (km advanced, or km² held).")
+@click.option("--observed", default=None, metavar="OBSERVED.csv",
+              help="Observed series: date,sector,value (km advanced, km remaining or km² "
+                   "held; an optional frame column says which).")
+@click.option("--origins", type=_Origins(), default=None, metavar="EVERY_DAYS|DATE,...",
+              help="Project from many origins: every EVERY_DAYS days from the first "
+                   "observation date, or on the dates given; each knows only what was "
+                   "observed on or before it.")
+@click.option("--self-test", "self_test", type=click.IntRange(min=1), default=None,
+              metavar="N", help="Instead of --observed: draw N series from SCENARIO as "
+              "written (without --set), observed every 7 days, and backtest SCENARIO (with "
+              "--set) from many origins against them, pooled.")
+@click.option("--baseline-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="The trailing-rate baseline's window: observations this many days before "
+                   "the origin.")
+@click.option("--quantiles", "quantiles_file", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Write the projections as a long quantile table (origin_date,"
+              " target, horizon_days, target_date, sector, quantile_level, value; 23 levels): "
+              ".csv, or .parquet with pyarrow.")
 @sector_option
 @until_option
 @replications_option
@@ -37,29 +75,40 @@ from .options import (
 @renamed("--plot", "--chart FILE (--plot draws into a results folder)", "old_plot")
 @json_option
 @verbose_option
-def command(scenario, observed, sectors, until, replications, seed, overrides, jobs, executor,
-            scheduler, chart, old_plot, as_json) -> None:
-    """Run SCENARIO from its start and score it against what OBSERVED shows happened.
+def command(scenario, observed, origins, self_test, baseline_days, quantiles_file, sectors,
+            until, replications, seed, overrides, jobs, executor, scheduler, chart, old_plot,
+            as_json) -> None:
+    """Run SCENARIO and score it against what OBSERVED shows happened: from its start, or from
+    many origins (--origins).
 
-    Every observation date after the start becomes a checkpoint (the horizon is extended to
-    the last one). Per sector, against the observed value (km advanced since the start,
-    counted from the value observed at the start; or km² held):
+    From its start, every observation date after it becomes a checkpoint; the run ends at the
+    last one, unless --set horizon_days=N is given: then it is honoured, and later dates are
+    reported as unscored. From many origins, the scenario restarts at each origin from the
+    position observed there (its dated events shifted, those already over dropped) and runs
+    its horizon. Per sector and pooled, against the observed value in the scenario's frame
+    (km advanced since the start, or km² held):
 
     \b
       CRPS        fair ensemble CRPS, in km or km²; lower is better
+      WIS         weighted interval score of the 23 forecast-hub quantiles (as scoringutils)
       coverage    share of dates inside the central 50% and 90% bands (ideal: 0.5, 0.9)
-      PIT         where each observation fell in the ensemble; uniform if calibrated
+      PIT         randomised PIT of each observation; uniform if calibrated
                   (low: less than projected, i.e. a slower advance or less area held)
       Brier       of "objective fallen by the date" (0 is perfect)
 
-    The baseline is naive: the rate at the start (from the last two observations on or
-    before it, else the scenario's mean base rate) extrapolated linearly with the scenario's
-    day-to-day noise. A positive CRPS skill means the model beats it.
+    Two baselines are scored the same way: persistence (no further change, a point
+    forecast) and the trailing rate (the observed rate over --baseline-days before the
+    origin, extrapolated with gamma daily noise of the scenario's cv). A positive CRPS skill
+    means the model beats the baseline.
 
     \b
     Examples:
       advsim backtest scenarios/kurakhove.yaml \\
           --observed scenarios/observed/synthetic-kurakhove.csv
+      advsim backtest scenarios/kurakhove.yaml \\
+          --observed scenarios/observed/synthetic-kurakhove.csv --origins 14 \\
+          --quantiles quantiles.csv
+      advsim backtest scenarios/kurakhove.yaml --self-test 20 --origins 28 -n 500
       advsim backtest scenarios/kursk.yaml \\
           --observed scenarios/observed/kursk-donetsk-nov2024.csv \\
           --set start=2024-08-22 --set sectors.kursk.area_km2=1376 --chart kursk.png
@@ -67,36 +116,78 @@ def command(scenario, observed, sectors, until, replications, seed, overrides, j
     import contextlib
     import json
 
-    from ..backtesting import backtest
+    from ..errors import AdvsimError
     from ..progress import Progress, wanted
-    from ..report import format_backtest
 
     chart = chart or old_plot
+    if (observed is None) == (self_test is None):
+        raise AdvsimError("give --observed FILE or --self-test N (one of them)")
     if chart:
+        if origins is not None or self_test is not None:
+            raise AdvsimError("--chart draws a backtest from one origin (without --origins "
+                              "and --self-test)")
         from ..charts import check_output, require_matplotlib
 
         check_output(chart)
         require_matplotlib()  # before the run, not after it
-    where = executor or ("dask" if scheduler else "local")
-    with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(Progress("advsim backtest", {"simulating": 1}, enabled=wanted()))
-        if bar.enabled and not (where == "local" and scheduler):  # count the chunks as they end
-            from ..executors import default_jobs, open_executor
-            from ..progress import CountingExecutor
+    if quantiles_file:
+        from ..backtesting import check_quantiles_path
 
-            opened = stack.enter_context(open_executor(where, jobs or default_jobs(), scheduler))
-            where = CountingExecutor(opened, bar.callback("simulating"))
-        bt = backtest(scenario, observed, overrides=overrides, replications=replications,
-                      seed=seed, jobs=jobs, executor=where, scheduler=scheduler,
-                      sectors=sectors, until=until)
+        check_quantiles_path(quantiles_file)  # before the run, not after it
+        if self_test is not None:
+            raise AdvsimError("--quantiles writes the projections of --observed backtests")
+    where = executor or ("dask" if scheduler else "local")
+    stack = contextlib.ExitStack()
+    bar = stack.enter_context(Progress("advsim backtest", {"simulating": 1}, enabled=wanted()))
+    if bar.enabled and not (where == "local" and scheduler):  # count the chunks as they end
+        from ..executors import default_jobs, open_executor
+        from ..progress import CountingExecutor
+
+        opened = stack.enter_context(open_executor(where, jobs or default_jobs(), scheduler))
+        where = CountingExecutor(opened, bar.callback("simulating"))
+    run = {"overrides": overrides, "replications": replications, "seed": seed, "jobs": jobs,
+           "executor": where, "scheduler": scheduler, "baseline_days": baseline_days}
+    every = origins if isinstance(origins, int) else None
+    dates = origins if isinstance(origins, tuple) else ()
+    if self_test is not None:
+        from ..backtesting import self_test as run_self_test
+        from ..report import format_self_test
+
+        with stack:
+            st = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
+        click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
+        return
+    if origins is not None:
+        from ..backtesting import backtest_origins, write_quantiles
+        from ..report import format_origins
+
+        with stack:
+            obt = backtest_origins(scenario, observed, every_days=every, dates=dates,
+                                   sectors=sectors, until=until, **run)
+        if quantiles_file:
+            write_quantiles(quantiles_file, obt.quantile_rows())
+        click.echo(json.dumps(obt.summary()) if as_json else format_origins(obt))
+        if quantiles_file and not as_json:
+            click.echo(f"\nQuantiles: {quantiles_file}")
+        return
+
+    from ..backtesting import backtest, write_quantiles
+    from ..report import format_backtest
+
+    with stack:
+        bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
     if chart:
         from ..charts import save
         from ..charts.backtest import backtest_chart
 
         save(backtest_chart(bt), chart)
+    if quantiles_file:
+        write_quantiles(quantiles_file, bt.quantile_rows())
     if as_json:
         click.echo(json.dumps(bt.summary()))
     else:
         click.echo(format_backtest(bt))
         if chart:
             click.echo(f"\nChart: {chart}")
+        if quantiles_file:
+            click.echo(f"\nQuantiles: {quantiles_file}")
