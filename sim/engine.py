@@ -206,8 +206,8 @@ class _SectorState:
         self.f_counts = np.zeros((2, h + 1, FORCE_BINS + 1), dtype=np.min_scalar_type(n))
         self.f_sums = np.zeros((2, h + 1, FORCE_BINS + 1))
         self.f_retired = np.zeros((2, 2, FORCE_BINS + 1))  # (counts, sums) of retired reps
-        self.f_scale = [FORCE_BINS / (c * (1 + 1e-9)) if c > 0 else 0.0
-                        for c in troops_cap(sc, s)]
+        self.f_scale = [min(FORCE_BINS / (c * (1 + 1e-9)), sys.float_info.max) if c > 0 else 0.0
+                        for c in troops_cap(sc, s)]  # finite, however few the troops
         self.f_changed = True  # whether troops may have changed since the last record
         self.f_arrived = True  # whether troops arrived: peaks can only grow then
         self.f_frac = (s.attacker.breakpoint_fraction, s.defender.breakpoint_fraction)
