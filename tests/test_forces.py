@@ -193,3 +193,11 @@ def test_a_side_without_troops_breaks_only_after_it_has_had_some():
     so = res.sectors["s"]
     assert (so.attacker_breakpoint_day == 3 + math.ceil(math.log(0.5) / math.log(0.9)) - 1).all()
     assert np.isinf(so.defender_breakpoint_day).all()  # loses nothing
+
+
+def test_forces_of_a_handful_of_troops_are_binned():
+    # The smallest normal double as a side's troops: the histogram's scale must stay finite.
+    body = axis_body(attacker=0, defender=2.2250738585072014e-308)
+    _, res = run_text(scenario_text(body, horizon=2), replications=2, seed=1)
+    band = res.forces_bands()["s"]["defender"]["p50"]
+    assert band[0] == 2.2250738585072014e-308 and (band >= 0).all()
