@@ -96,9 +96,11 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, obs
         for r in runs[:1] if len(runs) == 1 else ():  # the chart says how many it takes
             if Path(r).is_dir():
                 verify_folder(r)
-            table, cols, value = read_sensitivity(r)
-            if not cols[value]:
-                raise AdvsimError(f"{table}: no rows (expected one per parameter and metric)")
+            if kind == "tornado":  # a swing chart reads points.csv, and says what it lacks
+                table, cols, value = read_sensitivity(r)
+                if not cols[value]:
+                    raise AdvsimError(f"{table}: no rows (expected one per parameter and "
+                                      "metric)")
     try:
         path = plot(list(runs), kind=kind, output=output, labels=labels, sectors=sectors,
                     metrics=metrics, bin_days=bin_days, observed=series)
