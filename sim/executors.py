@@ -222,60 +222,58 @@ class DaskCluster:
         """Tasks of a worker that dies run again elsewhere (each is yielded once); only a task
         whose workers keep dying fails, as an AdvsimError, as does a cluster left without
         workers, or without its scheduler, for ``wait_seconds``."""
-        from dask.distributed import KilledWorker, as_completed
+        from dask.distributed import KilledWorker
+        from dask.distributed import wait as dask_wait
 
         futures = {}
         for i, args in enumerate(tasks):
             futures[self.client.submit(fn, *args, pure=False)] = i
-        finished = as_completed(list(futures), with_results=True)
         idle_since: float | None = None
         try:
             while futures:
-                batch = self._batch(finished)
-                for fut, result in batch:
-                    yield futures.pop(fut), self._outcome(fut, result, KilledWorker)
-                if batch:
+                try:
+                    done, _ = dask_wait(list(futures), timeout=POLL_SECONDS,
+                                        return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    done = set()
+                except Exception as e:  # FuturesCancelledError: the scheduler went away
+                    if "Cancelled" not in type(e).__name__ and not isinstance(e, OSError):
+                        raise
+                    raise AdvsimError(f"the Dask scheduler{self._at()} went away or cancelled "
+                                      f"the work (was it stopped?): {_one_line(e)}") from None
+                for fut in done:
+                    i = futures.pop(fut)
+                    yield i, self._result(fut, KilledWorker)
+                if done:
                     idle_since = None
                     continue
                 problem = self._no_workers()
                 if problem is None:
                     idle_since = None
-                    time.sleep(POLL_SECONDS / 10)
                     continue
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= self.wait_seconds:
                     raise AdvsimError(f"{problem} for {self.wait_seconds:g} s; stopped waiting")
-                time.sleep(POLL_SECONDS / 10)
         finally:
             if futures:
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(futures))
 
-    def _outcome(self, fut: Any, result: Any, killed: Any) -> Any:
-        """A finished future's result; its error, or its loss, as an exception."""
-        if fut.status == "error" and isinstance(result, tuple) and len(result) == 3:
-            _, e, tb = result
-            if isinstance(e, killed):
-                raise AdvsimError(
-                    f"a task was lost: every Dask worker that ran it died "
-                    f"({e.allowed_failures + 1} in all; the last, {e.last_worker.address}, may "
-                    "have run out of memory: see its log)"
-                ) from None
-            raise e.with_traceback(tb)
-        if fut.status != "finished" or isinstance(result, CancelledError):
-            raise AdvsimError(f"the Dask scheduler{self._at()} went away or cancelled the "
-                              f"work (was it stopped?): {_one_line(result)}")
-        return result
-
-    def _batch(self, finished: Any) -> list:
-        """What has finished since the last call (perhaps nothing), without blocking."""
+    def _result(self, fut: Any, killed: Any) -> Any:
         try:
-            return finished.next_batch(block=False)
-        except Exception as e:  # FuturesCancelledError, CancelledError: the scheduler went away
-            if not isinstance(e, (CancelledError, OSError)) and "Cancelled" not in type(e).__name__:
-                raise
+            return fut.result()
+        except killed as e:
+            raise AdvsimError(
+                f"a task was lost: every Dask worker that ran it died ({e.allowed_failures + 1} "
+                f"in all; the last, {e.last_worker.address}, may have run out of memory: see "
+                "its log)"
+            ) from None
+        except CancelledError:  # the scheduler went away, or cancelled it
             raise AdvsimError(f"the Dask scheduler{self._at()} went away or cancelled the "
-                              f"work (was it stopped?): {_one_line(e)}") from None
+                              "work (was it stopped?)") from None
+        except OSError as e:  # the connection broke
+            raise AdvsimError(f"lost the connection to the Dask scheduler{self._at()}: "
+                              f"{_one_line(e)}") from None
 
     def _at(self) -> str:
         return f" at {self.address}" if self.address else ""
@@ -316,7 +314,7 @@ def check_address(address: str) -> None:
                               "1 to 65535)", param="scheduler")
 
 
-def _one_line(e: object) -> str:
+def _one_line(e: BaseException) -> str:
     text = " ".join(str(e).split()) or type(e).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
