@@ -79,7 +79,8 @@ def test_a_run_writes_outcomes_progress_milestones_and_bands_in_both_formats(run
     outcomes = rows(out / "outcomes.csv")
     assert list(outcomes[0]) == ["replication", "sector", "objective_reached", "objective_day",
                                  "objective_date", "attacker_losses", "defender_losses",
-                                 "base_m_per_day", "strikes"]
+                                 "base_m_per_day", "strikes", "attacker_breakpoint_day",
+                                 "defender_breakpoint_day"]
     assert len(outcomes) == 2 * N
     # no column that is not every row's: progress and milestones are long tables
     progress = rows(out / "progress.csv")
@@ -178,6 +179,17 @@ def test_read_back_from_parquet_is_the_run_in_memory_exactly(run):
     same_outcomes(sim.Result.from_folder(out), mem)
 
 
+def reseal(folder: Path) -> None:
+    """The manifest of a folder edited on purpose: its checksums for the files it now has (as
+    if advsim had written it so: without pyarrow, say), so that readers get past them."""
+    from sim.files import checksums
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    names = [f.name for f in folder.iterdir() if f.is_file() and f.name != "manifest.json"]
+    manifest["files"] = checksums(folder, names)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.mark.parametrize("how", ["arrow csv", "numpy csv"])
 def test_read_back_from_csv_is_the_run_to_six_digits(run, tmp_path, monkeypatch, how):
     out, mem = run
@@ -186,6 +198,7 @@ def test_read_back_from_csv_is_the_run_to_six_digits(run, tmp_path, monkeypatch,
     for f in out.iterdir():
         if f.suffix != ".parquet":
             (folder / f.name).write_bytes(f.read_bytes())
+    reseal(folder)  # written where pyarrow is not installed
     if how == "numpy csv":
         monkeypatch.setattr(tables, "pyarrow", lambda: None)
     elif tables.pyarrow() is None:
@@ -210,6 +223,7 @@ def test_read_table_names_a_missing_column_and_a_garbled_file(run, tmp_path):
             (bad / f.name).write_bytes(f.read_bytes())
     text = (bad / "progress.csv").read_text().splitlines()
     (bad / "progress.csv").write_text("\n".join(text[: len(text) // 2]) + "\n")  # truncated
+    reseal(bad)  # written so, not damaged after: the reader still finds what is missing
     with pytest.raises(AdvsimError, match=r"progress: kurakhove on day 150 does not hold "
                                           r"replications 0..399 once each"):
         sim.Result.from_folder(bad)
@@ -222,6 +236,9 @@ def test_a_folder_of_the_earlier_wide_format_still_reads(run, tmp_path):
     for name in ("scenario.yaml", "manifest.json", "summary.json", "bands.csv"):
         (old / name).write_bytes((out / name).read_bytes())
     write_csv(old / "outcomes.csv", mem.table())  # the wide table, as releases before wrote it
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["files"], manifest["written_by"]  # earlier releases had no checksums
+    (old / "manifest.json").write_text(json.dumps(manifest))
     back = sim.Result.from_folder(old)
     for name, so in mem.sectors.items():
         np.testing.assert_allclose(back.sectors[name].progress, so.progress, rtol=5e-6)
