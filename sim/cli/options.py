@@ -4,9 +4,9 @@ always a file; ``--chart FILE`` draws a command's chart into a file.
 
 Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet, force),
 sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
-sector, until, chart, json, quiet), validate (set), compare (runs, label, sector, json),
-plot (runs, output, label, sector, metric), calibrate (sector, until, json); every command
-takes -v/--verbose.
+sector, until, chart, json), validate (set), compare (runs, label, sector, json),
+plot (runs, output, label, sector, metric), calibrate (sector, until, json), trace (output,
+chart, json), report (output); every command takes -v/--verbose.
 """
 
 from __future__ import annotations
