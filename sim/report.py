@@ -549,3 +549,163 @@ def format_scenario(result: Trace, start: dt.date | None = None) -> str:
             f"    name: {place.name}",
         ]
     return "\n".join(out)
+
+
+# -- reference classes ------------------------------------------------------------------------
+
+
+def _km(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _days(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0f}"
+
+
+def format_reference(cls) -> str:
+    """``advsim reference show``: the class as a person reads it."""
+    import numpy as np
+
+    from .reference import (
+        STALL_M_PER_DAY,
+        STALL_MIN_DAYS,
+        STATES,
+        SURGE_M_PER_DAY,
+        km_by_band,
+        spell_stats,
+        window_paces,
+    )
+
+    origins = cls.origins()
+    fell = sum(a.fell for a in cls.approaches)
+    out = [f"Reference class: {len(cls.approaches)} towns approached within "
+           f"{cls.within_km:g} km, observations on or before {cls.until}"]
+    for s in cls.sources:
+        out.append(f"  source: {s.get('file', '?')} (sha256 {str(s.get('sha256', '?'))[:12]}…)")
+    out += ["", "  Approaches (from the first observation within range to the fall, or to "
+            f"{cls.until}):"]
+    rows = []
+    for a in cls.approaches:
+        rows.append([a.town, a.entered.isoformat(), a.last.isoformat(),
+                     str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
+                     "fell" if a.fell else "standing (censored)"])
+    out += table(["town", "from", "to", "days", "km at entry", "outcome"], rows)
+    out += ["", f"  {fell} of {len(cls.approaches)} fell; {len(origins)} origins (observations "
+            f"within range, town standing), {sum(o.fell for o in origins)} of them followed "
+            "by a fall.", "",
+            "  Days to fall from an origin, by distance remaining (Kaplan–Meier over origins, "
+            f"censored at {cls.until}):"]
+    rows = []
+    for (lo, hi), sel, km in km_by_band(origins):
+        rows.append([f"{lo:g}–{hi:g} km", str(len(sel)), str(len({o.town for o in sel})),
+                     str(km.events), _days(km.quantile(0.25)), _days(km.quantile(0.5)),
+                     _days(km.quantile(0.75)), str(km.last_day)])
+    out += table(["remaining", "origins", "towns", "fell", "P25", "median", "P75",
+                  "follow-up"], rows)
+    out += ["    (— : not reached within the follow-up; origins of one town are correlated)", ""]
+    rows = []
+    for w in (30, 90, 180):
+        p = window_paces(cls, w)
+        if p.size:
+            q = np.percentile(p, [10, 25, 50, 75, 90])
+            rows.append([f"{w} days", str(p.size), *(f"{v:.0f}" for v in q),
+                         f"{np.mean(p <= STALL_M_PER_DAY):.0%}"])
+    if rows:
+        out.append("  Pace over windows (m/day of distance closed):")
+        out += table(["window", "windows", "P10", "P25", "median", "P75", "P90",
+                      f"under {STALL_M_PER_DAY:g}"], rows)
+        out.append("")
+    spells = cls.spells()
+    steps = cls.steps()
+    gaps = [s.days for s in steps]
+    out.append(f"  Spells: runs of map steps ({min(gaps)}–{max(gaps)} days each) in one state. "
+               f"Standing still: |pace| < {STALL_M_PER_DAY:g} m/day;")
+    out.append(f"  grinding: {STALL_M_PER_DAY:g} to {SURGE_M_PER_DAY:g}; surging: "
+               f"≥ {SURGE_M_PER_DAY:g}; setback: the distance grew by ≥ {STALL_M_PER_DAY:g} "
+               f"m/day. A stall: standing still ≥ {STALL_MIN_DAYS} days.")
+    rows = []
+    total = sum(gaps)
+    for st in (*STATES, "stall"):
+        s = (spell_stats(spells, "stalled", STALL_MIN_DAYS) if st == "stall"
+             else spell_stats(spells, st))
+        if s is None:
+            continue
+        share = "" if st == "stall" else f"{sum(x.days for x in steps if x.state == st) / total:.0%}"
+        rows.append([f"stalls (≥ {STALL_MIN_DAYS} d)" if st == "stall" else st, str(s.spells),
+                     str(s.censored), f"{s.days_median:.0f}", f"{s.days_p90:.0f}",
+                     str(s.days_max), f"{s.pace_m_per_day:.0f}", share])
+    out += table(["state", "spells", "censored", "median days", "P90 days", "longest",
+                  "pace m/day", "of time"], rows)
+    return "\n".join(out)
+
+
+def format_fit(fit, checks, *, class_file: str, command: str) -> str:
+    """``advsim reference fit``: the paste-ready advance block with its provenance."""
+    import yaml
+
+    from . import __version__
+
+    towns = ", ".join(fit.towns)
+    lines = [
+        f"# Fitted by advsim {__version__}: {command}",
+        f"# class: {class_file} ({len(fit.towns)} towns, observations on or before "
+        f"{fit.until}, approaches within {fit.within_km:g} km): {towns}",
+        "# method: map steps classified by pace into regimes; factors = pooled pace / grinding "
+        "pace; sojourns lognormal by",
+        "# censored maximum likelihood; base = lognormal across "
+        f"{len(fit.town_rates)} towns' own rates; noise = step spread scaled to a day",
+        f"# town rates (m/day, grinding-equivalent): "
+        + ", ".join(f"{t} {r:.0f}" for t, r in fit.town_rates.items()),
+    ]
+    for r in fit.regimes:
+        lines.append(f"# {r.name}: {r.spells} spells ({r.censored} censored), {r.days} days; "
+                     f"sojourn {r.method}")
+    if checks:
+        lines.append("# fit check, days-to-fall simulated from the class's origins vs its "
+                     "Kaplan-Meier curve (largest CDF gap; tolerance 0.15):")
+        for c in checks:
+            lines.append(
+                f"#   {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
+                f"({'pass' if c.passed else 'FAIL'}); median days KM {_days(c.km_median_days)}"
+                f", simulated {_days(c.sim_median_days)} ({c.simulated_origins} of "
+                f"{c.origins} origins)")
+    lines.append("# initial: the regime the class spends most days in; set it to the regime "
+                 "of the sector's last observed step.")
+    body = yaml.safe_dump({"advance": fit.block()}, sort_keys=False, default_flow_style=None,
+                          width=100)
+    return "\n".join(lines) + "\n" + body.rstrip()
+
+
+def format_evaluation(table_: dict) -> str:
+    """``advsim reference evaluate``: leave-one-town-out scores, pooled and per town."""
+    p = table_["pooled"]
+    out = [f"Leave-one-town-out: {table_['towns']} towns, {table_['cases']} projections of the "
+           f"fall day (origins every {table_['every_days']} days, fitted on the other towns, "
+           f"scored to {table_['until']})", ""]
+    rows = []
+    for name, s in p.items():
+        k = s["pit"]
+        skill = s.get("crps_skill", {})
+        rows.append([name, f"{s['coverage_50']:.2f}", f"{s['coverage_90']:.2f}",
+                     "—" if k["ks_pvalue"] is None else f"{k['ks_pvalue']:.3f}",
+                     f"{s['crps_days']:.1f}", f"{s['wis_days']:.1f}",
+                     *(_skill(skill.get(b)) for b in ("trailing rate", "persistence",
+                                                      "reference class"))])
+    out += table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "WIS d",
+                  "skill/trailing", "skill/persist", "skill/class"], rows)
+    out += ["", "  PIT histograms (10 bins, 0 to 1; flat is calibrated):"]
+    for name, s in p.items():
+        out.append(f"    {name:<18} {_spark(s['pit']['histogram'])}  {s['pit']['histogram']}")
+    out += ["", "  Per town (CRPS in days; coverage of the 90% interval):"]
+    names = list(p)
+    rows = []
+    for town, t in table_["per_town"].items():
+        f = t["forecasts"]
+        rows.append([town, "fell" if t["fell"] else "standing", str(f[names[0]]["cases"]),
+                     *(f"{f[n]['crps_days']:.0f} / {f[n]['coverage_90']:.2f}" for n in names)])
+    out += table(["town", "outcome", "cases", *names], rows)
+    return "\n".join(out)
+
+
+def _skill(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.2f}"

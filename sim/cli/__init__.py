@@ -26,6 +26,8 @@ COMMANDS = {
                  "observed."),
     "trace": ("sim.cli.trace", "Measure map snapshots: distance from places to the front, "
               "areas held."),
+    "reference": ("sim.cli.reference", "Reference classes of traced approaches: build, show, "
+                  "fit the advance, evaluate."),
 }
 
 

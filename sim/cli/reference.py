@@ -1,0 +1,180 @@
+"""``advsim reference``: reference classes of traced approaches, the advance fitted to them,
+and how well projections from them hold up on towns they were not fitted to."""
+
+from __future__ import annotations
+
+import click
+
+from .options import chart_option, json_option, observed_date, output_option, verbose_option
+
+
+@click.group("reference")
+def command() -> None:
+    """Reference classes: how earlier approaches to towns went, from traced map series.
+
+    \b
+    The pipeline:
+      advsim trace SNAPSHOTS --to TOWN ... -o towns.csv        distances to towns, dated
+      advsim reference build towns.csv --until DATE -o class.yaml
+      advsim reference show class.yaml --chart approaches.png  the class, as a reader sees it
+      advsim reference fit class.yaml                          a paste-ready advance: block
+      advsim reference evaluate class.yaml                     leave-one-town-out scores
+    """
+
+
+@command.command("build")
+@click.argument("series", nargs=-1, required=True)
+@click.option("--until", type=observed_date, required=True, metavar="YYYY-MM-DD",
+              help="Use observations on or before this date only (the projection date).")
+@click.option("--within-km", type=click.FloatRange(min=0, min_open=True), default=25.0,
+              show_default=True, help="An approach begins when the front is this close.")
+@output_option
+@verbose_option
+def build(series, until, within_km, output) -> None:
+    """Build a reference class from SERIES (advsim trace -o CSVs, frame remaining_km).
+
+    Every town whose front came within --within-km is followed from then to its fall (the
+    first later observation with the town's centre inside attacker-held territory) or,
+    censored, to --until. The class file keeps the towns' series up to --until and the
+    definitions; it is derived from the map data, so keep it out of version control.
+
+    \b
+    Example:
+      advsim reference build towns.csv --until 2024-11-20 -o class.yaml
+    """
+    from ..errors import AdvsimError
+    from ..reference import build as build_class
+    from ..reference import write_class
+
+    if output is None:
+        raise AdvsimError("reference build: name the class file with -o FILE.yaml",
+                          param="output")
+    if not output.endswith((".yaml", ".yml")):
+        raise AdvsimError(f"{output}: a class file is YAML (expected .yaml or .yml)",
+                          param="output")
+    cls = build_class(series, until=until, within_km=within_km)
+    write_class(output, cls)
+    fell = sum(a.fell for a in cls.approaches)
+    click.echo(f"{output}: {len(cls.approaches)} towns ({fell} fell by {until}), "
+               f"{len(cls.origins())} origins. Read it with: advsim reference show {output}")
+
+
+@command.command("show")
+@click.argument("class_file", metavar="CLASS.yaml")
+@chart_option
+@json_option
+@verbose_option
+def show(class_file, chart, as_json) -> None:
+    """Print a reference class: towns, spans, days-to-fall by distance band, pace, spells.
+
+    --chart FILE draws the approach curves (km remaining against days) of every town.
+    """
+    import json
+
+    from ..reference import read_class, to_data
+    from ..report import format_reference
+
+    cls = read_class(class_file)
+    if chart:
+        from ..charts.base import check_output, require_matplotlib, save
+        from ..charts.reference import approach_chart
+
+        check_output(chart)
+        require_matplotlib()
+        save(approach_chart(cls), chart)
+    if as_json:
+        data = to_data(cls)
+        for t in data["towns"].values():
+            del t["series"]
+        click.echo(json.dumps(data))
+    else:
+        click.echo(format_reference(cls))
+        if chart:
+            click.echo(f"\nchart: {chart}")
+
+
+@command.command("fit")
+@click.argument("class_file", metavar="CLASS.yaml")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Simulate the class's origins from the fit and compare with its "
+                   "Kaplan-Meier days-to-fall.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the check.")
+@output_option
+@verbose_option
+def fit_command(class_file, check, seed, output) -> None:
+    """Fit the engine's advance model to a reference class; print a paste-ready advance block.
+
+    \b
+    The model: advance = base × noise × regime, with regimes stalled / grinding / surging /
+    setback as a semi-Markov chain (lognormal sojourns fitted to the class's spells, censored
+    at the ends of each approach), base a lognormal across the towns' own rates (the spread
+    between towns, not the error of a pooled mean), and gamma daily noise. -o FILE writes the
+    block (with its provenance as comments) to FILE as well.
+    """
+    import shlex
+    import sys
+
+    from ..advance_fit import check as check_fit
+    from ..advance_fit import fit
+    from ..files import atomic_write
+    from ..reference import read_class
+    from ..report import format_fit
+
+    cls = read_class(class_file)
+    f = fit(cls)
+    checks = check_fit(f.block(), cls, seed=seed) if check else []
+    text = format_fit(f, checks, class_file=class_file,
+                      command="advsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    if output:
+        atomic_write(output, (text + "\n").encode())
+    click.echo(text)
+
+
+@command.command("evaluate")
+@click.argument("class_file", metavar="CLASS.yaml")
+@click.option("--every-days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Days between the origins projected along each town's approach.")
+@click.option("--versus", "versus", multiple=True, metavar="SCENARIO.yaml",
+              help="Also score this scenario's advance block (its first sector's), run the "
+                   "same way (repeatable).")
+@click.option("-n", "--replications", type=click.IntRange(min=10, max=100_000), default=400,
+              show_default=True, help="Replications per projection.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("-j", "--jobs", type=click.IntRange(min=1, max=256), default=1,
+              show_default=True, help="Worker processes.")
+@json_option
+@output_option
+@verbose_option
+def evaluate_command(class_file, every_days, versus, replications, seed, jobs, as_json,
+                     output) -> None:
+    """Leave-one-town-out: project each town's fall from the other towns' fit, and score it.
+
+    For each town, the advance is fitted to the other towns; its fall day is projected from
+    origins every --every-days along its approach and scored against what the map showed to
+    the class's until date (censored towns count as "not fallen by then", never dropped).
+    Scored beside it: the other towns' Kaplan-Meier days-to-fall alone (reference class), the
+    front standing still (persistence), the trailing 90-day rate extrapolated, and any
+    --versus scenario's advance. Prints coverage of the 50% and 90% intervals, the PIT test,
+    CRPS and WIS in days, and CRPS skill; -o FILE.json writes every figure.
+    """
+    import json
+    from pathlib import Path
+
+    from ..evaluation import advance_of, evaluate
+    from ..files import atomic_write
+    from ..progress import Progress, wanted
+    from ..reference import read_class
+    from ..report import format_evaluation
+
+    cls = read_class(class_file)
+    others = {}
+    for path in versus:
+        sector, block = advance_of(path)
+        others[f"{Path(path).stem}"] = block
+    with Progress("evaluate", {"towns": 1.0}, enabled=wanted()) as bar:
+        ev = evaluate(cls, others=others, every_days=every_days, replications=replications,
+                      seed=seed, jobs=jobs, on_town=bar.callback("towns"))
+    table = ev.table()
+    if output:
+        atomic_write(output, (json.dumps(table, indent=1) + "\n").encode())
+    click.echo(json.dumps(table) if as_json else format_evaluation(table))
