@@ -25,7 +25,11 @@ is invisible and counted as a step, which the sojourns' fit inherits. The season
 
 The check (:func:`check`): approaches simulated from the fitted model, from the class's own
 origins (distance remaining, the regime of the last step seen), against the class's Kaplan–Meier
-days-to-fall, band by band: the largest gap between the two CDFs within the follow-up.
+days-to-fall, band by band: the largest gap between the two CDFs within the follow-up, which
+passes when it is within what resampling the class's towns moves the Kaplan–Meier curve by
+(the 95th percentile of that gap). A class of a few dozen towns pins its curve down loosely:
+tested on approaches simulated from a known model, a fixed tolerance of 0.15 fails the true
+model itself in some bands.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ from .reference import (
     km_by_band,
 )
 
-CHECK_TOLERANCE = 0.15  # the largest CDF gap, within a band's follow-up, the fit may show
+CHECK_LEVEL = 0.95  # the gap may be as large as this quantile of the towns' bootstrap gap
+CHECK_BOOTSTRAP = 200
 CHECK_ORIGINS = 40  # origins per band simulated by the check
 CHECK_REPLICATIONS = 150  # per origin
 SMOOTHING = 0.5  # counts added to every other regime's transitions
@@ -255,11 +260,12 @@ class BandCheck:
     km_median_days: float | None
     sim_median_days: float | None
     max_gap: float
+    tolerance: float  # the CHECK_LEVEL quantile of the gap between the KM and a resampled KM
     follow_up_days: int
 
     @property
     def passed(self) -> bool:
-        return self.max_gap <= CHECK_TOLERANCE
+        return self.max_gap <= self.tolerance
 
 
 def check(block: Mapping, cls: ReferenceClass, *, seed: int = 1, jobs: int = 1,
@@ -277,13 +283,33 @@ def check(block: Mapping, cls: ReferenceClass, *, seed: int = 1, jobs: int = 1,
         t = np.arange(0, km.last_day + 1)
         f_sim = np.searchsorted(np.sort(pooled), t, side="right") / pooled.size
         gap = float(np.nanmax(np.abs(f_sim - km.cdf(t))))
+        tol = bootstrap_gap(sel, km, t, seed=seed + b)
         sim_median = float(np.median(pooled))
         out.append(BandCheck(
             band_km=(lo, hi), origins=len(sel), simulated_origins=len(picked),
             km_median_days=km.quantile(0.5),
             sim_median_days=sim_median if math.isfinite(sim_median) else None,
-            max_gap=gap, follow_up_days=km.last_day))
+            max_gap=gap, tolerance=tol, follow_up_days=km.last_day))
     return out
+
+
+def bootstrap_gap(origins: Sequence[Origin], km: KaplanMeier, t: np.ndarray, *, seed: int,
+                  draws: int = CHECK_BOOTSTRAP, level: float = CHECK_LEVEL) -> float:
+    """How far a band's Kaplan–Meier curve moves by chance: the ``level`` quantile of the
+    largest gap between it and the curve of towns resampled with replacement (all of a town's
+    origins together: origins of one town are not independent). A model is as close as the
+    class can tell when its gap is within this."""
+    rng = np.random.default_rng(seed)
+    towns = sorted({o.town for o in origins})
+    by_town = {tw: [o for o in origins if o.town == tw] for tw in towns}
+    gaps = []
+    for _ in range(draws):
+        pick = rng.integers(0, len(towns), len(towns))
+        sel = [o for i in pick for o in by_town[towns[i]]]
+        k = KaplanMeier.fit([o.days for o in sel], [o.fell for o in sel])
+        both = t[t <= min(k.last_day, km.last_day)]
+        gaps.append(float(np.max(np.abs(k.cdf(both) - km.cdf(both)))) if both.size else 0.0)
+    return float(np.quantile(gaps, level))
 
 
 def _spread(origins: Sequence[Origin], k: int) -> list[Origin]:
