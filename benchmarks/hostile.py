@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-S = str(ROOT / "scenarios/kurakhove.yaml")
+S = str(ROOT / "scenarios/kurakhove-reported.yaml")
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_hostile import SLOW_CASES, alias_bomb  # noqa: E402

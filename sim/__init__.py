@@ -3,7 +3,7 @@
 The Python API is the CLI's engine, with nothing written to disk unless asked::
 
     import sim
-    scenario = sim.load_scenario("scenarios/kurakhove.yaml")
+    scenario = sim.load_scenario("scenarios/kurakhove-reported.yaml")
     result = sim.simulate(scenario, replications=10_000, seed=1)
     result.summary()      # the JSON of ``advsim run --json``
     result.table()        # one row per replication and sector, as columns

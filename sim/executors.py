@@ -46,11 +46,11 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# Memory a run takes, measured (peak RSS of `advsim run -j 1` on kurakhove.yaml at 1e4 to 3e5
-# replications and 365 or 3,650 days, rounded up): the interpreter and libraries, and each
-# further worker process; per replication and sector (the outcome arrays and the table written
-# from them); per sector and simulated day (the summed per-day histograms and bands); and per
-# chunk being computed, per sector and day.
+# Memory a run takes, measured (peak RSS of `advsim run -j 1` on the one-sector Kurakhove model,
+# now kurakhove-reported.yaml, at 1e4 to 3e5 replications and 365 or 3,650 days, rounded up):
+# the interpreter and libraries, and each further worker process; per replication and sector
+# (the outcome arrays and the table written from them); per sector and simulated day (the
+# summed per-day histograms and bands); and per chunk being computed, per sector and day.
 BASE_BYTES = 160 * 2**20
 WORKER_BYTES = 100 * 2**20
 REPLICATION_BYTES = 400

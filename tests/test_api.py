@@ -17,7 +17,7 @@ from sim.cli import cli
 from sim.outcomes import Result
 
 ROOT = Path(__file__).resolve().parents[1]
-KURAKHOVE = ROOT / "scenarios/kurakhove.yaml"
+KURAKHOVE = ROOT / "scenarios/kurakhove-reported.yaml"
 
 
 @pytest.fixture
@@ -105,5 +105,5 @@ def test_backtest_of_a_scenario_object_equals_that_of_its_file(tmp_path):
 
 def test_repr_is_short():
     r = sim.simulate(sim.load_scenario(KURAKHOVE), replications=100, seed=1)
-    assert repr(r) == ("Result(scenario='Kurakhove → Pokrovsk', replications=100, seed=1, "
-                       "sectors=['kurakhove'])")
+    assert repr(r) == ("Result(scenario='Kurakhove → Pokrovsk (at the reported rate)', "
+                       "replications=100, seed=1, sectors=['kurakhove'])")

@@ -236,7 +236,7 @@ def run(*args: str):
 
 
 def test_json_and_table_on_a_synthetic_series(tmp_path):
-    scenario = ROOT / "scenarios/kurakhove.yaml"
+    scenario = ROOT / "scenarios/kurakhove-reported.yaml"
     observed = ROOT / "scenarios/observed/synthetic-kurakhove.csv"
     r = run("backtest", str(scenario), "--observed", str(observed), "-n", "500", "--json")
     assert r.exit_code == 0, r.output

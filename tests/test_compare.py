@@ -23,7 +23,7 @@ from sim.scenario import AxisSector, Side
 load_run = Result.from_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
+KURAKHOVE = str(ROOT / "scenarios/kurakhove-reported.yaml")
 NO_STRIKES = "sectors.kurakhove.strikes.0.rate_per_day=0"
 N = 1000
 
@@ -57,7 +57,7 @@ def compare_json(*args: str) -> dict:
 def test_load_run_reads_the_folder_back(runs):
     run = load_run(runs["strikes"])
     assert (run.name, run.seed, run.replications, run.horizon_days) == (
-        "Kurakhove → Pokrovsk", 1, N, 365)
+        "Kurakhove → Pokrovsk (at the reported rate)", 1, N, 365)
     s = run.sectors["kurakhove"]
     assert s.kind == "axis" and s.objective == "Pokrovsk" and s.objective_at == 35
     assert s.objective_day.shape == (N,) and s.progress.shape == (N, 4)

@@ -261,7 +261,7 @@ REGIME_CHAINS = {
         # stationary: time share proportional to mean sojourn, (1.0 * 20 + 0.2 * 10) / 30
         (1.0 * 20 + 0.2 * 10) / 30,
     ),
-    # three states with the jump chain of scenarios/kurakhove.yaml and gamma sojourns:
+    # three states with the jump chain of scenarios/kurakhove-reported.yaml and gamma sojourns:
     # embedded chain nu = (grinding 0.5, stalled 0.3, breakthrough 0.2); time share nu_i m_i
     "three-state semi-Markov": (
         """\

@@ -379,7 +379,7 @@ def shipped_mutations(draw):
     return name, draw(mutations(SHIPPED[name]))
 
 
-KU, KR, TH = "kurakhove.yaml", "kursk.yaml", "theatre.yaml"
+KU, KR, TH = "kurakhove-reported.yaml", "kursk.yaml", "theatre.yaml"
 
 
 @FAST

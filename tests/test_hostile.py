@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-S = str(ROOT / "scenarios/kurakhove.yaml")
+S = str(ROOT / "scenarios/kurakhove-reported.yaml")
 LIMIT_BYTES = 300 * 2**20
 
 

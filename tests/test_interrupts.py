@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_run(tmp_path: Path, replications: int, jobs: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", "from sim.cli import main; main()", "run",
-         str(ROOT / "scenarios/kurakhove.yaml"), "-n", str(replications), "-j", jobs,
+         str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", str(replications), "-j", jobs,
          "--out", str(tmp_path / "run")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )

@@ -23,7 +23,7 @@ from sim.outcomes import Result
 load_run = Result.from_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
+KURAKHOVE = str(ROOT / "scenarios/kurakhove-reported.yaml")
 N = 300
 START = mdates.date2num(dt.date(2024, 11, 20))
 

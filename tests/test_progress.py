@@ -15,7 +15,7 @@ from sim.cli import cli
 from sim.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
-KURAKHOVE = str(ROOT / "scenarios/kurakhove.yaml")
+KURAKHOVE = str(ROOT / "scenarios/kurakhove-reported.yaml")
 
 
 class Clock:
@@ -96,7 +96,7 @@ def test_run_shows_simulating_and_writing_on_a_terminal(tmp_path, fast_display):
     assert "advsim run: simulating 1/3 · " in err and "advsim run: simulating 3/3" in err
     assert "advsim run: writing" in err and "ETA" in err
     assert err.endswith("\r\033[K")  # erased before the table
-    assert r.stdout.startswith("Kurakhove → Pokrovsk\n")  # the table, untouched
+    assert r.stdout.startswith("Kurakhove → Pokrovsk (at the reported rate)\n")  # the table
     shares = [int(part.split(" · ")[1].rstrip("%")) for part in err.split("\r")
               if " · " in part]
     assert shares == sorted(shares) and shares[-1] == 100

@@ -19,7 +19,7 @@ from sim.html_report import assumptions, sources
 from sim.outcomes import Result
 
 ROOT = Path(__file__).resolve().parents[1]
-KURAKHOVE = ROOT / "scenarios/kurakhove.yaml"
+KURAKHOVE = ROOT / "scenarios/kurakhove-reported.yaml"
 N = 300
 
 

@@ -31,7 +31,7 @@ def test_jobs_do_not_change_the_numbers():
 
 
 def test_a_different_seed_gives_different_numbers():
-    sc = load_scenario(ROOT / "scenarios/kurakhove.yaml")
+    sc = load_scenario(ROOT / "scenarios/kurakhove-reported.yaml")
     a = simulate(sc, replications=300, seed=1).table()
     b = simulate(sc, replications=300, seed=2).table()
     assert not np.array_equal(a["objective_day"], b["objective_day"], equal_nan=True)
@@ -68,8 +68,8 @@ def test_dask_gives_the_numbers_of_one_process(tmp_path):
     pytest.importorskip("dask.distributed")
     outs = []
     for args in (["-j", "1"], ["--executor", "dask", "-j", "2"]):
-        r = CliRunner().invoke(cli, ["run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "20000",
-                                     "--seed", "3", "--json", "-q", "--out",
+        r = CliRunner().invoke(cli, ["run", str(ROOT / "scenarios/kurakhove-reported.yaml"),
+                                     "-n", "20000", "--seed", "3", "--json", "-q", "--out",
                                      str(tmp_path / args[-1]), *args])
         assert r.exit_code == 0, r.output
         summary = json.loads(r.stdout)

@@ -60,7 +60,7 @@ def test_json_follows_the_contract(tmp_path):
 
 
 def test_table_shows_censored_percentiles_as_beyond_horizon(tmp_path):
-    r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "400", "-j", "1",
+    r = run("run", str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", "400", "-j", "1",
             "--horizon", "120", "--out", str(tmp_path / "o"))
     assert r.exit_code == 0
     assert "> horizon" in r.stdout
@@ -72,7 +72,7 @@ def test_table_shows_censored_percentiles_as_beyond_horizon(tmp_path):
 
 def test_results_folder_is_complete_and_self_describing(tmp_path):
     out = tmp_path / "o"
-    r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "200", "-j", "1",
+    r = run("run", str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", "200", "-j", "1",
             "--set", "sectors.kurakhove.length_km=33", "--out", str(out), "-q")
     assert r.exit_code == 0 and r.stdout == ""
     manifest = json.loads((out / "manifest.json").read_text())
@@ -100,19 +100,19 @@ def test_existing_out_folder_is_not_overwritten(tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "50", "--out", str(out))
+    r = run("run", str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", "50", "--out", str(out))
     assert r.exit_code == 2
     assert "already exists" in r.stderr and "--overwrite" in r.stderr
     assert (out / "keep.txt").read_text() == "mine"
     # --overwrite replaces only a folder advsim wrote: not this one (issue 15, item 2)...
-    r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", "50", "--out", str(out),
+    r = run("run", str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", "50", "--out", str(out),
             "--overwrite", "-q")
     assert r.exit_code == 2 and "not written by advsim" in r.stderr
     assert (out / "keep.txt").read_text() == "mine"
     # ...but a run's folder, yes.
     ran = tmp_path / "ran"
     for n in ("50", "60"):
-        r = run("run", str(ROOT / "scenarios/kurakhove.yaml"), "-n", n, "--out", str(ran),
+        r = run("run", str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", n, "--out", str(ran),
                 "--overwrite", "-q")
         assert r.exit_code == 0
     assert json.loads((ran / "summary.json").read_text())["replications"] == 60
@@ -137,7 +137,7 @@ def test_validate_reports_each_file(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["run", "scenarios/kurakhove.yaml", "-n", "0"], "advsim run: Invalid value for '-n'"),
+    (["run", "scenarios/kurakhove-reported.yaml", "-n", "0"], "advsim run: Invalid value for '-n'"),
     (["run", "--bogus"], "advsim run: No such option '--bogus'"),
     (["run"], "advsim run: Missing argument 'SCENARIO'"),
     (["frobnicate"], "advsim: No such command 'frobnicate'"),

@@ -146,13 +146,15 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     Examples:
       advsim run scenarios/kurakhove.yaml
       advsim run scenarios/kursk.yaml -n 100000 -j 2 --json
-      advsim run scenarios/kurakhove.yaml --set sectors.kurakhove.strikes.0.rate_per_day=0
+      advsim run scenarios/kurakhove-reported.yaml \\
+          --set sectors.kurakhove.strikes.0.rate_per_day=0
       advsim validate scenarios/*.yaml
       advsim compare results/no-strikes results/strikes
       advsim plot results/no-strikes results/strikes --kind cdf -o cdf.png
       advsim run scenarios/kurakhove.yaml --executor dask -n 100000
       advsim calibrate scenarios/observed/synthetic-kurakhove.csv --sector kurakhove
-      advsim backtest scenarios/kurakhove.yaml --observed scenarios/observed/synthetic-kurakhove.csv
+      advsim backtest scenarios/kurakhove-reported.yaml \\
+          --observed scenarios/observed/synthetic-kurakhove.csv
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
       advsim trace ../shared/data/frontlines/occupied --to Pokrovsk -o approach.csv
     """

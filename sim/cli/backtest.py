@@ -103,9 +103,9 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
 
     \b
     Examples:
-      advsim backtest scenarios/kurakhove.yaml \\
+      advsim backtest scenarios/kurakhove-reported.yaml \\
           --observed scenarios/observed/synthetic-kurakhove.csv
-      advsim backtest scenarios/kurakhove.yaml \\
+      advsim backtest scenarios/kurakhove-reported.yaml \\
           --observed scenarios/observed/synthetic-kurakhove.csv --origins 14 \\
           --quantiles quantiles.csv
       advsim backtest scenarios/kurakhove.yaml --self-test 20 --origins 28 -n 500

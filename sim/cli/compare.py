@@ -36,9 +36,9 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
 
     \b
     Examples:
-      advsim run scenarios/kurakhove.yaml --out results/no-strikes \\
+      advsim run scenarios/kurakhove-reported.yaml --out results/no-strikes \\
           --set sectors.kurakhove.strikes.0.rate_per_day=0
-      advsim run scenarios/kurakhove.yaml --out results/strikes
+      advsim run scenarios/kurakhove-reported.yaml --out results/strikes
       advsim compare results/no-strikes results/strikes
       advsim compare results/no-strikes results/strikes --label "no strikes" --label strikes
       advsim compare results/no-strikes results/strikes --json | jq .sectors.kurakhove
