@@ -317,7 +317,7 @@ def compare_runs(
     runs: Sequence[RunLike], *, labels: Sequence[str] | None = None,
     sectors: Sequence[str] | None = None, resamples: int = RESAMPLES,
     seed: int = BOOTSTRAP_SEED, percentiles: tuple[float, ...] = PERCENTILES,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, match: str = "sector",
 ) -> Comparison:
     """Compare every run after the first with the first, per sector they share.
 
@@ -326,12 +326,18 @@ def compare_runs(
     ``Comparison`` (a dict, with a short repr and a notebook view): the top-level differences
     of each sector are second minus first; ``comparisons`` holds each later run minus the
     first. ``on_progress(done, total)`` counts bootstrap resamples over every comparison.
+    ``match="objective"`` pairs sectors by their objective's name instead of their own (two
+    scenarios that lay out the same objective differently), under the first run's names.
     """
     from .outcomes import Result
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
     results = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    if match == "objective":
+        results = [results[0], *(_by_objective(results[0], r) for r in results[1:])]
+    elif match != "sector":
+        raise AdvsimError(f"match: {match!r} (expected sector or objective)", param="match")
     labels = list(labels) if labels else default_labels(len(results))
     if len(labels) != len(results):
         raise AdvsimError(f"labels: {len(labels)} labels for {len(results)} runs",
@@ -413,6 +419,15 @@ def compare_runs(
         "differences": "each run minus the first",
         "sectors": out_sectors,
     })
+
+
+def _by_objective(first: Result, r: Result) -> Result:
+    """``r`` with its sectors renamed to the first run's sectors of the same objective."""
+    import dataclasses
+
+    names = {s.objective: name for name, s in first.sectors.items()}
+    renamed = {names[s.objective]: s for s in r.sectors.values() if s.objective in names}
+    return dataclasses.replace(r, sectors=renamed)
 
 
 class Comparison(dict):

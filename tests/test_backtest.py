@@ -308,4 +308,4 @@ def test_an_area_start_that_disagrees_with_the_observations_is_noted():
             "--set", "start=2024-08-22", "-n", "50", "--json")
     assert r.exit_code == 0, r.output
     notes = json.loads(r.stdout)["notes"]
-    assert "kursk: 1376 km² observed at the start, but the scenario starts from 800 km²" in notes
+    assert "kursk: 1376 km² observed at the start, but the scenario starts from 801.4 km²" in notes

@@ -16,9 +16,13 @@ from .options import json_option, label_option, runs_arg, sector_option, verbose
               show_default=True, help="Bootstrap resamples for the 95% intervals.")
 @click.option("--bootstrap-seed", type=click.IntRange(min=0), default=1, show_default=True,
               help="Seed of the bootstrap: the same seed prints the same intervals.")
+@click.option("--match", type=click.Choice(["sector", "objective"]), default="sector",
+              show_default=True,
+              help="Pair sectors by their name, or by their objective's name (scenarios that "
+                   "lay out the same objective differently).")
 @json_option
 @verbose_option
-def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
+def command(runs, labels, sectors, resamples, bootstrap_seed, match, as_json) -> None:
     """Compare the results folders RUN... (of advsim run), each against the first.
 
     Per sector: the percentiles of the day the objective falls and of progress at checkpoint
@@ -62,5 +66,6 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, as_json) -> None:
             bar.update("reading", i, len(runs))
             read.append(Result.from_folder(run))
         result = compare_runs(read, labels=labels, sectors=sectors, resamples=resamples,
-                              seed=bootstrap_seed, on_progress=bar.callback("bootstrapping"))
+                              seed=bootstrap_seed, on_progress=bar.callback("bootstrapping"),
+                              match=match)
     click.echo(json.dumps(result) if as_json else format_compare(result))
