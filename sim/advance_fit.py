@@ -166,8 +166,8 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
     counts = cls.transitions()
     regimes = []
     for s in present:
-        mine = [x for x in spells if x.state == s]
-        mean, cv, method = fit_sojourn(mine)
+        in_s = [x for x in spells if x.state == s]
+        mean, cv, method = fit_sojourn(in_s)
         others = [t for t in present if t != s]
         if others:
             c = {t: counts.get(s, {}).get(t, 0) + SMOOTHING for t in others}
@@ -176,8 +176,8 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
         else:
             nxt = ((s, 1.0),)
         regimes.append(RegimeFit(
-            name=s, factor=factor[s], sojourn_mean_days=mean, sojourn_cv=cv, spells=len(mine),
-            censored=sum(x.censored for x in mine), days=days[s], next=nxt, method=method))
+            name=s, factor=factor[s], sojourn_mean_days=mean, sojourn_cv=cv, spells=len(in_s),
+            censored=sum(x.censored for x in in_s), days=days[s], next=nxt, method=method))
     initial = max(present, key=lambda s: days[s])
     return AdvanceFit(towns=cls.towns, until=cls.until, within_km=cls.within_km,
                       base_mean_m_per_day=base_mean, base_cv=base_cv, town_rates=rates,

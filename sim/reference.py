@@ -383,7 +383,7 @@ def to_data(cls: ReferenceClass) -> dict:
             a.town: {
                 "source": a.source,
                 "approach": {"from": a.entered.isoformat(),
-                             "fell": a.fall_date.isoformat() if a.fell else None},
+                             "fell": a.fall_date.isoformat() if a.fall_date else None},
                 "series": [[d.isoformat(), round(float(v), 4)]
                            for d, v in zip(a.dates, a.remaining_km)],
             }
@@ -447,7 +447,8 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
         rows = t["series"].list(nonempty=True)
         if len(rows) > MAX_OBSERVATIONS:
             raise t["series"].error(f"at most {MAX_OBSERVATIONS} observations")
-        dates, values = [], []
+        dates: list[dt.date] = []
+        values: list[float] = []
         for row in rows:
             pair = row.list()
             if len(pair) != 2:

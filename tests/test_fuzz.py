@@ -389,7 +389,7 @@ KU, KR, TH = "kurakhove-reported.yaml", "kursk.yaml", "theatre.yaml"
 # a list as a distribution's name: looked up in a dict, unhashable
 @example((KU, ((("sectors", "kurakhove", "lines", 1, "breach_days", "dist"), "list of it"),)))
 # noise with cv 1e300: its mean overflowed to NaN, which passed "mean 1"; NaN progress
-@example((TH, ((("sectors", "kurakhove", "advance", "noise", "cv"), "huge"),)))
+@example((TH, ((("sectors", "pokrovsk", "advance", "noise", "sd"), "huge"),)))
 # gamma with sd 1e300: sd² raised OverflowError in the engine
 @example((KR, ((("sectors", "kursk", "advance", "noise", "sd"), "huge"),)))
 # a square-law coefficient of 1e300: cosh overflowed, inf − inf gave NaN troops

@@ -57,7 +57,7 @@ def test_main_command_prints_the_kurakhove_projection(workdir):
     args = shlex.split(marked_command("main-command").split("&& advsim ", 1)[1])
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
-    assert "P(Pokrovsk within 365 days)" in r.stdout and "10,000 replications" in r.stdout
+    assert "P(Pokrovsk within 730 days)" in r.stdout and "10,000 replications" in r.stdout
     assert len(list((workdir / "results").iterdir())) == 1
 
 

@@ -322,3 +322,20 @@ def test_real_class_knows_no_fall_after_until(tmp_path):
     early = R.build([tmp_path / "t.csv"], until=dt.date(2024, 6, 1))
     assert {a.town: a.fall_date for a in early.approaches}["novohrodivka"] is None
     assert max(max(a.dates) for a in early.approaches) <= dt.date(2024, 6, 1)
+
+
+def test_compare_matches_sectors_by_objective():
+    import sim
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    reported = sim.simulate(sim.load_scenario(root / "kurakhove-reported.yaml"), replications=300)
+    mapped = sim.simulate(sim.load_scenario(root / "kurakhove.yaml"), replications=300)
+    # by name, "kurakhove" is a 35 km axis to Pokrovsk in one and the approach to Kurakhove in
+    # the other: matching by objective pairs Pokrovsk with Pokrovsk
+    c = sim.compare([reported, mapped], match="objective", resamples=200)
+    (name,) = c["sectors"]  # only Pokrovsk is an objective of both
+    assert name == "kurakhove" and c["sectors"][name]["objective"] == "Pokrovsk"
+    p = c["sectors"][name]["objective_day"]["prob_reached"]
+    assert p[0] == pytest.approx(float(np.isfinite(reported.sectors["kurakhove"].objective_day)
+                                       .mean()))
+    assert p[1] == pytest.approx(float((mapped.sectors["pokrovsk"].objective_day <= 365).mean()))

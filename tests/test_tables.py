@@ -86,7 +86,7 @@ def test_a_run_writes_outcomes_progress_milestones_and_bands_in_both_formats(run
     progress = rows(out / "progress.csv")
     assert list(progress[0]) == ["replication", "sector", "day", "date", "quantity", "value"]
     kinds = {(r["sector"], r["quantity"]) for r in progress}
-    assert kinds == {("kurakhove", "advance_km"), ("kursk", "held_km2")}
+    assert kinds == {("pokrovsk", "advance_km"), ("kursk", "held_km2")}
     assert len(progress) == 2 * N * 3  # checkpoints 30, 90, 150 within the horizon
     assert {r["day"] for r in progress} == {"30", "90", "150"}
     assert {r["date"] for r in progress if r["day"] == "30"} == {"2024-12-20"}
@@ -224,7 +224,7 @@ def test_read_table_names_a_missing_column_and_a_garbled_file(run, tmp_path):
     text = (bad / "progress.csv").read_text().splitlines()
     (bad / "progress.csv").write_text("\n".join(text[: len(text) // 2]) + "\n")  # truncated
     reseal(bad)  # written so, not damaged after: the reader still finds what is missing
-    with pytest.raises(AdvsimError, match=r"progress: kurakhove on day 150 does not hold "
+    with pytest.raises(AdvsimError, match=r"progress: pokrovsk on day 150 does not hold "
                                           r"replications 0..399 once each"):
         sim.Result.from_folder(bad)
 
@@ -297,7 +297,7 @@ def test_reprs_are_short_and_the_html_views_name_what_matters(run):
     back = sim.Result.from_folder(out)
     assert len(repr(back)) < 200 and len(repr(back.sectors["kursk"])) < 200
     html = back._repr_html_()
-    assert "P(reached)" in html and "kursk" in html and "kurakhove" in html
+    assert "P(reached)" in html and "kursk" in html and "pokrovsk" in html
     assert html.count("<tr>") == 1 + len(back.sectors)
     diff = sim.compare([mem, back], resamples=200)
     assert isinstance(diff, dict) and json.loads(diff.json()) == json.loads(json.dumps(diff))
