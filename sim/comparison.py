@@ -44,6 +44,7 @@ DRAWN_UP_TO = 100_000  # replications up to which resamples are drawn index by i
 _DRAWN_BATCH_VALUES = 2_000_000  # resampled values held at once, to bound memory
 _BATCH_VALUES = 1_000_000  # by class: slot counts held at once (8 MB: in cache)
 BAND_SDS = 4.0  # a median's band of ranks, in standard deviations of a resample's median rank
+_BAND_EXTRA = 2  # ranks added either side of the band (tests narrow it to none)
 _MAX_VALUE_SLOTS = 32  # a band of at most this many distinct values has a slot per value
 
 
@@ -202,7 +203,7 @@ class _BandColumn:
         self.x = x
         pos = (n - 1) * 0.5
         self.lo, self.hi, self.frac = math.floor(pos), min(math.floor(pos) + 1, n - 1), pos % 1
-        w = math.ceil(BAND_SDS * math.sqrt(n) / 2) + 2
+        w = math.ceil(BAND_SDS * math.sqrt(n) / 2) + _BAND_EXTRA
         first, end = max(0, self.lo - w), min(n, self.hi + w + 1)
         self.band = (first, end)
         if end - first >= n:
