@@ -286,9 +286,8 @@ class _Classes:
         at = np.full(n, -1, dtype=np.int64)
         at[self.pool] = np.arange(self.pool.size)
         slot_pool = at[at_slot]  # the pool index at each slot
-        first = np.full(self.pool.size, -1, dtype=np.int64)
-        first[slot_pool[::-1]] = np.arange(self.slots)[::-1]
-        self.first = first  # each pool replication's first slot
+        _, first = np.unique(slot_pool, return_index=True)  # every pool index has a slot
+        self.first = first.astype(np.int64)  # each pool replication's first slot
         self.single = single.size
         many = slot_pool >= single.size
         order = np.argsort(slot_pool[many], kind="stable")
