@@ -289,6 +289,20 @@ def verify_folder(folder: str | os.PathLike[str], spec: str | None = None, *,
     AdvsimError naming ``spec`` (default: the folder) and the damaged file (a missing one:
     those of ``first`` before the others). A manifest from
     before checksums (no ``files`` block) is taken as it is."""
+    manifest, check = verify_folder_while_read(folder, spec, first=first)
+    check.done()
+    return manifest
+
+
+def verify_folder_while_read(folder: str | os.PathLike[str], spec: str | None = None, *,
+                             first: Sequence[str] = (), reads: Sequence[str] = (),
+                             ) -> tuple[dict[str, Any], FolderCheck]:
+    """``verify_folder`` with the checksums computed in a thread while the folder is read:
+    the marker, the manifest and which files it lists are checked now; then the reader calls
+    ``check.ready(name)`` before it parses each file (those of ``reads``, which are hashed
+    first, in that order) and ``check.done()`` at the end, or when it fails (a damaged file is
+    then the error, as if the checksums had been checked first). The files no reader parses
+    (a table's CSV beside the Parquet read) are hashed meanwhile."""
     folder = Path(folder)
     spec = str(folder) if spec is None else spec
     info = _marker(folder)
@@ -298,14 +312,14 @@ def verify_folder(folder: str | os.PathLike[str], spec: str | None = None, *,
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}  # the reader says what the folder lacks
+        return {}, FolderCheck(folder, spec, {})  # the reader says what the folder lacks
     except (OSError, ValueError) as e:
         raise AdvsimError(f"{spec}: manifest.json: cannot read it ({e})") from None
     if not isinstance(manifest, dict):
         raise AdvsimError(f"{spec}: manifest.json: not a manifest (expected a JSON object)")
     files = manifest.get("files")
     if not isinstance(files, dict):
-        return manifest
+        return manifest, FolderCheck(folder, spec, {})
     for name in files:
         if not isinstance(name, str) or Path(name).name != name:
             raise AdvsimError(f"{spec}: manifest.json: lists {name!r}, not a file of the folder")
@@ -313,12 +327,56 @@ def verify_folder(folder: str | os.PathLike[str], spec: str | None = None, *,
         if not (folder / name).is_file():
             raise AdvsimError(f"{spec}: not a results folder (no {name}, which manifest.json "
                               "lists)")
-    for name, expected in files.items():
-        f = folder / name
-        if sha256_file(f) != expected:
-            raise AdvsimError(f"{spec}: {name}: does not match its checksum in manifest.json "
-                              "(truncated, damaged or edited)")
-    return manifest
+    return manifest, FolderCheck(folder, spec, files, reads)
+
+
+class FolderCheck:
+    """The checksums of a folder's files against its manifest's, computed in a thread (hashlib
+    and file reads let go of the GIL): see ``verify_folder_while_read``."""
+
+    def __init__(self, folder: Path, spec: str, files: dict[str, Any],
+                 reads: Sequence[str] = ()) -> None:
+        import threading
+
+        self.folder, self.spec, self.files = folder, spec, files
+        self._order = [*dict.fromkeys(n for n in reads if n in files),
+                       *(n for n in files if n not in reads)]
+        self._hashed: dict[str, str | BaseException] = {}
+        self._events = {name: threading.Event() for name in files}
+        self._thread = threading.Thread(target=self._hash, daemon=True)
+        if files:
+            self._thread.start()
+
+    def _hash(self) -> None:
+        for name in self._order:
+            try:
+                self._hashed[name] = sha256_file(self.folder / name)
+            except BaseException as e:  # raised in the reader's thread, in order
+                self._hashed[name] = e
+            self._events[name].set()
+
+    def ready(self, name: str) -> None:
+        """Wait until ``name`` (a file the manifest lists, else nothing to wait for) is
+        checked; if it does not match, the error of ``done``."""
+        event = self._events.get(name)
+        if event is None:
+            return
+        event.wait()
+        if self._hashed[name] != self.files[name]:
+            self.done()
+
+    def done(self) -> None:
+        """Wait for every checksum: the first file that does not match its own, in the
+        manifest's order, is an AdvsimError naming it."""
+        if self.files:
+            self._thread.join()
+        for name, expected in self.files.items():
+            got = self._hashed[name]
+            if isinstance(got, BaseException):
+                raise got
+            if got != expected:
+                raise AdvsimError(f"{self.spec}: {name}: does not match its checksum in "
+                                  "manifest.json (truncated, damaged or edited)")
 
 
 @contextlib.contextmanager

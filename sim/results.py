@@ -18,21 +18,26 @@ from .errors import AdvsimError
 from .files import (
     WRITTEN_BY,
     Claim,
+    FolderCheck,
     checksums,
     claim_dir,
     claimed,
     provenance,
     sha256_text,
-    verify_folder,
+    verify_folder_while_read,
 )
 from .scenario import Scenario, slug
 from .tables import (
+    TABLES,
     Labels,
     floats,
     maybe_parquet_parts,
     read_csv_columns,
     read_table,
+    read_table_columns,
     read_table_parts,
+    table_column_names,
+    table_file,
     write_csv,
     write_csv_parts,
 )
@@ -115,7 +120,7 @@ def write_tables(folder: Path, result: Result, scenario_sha256: str,
     """A run's tables into ``folder``: outcomes, progress, milestones (``Result.table``) and
     bands, each as CSV and, where pyarrow is installed, Parquet; returns the file names.
     ``on_progress(done, total)`` counts rows written."""
-    from .tables import TABLES, pyarrow
+    from .tables import pyarrow
 
     meta = {**result.metadata(), "scenario_sha256": scenario_sha256}
     n, sectors = result.replications, list(result.sectors.values())
@@ -226,15 +231,29 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         raise AdvsimError(f"{spec}: not a folder (expected a results folder of advsim run)")
     if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
         raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
-    verify_run(folder, spec)
+    tables = [table_file(folder / f"{t}.csv") for t in ("bands", *TABLES)]
+    check = verify_run(folder, spec, reads=[
+        "summary.json", "scenario.yaml", *(t.name for t in tables), "forces_bands.csv"])
+    try:
+        files = _read_run(folder, spec, check)
+    except Exception:
+        check.done()  # a damaged file is the error to name, as if checked before reading
+        raise
+    check.done()
+    return files
+
+
+def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
     for name in RUN_FILES:
         if not (folder / name).is_file():
             raise AdvsimError(
                 f"{spec}: not a results folder (no {name}; expected a folder written by "
                 "advsim run)"
             )
+    check.ready("summary.json")
     summary = _read_json(folder / "summary.json", spec)
     manifest = _read_json(folder / "manifest.json", spec)
+    check.ready("scenario.yaml")
     sc = _read_scenario(folder / "scenario.yaml", spec)
     try:
         n = int(summary["replications"])
@@ -244,13 +263,19 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         wall = float(manifest.get("wall_seconds", 0.0))
     except (KeyError, TypeError, ValueError) as e:
         raise AdvsimError(f"{spec}: summary.json or manifest.json lacks {e}") from None
-    bands = _read_bands(folder / "bands.csv", spec) if (folder / "bands.csv").is_file() else {}
+    bands = {}
+    if (folder / "bands.csv").is_file():
+        check.ready(table_file(folder / "bands.csv").name)
+        bands = _read_bands(folder / "bands.csv", spec)
     if (folder / "progress.csv").is_file():
-        sectors = _read_tables(folder, sc, n, spec)
+        sectors = _read_tables(folder, sc, n, spec, check)
     else:  # a folder of an earlier release: one wide outcomes.csv
+        check.ready(table_file(folder / "outcomes.csv").name)
         table = read_table(folder / "outcomes.csv", spec)
         sectors = sectors_from_table(table, sc, n, folder / "outcomes.csv", spec)
     forces = folder / "forces_bands.csv"
+    if forces.is_file():
+        check.ready(forces.name)
     return RunFiles(
         spec=spec, folder=folder, scenario=sc, replications=n, seed=seed, overrides=overrides,
         scenario_sha256=sha, wall_seconds=wall, bands=bands, sectors=sectors,
@@ -262,61 +287,103 @@ OUTCOME_COLUMNS = ("attacker_losses", "defender_losses", "base_m_per_day", "stri
 BREAKPOINT_COLUMNS = ("attacker_breakpoint_day", "defender_breakpoint_day")  # where recorded
 
 
-def _read_tables(folder: Path, sc: Scenario, n: int, spec: str,
+def _read_tables(folder: Path, sc: Scenario, n: int, spec: str, check: FolderCheck,
                  ) -> dict[str, dict[str, np.ndarray]]:
     """Per-sector arrays from outcomes, progress and milestones (Parquet where there is one),
-    one table in memory at a time."""
+    a column (or, of the long tables, a part) in memory at a time beside what is kept; a
+    sector's rows as written (in one block, in replication order) are kept without a copy."""
     out: dict[str, dict[str, np.ndarray]] = {s.name: {} for s in sc.sectors}
     empty = np.empty(0, np.int64)
 
-    with open(folder / "outcomes.csv", encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split(",")
-    breakpoints = [c for c in BREAKPOINT_COLUMNS if c in header]
-    table = read_table(folder / "outcomes.csv", spec,
-                       ["replication", "sector", "objective_day", *OUTCOME_COLUMNS,
-                        *breakpoints])
-    groups = _rows_by_sector(table["sector"])
-    for s in sc.sectors:
-        order = _in_replication_order(table["replication"], groups.get(s.name, empty), n,
-                                      "outcomes", s.name, spec)
-        days = table["objective_day"][order]
-        sector = out[s.name]
-        sector["objective_day"] = np.where(np.isnan(days), np.inf, days)
-        sector.update({k: table[k][order].astype(float) for k in OUTCOME_COLUMNS})
-        for k in breakpoints:  # censored (not within the horizon) as +inf
-            sector[k] = np.where(np.isnan(table[k][order]), np.inf, table[k][order])
-        sector["strikes"] = _whole(sector["strikes"], "outcomes", "strikes", spec)
-    del table, groups
+    path = folder / "outcomes.csv"
+    check.ready(table_file(path).name)
+    breakpoints = [c for c in BREAKPOINT_COLUMNS if c in table_column_names(path, spec)]
+    columns = read_table_columns(path, spec, ["replication", "sector", "objective_day",
+                                              *OUTCOME_COLUMNS, *breakpoints])
+    rep, names = next(columns)[1], next(columns)[1]
+    groups = _rows_by_sector(names)
+    orders = {s.name: _in_replication_order(rep, groups.get(s.name, empty), n, "outcomes",
+                                            s.name, spec) for s in sc.sectors}
+    del rep, names, groups
+    for key, col in columns:
+        for s in sc.sectors:
+            x = col[orders[s.name]]
+            if key == "strikes":
+                x = _whole(x, "outcomes", "strikes", spec)
+            else:
+                x = np.asarray(x, dtype=float)
+                if key == "objective_day" or key in breakpoints:  # censored: +inf
+                    x = _censored(x)
+            out[s.name][key] = x
+        del col
 
-    # The long tables part by part: the replications and values of each sector and day (or
-    # milestone) are kept, and each part let go once split.
+    # The long tables part by part: the values of each sector and day (or milestone) are
+    # kept, and each part let go once split. A part as written (one sector and day, every
+    # replication in order) is its column.
     for name, key, value in (("progress", "day", "value"), ("milestones", "milestone", "day")):
+        wanted = {s.name: list(sc.checkpoints_days) if name == "progress" else
+                  [m.name for m in s.milestones] for s in sc.sectors}
+        got = {s.name: np.empty((n, len(wanted[s.name]))) for s in sc.sectors}
+        whole: set[tuple[str, object]] = set()
         pieces: dict[tuple[str, object], list[tuple[np.ndarray, np.ndarray]]] = {}
-        for part in read_table_parts(folder / f"{name}.csv", spec,
-                                     ["replication", "sector", key, value]):
+        path = folder / f"{name}.csv"
+        check.ready(table_file(path).name)
+        for part in read_table_parts(path, spec, ["replication", "sector", key, value]):
             for sector_name, rows in _rows_by_sector(part["sector"]).items():
                 keys = part[key][rows]
-                for k in (keys.names if isinstance(keys, Labels) else np.unique(keys)):
+                for k in _distinct(keys):
+                    if k not in wanted.get(sector_name, ()):
+                        continue
                     at = rows[keys == k]
+                    if (sector_name, k) in whole:  # more rows than every replication once
+                        raise _not_once(spec, name, _what(name, sector_name, k), n)
+                    if at.size == n and not pieces.get((sector_name, k)) and \
+                            _as_written(part["replication"], at, n):
+                        got[sector_name][:, wanted[sector_name].index(k)] = part[value][at]
+                        whole.add((sector_name, k))
+                        continue
                     pieces.setdefault((sector_name, k), []).append(
                         (part["replication"][at], part[value][at]))
             del part
         for s in sc.sectors:
-            wanted: list[object] = list(sc.checkpoints_days) if name == "progress" else \
-                [m.name for m in s.milestones]
-            got = np.empty((n, len(wanted)))
-            for j, want in enumerate(wanted):
+            for j, want in enumerate(wanted[s.name]):
+                if (s.name, want) in whole:
+                    continue
                 found = pieces.pop((s.name, want), [])
                 rep = np.concatenate([r for r, _ in found]) if found else np.empty(0, np.int64)
                 vals = np.concatenate([v for _, v in found]) if found else np.empty(0)
-                what = f"{s.name} on day {want}" if name == "progress" else f"{s.name}: {want}"
-                got[:, j] = vals[_in_replication_order(rep, np.arange(rep.size), n, name, what,
-                                                       spec)]
+                got[s.name][:, j] = vals[_in_replication_order(
+                    rep, np.arange(rep.size), n, name, _what(name, s.name, want), spec)]
             if name == "progress":
-                out[s.name]["progress"] = got
+                out[s.name]["progress"] = got[s.name]
             else:
-                out[s.name]["milestone_days"] = np.where(np.isnan(got), np.inf, got)
+                out[s.name]["milestone_days"] = _censored(got[s.name])
     return out
+
+
+def _distinct(keys: Any) -> list:
+    """The values of a column of keys (a part as written has one)."""
+    if isinstance(keys, Labels):
+        return keys.names
+    if keys.size and (keys == keys[0]).all():
+        return [keys[0]]
+    return list(np.unique(keys))
+
+
+def _what(table: str, sector: str, key: object) -> str:
+    return f"{sector} on day {key}" if table == "progress" else f"{sector}: {key}"
+
+
+def _as_written(rep: np.ndarray, rows: np.ndarray, n: int) -> bool:
+    """Whether ``rows`` are one block of a part holding replications 0..n-1 in order."""
+    return rows.size == n and (n == 0 or int(rows[-1]) - int(rows[0]) == n - 1) and \
+        bool((rep[rows[0]:rows[0] + n] == np.arange(n)).all())
+
+
+def _censored(x: np.ndarray) -> np.ndarray:
+    """Days with null (NaN) as censored (+inf), in place (in columns read for the purpose)."""
+    x[np.isnan(x)] = np.inf
+    return x
 
 
 def _rows_by_sector(names: Labels) -> dict[str, np.ndarray]:
@@ -327,19 +394,28 @@ def _rows_by_sector(names: Labels) -> dict[str, np.ndarray]:
 
 
 def _in_replication_order(rep: np.ndarray, rows: np.ndarray, n: int, table: str, what: str,
-                          spec: str) -> np.ndarray:
-    """``rows`` sorted by replication, checked to hold replications 0..n-1 once each."""
+                          spec: str) -> np.ndarray | slice:
+    """``rows`` sorted by replication, checked to hold replications 0..n-1 once each; rows
+    that are one block in order (as written) as a slice, which takes them without a copy."""
     r = rep[rows]
     if r.size == n and (r == np.arange(n)).all():  # as written
+        if n and int(rows[-1]) - int(rows[0]) == n - 1 and (rows[1:] > rows[:-1]).all():
+            return slice(int(rows[0]), int(rows[0]) + n)
         return rows
     order = rows[np.argsort(r, kind="stable")]
     if not np.array_equal(rep[order], np.arange(n)):
-        raise AdvsimError(f"{spec}: {table}: {what} does not hold replications 0..{n - 1} "
-                          "once each")
+        raise _not_once(spec, table, what, n)
     return order
 
 
+def _not_once(spec: str, table: str, what: str, n: int) -> AdvsimError:
+    return AdvsimError(f"{spec}: {table}: {what} does not hold replications 0..{n - 1} "
+                       "once each")
+
+
 def _whole(x: np.ndarray, table: str, column: str, spec: str) -> np.ndarray:
+    if x.dtype.kind in "iu":
+        return x.astype(np.int64, copy=False)
     if not (np.isfinite(x).all() and (x == np.round(x)).all()):
         raise AdvsimError(f"{spec}: {table}: column {column!r} holds a value that is not a "
                           "whole number")
@@ -349,16 +425,19 @@ def _whole(x: np.ndarray, table: str, column: str, spec: str) -> np.ndarray:
 RUN_FILES = ("summary.json", "manifest.json", "outcomes.csv", "scenario.yaml")
 
 
-def verify_run(folder: Path, spec: str) -> None:
+def verify_run(folder: Path, spec: str, reads: Sequence[str] = ()) -> FolderCheck:
     """What every reader of a run or sweep folder checks first: the folder is complete and
-    each file matches its checksum in the manifest; the counts it gives are sane."""
-    manifest = verify_folder(folder, spec, first=RUN_FILES)
+    each file matches its checksum in the manifest; the counts it gives are sane. The
+    checksums are computed while the folder is read (``verify_folder_while_read``): the
+    reader calls ``ready`` before it parses each of ``reads`` and ``done`` at the end."""
+    manifest, check = verify_folder_while_read(folder, spec, first=RUN_FILES, reads=reads)
     for key, most in (("replications", 10**9), ("horizon_days", 36_500), ("points", 10**6)):
         v = manifest.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)
                               or not 0 < v <= most):
             raise AdvsimError(f"{spec}: manifest.json: {key} is {v!r} (expected a whole "
                               f"number from 1 to {most:,})")
+    return check
 
 
 def _read_bands(path: Path, spec: str) -> dict[str, dict[str, np.ndarray]]:
@@ -406,7 +485,7 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
     the sectors of the sweep's scenario.yaml as the point's values change them."""
     if not (folder / "points.csv").is_file():
         raise AdvsimError(f"{spec}: {folder} is not a sweep folder (no points.csv)")
-    verify_run(folder, spec)
+    verify_run(folder, spec).done()
     points = read_csv_columns(folder / "points.csv", spec)
     if point not in points["point"]:
         raise AdvsimError(

@@ -274,6 +274,33 @@ def read_table(csv_path: Path, spec: str, columns: Sequence[str] | None = None,
     return _from_arrow(pa, table)
 
 
+def table_file(csv_path: Path) -> Path:
+    """The file ``read_table`` reads for ``csv_path``: the Parquet beside it where there is one
+    and pyarrow is installed, else the CSV."""
+    parquet = csv_path.with_suffix(".parquet")
+    return parquet if parquet.is_file() and pyarrow() is not None else csv_path
+
+
+def table_column_names(csv_path: Path, spec: str) -> list[str]:
+    """The columns of the table ``read_table`` reads for ``csv_path`` (from the Parquet
+    schema, or the CSV's header)."""
+    path = table_file(csv_path)
+    try:
+        if path.suffix == ".parquet":
+            pa = pyarrow()
+            assert pa is not None
+            try:
+                return list(pa.parquet.ParquetFile(path).schema_arrow.names)
+            except pa.ArrowException as e:
+                raise AdvsimError(f"{spec}: cannot read {path.name} "
+                                  f"({str(e).splitlines()[0]})") from None
+        with open(path, "rb") as f:
+            line = f.readline().decode("utf-8", "replace").rstrip("\r\n")
+    except OSError as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+    return next(csv.reader([line]), [])
+
+
 def read_table_parts(csv_path: Path, spec: str, columns: Sequence[str]
                      ) -> Iterator[dict[str, Any]]:
     """``read_table`` in parts: a Parquet file's row groups one at a time (a part of the table
@@ -296,39 +323,55 @@ def read_table_parts(csv_path: Path, spec: str, columns: Sequence[str]
         except (OSError, pa.ArrowException) as e:
             raise AdvsimError(f"{spec}: cannot read {parquet.name} "
                               f"({str(e).splitlines()[0]})") from None
-        yield _from_arrow(pa, group)
+        part = _from_arrow(pa, group)
+        del group
+        _release(pa)
+        yield part
 
 
 def _read_parquet(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None,
                   ) -> dict[str, Any]:
-    """A Parquet file a row group at a time (one part of the table each), so that only the
-    numpy columns and one group's arrow buffers are ever in memory."""
+    """A Parquet file a column at a time, so that only the numpy columns and one column's
+    arrow buffers are ever in memory."""
+    return dict(_parquet_columns(pa, path, spec, columns))
+
+
+def _parquet_columns(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None,
+                     ) -> Iterator[tuple[str, Any]]:
     f = pa.parquet.ParquetFile(path)
     _require(columns, f.schema_arrow.names, path, spec)
     names = list(columns) if columns is not None else f.schema_arrow.names
-    parts = [_from_arrow(pa, f.read_row_group(i, columns=names))
-             for i in range(f.metadata.num_row_groups)]
-    if not parts:
-        return _from_arrow(pa, f.schema_arrow.empty_table().select(names))
-    out: dict[str, Any] = {}
     for name in names:
-        got = [p[name] for p in parts]
-        if isinstance(got[0], Labels):
-            out[name] = _concat_labels(got)
-        else:
-            out[name] = np.concatenate(got)
-        for p in parts:
-            del p[name]
-    return out
+        col = _column(pa, f.read(columns=[name]).column(0))
+        _release(pa)
+        yield name, col
 
 
-def _concat_labels(parts: Sequence[Labels]) -> Labels:
-    names: dict[str, int] = {}
-    codes = []
-    for p in parts:
-        remap = np.array([names.setdefault(v, len(names)) for v in p.names], dtype=np.int32)
-        codes.append(remap[p.codes] if remap.size else p.codes)
-    return Labels(np.concatenate(codes), list(names))
+def _release(pa: ModuleType) -> None:
+    """Hand the memory of arrow buffers let go back to the system: arrow's allocator keeps
+    it for reuse otherwise, and a large table read column by column would hold as much again
+    in buffers no longer used."""
+    pa.default_memory_pool().release_unused()
+
+
+def read_table_columns(csv_path: Path, spec: str, columns: Sequence[str]
+                       ) -> Iterator[tuple[str, Any]]:
+    """``read_table``'s columns as (name, column) one at a time, in the order of ``columns``:
+    from a Parquet file each read only when asked for (a reader that splits each column and
+    lets it go holds one at a time), else from the whole CSV, read once. A missing column is
+    an AdvsimError before the first is given."""
+    pa = pyarrow()
+    parquet = csv_path.with_suffix(".parquet")
+    if pa is None or not parquet.is_file():
+        table = read_table(csv_path, spec, columns)
+        for name in columns:
+            yield name, table.pop(name)
+        return
+    try:
+        yield from _parquet_columns(pa, parquet, spec, columns)
+    except (OSError, pa.ArrowException) as e:
+        raise AdvsimError(f"{spec}: cannot read {parquet.name} ({str(e).splitlines()[0]})"
+                          ) from None
 
 
 def _read_arrow_csv(pa: ModuleType, path: Path, spec: str, columns: Sequence[str] | None):
@@ -353,32 +396,34 @@ def _require(columns: Sequence[str] | None, have: Sequence[str], path: Path, spe
 
 
 def _from_arrow(pa: ModuleType, table) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in table.column_names:
-        col = table.column(name)
+    return {name: _column(pa, table.column(name)) for name in table.column_names}
+
+
+def _column(pa: ModuleType, col) -> Any:
+    """An arrow column as numpy (or Labels, for names)."""
+    kind = col.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        col = col.dictionary_encode()
         kind = col.type
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            col = col.dictionary_encode()
-            kind = col.type
-        if pa.types.is_dictionary(kind):
-            out[name] = _labels(col)
-        elif pa.types.is_date32(kind):
-            out[name] = _numpy(col, np.int32, np.iinfo(np.int64).min).astype(
-                "datetime64[D]")  # the int64 minimum is NaT
-        elif pa.types.is_boolean(kind):
-            out[name] = _numpy(col, bool, False)
-        elif pa.types.is_integer(kind) and col.null_count == 0:
-            x = _numpy(col, kind.to_pandas_dtype(), 0)
-            if x.dtype == np.int64 and x.size and x.min() >= -2**31 and x.max() < 2**31:
-                x = x.astype(np.int32)  # replication numbers and days: half the memory
-            out[name] = x
-        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
-            out[name] = _numpy(col.cast(pa.float64()), np.float64, np.nan)
-        elif pa.types.is_null(kind):
-            out[name] = np.full(len(col), np.nan)
-        else:
-            out[name] = np.asarray(col.to_pylist(), dtype=object)
-    return out
+    if pa.types.is_dictionary(kind):
+        return _labels(col)
+    if pa.types.is_date32(kind):
+        return _numpy(col, np.int32, np.iinfo(np.int64).min).astype(
+            "datetime64[D]")  # the int64 minimum is NaT
+    if pa.types.is_boolean(kind):
+        return _numpy(col, bool, False)
+    if pa.types.is_integer(kind) and col.null_count == 0:
+        x = _numpy(col, kind.to_pandas_dtype(), 0)
+        if x.dtype == np.int64 and x.size and x.min() >= -2**31 and x.max() < 2**31:
+            x = x.astype(np.int32)  # replication numbers and days: half the memory
+        return x
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        if kind != pa.float64():  # (a cast imports pyarrow.compute: only where needed)
+            col = col.cast(pa.float64())
+        return _numpy(col, np.float64, np.nan)
+    if pa.types.is_null(kind):
+        return np.full(len(col), np.nan)
+    return np.asarray(col.to_pylist(), dtype=object)
 
 
 def _numpy(col, dtype: Any, null: Any) -> np.ndarray:
