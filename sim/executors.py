@@ -232,8 +232,12 @@ class DaskCluster:
         try:
             while futures:
                 try:
-                    done, _ = dask_wait(list(futures), timeout=POLL_SECONDS,
-                                        return_when="FIRST_COMPLETED")
+                    # dask's wait() waits on default_client(), which another client entered as
+                    # a context manager in this thread shadows: the futures' events would then
+                    # be bound to that client's event loop and fail on ours.
+                    with self.client.as_current():
+                        done, _ = dask_wait(list(futures), timeout=POLL_SECONDS,
+                                            return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     done = set()
                 except Exception as e:  # FuturesCancelledError: the scheduler went away
