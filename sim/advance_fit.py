@@ -163,7 +163,7 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
     sd_step = math.sqrt(np.average((r - mean_r) ** 2, weights=w)) / mean_r
     noise_sd = min(sd_step * math.sqrt(np.average(w)), MAX_NOISE_SD)
 
-    counts = cls.transitions()
+    counts = cls.transitions(spells)
     regimes = []
     for s in present:
         in_s = [x for x in spells if x.state == s]
@@ -190,7 +190,8 @@ def fit_sojourn(spells: Sequence[Spell]) -> tuple[float, float, str]:
     seen and cv 1 (stated as such)."""
     d = np.array([s.days for s in spells], dtype=float)
     c = np.array([s.censored for s in spells], dtype=bool)
-    if np.count_nonzero(~c) < 2 or np.ptp(np.log(d[~c])) == 0 and not c.any():
+    complete = d[~c]
+    if complete.size < 2 or (np.ptp(complete) == 0 and not c.any()):  # no spread to fit
         mean = float(d.mean()) if d.size else 14.0
         return mean, 1.0, "too few complete spells: mean of those seen, cv 1 assumed"
     from scipy import optimize, stats
@@ -224,8 +225,9 @@ def approach_scenario(block: Mapping, origins: Sequence[tuple[str, float, str | 
     from .loader import build_scenario
 
     sectors = {}
+    no_force = {k: v for k, v in block.items() if k != "force"}
     for name, km, state in origins:
-        adv = {k: v for k, v in block.items() if k != "force"}
+        adv = no_force
         if state is not None and "regimes" in adv and state in adv["regimes"]["states"]:
             adv = {**adv, "regimes": {**adv["regimes"], "initial": state}}
         sectors[name] = {"kind": "axis", "length_km": max(float(km), 1e-3),

@@ -77,12 +77,12 @@ def trailing_days(cls: ReferenceClass, o: Origin, cap: float) -> float:
     return float(min(o.remaining_km / rate_km_per_day, cap))
 
 
-def _empirical(train_origins: list[Origin], km: float, cap: float, m: int) -> np.ndarray:
-    bands = km_by_band(train_origins)
+def _empirical(bands, pooled: KaplanMeier, km: float, cap: float, m: int) -> np.ndarray:
+    """The training towns' Kaplan–Meier days-to-fall for ``km``'s band (all bands pooled
+    where the band has no origin), as ``m`` members capped at ``cap``."""
     for (lo, hi), _, curve in bands:
         if lo < km <= hi:
             return curve.sample(m, cap)
-    pooled = KaplanMeier.fit([o.days for o in train_origins], [o.fell for o in train_origins])
     return pooled.sample(m, cap)
 
 
@@ -106,9 +106,11 @@ def evaluate(cls: ReferenceClass, *, others: Mapping[str, Mapping] | None = None
             runs[name] = fall_days(block, spec, horizon, replications=replications,
                                    seed=seed + k, jobs=jobs)
         train_origins = train.origins()
+        bands = km_by_band(train_origins)
+        pooled = KaplanMeier.fit([o.days for o in train_origins], [o.fell for o in train_origins])
         for i, (o, cap) in enumerate(zip(origins, caps)):
             members = {name: np.minimum(days[i], cap) for name, days in runs.items()}
-            members["reference class"] = _empirical(train_origins, o.remaining_km, cap,
+            members["reference class"] = _empirical(bands, pooled, o.remaining_km, cap,
                                                     replications)
             members["persistence"] = np.array([cap])
             members["trailing rate"] = np.array([trailing_days(cls, o, cap)])
@@ -143,10 +145,9 @@ class Evaluation:
             pit.append(float(S.pit(x, y, rng)))
             c50.append(bool(S.covered(x, y, 0.5)))
             c90.append(bool(S.covered(x, y, 0.9)))
-        out = {"cases": len(cases), "crps_days": float(np.mean(crps)),
+        return {"cases": len(cases), "crps_days": float(np.mean(crps)),
                "wis_days": float(np.mean(wis)), "coverage_50": float(np.mean(c50)),
                "coverage_90": float(np.mean(c90)), "pit": S.pit_uniformity(pit)}
-        return out
 
     def table(self) -> dict:
         """Every forecast's pooled scores, its skill against each baseline, and per town."""
@@ -157,13 +158,12 @@ class Evaluation:
         towns = sorted({c.town for c in self.cases}, key=[c.town for c in self.cases].index)
         per_town = {}
         for t in towns:
-            row = {}
-            base = self.scores("trailing rate", t)["crps_days"]
-            for name in self.forecasts:
-                s = self.scores(name, t)
-                row[name] = {"cases": s["cases"], "crps_days": s["crps_days"],
-                             "coverage_50": s["coverage_50"], "coverage_90": s["coverage_90"],
-                             "crps_skill_vs_trailing": S.crps_skill(s["crps_days"], base)}
+            mine = {name: self.scores(name, t) for name in self.forecasts}
+            base = mine["trailing rate"]["crps_days"]
+            row = {name: {"cases": s["cases"], "crps_days": s["crps_days"],
+                          "coverage_50": s["coverage_50"], "coverage_90": s["coverage_90"],
+                          "crps_skill_vs_trailing": S.crps_skill(s["crps_days"], base)}
+                   for name, s in mine.items()}
             c = next(c for c in self.cases if c.town == t)
             per_town[t] = {"fell": c.fell, "forecasts": row}
         return {"towns": len(towns), "cases": len(self.cases), "every_days": self.every_days,

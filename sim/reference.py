@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -189,11 +190,12 @@ class ReferenceClass:
                 ))
         return out
 
-    def transitions(self) -> dict[str, dict[str, int]]:
-        """Counts of one spell's state followed directly by the next's, within towns."""
+    def transitions(self, spells: Sequence[Spell] | None = None) -> dict[str, dict[str, int]]:
+        """Counts of one spell's state followed directly by the next's, within towns (of
+        ``spells``, the class's own by default)."""
         counts: dict[str, dict[str, int]] = {}
-        spells = self.spells()
-        for a, b in zip(spells, spells[1:]):
+        spells = self.spells() if spells is None else spells
+        for a, b in itertools.pairwise(spells):
             if a.town == b.town and a.start + dt.timedelta(days=a.days) == b.start:
                 counts.setdefault(a.state, {}).setdefault(b.state, 0)
                 counts[a.state][b.state] += 1
@@ -275,17 +277,10 @@ class KaplanMeier:
         return out
 
 
-def band_of(remaining_km: float, bands: Sequence[float] = BANDS_KM) -> tuple[float, float]:
-    for lo, hi in zip(bands, bands[1:]):
-        if lo < remaining_km <= hi:
-            return lo, hi
-    return bands[-2], bands[-1]
-
-
 def km_by_band(origins: Sequence[Origin], bands: Sequence[float] = BANDS_KM
                ) -> list[tuple[tuple[float, float], list[Origin], KaplanMeier]]:
     out = []
-    for lo, hi in zip(bands, bands[1:]):
+    for lo, hi in itertools.pairwise(bands):
         sel = [o for o in origins if lo < o.remaining_km <= hi]
         if sel:
             out.append(((lo, hi), sel, KaplanMeier.fit([o.days for o in sel],
@@ -308,6 +303,7 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     approaches: list[Approach] = []
     sources = []
     seen: dict[str, str] = {}
+    first_dates: list[dt.date] = []
     for path in series_files:
         fname = os.fspath(path)
         series = read_observed(fname)
@@ -323,6 +319,7 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
                 raise ObservedError(f"the town is also in {seen[name]} (each town once)",
                                     file=fname, line=s.lines[0], key=name)
             seen[name] = fname
+            first_dates += s.dates[:1]
             kept = s.between(until=until)
             if not len(kept):
                 continue
@@ -331,10 +328,9 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
                 approaches.append(a)
     if not seen:
         raise ReferenceError("no series in the files given")
-    dated = [d for f in series_files for s in read_observed(f).values() for d in s.dates[:1]]
-    if dated and min(dated) > until:
+    if first_dates and min(first_dates) > until:
         raise ReferenceError(f"no observation on or before --until {until} (the first is "
-                             f"{min(dated)})", param="until")
+                             f"{min(first_dates)})", param="until")
     if len(approaches) < MIN_TOWNS:
         names = ", ".join(a.town for a in approaches) or "none"
         raise ReferenceError(
@@ -497,7 +493,7 @@ def _date(n) -> dt.date:
     raise n.error(f"expected a date YYYY-MM-DD, got {v!r}")
 
 
-# -- summaries for people ---------------------------------------------------------------------------
+# -- summaries for people -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -538,14 +534,3 @@ def window_paces(cls: ReferenceClass, window_days: int) -> np.ndarray:
             if r0 is not None and 0 < r0 <= cls.within_km:
                 out.append((r0 - a.remaining_km[i]) * 1000 / window_days)
     return np.array(out, dtype=float)
-
-
-@dataclass
-class ClassSummary:
-    cls: ReferenceClass
-    origins: list[Origin] = field(init=False)
-    spells: list[Spell] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.origins = self.cls.origins()
-        self.spells = self.cls.spells()

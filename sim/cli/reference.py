@@ -169,7 +169,7 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, a
     cls = read_class(class_file)
     others = {}
     for path in versus:
-        sector, block = advance_of(path)
+        _, block = advance_of(path)
         others[f"{Path(path).stem}"] = block
     with Progress("evaluate", {"towns": 1.0}, enabled=wanted()) as bar:
         ev = evaluate(cls, others=others, every_days=every_days, replications=replications,
