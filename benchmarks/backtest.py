@@ -26,7 +26,7 @@ SCENARIO = ROOT / "scenarios/kurakhove-reported.yaml"  # the report's model: sta
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     import sim
-    from sim.backtesting import backtest_origins, synthetic_observed
+    from sim.forecast.backtesting import backtest_origins, synthetic_observed
 
     quick = "--quick" in sys.argv
     origins, reps = (5, 200) if quick else (50, 2000)

@@ -33,11 +33,11 @@ def main() -> None:
     args = ap.parse_args()
 
     import sim
-    from sim.charts import save
-    from sim.charts.runs import fan_chart
-    from sim.loader import load_resolved
-    from sim.outcomes import Result
-    from sim.results import write_run
+    from sim.artifacts.results import write_run
+    from sim.model.loader import load_resolved
+    from sim.presentation.charts import save
+    from sim.presentation.charts.runs import fan_chart
+    from sim.running.outcomes import Result
 
     sc, resolved = load_resolved(ROOT / "scenarios/theatre.yaml")
     result = sim.simulate(sc, replications=args.n, seed=1, jobs=2)

@@ -56,10 +56,10 @@ def main() -> None:
             wall, peak, status, line = measure(args, tmp)
             print(f"{label:48} {wall:7.2f} {peak:8.0f} {status:6}  {line}")
 
-        from sim.files import checksums
-        from sim.loader import load_resolved
-        from sim.results import write_run
-        from sim.runner import simulate
+        from sim.artifacts.files import checksums
+        from sim.artifacts.results import write_run
+        from sim.model.loader import load_resolved
+        from sim.running.runner import simulate
 
         sc, text = load_resolved(S)
         result = simulate(sc, replications=1_000_000, seed=1, jobs=os.cpu_count())

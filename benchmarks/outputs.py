@@ -55,7 +55,7 @@ def task_write(which: str, pkl: Path, folder: Path) -> dict:
 
         reference_outputs.write_tables(result, folder)
     else:
-        from sim.results import write_tables
+        from sim.artifacts.results import write_tables
 
         write_tables(folder, result, "0" * 64)
     return {"seconds": time.perf_counter() - t0}
@@ -65,8 +65,8 @@ def old_result(folder: Path):
     """A Result read the way commit 1bd663b read it (outcomes.csv through the csv module)."""
     import reference_outputs
 
-    from sim.outcomes import Result, SectorOutcomes
-    from sim.results import _read_json, _read_scenario
+    from sim.artifacts.results import _read_json, _read_scenario
+    from sim.running.outcomes import Result, SectorOutcomes
 
     summary = _read_json(folder / "summary.json", str(folder))
     sc = _read_scenario(folder / "scenario.yaml", str(folder))
@@ -82,14 +82,14 @@ def task_load(which: str, folder: Path) -> dict:
     if which == "old":
         old_result(folder)
     else:
-        from sim.outcomes import Result
+        from sim.running.outcomes import Result
 
         Result.from_folder(folder)
     return {"seconds": time.perf_counter() - t0}
 
 
 def task_compare(which: str, a: Path, b: Path, out: Path) -> dict:
-    import sim.comparison as comparison
+    import sim.analysis.comparison as comparison
 
     t0 = time.perf_counter()
     if which == "old":
@@ -100,7 +100,7 @@ def task_compare(which: str, a: Path, b: Path, out: Path) -> dict:
             *args, **kw)
         runs = [old_result(a), old_result(b)]
     else:
-        from sim.outcomes import Result
+        from sim.running.outcomes import Result
 
         runs = [Result.from_folder(a), Result.from_folder(b)]
     loaded = time.perf_counter() - t0
@@ -221,7 +221,7 @@ def main() -> None:
                       f"{size:.0f} MB on disk", flush=True)
         # the folders need what write_run adds: scenario.yaml, summary.json, manifest.json
         for name, sets in (("strikes", []), ("no-strikes", [NO_STRIKES])):
-            from sim.loader import load_resolved
+            from sim.model.loader import load_resolved
 
             _, text = load_resolved(str(SCENARIO), sets)
             folder = folders[which, name]

@@ -35,12 +35,12 @@ def main() -> int:
         print(f"skipped: no snapshots at {DATA}")
         return 0
     sys.path.insert(0, str(ROOT))
-    from sim.advance_fit import check, fit
-    from sim.evaluation import advance_of, evaluate
-    from sim.observed import write_trace_csv
-    from sim.reference import build
-    from sim.towns import load_towns, resolve_place
-    from sim.trace import trace
+    from sim.data.observed import write_trace_csv
+    from sim.data.towns import load_towns, resolve_place
+    from sim.data.trace import trace
+    from sim.fitting.advance_fit import check, fit
+    from sim.fitting.reference import build
+    from sim.forecast.evaluation import advance_of, evaluate
 
     towns = load_towns()
     names = list(dict.fromkeys(p.name for p in towns.values() if p.slug != "sudzha"))  # Donbas

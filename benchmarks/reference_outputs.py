@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import AdvsimError
-from sim.outcomes import Result
-from sim.scenario import Scenario, slug
+from sim.model.scenario import Scenario, slug
+from sim.running.outcomes import Result
 
 CSV_BLOCK_ROWS = 50_000
 

@@ -112,8 +112,8 @@ def one(kind: str, n: int, seed: int, jobs: int, extra: list[str]) -> dict:
     import simpy  # noqa: F401
     import yaml  # noqa: F401
 
-    import sim.loader
-    import sim.runner  # noqa: F401
+    import sim.model.loader
+    import sim.running.runner  # noqa: F401
 
     t0 = time.perf_counter()
     if kind == "numpy":
@@ -138,7 +138,7 @@ def _scaling(n: int, seed: int, length_km: float, horizon: int, sectors: int) ->
     import yaml
 
     import sim
-    from sim.loader import parse_scenario
+    from sim.model.loader import parse_scenario
 
     doc = yaml.safe_load(MODEL.read_text())
     doc["horizon_days"] = horizon

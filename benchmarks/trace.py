@@ -36,8 +36,8 @@ def main() -> int:
         print(f"skipped: no snapshots at {DATA}")
         return 0
     sys.path.insert(0, str(ROOT))
-    from sim.towns import load_towns, resolve_place
-    from sim.trace import trace
+    from sim.data.towns import load_towns, resolve_place
+    from sim.data.trace import trace
 
     towns = load_towns()
     places = [resolve_place(p, towns) for p in PLACES]

@@ -12,7 +12,7 @@ The Python API is the CLI's engine, with nothing written to disk unless asked::
     sim.backtest(scenario, "observed.csv")        # scores against what was observed
     sim.Result.from_folder("results/…")           # a run written by ``advsim run``
 
-Observed series and calibration: ``sim.read_observed``, ``sim.calibrate.calibrate``.
+Observed series and calibration: ``sim.read_observed``, ``sim.fitting.calibrate.calibrate``.
 """
 
 from __future__ import annotations
@@ -24,19 +24,20 @@ from .errors import AdvsimError, ObservedError, ScenarioError
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .backtesting import backtest
-    from .charts import plot
-    from .comparison import compare_runs as compare
-    from .loader import load_scenario
-    from .observed import read_observed
-    from .outcomes import Result
-    from .runner import simulate
+    from .analysis.comparison import compare_runs as compare
+    from .data.observed import read_observed
+    from .forecast.backtesting import backtest
+    from .model.loader import load_scenario
+    from .presentation.charts import plot
+    from .running.outcomes import Result
+    from .running.runner import simulate
 
 _LAZY = {
-    "load_scenario": ("loader", "load_scenario"), "simulate": ("runner", "simulate"),
-    "Result": ("outcomes", "Result"), "read_observed": ("observed", "read_observed"),
-    "compare": ("comparison", "compare_runs"), "plot": ("charts", "plot"),
-    "backtest": ("backtesting", "backtest"),
+    "load_scenario": ("model.loader", "load_scenario"),
+    "simulate": ("running.runner", "simulate"),
+    "Result": ("running.outcomes", "Result"), "read_observed": ("data.observed", "read_observed"),
+    "compare": ("analysis.comparison", "compare_runs"), "plot": ("presentation.charts", "plot"),
+    "backtest": ("forecast.backtesting", "backtest"),
 }
 
 

@@ -24,8 +24,8 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from .distributions import Distribution, Uniform
-from .scenario import Scenario, Sector
+from .model.distributions import Distribution, Uniform
+from .model.scenario import Scenario, Sector
 from .seeds import ATTRITION as _ATTRITION
 from .seeds import BASE as _BASE
 from .seeds import LINES as _LINES

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
-from sim.loader import parse_scenario
-from sim.runner import simulate
+from sim.model.loader import parse_scenario
+from sim.running.runner import simulate
 
 
 def scenario_text(sectors: dict[str, str] | str, *, name: str = "test",

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import sim
 from sim.cli import cli
-from sim.outcomes import Result
+from sim.running.outcomes import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 KURAKHOVE = ROOT / "scenarios/kurakhove-reported.yaml"

@@ -21,11 +21,11 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from sim.backtesting import backtest, synthetic_observed
 from sim.cli import cli
-from sim.loader import parse_scenario
-from sim.observed import ObservedSeries, write_observed
-from sim.scores import covered, fair_crps, pit
+from sim.data.observed import ObservedSeries, write_observed
+from sim.forecast.backtesting import backtest, synthetic_observed
+from sim.forecast.scores import covered, fair_crps, pit
+from sim.model.loader import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2024, 6, 1)

@@ -22,18 +22,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sim.backtesting import (
+from sim.cli import cli
+from sim.data.observed import ObservedSeries, parse_observed
+from sim.forecast.backtesting import (
     QUANTILE_COLUMNS,
     at_origin,
     backtest,
     backtest_origins,
     self_test,
 )
-from sim.cli import cli
-from sim.loader import load_scenario, parse_scenario
-from sim.observed import ObservedSeries, parse_observed
-from sim.runner import simulate
-from sim.scores import QUANTILE_LEVELS, interval_score, pit_uniformity, quantile_score, wis
+from sim.forecast.scores import QUANTILE_LEVELS, interval_score, pit_uniformity, quantile_score, wis
+from sim.model.loader import load_scenario, parse_scenario
+from sim.running.runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTED = ROOT / "scenarios/kurakhove-reported.yaml"  # the report's model: its numbers stay put
@@ -99,7 +99,7 @@ def test_the_kursk_like_tie_is_scored_inside_the_bands(tmp_path):
         assert 0.0 < s["pit"][0] < 1.0
         assert s["brier"] == 0.0 and s["objective_fell_observed"] == "2024-07-31"
     # the randomised PIT of a tie is uniform: over many ties its mean is 1/2
-    from sim.scores import pit
+    from sim.forecast.scores import pit
 
     u = pit(np.full((20, 4000), 50.0), np.full(4000, 50.0), np.random.default_rng(0))
     assert abs(u.mean() - 0.5) < 4 * math.sqrt(1 / 12 / 4000)
@@ -361,7 +361,7 @@ def test_wis_by_hand_and_as_the_mean_pinball_loss():
     # WIS = (0.5·|4 − 2| + 0.25·IS) / 1.5 with IS = 2 + (2/0.5)·1 = 6: (1 + 1.5)/1.5
     x = np.array([[1.0], [2.0], [3.0]])
     levels = (0.25, 0.5, 0.75)
-    from sim import scores
+    from sim.forecast import scores
 
     q = np.array([[1.0], [2.0], [3.0]])
     scores_q = scores.quantiles  # patched: the members are the quantiles themselves

@@ -395,7 +395,7 @@ def test_the_base_scenarios_are_valid(tmp_path, monkeypatch):
 
 def test_exponent_floats_are_numbers():
     """YAML 1.1 would read ``2e-8`` as text; scenarios read it as the number users mean."""
-    from sim.loader import parse_scenario
+    from sim.model.loader import parse_scenario
 
     sc = parse_scenario(BASE, overrides=["sectors.north.length_km=2e1"])
     assert sc.sectors[0].length_km == 20.0

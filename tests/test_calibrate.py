@@ -20,12 +20,12 @@ import yaml
 from click.testing import CliRunner
 from scipy import optimize, stats
 
-from sim.calibrate import calibrate, fit_gamma_increments, increments, loglik
 from sim.cli import cli
+from sim.data.observed import ObservedSeries, read_observed
 from sim.errors import ObservedError
-from sim.loader import parse_scenario
-from sim.observed import ObservedSeries, read_observed
-from sim.runner import simulate
+from sim.fitting.calibrate import calibrate, fit_gamma_increments, increments, loglik
+from sim.model.loader import parse_scenario
+from sim.running.runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 CHI2_95 = stats.chi2.ppf(0.95, 1)

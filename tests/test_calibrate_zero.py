@@ -19,11 +19,11 @@ import yaml
 from click.testing import CliRunner
 from scipy import stats
 
-from sim.calibrate import calibrate, fit_zero_inflated, zi_cdf, zi_loglik
 from sim.cli import cli
-from sim.loader import parse_scenario
-from sim.observed import ObservedSeries
-from sim.runner import simulate
+from sim.data.observed import ObservedSeries
+from sim.fitting.calibrate import calibrate, fit_zero_inflated, zi_cdf, zi_loglik
+from sim.model.loader import parse_scenario
+from sim.running.runner import simulate
 
 START = dt.date(2024, 6, 1)
 
@@ -151,7 +151,7 @@ def test_a_rejected_fit_is_not_offered_as_good():
     gap, d = np.r_[g1, g2], np.r_[d1, d2]
     cal = calibrate(as_series(np.r_[0, np.cumsum(gap)], np.r_[0, np.cumsum(d)] / 1000))
     assert cal.rejected
-    from sim.report import format_calibration
+    from sim.presentation.text import format_calibration
 
     text = format_calibration(cal)
     assert "the fit check REJECTS the model" in text

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sim.cli import cli
-from sim.comparison import (
+from sim.analysis.comparison import (
     bootstrap_rng,
     compare_runs,
     compare_sector,
 )
-from sim.outcomes import Result, SectorOutcomes
-from sim.scenario import AxisSector, Side
+from sim.cli import cli
+from sim.model.scenario import AxisSector, Side
+from sim.running.outcomes import Result, SectorOutcomes
 
 load_run = Result.from_folder
 
@@ -136,7 +136,7 @@ def test_an_interval_bound_beyond_the_horizon_is_null():
 
 
 def compare_like_reading(c: dict) -> str:
-    from sim.comparison import reading
+    from sim.analysis.comparison import reading
 
     return reading("B", "A", "town", c, 100)
 

@@ -1,7 +1,7 @@
 """The bootstrap of ``advsim compare`` beyond 100,000 replications draws each resample as its
-counts per class of alike replications (``sim.comparison._Classes``) instead of n replication
-indices. These tests prove that it is the same bootstrap: the medians it finds are those of
-the full resample it stands for; that full resample is n uniform draws with replacement (in
+counts per class of alike replications (``sim.analysis.comparison._Classes``) instead of n
+replication indices. These tests prove that it is the same bootstrap: the medians it finds are
+those of the full resample it stands for; that full resample is n uniform draws with replacement (in
 law); the law of the replicates is that of the drawn bootstrap (exactly, enumerated, at a
 tiny n; by two-sample tests at larger n); and at 2,000 resamples its intervals agree with
 the drawn bootstrap's within the Monte Carlo error both have."""
@@ -16,8 +16,15 @@ import pytest
 from reference_bootstrap import reference_bootstrap
 from scipy import stats
 
-import sim.comparison as comparison
-from sim.comparison import _BandColumn, _Classes, bootstrap, bootstrap_rng, interval, median_rows
+import sim.analysis.comparison as comparison
+from sim.analysis.comparison import (
+    _BandColumn,
+    _Classes,
+    bootstrap,
+    bootstrap_rng,
+    interval,
+    median_rows,
+)
 
 
 def sample(rng: np.random.Generator, n: int, censored: float, ties: bool) -> tuple:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import distributions as D
+from sim.model import distributions as D
 
 N = 100_000  # draws per distribution
 Z = 5.0  # standard errors allowed for a sample moment (two-sided chance ~6e-7 under a normal law)
@@ -17,7 +17,7 @@ P_MIN = 1e-3  # smallest acceptable p-value of a goodness-of-fit test
 
 def _reference(name: str, params: dict) -> stats.rv_continuous:
     """The matching frozen scipy distribution, parametrised from the textbook definitions
-    (independently of sim.distributions)."""
+    (independently of sim.model.distributions)."""
     if name == "uniform":
         return stats.uniform(loc=params["low"], scale=params["high"] - params["low"])
     if name == "triangular":

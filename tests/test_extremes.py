@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from conftest import axis_body, run_text, scenario_text
 
 from sim.cli import cli
-from sim.distributions import Pert
-from sim.loader import parse_scenario
-from sim.runner import simulate
+from sim.model.distributions import Pert
+from sim.model.loader import parse_scenario
+from sim.running.runner import simulate
 
 START = dt.date(2024, 11, 20)
 EXACT = 1e-12
@@ -340,7 +340,7 @@ def test_noise_without_spread_changes_nothing(noise):
     {"dist": "triangular", "low": 200, "mode": 300, "high": 300},
 ])
 def test_a_mode_at_either_end_is_valid(spec):
-    from sim import distributions as D
+    from sim.model import distributions as D
 
     text = scenario(axis(rate="{" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}"))
     sc, res = run_api(text, replications=4000)

@@ -15,7 +15,7 @@ from conftest import axis_body, run_text, scenario_text
 import sim
 from sim.cli import cli
 from sim.engine import FORCE_BINS
-from sim.outcomes import Result
+from sim.running.outcomes import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 IWO_JIMA = ROOT / "scenarios/examples/iwo-jima.yaml"

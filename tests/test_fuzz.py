@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from scenario_strategies import scenarios
 
 from sim.cli import cli
-from sim.loader import read_yaml
+from sim.model.loader import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {p.name: read_yaml(p.read_text(encoding="utf-8"), p.name)[0]

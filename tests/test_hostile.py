@@ -213,7 +213,7 @@ def test_big_inputs_refused_in_one_line(tmp_path, item, case, setup, status, pat
 
 def test_5_7_option_values_are_limited_before_they_are_read():
     from sim.errors import ScenarioError
-    from sim.loader import load_scenario
+    from sim.model.loader import load_scenario
     from sim.sweep import load_sweep
 
     with pytest.raises(ScenarioError, match=r"\(--set name=xxx.*\.\.\.\): too large: a value "
@@ -256,8 +256,8 @@ def test_1_two_runs_on_one_out_only_one_succeeds(tmp_path):
 
 
 def test_1_claims_are_exclusive(tmp_path):
+    from sim.artifacts.files import claim_dir
     from sim.errors import AdvsimError
-    from sim.files import claim_dir
 
     claim = claim_dir(tmp_path / "out")
     with pytest.raises(AdvsimError, match="still being written by advsim"):
@@ -288,7 +288,7 @@ def test_2_overwrite_replaces_only_what_advsim_wrote(tmp_path):
 
 
 def test_22_stale_claims_of_dead_processes_are_removed(tmp_path):
-    from sim.files import MARKER
+    from sim.artifacts.files import MARKER
 
     for name in ("killed-run", ".killed-run.advsim-new"):
         (tmp_path / name).mkdir()
@@ -355,7 +355,7 @@ def test_4_14_a_damaged_run_folder_is_named_by_every_reader(a_run, tmp_path, nam
 
 
 def test_4_the_checksums_cover_every_file(a_run):
-    from sim.files import sha256_file
+    from sim.artifacts.files import sha256_file
 
     manifest = json.loads((a_run / "manifest.json").read_text())
     files = {p.name for p in a_run.iterdir() if p.name != "manifest.json"}
@@ -439,7 +439,7 @@ def test_23_vary_sweeps_are_not_named_sweep_sweep(tmp_path):
 
 
 def test_16_merge_keys_are_read_as_yaml_defines_them(tmp_path):
-    from sim.loader import parse_scenario
+    from sim.model.loader import parse_scenario
 
     merged = parse_scenario(
         "name: m\nstart: 2024-11-20\nhorizon_days: 60\nsectors:\n"
@@ -457,7 +457,7 @@ def test_16_merge_keys_are_read_as_yaml_defines_them(tmp_path):
 
 
 def test_17_quoted_iso_dates_are_dates(tmp_path):
-    from sim.loader import parse_scenario
+    from sim.model.loader import parse_scenario
 
     plain = parse_scenario(scenario(reinforcements="[{side: attacker, troops: 5, "
                                     "date: 2024-12-01}]"))
@@ -476,7 +476,7 @@ def test_18_a_late_observation_names_the_date_not_set(tmp_path):
 
 
 def test_19_boolean_looking_keys_are_the_names_written(tmp_path):
-    from sim.loader import parse_scenario
+    from sim.model.loader import parse_scenario
 
     sc = parse_scenario(scenario().replace("  a:\n", "  no:\n"))
     assert sc.sectors[0].name == "no"
@@ -493,7 +493,7 @@ def test_21_control_characters_never_reach_the_terminal(tmp_path):
 
 
 def test_5_brief_stops_early():
-    from sim.keypath import brief
+    from sim.model.keypath import brief
 
     huge = [[1] * 10_000] * 10_000  # 1e8 items by reference: repr() would take gigabytes
     assert brief(huge) == "[[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,..."
@@ -504,7 +504,7 @@ def test_5_brief_stops_early():
 
 
 def test_10_jobs_are_capped_at_the_cpus(tmp_path):
-    from sim.executors import default_jobs
+    from sim.running.executors import default_jobs
 
     r = advsim("run", S, "-n", "100", "-j", "1000", "--out", "r", "--json", cwd=tmp_path,
                limit=None)
@@ -519,7 +519,7 @@ def _die() -> None:
 
 def test_10_a_dead_worker_process_is_one_error():
     from sim.errors import AdvsimError
-    from sim.executors import LocalPool
+    from sim.running.executors import LocalPool
 
     pool = LocalPool(2)
     try:
@@ -535,13 +535,13 @@ def test_10_memory_is_estimated_before_running(monkeypatch, capsys):
     from sim.cli import options
     from sim.errors import AdvsimError
 
-    monkeypatch.setattr("sim.executors.available_memory", lambda: 2**30)
+    monkeypatch.setattr("sim.running.executors.available_memory", lambda: 2**30)
     ctx = click.Context(click.Command("run"), info_name="advsim run")
     with pytest.raises(AdvsimError, match=r"10,000 replications × 36,500 days × 1 sector need "
                                           r"about 4\.\d GB of memory, more than the 1\.0 GB"):
         options.check_memory(ctx, replications=10_000, days=36_500, sectors=1, jobs=1,
                              force=False, quiet=False)
-    monkeypatch.setattr("sim.executors.available_memory", lambda: 64 * 2**30)
+    monkeypatch.setattr("sim.running.executors.available_memory", lambda: 64 * 2**30)
     options.check_memory(ctx, replications=10_000, days=36_500, sectors=1, jobs=1,
                          force=False, quiet=False)
     assert "needs about 4." in capsys.readouterr().err  # the horizon's cost, said once
@@ -558,7 +558,7 @@ def _sleep(seconds: float) -> float:
 @pytest.mark.slow
 def test_9_a_cluster_without_workers_stops_waiting():
     from sim.errors import AdvsimError
-    from sim.executors import DaskCluster
+    from sim.running.executors import DaskCluster
 
     ex = DaskCluster(1, wait_seconds=2)
     try:
@@ -576,7 +576,7 @@ def test_13_a_scheduler_that_goes_away_is_one_error():
     import threading
 
     from sim.errors import AdvsimError
-    from sim.executors import DaskCluster
+    from sim.running.executors import DaskCluster
 
     ex = DaskCluster(1)
     try:

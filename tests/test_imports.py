@@ -18,7 +18,8 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_engine_imports_neither_yaml_nor_click():
-    mods = loaded_after("import sim.engine, sim.runner, sim.outcomes, sim.summary")
+    mods = loaded_after(
+        "import sim.engine, sim.running.runner, sim.running.outcomes, sim.analysis.summary")
     assert "yaml" not in mods and "click" not in mods
 
 
@@ -47,12 +48,12 @@ def test_command_help_imports_no_heavy_modules(command):
 
 
 def test_reading_observed_series_needs_no_scipy_yaml_or_click():
-    mods = loaded_after("import sim.observed")
+    mods = loaded_after("import sim.data.observed")
     assert not {"scipy", "yaml", "click", "simpy", "matplotlib"} & mods
 
 
 def test_the_sweep_library_leaves_scipy_and_dask_until_they_are_used():
-    mods = loaded_after("import sim.sweep, sim.sensitivity, sim.executors")
+    mods = loaded_after("import sim.sweep, sim.analysis.sensitivity, sim.running.executors")
     assert not {"scipy", "dask", "distributed", "pyarrow"} & mods
 
 
@@ -62,10 +63,11 @@ def test_commands_that_do_not_trace_load_neither_shapely_nor_pyproj(tmp_path):
         "try:\n    cli.main(['calibrate', 'scenarios/observed/synthetic-kurakhove.csv', "
         "'--sector', 'kurakhove'], standalone_mode=False)\n"
         "except SystemExit:\n    pass\n"
-        "import sim, sim.observed, sim.calibrate, sim.towns, sim.report"
+        "import sim, sim.data.observed, sim.fitting.calibrate, sim.data.towns, "
+        "sim.presentation.text"
     )
     assert "sim.cli.calibrate" in mods and "scipy" in mods
-    assert not {"shapely", "pyproj", "sim.trace", "sim.snapshots"} & mods
+    assert not {"shapely", "pyproj", "sim.data.trace", "sim.data.snapshots"} & mods
 
 
 def test_trace_without_the_geo_extra_is_one_line(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.data.observed import parse_observed, read_observed
 from sim.errors import ObservedError
-from sim.observed import parse_observed, read_observed
 
 GOOD = """\
 date,sector,value,source

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.calibrate import calibrate
+from sim.data.observed import parse_observed
 from sim.errors import ObservedError
-from sim.observed import parse_observed
+from sim.fitting.calibrate import calibrate
 
 ADVANCED = "date,sector,value\n2024-10-01,a,0\n2024-10-08,a,1.5\n2024-10-15,a,2\n2024-10-29,a,4\n"
 REMAINING = ("date,sector,value,frame\n2024-10-01,a,3,remaining_km\n2024-10-08,a,1.5,remaining_km\n"

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle, StepPatch
 
-from sim.charts.runs import cdf_chart, fan_chart, hist_chart, milestones_chart
-from sim.charts.tornado import tornado_chart
 from sim.cli import cli
-from sim.outcomes import Result
+from sim.presentation.charts.runs import cdf_chart, fan_chart, hist_chart, milestones_chart
+from sim.presentation.charts.tornado import tornado_chart
+from sim.running.outcomes import Result
 
 load_run = Result.from_folder
 
@@ -100,7 +100,7 @@ def test_fan_shows_shades_in_10_percent_steps_the_median_and_the_marks(runs):
 
 
 def test_fan_draws_observed_history_left_of_the_origin(runs):
-    from sim.observed import parse_observed
+    from sim.data.observed import parse_observed
 
     run = load_run(runs["strikes"])
     obs = parse_observed("date,sector,value,frame\n2024-10-01,kurakhove,40,remaining_km\n"
@@ -181,7 +181,7 @@ def test_hist_shows_the_censored_mass_past_the_horizon(runs):
                                              (0.0095, "0.9%"), (0.25, "25%"), (0.996, "99.6%"),
                                              (0.9999, ">99.9%"), (1.0, "100%")])
 def test_shares_are_never_rounded_to_zero_or_all(share, text):
-    from sim.charts.base import share_text
+    from sim.presentation.charts.base import share_text
 
     assert share_text(share) == text
 
@@ -268,7 +268,7 @@ def test_tornado_of_a_prcc_sweep_has_a_legend_for_its_colours(tmp_path):
 
 
 def test_swing_tornado_shows_a_grid_sweep_in_days(tmp_path):
-    from sim.charts.tornado import swing_chart
+    from sim.presentation.charts.tornado import swing_chart
 
     (tmp_path / "sweep.yaml").write_text(
         "method: grid\nparameters:\n  sectors.k.forces.attacker.troops: [1, 2, 3]\n"
@@ -294,7 +294,7 @@ def test_swing_tornado_shows_a_grid_sweep_in_days(tmp_path):
 
 
 def test_swing_needs_a_grid_sweep(tmp_path):
-    from sim.charts.tornado import swing_chart
+    from sim.presentation.charts.tornado import swing_chart
 
     (tmp_path / "sweep.yaml").write_text("method: sobol\nparameters: {a: [1, 2]}\n")
     (tmp_path / "scenario.yaml").write_text("sectors: {}\n")
@@ -304,7 +304,7 @@ def test_swing_needs_a_grid_sweep(tmp_path):
 
 
 def test_forces_chart_shows_both_sides_and_the_breakpoint(tmp_path):
-    from sim.charts.runs import forces_chart
+    from sim.presentation.charts.runs import forces_chart
 
     res = sim_run(ROOT / "scenarios/examples/iwo-jima.yaml")
     (ax,) = forces_chart([res]).axes
@@ -413,7 +413,7 @@ def test_old_spellings_still_work_with_a_note(runs, tmp_path):
 
 def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
     import sim
-    from sim.charts.backtest import backtest_chart
+    from sim.presentation.charts.backtest import backtest_chart
 
     bt = sim.backtest(KURAKHOVE, ROOT / "scenarios/observed/synthetic-kurakhove.csv",
                       replications=200, seed=1)

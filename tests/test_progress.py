@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sim import progress
 from sim.cli import cli
-from sim.progress import Progress
+from sim.presentation import progress
+from sim.presentation.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
 KURAKHOVE = str(ROOT / "scenarios/kurakhove-reported.yaml")

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scenario_strategies import scenarios
 
-from sim.loader import parse_scenario
-from sim.runner import simulate
+from sim.model.loader import parse_scenario
+from sim.running.runner import simulate
 
 REPLICATIONS = 24
 CHUNK = 10  # three chunks of a run of 24: outcomes are placed by replication index

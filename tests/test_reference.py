@@ -12,12 +12,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sim import advance_fit as F
-from sim import evaluation as E
-from sim import reference as R
 from sim.cli import cli
-from sim.loader import build_scenario
-from sim.runner import simulate
+from sim.fitting import advance_fit as F
+from sim.fitting import reference as R
+from sim.forecast import evaluation as E
+from sim.model.loader import build_scenario
+from sim.running.runner import simulate
 
 UNTIL = dt.date(2024, 11, 20)
 D0 = dt.date(2023, 1, 1)

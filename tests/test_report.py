@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.html_report import assumptions, sources
-from sim.outcomes import Result
+from sim.presentation.html_report import assumptions, sources
+from sim.running.outcomes import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 KURAKHOVE = ROOT / "scenarios/kurakhove-reported.yaml"

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import sim
-from sim.distributions import Pert
+from sim.model.distributions import Pert
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTED = ROOT / "scenarios/kurakhove-reported.yaml"

@@ -79,7 +79,7 @@ def test_dask_gives_the_numbers_of_one_process(tmp_path):
 
 
 def test_an_open_executor_is_used_as_given():
-    from sim.executors import open_executor
+    from sim.running.executors import open_executor
 
     sc = load_scenario(ROOT / "scenarios/kursk.yaml")
     alone = simulate(sc, replications=900, seed=4, chunk_size=300)

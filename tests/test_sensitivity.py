@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.sensitivity import prcc, ranks, sensitivity_table, sobol_indices
+from sim.analysis.sensitivity import prcc, ranks, sensitivity_table, sobol_indices
 
 
 def test_ranks_put_censored_values_above_every_finite_one_and_share_ties():

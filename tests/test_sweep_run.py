@@ -153,7 +153,7 @@ def test_a_point_is_reproduced_by_advsim_run_with_its_seed(spec, tmp_path):
     objective = json.loads(r.stdout)["sectors"]["kursk"]["objective"]
     assert f"{objective['prob_reached']:.6g}" == point["kursk.prob_reached"]
     # The point read back from the sweep folder is that run, replication by replication.
-    from sim.outcomes import Result
+    from sim.running.outcomes import Result
 
     load_run = Result.from_folder
 
@@ -360,7 +360,7 @@ def test_a_dask_worker_killed_mid_sweep_loses_and_repeats_no_point(tmp_path, das
 
 def test_a_task_whose_dask_workers_keep_dying_is_one_line(dask_processes):
     from sim.errors import AdvsimError
-    from sim.executors import DaskCluster
+    from sim.running.executors import DaskCluster
 
     cluster, client = dask_processes
     client.wait_for_workers(2, timeout=60)

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 import sim
-from sim import tables
+from sim.artifacts import tables
+from sim.artifacts.tables import read_table, write_csv
 from sim.cli import cli
 from sim.errors import AdvsimError
-from sim.tables import read_table, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 THEATRE = str(ROOT / "scenarios/theatre.yaml")
@@ -182,7 +182,7 @@ def test_read_back_from_parquet_is_the_run_in_memory_exactly(run):
 def reseal(folder: Path) -> None:
     """The manifest of a folder edited on purpose: its checksums for the files it now has (as
     if advsim had written it so: without pyarrow, say), so that readers get past them."""
-    from sim.files import checksums
+    from sim.artifacts.files import checksums
 
     manifest = json.loads((folder / "manifest.json").read_text())
     names = [f.name for f in folder.iterdir() if f.is_file() and f.name != "manifest.json"]

@@ -16,10 +16,10 @@ pyproj = pytest.importorskip("pyproj")
 from click.testing import CliRunner  # noqa: E402
 
 from sim.cli import cli  # noqa: E402
-from sim.observed import read_observed  # noqa: E402
-from sim.snapshots import load_layer_map, read_snapshot  # noqa: E402
-from sim.towns import Place, load_towns, resolve_place  # noqa: E402
-from sim.trace import AreaFrame, LocalFrame, layer_area_km2, measure_place, trace  # noqa: E402
+from sim.data.observed import read_observed  # noqa: E402
+from sim.data.snapshots import load_layer_map, read_snapshot  # noqa: E402
+from sim.data.towns import Place, load_towns, resolve_place  # noqa: E402
+from sim.data.trace import AreaFrame, LocalFrame, layer_area_km2, measure_place, trace  # noqa: E402
 
 GEOD = pyproj.Geod(ellps="WGS84")
 LAT0 = 48.0
@@ -397,8 +397,8 @@ def test_cli_chart_draws_a_png(series_dir, tmp_path):
 
 def test_the_map_chart_has_a_line_per_date_and_the_radius(series_dir):
     pytest.importorskip("matplotlib")
-    from sim.charts.map import map_chart
-    from sim.trace import evenly_spaced
+    from sim.data.trace import evenly_spaced
+    from sim.presentation.charts.map import map_chart
 
     r = trace([series_dir], [place(37.0, 48.0)], chart_dates=evenly_spaced(6), radius_km=20)
     fig = map_chart(r)

@@ -14,8 +14,8 @@ pytest.importorskip("pyproj")
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.towns import load_towns, resolve_place
-from sim.trace import trace
+from sim.data.towns import load_towns, resolve_place
+from sim.data.trace import trace
 
 DATA = (Path(__file__).parents[1] / ".." / "shared" / "data" / "frontlines").resolve()
 OCCUPIED, DEEPSTATE = DATA / "occupied", DATA / "deepstate"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import distributions as D
 from sim.errors import ScenarioError
-from sim.loader import parse_scenario
+from sim.model import distributions as D
+from sim.model.loader import parse_scenario
 
 CASES = [(0.3, 1.0, 2.0), (0.8, 1.0, 0.7), (1.0, 1.0, 0.5), (0.05, 2.0, 9.0)]
 

@@ -117,7 +117,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     import json
 
     from ..errors import AdvsimError
-    from ..progress import Progress, wanted
+    from ..presentation.progress import Progress, wanted
 
     chart = chart or old_plot
     if (observed is None) == (self_test is None):
@@ -126,12 +126,12 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         if origins is not None or self_test is not None:
             raise AdvsimError("--chart draws a backtest from one origin (without --origins "
                               "and --self-test)")
-        from ..charts import check_output, require_matplotlib
+        from ..presentation.charts import check_output, require_matplotlib
 
         check_output(chart)
         require_matplotlib()  # before the run, not after it
     if quantiles_file:
-        from ..backtesting import check_quantiles_path
+        from ..forecast.backtesting import check_quantiles_path
 
         check_quantiles_path(quantiles_file)  # before the run, not after it
         if self_test is not None:
@@ -140,8 +140,8 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     stack = contextlib.ExitStack()
     bar = stack.enter_context(Progress("advsim backtest", {"simulating": 1}, enabled=wanted()))
     if bar.enabled and not (where == "local" and scheduler):  # count the chunks as they end
-        from ..executors import default_jobs, open_executor
-        from ..progress import CountingExecutor
+        from ..presentation.progress import CountingExecutor
+        from ..running.executors import default_jobs, open_executor
 
         opened = stack.enter_context(open_executor(where, jobs or default_jobs(), scheduler))
         where = CountingExecutor(opened, bar.callback("simulating"))
@@ -150,16 +150,16 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     every = origins if isinstance(origins, int) else None
     dates = origins if isinstance(origins, tuple) else ()
     if self_test is not None:
-        from ..backtesting import self_test as run_self_test
-        from ..report import format_self_test
+        from ..forecast.backtesting import self_test as run_self_test
+        from ..presentation.text import format_self_test
 
         with stack:
             st = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
         click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
         return
     if origins is not None:
-        from ..backtesting import backtest_origins, write_quantiles
-        from ..report import format_origins
+        from ..forecast.backtesting import backtest_origins, write_quantiles
+        from ..presentation.text import format_origins
 
         with stack:
             obt = backtest_origins(scenario, observed, every_days=every, dates=dates,
@@ -171,14 +171,14 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
             click.echo(f"\nQuantiles: {quantiles_file}")
         return
 
-    from ..backtesting import backtest, write_quantiles
-    from ..report import format_backtest
+    from ..forecast.backtesting import backtest, write_quantiles
+    from ..presentation.text import format_backtest
 
     with stack:
         bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
     if chart:
-        from ..charts import save
-        from ..charts.backtest import backtest_chart
+        from ..presentation.charts import save
+        from ..presentation.charts.backtest import backtest_chart
 
         save(backtest_chart(bt), chart)
     if quantiles_file:

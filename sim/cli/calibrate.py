@@ -69,10 +69,10 @@ def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, un
     """
     import json
 
-    from ..calibrate import calibrate
+    from ..data.observed import pick_sector, read_observed
     from ..errors import AdvsimError
-    from ..observed import pick_sector, read_observed
-    from ..report import format_calibration
+    from ..fitting.calibrate import calibrate
+    from ..presentation.text import format_calibration
 
     if len(sectors) > 1:
         raise AdvsimError("calibrate: one --sector at a time (a fit is of one sector)")

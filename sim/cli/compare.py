@@ -49,11 +49,17 @@ def command(runs, labels, sectors, resamples, bootstrap_seed, match, as_json) ->
     """
     import json
 
-    from ..comparison import compare_runs
+    from ..analysis.comparison import compare_runs
     from ..errors import AdvsimError
-    from ..outcomes import Result
-    from ..progress import READ_SECONDS, RESAMPLE_SECONDS, Progress, folder_rows, wanted
-    from ..report import format_compare
+    from ..presentation.progress import (
+        READ_SECONDS,
+        RESAMPLE_SECONDS,
+        Progress,
+        folder_rows,
+        wanted,
+    )
+    from ..presentation.text import format_compare
+    from ..running.outcomes import Result
 
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders (RUN RUN...)")

@@ -36,7 +36,7 @@ set_option = click.option(
 
 def _cap_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
     """More workers than CPUs only costs memory: say so once, and use one per CPU."""
-    from ..executors import default_jobs
+    from ..running.executors import default_jobs
 
     cpus = default_jobs()
     if value and value > cpus:
@@ -69,7 +69,7 @@ def check_memory(ctx: click.Context, *, replications: int, days: int, sectors: i
     (unless ``force``); note on stderr work that needs over 3 GB (unless ``quiet``)."""
     from ..engine import CHUNK_SIZE
     from ..errors import AdvsimError
-    from ..executors import available_memory, default_jobs, memory_estimate
+    from ..running.executors import available_memory, default_jobs, memory_estimate
 
     workers = min(jobs or default_jobs(), -(-replications // CHUNK_SIZE))
     need = memory_estimate(replications=replications, days=days, sectors=sectors,

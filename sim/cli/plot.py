@@ -70,28 +70,28 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, obs
       advsim plot results/strikes --kind hist --bin-days 14 -o hist.svg
       advsim plot results/sweep --kind swing -o swing.png
     """
-    from ..charts import plot
     from ..errors import AdvsimError
+    from ..presentation.charts import plot
 
     output = output or old_out
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
-    from ..charts import SWEEP_KINDS, check_output
+    from ..presentation.charts import SWEEP_KINDS, check_output
 
     check_output(output)  # before reading the runs
     _check_writable(Path(output))
     series = None
     if kind not in SWEEP_KINDS:
-        from ..outcomes import Result
+        from ..running.outcomes import Result
 
         if observed:
-            from ..observed import read_observed
+            from ..data.observed import read_observed
 
             series = read_observed(observed)
         runs = [Result.from_folder(r) for r in runs]
     else:
-        from ..charts.tornado import read_sensitivity
-        from ..files import verify_folder
+        from ..artifacts.files import verify_folder
+        from ..presentation.charts.tornado import read_sensitivity
 
         for r in runs[:1] if len(runs) == 1 else ():  # the chart says how many it takes
             if Path(r).is_dir():

@@ -43,8 +43,8 @@ def build(series, until, within_km, output) -> None:
       advsim reference build towns.csv --until 2024-11-20 -o class.yaml
     """
     from ..errors import AdvsimError
-    from ..reference import build as build_class
-    from ..reference import write_class
+    from ..fitting.reference import build as build_class
+    from ..fitting.reference import write_class
 
     if output is None:
         raise AdvsimError("reference build: name the class file with -o FILE.yaml",
@@ -71,13 +71,13 @@ def show(class_file, chart, as_json) -> None:
     """
     import json
 
-    from ..reference import read_class, to_data
-    from ..report import format_reference
+    from ..fitting.reference import read_class, to_data
+    from ..presentation.text import format_reference
 
     cls = read_class(class_file)
     if chart:
-        from ..charts.base import check_output, require_matplotlib, save
-        from ..charts.reference import approach_chart
+        from ..presentation.charts.base import check_output, require_matplotlib, save
+        from ..presentation.charts.reference import approach_chart
 
         check_output(chart)
         require_matplotlib()
@@ -114,11 +114,11 @@ def fit_command(class_file, check, seed, output) -> None:
     import shlex
     import sys
 
-    from ..advance_fit import check as check_fit
-    from ..advance_fit import fit
-    from ..files import atomic_write
-    from ..reference import read_class
-    from ..report import format_fit
+    from ..artifacts.files import atomic_write
+    from ..fitting.advance_fit import check as check_fit
+    from ..fitting.advance_fit import fit
+    from ..fitting.reference import read_class
+    from ..presentation.text import format_fit
 
     cls = read_class(class_file)
     f = fit(cls)
@@ -160,11 +160,11 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, a
     import json
     from pathlib import Path
 
-    from ..evaluation import advance_of, evaluate
-    from ..files import atomic_write
-    from ..progress import Progress, wanted
-    from ..reference import read_class
-    from ..report import format_evaluation
+    from ..artifacts.files import atomic_write
+    from ..fitting.reference import read_class
+    from ..forecast.evaluation import advance_of, evaluate
+    from ..presentation.progress import Progress, wanted
+    from ..presentation.text import format_evaluation
 
     cls = read_class(class_file)
     others = {}

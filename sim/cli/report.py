@@ -36,7 +36,7 @@ def command(items, output, title, no_charts) -> None:
       advsim report results/strikes bt.json -o report.html
     """
     from ..errors import AdvsimError
-    from ..html_report import write_report
+    from ..presentation.html_report import write_report
 
     if not output:
         raise AdvsimError("report: -o FILE is required (a .html or .md to write)")

@@ -62,20 +62,20 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
     """
     import json
 
-    from ..loader import load_resolved
-    from ..progress import Progress, run_phases, wanted
-    from ..report import format_run
-    from ..results import claim_run, write_run
-    from ..runner import simulate
+    from ..artifacts.results import claim_run, write_run
+    from ..model.loader import load_resolved
+    from ..presentation.progress import Progress, run_phases, wanted
+    from ..presentation.text import format_run
+    from ..running.runner import simulate
 
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
     sc, resolved = load_resolved(scenario, sets)
     if scheduler:
-        from ..executors import check_address
+        from ..running.executors import check_address
 
         check_address(scheduler)  # before the folder is claimed
     if plot:
-        from ..charts import require_matplotlib
+        from ..presentation.charts import require_matplotlib
 
         require_matplotlib()  # before the run, not after it
     n = sc.replications if replications is None else replications
@@ -98,8 +98,8 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
             raise
         also = {}
         if plot:
-            from ..charts import save
-            from ..charts.runs import fan_chart
+            from ..presentation.charts import save
+            from ..presentation.charts.runs import fan_chart
 
             also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
         path = write_run(

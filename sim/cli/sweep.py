@@ -74,11 +74,11 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
     import json
     from pathlib import Path
 
+    from ..artifacts.results import new_run_dir
     from ..errors import AdvsimError, Interrupted
-    from ..executors import default_jobs
-    from ..progress import Progress, run_phases, wanted
-    from ..report import format_sweep
-    from ..results import new_run_dir
+    from ..presentation.progress import Progress, run_phases, wanted
+    from ..presentation.text import format_sweep
+    from ..running.executors import default_jobs
     from ..sweep import load_sweep, partial_dir, plan, run_sweep, summary
 
     if resume and not out:
@@ -89,7 +89,7 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
                        levels=levels, replications=replications, seed=seed, metrics=metrics)
     the_plan = plan(sweep)
     if scheduler:
-        from ..executors import check_address
+        from ..running.executors import check_address
 
         check_address(scheduler)
     sc = the_plan.points[0].scenario

@@ -120,16 +120,16 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
             raise click.BadParameter(f"expected dates as YYYY-MM-DD,..., got {chart_dates!r}",
                                      param_hint="'--chart-dates'") from None
     if chart is not None:
-        from ..charts import check_output, require_matplotlib
+        from ..presentation.charts import check_output, require_matplotlib
 
         require_matplotlib()
         check_output(chart)
 
-    from .. import snapshots
-    from .. import trace as tr
-    from ..observed import write_trace_csv
-    from ..report import format_scenario, format_summary, format_trace
-    from ..towns import load_towns, resolve_place
+    from ..data import snapshots
+    from ..data import trace as tr
+    from ..data.observed import write_trace_csv
+    from ..data.towns import load_towns, resolve_place
+    from ..presentation.text import format_scenario, format_summary, format_trace
 
     towns = load_towns(towns_file)
     resolved = [resolve_place(p, towns, towns_file=towns_file or "the shipped towns file")
@@ -150,13 +150,13 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     )
     fig = None
     if chart is not None:
-        from ..charts.map import map_chart
+        from ..presentation.charts.map import map_chart
 
         fig = map_chart(result)
     if output is not None:
         write_trace_csv(output, result)
     if fig is not None:
-        from ..charts import save
+        from ..presentation.charts import save
 
         save(fig, chart)
     if as_json:
@@ -175,7 +175,7 @@ def _exact(picked):
     def pick(days):
         missing = sorted(picked - set(days))
         if missing:
-            from ..snapshots import SnapshotError
+            from ..data.snapshots import SnapshotError
 
             raise SnapshotError(f"no snapshot with map date {', '.join(map(str, missing))} "
                                 f"(the map dates run {days[0]} to {days[-1]})",

@@ -19,7 +19,7 @@ def command(ctx: click.Context, files: tuple[str, ...], overrides: tuple[str, ..
     Exits with status 2 if any file is bad.
     """
     from ..errors import ScenarioError
-    from ..loader import load_scenario
+    from ..model.loader import load_scenario
     from . import one_line
 
     bad = 0

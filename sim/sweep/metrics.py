@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..keypath import did_you_mean
-from ..outcomes import Result
-from ..scenario import Scenario
-from ..summary import censored_percentiles
+from ..analysis.summary import censored_percentiles
+from ..model.keypath import did_you_mean
+from ..model.scenario import Scenario
+from ..running.outcomes import Result
 from .spec import Sweep
 
 PERCENTILES = (10, 50, 90)

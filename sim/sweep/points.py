@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
+from ..artifacts.files import sha256_text
 from ..errors import ScenarioError
-from ..files import sha256_text
-from ..keypath import show
-from ..loader import apply_overrides, build_scenario, dump_yaml
-from ..scenario import Scenario
+from ..model.keypath import show
+from ..model.loader import apply_overrides, build_scenario, dump_yaml
+from ..model.scenario import Scenario
 from ..seeds import point_seed
 from .designs import design
 from .metrics import Metric, requested, scenario_metrics

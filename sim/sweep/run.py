@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import CHUNK_SIZE, simulate_chunk
-from ..errors import AdvsimError
-from ..files import (
+from ..artifacts.files import (
     WRITTEN_BY,
     atomic_dir,
     checksums,
@@ -24,10 +22,12 @@ from ..files import (
     sha256_file,
     sha256_text,
 )
-from ..runner import chunks, collect
-from ..scenario import Scenario
+from ..artifacts.tables import maybe_parquet_parts, write_csv, write_csv_parts
+from ..engine import CHUNK_SIZE, simulate_chunk
+from ..errors import AdvsimError
+from ..model.scenario import Scenario
+from ..running.runner import chunks, collect
 from ..seeds import POINT_SEEDS
-from ..tables import maybe_parquet_parts, write_csv, write_csv_parts
 from .metrics import point_metrics
 from .points import Plan, Point
 from .store import Store, check_finished, check_same_sweep, locked, partial_dir
@@ -66,7 +66,7 @@ def run_sweep(
     computed again`` (default: a warning). The numbers do not depend on ``jobs``, ``executor``
     or interruptions.
     """
-    from ..executors import open_executor
+    from ..running.executors import open_executor
 
     t0 = time.perf_counter()
     target = Path(out)
@@ -145,7 +145,7 @@ def _run_points(ex, points: Sequence[Point], replications: int, chunk_size: int)
 
 def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall: float,
             computed: int, executor) -> SweepResult:
-    from ..sensitivity import as_columns
+    from ..analysis.sensitivity import as_columns
 
     order = [p.index for p in plan.points]
     table = points_table(plan, [done[i] for i in order])

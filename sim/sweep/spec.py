@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScenarioError
-from ..keypath import brief, did_you_mean, is_number, iso_date, kind_of, printable, show
-from ..loader import (
+from ..model.keypath import brief, did_you_mean, is_number, iso_date, kind_of, printable, show
+from ..model.loader import (
     Context,
     Node,
     apply_overrides,

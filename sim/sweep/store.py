@@ -10,8 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts.files import (
+    atomic_file,
+    atomic_write,
+    sha256_file,
+    sha256_text,
+    utc_now,
+    verify_folder,
+)
 from ..errors import AdvsimError
-from ..files import atomic_file, atomic_write, sha256_file, sha256_text, utc_now, verify_folder
 from .points import Plan
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..keypath import is_number
+from ..model.keypath import is_number
 from ..seeds import sweep_bootstrap_rng
 from .points import Plan
 from .store import Store
@@ -82,8 +82,8 @@ def points_table(plan: Plan, records: Sequence[dict]) -> dict[str, np.ndarray]:
 
 
 def sensitivity(plan: Plan, table: dict[str, np.ndarray]) -> list[dict]:
-    """The sensitivity rows of the headline metrics (see ``sim.sensitivity``)."""
-    from ..sensitivity import sensitivity_table
+    """The sensitivity rows of the headline metrics (see ``sim.analysis.sensitivity``)."""
+    from ..analysis.sensitivity import sensitivity_table
 
     params = {p.path: np.array([p.coordinate(pt.values[p.path]) for pt in plan.points])
               for p in plan.sweep.parameters}

@@ -1,0 +1,1 @@
+"""Reading outcomes: summaries, comparisons of runs, sensitivity of sweeps."""

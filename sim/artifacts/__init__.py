@@ -1,0 +1,1 @@
+"""What advsim writes and reads back: files written whole, tables, results folders."""

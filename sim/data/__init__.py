@@ -1,0 +1,1 @@
+"""Map and series data: snapshots, tracing distances and areas, places, observed series."""

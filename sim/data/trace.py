@@ -1,0 +1,389 @@
+"""Measuring map snapshots: distance from a place to attacker-held territory, area and contact
+line near it, and the area of a layer, date by date.
+
+Distances and lengths are measured in an azimuthal equidistant projection centred on each place
+(ellipsoidal: the distance from the centre is the geodesic distance), areas in a Lambert
+azimuthal equal-area projection (centred on the place for the area within a radius, EPSG:3035
+for a whole layer). Each place's transformers are built once and reused for every snapshot.
+Only the polygons inside a lon/lat box a little larger than what is measured are projected; the
+box grows until the measurement cannot depend on it. Snapshots are read one at a time, so memory
+does not grow with their number.
+
+shapely (>= 2) and pyproj are imported with this module: ``pip install 'advsim[geo]'``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AdvsimError
+from .snapshots import (
+    CONTESTED,
+    DATE_CONVENTIONS,
+    GEO_HINT,
+    LayerMap,
+    Snapshot,
+    SnapshotError,
+    load_layer_map,
+    read_snapshot,
+    snapshot_paths,
+)
+from .towns import Place
+
+try:
+    import numpy as np
+    import pyproj
+    import shapely
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise AdvsimError(GEO_HINT) from None
+
+RADIUS_KM = 30.0
+# GeoJSON edges are straight in lon/lat; projecting only the vertices would make long ones
+# straight in the projection instead. Edges longer than this (degrees) get vertices added first.
+DENSIFY_DEG = 0.01
+CLOSING_M = 1.0  # gaps narrower than 2 m between adjacent layers are closed (as the archive does)
+_DISC_SEGMENTS = 256  # per quarter circle: the disc's area is within 1e-5 of pi R^2
+_KM_PER_DEG_LAT_MIN = 110.5  # a degree of latitude is 110.57-111.69 km: a box this wide is enough
+_KM_PER_DEG_LON_EQ = 111.32
+_ORIGIN = shapely.Point(0.0, 0.0)
+
+
+def _apply(transformer: pyproj.Transformer) -> Callable[[np.ndarray], np.ndarray]:
+    def f(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+    return f
+
+
+class LocalFrame:
+    """A place's local projections (metres): azimuthal equidistant for distances and lengths,
+    Lambert azimuthal equal-area for areas; built once per place."""
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self.lat, self.lon = float(lat), float(lon)
+        ll = pyproj.CRS.from_epsg(4326)
+        aeqd = pyproj.CRS.from_proj4(
+            f"+proj=aeqd +lat_0={self.lat} +lon_0={self.lon} +ellps=WGS84 +units=m +no_defs")
+        laea = pyproj.CRS.from_proj4(
+            f"+proj=laea +lat_0={self.lat} +lon_0={self.lon} +ellps=WGS84 +units=m +no_defs")
+        self._to_local = _apply(pyproj.Transformer.from_crs(ll, aeqd, always_xy=True))
+        self._to_area = _apply(pyproj.Transformer.from_crs(aeqd, laea, always_xy=True))
+        self._to_lonlat = _apply(pyproj.Transformer.from_crs(aeqd, ll, always_xy=True))
+        self._discs: dict[float, shapely.Polygon] = {}
+
+    def local(self, geoms):
+        """lon/lat geometries in the azimuthal equidistant frame (m)."""
+        return shapely.transform(geoms, self._to_local)
+
+    def lonlat(self, geoms):
+        return shapely.transform(geoms, self._to_lonlat)
+
+    def area_km2(self, local_geom) -> float:
+        """The area of a local-frame geometry, measured in the equal-area frame."""
+        return float(shapely.area(shapely.transform(local_geom, self._to_area))) / 1e6
+
+    def disc(self, radius_km: float) -> shapely.Polygon:
+        """The points within ``radius_km`` (geodesic) of the place, in the local frame."""
+        if radius_km not in self._discs:
+            self._discs[radius_km] = _ORIGIN.buffer(radius_km * 1000.0,
+                                                    quad_segs=_DISC_SEGMENTS)
+        return self._discs[radius_km]
+
+    def box(self, half_km: float) -> tuple[float, float, float, float]:
+        """A lon/lat box (W, S, E, N) that holds every point within ``half_km`` of the place."""
+        half = half_km * 1.02 + 0.5
+        dlat = half / _KM_PER_DEG_LAT_MIN
+        s, n = max(self.lat - dlat, -90.0), min(self.lat + dlat, 90.0)
+        coslat = math.cos(math.radians(max(abs(s), abs(n))))
+        if coslat < 1e-3 or half / (_KM_PER_DEG_LON_EQ * coslat) >= 180:
+            return (-180.0, s, 180.0, n)
+        dlon = half / (_KM_PER_DEG_LON_EQ * coslat)
+        return (self.lon - dlon, s, self.lon + dlon, n)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceMeasure:
+    """What a snapshot shows around a place. ``distance_km`` is signed: positive outside
+    attacker-held territory, negative inside (minus the distance to its boundary), None when
+    the snapshot has no attacker-held territory at all."""
+
+    distance_km: float | None
+    held_km2_within_radius: float
+    front_km_within_radius: float
+    local: shapely.Geometry | None = None  # attacker-held within 2 x keep_local_km (a chart)
+
+
+def measure_place(
+    frame: LocalFrame,
+    polygons,
+    radius_km: float = RADIUS_KM,
+    *,
+    clip_bbox: tuple[float, float, float, float] | None = None,
+    keep_local_km: float | None = None,
+) -> PlaceMeasure:
+    """Measure attacker-held ``polygons`` (lon/lat) around the place of ``frame``.
+
+    The contact line is the boundary of attacker-held territory within ``radius_km``, without
+    the edges of the snapshot's ``clip_bbox``; international borders and coasts that lie within
+    the radius are counted (the map does not say which edges they are).
+    """
+    if not radius_km > 0:
+        raise ValueError(f"radius_km must be > 0 (got {radius_km})")
+    polygons = np.asarray(polygons, dtype=object).ravel()
+    if polygons.size == 0:
+        return PlaceMeasure(distance_km=None, held_km2_within_radius=0.0,
+                            front_km_within_radius=0.0)
+    bounds = shapely.total_bounds(polygons)
+    keep_km = 2.0 * keep_local_km if keep_local_km is not None else 0.0
+    half_km = max(radius_km, keep_km) * 1.05 + 2.0
+    while True:
+        box = frame.box(half_km)
+        covers = (box[0] <= bounds[0] and box[1] <= bounds[1]
+                  and box[2] >= bounds[2] and box[3] >= bounds[3])
+        pieces = polygons if covers else shapely.clip_by_rect(polygons, *box)
+        pieces = pieces[~shapely.is_empty(pieces)]
+        if pieces.size:
+            union = _union(frame.local(shapely.segmentize(pieces, DENSIFY_DEG)))
+            reach = float(shapely.distance(union, _ORIGIN))
+            signed = reach
+            if reach == 0.0:  # inside or on the boundary: how far to its edge
+                reach = float(shapely.distance(shapely.boundary(union), _ORIGIN))
+                signed = -reach if reach > 0 else 0.0
+            # Edges the box cut lie at least half_km away: nearer, the answer is the map's.
+            if covers or reach < half_km * 1000.0:
+                break
+        elif covers:
+            raise AssertionError("covering box lost the polygons")  # pragma: no cover
+        half_km *= 2.0
+
+    disc = frame.disc(radius_km)
+    held = shapely.intersection(union, disc)
+    front = shapely.intersection(shapely.boundary(union), disc)
+    if clip_bbox is not None and not _within(box, clip_bbox, inset=1e-6):
+        edges = shapely.segmentize(shapely.box(*clip_bbox).exterior, 0.01)
+        front = shapely.difference(front, shapely.buffer(frame.local(edges), CLOSING_M))
+    local = None
+    if keep_local_km is not None:
+        local = shapely.intersection(union, frame.disc(keep_km))
+    return PlaceMeasure(
+        distance_km=signed / 1000.0,
+        held_km2_within_radius=frame.area_km2(held),
+        front_km_within_radius=float(shapely.length(front)) / 1000.0,
+        local=local,
+    )
+
+
+def _union(local_pieces):
+    """The union of adjacent layers' pieces, with sub-metre seams between them closed."""
+    if local_pieces.size == 1:
+        return local_pieces[0]
+    u = shapely.union_all(local_pieces)
+    return shapely.buffer(shapely.buffer(u, CLOSING_M, join_style="mitre"), -CLOSING_M,
+                          join_style="mitre")
+
+
+def _within(box, outer, inset: float) -> bool:
+    return (box[0] > outer[0] + inset and box[1] > outer[1] + inset
+            and box[2] < outer[2] - inset and box[3] < outer[3] - inset)
+
+
+class AreaFrame:
+    """Areas of lon/lat geometries in an equal-area projection (EPSG:3035, LAEA Europe)."""
+
+    def __init__(self) -> None:
+        self._fwd = _apply(pyproj.Transformer.from_crs(4326, 3035, always_xy=True))
+
+    def area_km2(self, geom) -> float:
+        return float(shapely.area(shapely.transform(geom, self._fwd))) / 1e6
+
+
+def layer_area_km2(
+    area_frame: AreaFrame,
+    polygons,
+    *,
+    clip=None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> float:
+    """km² of the union of ``polygons`` (lon/lat), optionally within a polygon ``clip``
+    (prepared, lon/lat) and/or a lon/lat ``bbox`` (W, S, E, N)."""
+    polygons = np.asarray(polygons, dtype=object).ravel()
+    if polygons.size == 0:
+        return 0.0
+    if bbox is not None:
+        polygons = shapely.clip_by_rect(polygons, *bbox)
+    if clip is not None:
+        polygons = shapely.intersection(polygons, clip)
+    polygons = polygons[~shapely.is_empty(polygons)]
+    if polygons.size == 0:
+        return 0.0
+    return area_frame.area_km2(shapely.segmentize(shapely.union_all(polygons), DENSIFY_DEG))
+
+
+# -- tracing a series of snapshots ---------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Trace:
+    """Series by place and by layer, one row per snapshot, in map-date order."""
+
+    places: dict[str, tuple[Place, list[dict]]] = field(default_factory=dict)
+    areas: dict[str, list[dict]] = field(default_factory=dict)
+    snapshots: list[dict] = field(default_factory=list)  # name, file_date, map_date, format, ...
+    repaired: int = 0
+    radius_km: float = RADIUS_KM
+    contested: str = "exclude"
+    attacker_held: tuple[str, ...] = ()
+    date_convention: str = "auto"
+    layer_map: str = ""
+    charts: dict[str, list[tuple[dt.date, shapely.Geometry]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON of ``advsim trace --json``."""
+        return {
+            "places": {
+                p.name: {"lat": p.lat, "lon": p.lon, "sector": p.slug, "source": p.source,
+                         "series": rows}
+                for p, rows in self.places.values()
+            },
+            "areas": {name: {"series": rows} for name, rows in self.areas.items()},
+            "snapshots": len(self.snapshots),
+            "repaired": self.repaired,
+            "radius_km": self.radius_km,
+            "contested": self.contested,
+            "contested_means": CONTESTED_MEANS[self.contested],
+            "attacker_held": list(self.attacker_held),
+            "date_convention": self.date_convention,
+            "date_convention_means": DATE_CONVENTIONS[self.date_convention],
+            "layer_map": self.layer_map,
+        }
+
+
+CONTESTED_MEANS = {
+    "exclude": "contested (grey) areas are not attacker-held: distances run to the attacker's "
+               "own layers, as in the single-layer archive",
+    "attacker": "contested (grey) areas count as attacker-held",
+}
+
+
+def _r(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def trace(
+    inputs: Iterable[str | os.PathLike[str]],
+    places: Iterable[Place] = (),
+    *,
+    areas: Iterable[str] = (),
+    layer_map: LayerMap | None = None,
+    radius_km: float = RADIUS_KM,
+    contested: str = "exclude",
+    clip=None,
+    bbox: tuple[float, float, float, float] | None = None,
+    dates: dict[str, dt.date] | None = None,
+    date_convention: str = "auto",
+    chart_dates: Callable[[list[dt.date]], set[dt.date]] | None = None,
+    chart_km: float | None = None,
+) -> Trace:
+    """Measure every snapshot in ``inputs`` (files or folders) for each place and layer.
+
+    ``clip`` (a lon/lat polygon) and ``bbox`` restrict the layer areas. With ``chart_dates``
+    (a function of the sorted map dates giving the dates to keep), the attacker-held territory
+    within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
+    """
+    if not radius_km > 0:
+        raise ValueError(f"radius_km must be > 0 (got {radius_km})")
+    if contested not in CONTESTED:
+        raise ValueError(f"contested must be one of {CONTESTED} (got {contested!r})")
+    layer_map = layer_map or load_layer_map()
+    places = list(places)
+    areas = list(areas)
+    seen: dict[str, Place] = {}
+    for p in places:
+        if p.slug in seen:
+            raise SnapshotError(f"{p.name}: given twice", file="--to")
+        seen[p.slug] = p
+    layer_specs = {name: layer_map.layer_spec(name) for name in areas}
+    roles = set(layer_map.attacker_roles(contested)) if places else set()
+    for spec_roles, values, _box in layer_specs.values():
+        roles |= layer_map.roles_for(spec_roles, values)
+    paths = snapshot_paths(inputs)
+    frames = {p.slug: LocalFrame(p.lat, p.lon) for p in places}
+    area_frame = AreaFrame() if areas else None
+    if clip is not None:
+        shapely.prepare(clip)
+    out = Trace(radius_km=radius_km, contested=contested, date_convention=date_convention,
+                attacker_held=layer_map.attacker_roles(contested), layer_map=layer_map.file)
+    place_rows: dict[str, list[dict]] = {p.slug: [] for p in places}
+    area_rows: dict[str, list[dict]] = {a: [] for a in areas}
+    by_date: dict[dt.date, Path] = {}
+
+    def read(path: Path) -> Snapshot:
+        return read_snapshot(path, layer_map, roles=tuple(roles), dates=dates,
+                             date_convention=date_convention)
+
+    for path in paths:
+        snap = read(path)
+        if snap.map_date in by_date:
+            raise SnapshotError(
+                f"map date {snap.map_date} repeats (also {by_date[snap.map_date]}); trace one "
+                "publisher's snapshots at a time, or give --dates", file=str(path))
+        by_date[snap.map_date] = path
+        out.repaired += snap.repaired
+        out.snapshots.append({"snapshot": snap.name, "file_date": snap.file_date.isoformat(),
+                              "date": snap.map_date.isoformat(), "format": snap.format,
+                              "date_from": snap.date_source, "repaired": snap.repaired,
+                              "source": snap.source})
+        common = {"date": snap.map_date.isoformat(), "file_date": snap.file_date.isoformat()}
+        if places:
+            attacker = snap.role_polygons(out.attacker_held)
+            for p in places:
+                m = measure_place(frames[p.slug], attacker, radius_km, clip_bbox=snap.clip_bbox)
+                place_rows[p.slug].append({
+                    **common,
+                    "distance_km": _r(m.distance_km),
+                    "held_km2_within_radius": _r(m.held_km2_within_radius, 3),
+                    "front_km_within_radius": _r(m.front_km_within_radius, 3),
+                    "snapshot": snap.name, "source": snap.source,
+                })
+        for name, (spec_roles, values, within) in layer_specs.items():
+            assert area_frame is not None  # there are layers to measure
+            polys = snap.layer_polygons(spec_roles, values, within)
+            area_rows[name].append({
+                **common,
+                "area_km2": _r(layer_area_km2(area_frame, polys, clip=clip, bbox=bbox), 3),
+                "snapshot": snap.name, "source": snap.source,
+            })
+        del snap
+
+    order = sorted(range(len(out.snapshots)), key=lambda i: out.snapshots[i]["date"])
+    out.snapshots = [out.snapshots[i] for i in order]
+    out.places = {p.slug: (p, [place_rows[p.slug][i] for i in order]) for p in places}
+    out.areas = {a: [area_rows[a][i] for i in order] for a in areas}
+
+    if chart_dates is not None and places:
+        wanted = chart_dates(sorted(by_date))
+        km = chart_km or radius_km
+        out.charts = {p.slug: [] for p in places}
+        for day in sorted(wanted):
+            snap = read(by_date[day])
+            attacker = snap.role_polygons(out.attacker_held)
+            for p in places:
+                m = measure_place(frames[p.slug], attacker, radius_km,
+                                  clip_bbox=snap.clip_bbox, keep_local_km=km)
+                out.charts[p.slug].append((day, m.local))
+    return out
+
+
+def evenly_spaced(n: int) -> Callable[[list[dt.date]], set[dt.date]]:
+    """Up to ``n`` dates evenly spaced through the series, the first and last included."""
+    def pick(days: list[dt.date]) -> set[dt.date]:
+        if len(days) <= n:
+            return set(days)
+        idx = np.unique(np.round(np.linspace(0, len(days) - 1, n)).astype(int))
+        return {days[i] for i in idx}
+    return pick

@@ -1,0 +1,1 @@
+"""Forecasts scored against what happened: backtests, evaluation, and the scoring rules."""

@@ -1,0 +1,1 @@
+"""The model: the validated scenario types, distributions, and the loader that reads them."""

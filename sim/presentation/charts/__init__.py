@@ -1,0 +1,85 @@
+"""Every chart advsim draws, as matplotlib figures: of runs (fan, cdf, hist, milestones,
+forces), of a sweep (tornado, swing) and of a backtest. ``plot`` draws one into a file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from ...errors import AdvsimError
+from .base import check_output, require_matplotlib, save
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ...running.outcomes import Result
+
+    RunLike: TypeAlias = Result | str | os.PathLike[str]  # a sweep folder, for tornado
+
+KINDS = ("fan", "cdf", "hist", "milestones", "forces", "tornado", "swing")
+SWEEP_KINDS = ("tornado", "swing")  # charts of a sweep folder, not of runs
+
+__all__ = ["KINDS", "check_output", "plot", "require_matplotlib", "save"]
+
+
+def plot(
+    runs: RunLike | Sequence[RunLike], *, kind: str = "fan",
+    output: str | os.PathLike[str], labels: Sequence[str] | None = None,
+    sectors: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+    bin_days: int = 7, observed=None,
+) -> Path:
+    """Draw a chart of ``kind`` and write it to ``output`` (.png, .svg or .pdf).
+
+    ``runs`` are Results (from ``simulate`` or ``Result.from_folder``), one or several; for
+    ``tornado`` and ``swing``, one sweep folder. ``observed`` (an ObservedSeries, or a dict
+    of them by sector) draws observed history on the fan chart, left of the run's day 0.
+    """
+    if kind not in KINDS:
+        raise AdvsimError(f"kind: {kind!r} is not a chart kind (expected "
+                          f"{', '.join(KINDS[:-1])} or {KINDS[-1]})", param="kind")
+    check_output(output)
+    items = [runs] if isinstance(runs, (str, os.PathLike)) or not isinstance(
+        runs, Sequence) else list(runs)
+    if not items:
+        raise AdvsimError("plot: name at least one results folder (RUN...)")
+    if kind in SWEEP_KINDS and len(items) != 1:
+        raise AdvsimError(f"plot --kind {kind}: name one sweep folder")
+    require_matplotlib()
+    labels = list(labels) if labels else None
+    sectors = list(sectors) if sectors else None
+    if kind in SWEEP_KINDS:
+        from .tornado import swing_chart, tornado_chart
+
+        draw = tornado_chart if kind == "tornado" else swing_chart
+        fig = draw(os.fspath(cast("str", items[0])), metrics=list(metrics) if metrics else None)
+    else:
+        from . import runs as charts
+
+        loaded = cast("list[Result]", list(items))
+        if kind == "fan":
+            fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
+        elif kind == "forces":
+            fig = charts.forces_chart(loaded, labels=labels, sectors=sectors)
+        elif kind == "cdf":
+            fig = charts.cdf_chart(loaded, labels=labels, sectors=sectors)
+        elif kind == "hist":
+            fig = charts.hist_chart(loaded, labels=labels, sectors=sectors, bin_days=bin_days)
+        else:
+            fig = charts.milestones_chart(loaded, labels=labels, sectors=sectors)
+    return save(fig, output)
+
+
+def __getattr__(name: str):
+    # The chart functions, imported on first use (they import numpy and compare).
+    import importlib
+
+    for module, names in (("runs", ("fan_chart", "cdf_chart", "hist_chart",
+                                    "milestones_chart", "forces_chart")),
+                          ("tornado", ("tornado_chart", "read_sensitivity", "swing_chart",
+                                       "read_swing")),
+                          ("backtest", ("backtest_chart",))):
+        if name in names:
+            return getattr(importlib.import_module(f".{module}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

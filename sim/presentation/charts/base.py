@@ -1,0 +1,166 @@
+"""What every chart shares: the figure, dated axes, labels, and writing the file whole.
+
+matplotlib is an optional extra (``pip install 'advsim[plot]'``), imported on first use; figures
+are ``matplotlib.figure.Figure`` objects, never pyplot's global state, saved with the Agg (PNG),
+SVG or PDF canvas by the file's suffix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ...artifacts.files import atomic_file
+from ...errors import AdvsimError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ...running.outcomes import Result, SectorOutcomes
+
+SUFFIXES = (".png", ".svg", ".pdf")
+WIDTH_IN, PANEL_IN = 10.0, 4.6
+
+
+def require_matplotlib() -> None:
+    """Raise a one-line AdvsimError when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise AdvsimError(
+            "plots need matplotlib, an optional extra: pip install 'advsim[plot]'"
+        ) from None
+
+
+def check_output(path: str | os.PathLike[str]) -> Path:
+    """The chart file's path, if its suffix names a format we write."""
+    p = Path(path)
+    if p.suffix.lower() not in SUFFIXES:
+        raise AdvsimError(f"{p}: unknown image suffix {p.suffix or '(none)'!r} "
+                          "(expected .png, .svg or .pdf)")
+    return p
+
+
+def save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` to ``path`` (format by suffix), whole or not at all."""
+    p = check_output(path)
+    with atomic_file(p) as f:
+        fig.savefig(f, format=p.suffix.lower()[1:], dpi=150)
+    return p
+
+
+# -- shared pieces -------------------------------------------------------------------------------
+
+
+def figure(panels: int, panel_in: float = PANEL_IN) -> tuple[Figure, list[Axes]]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_IN, panel_in * panels), layout="constrained")
+    axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def dated(ax: Axes) -> None:
+    """Calendar dates on the x axis, concise, with the year on the first tick as well as at
+    each January (matplotlib's concise labels name the year only there)."""
+    import matplotlib.dates as mdates
+
+    class YearFirst(mdates.ConciseDateFormatter):
+        def format_ticks(self, values):
+            labels = list(super().format_ticks(values))
+            if labels and not re.search(r"\d{4}", labels[0]):
+                labels[0] = f"{labels[0]}\n{mdates.num2date(values[0]):%Y}"
+            return labels
+
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(YearFirst(locator, show_offset=False))
+    ax.grid(True, alpha=0.3)
+
+
+def share_text(x: float) -> str:
+    """A share as a reader should see it: never "0%" for a share that is not zero, nor "100%"
+    for one that is not all."""
+    if x <= 0:
+        return "0%"
+    if x >= 1:
+        return "100%"
+    if x < 0.001:
+        return "<0.1%"
+    if x < 0.01 or x > 0.99:
+        return f"{x:.1%}" if 0.001 <= x <= 0.999 else ">99.9%"
+    return f"{x:.0%}"
+
+
+def panel_title(run: Result, sector: str) -> str:
+    """The scenario's name, and the sector's where the scenario has several."""
+    if len(run.sectors) == 1:
+        return run.name
+    return f"{run.name} · sector {sector}"
+
+
+def day0(run: Result) -> float:
+    """matplotlib's date number of the run's day 0."""
+    import matplotlib.dates as mdates
+
+    return float(mdates.date2num(run.start))
+
+
+def sector_names(runs: list[Result], sectors: list[str] | None) -> list[str]:
+    common = [s for s in runs[0].sectors if all(s in r.sectors for r in runs[1:])]
+    if sectors:
+        for s in sectors:
+            if s not in common:
+                raise AdvsimError(f"sectors: {s!r} is not a sector of every run "
+                                  f"(common: {', '.join(common) or 'none'})", param="sectors")
+        return list(sectors)
+    if not common:
+        raise AdvsimError("plot: the runs share no sector (sectors are matched by name)")
+    return common
+
+
+def run_labels(runs: list[Result], labels: list[str] | None = None) -> list[str]:
+    """Legend labels: the user's, or what distinguishes each run in words: its changed values
+    (the last part of each key path), its horizon, seed or scenario where those differ."""
+    if labels:
+        if len(labels) != len(runs):
+            raise AdvsimError(f"labels: {len(labels)} labels for {len(runs)} runs",
+                              param="labels")
+        return list(labels)
+    out = []
+    for r in runs:
+        parts = []
+        if len({x.name for x in runs}) > 1:
+            parts.append(r.name)
+        parts += [_override_words(o) for o in r.overrides
+                  if o.partition("=")[0] != "horizon_days"]  # said below, where it differs
+        if len({x.horizon_days for x in runs}) > 1:
+            parts.append(f"{r.horizon_days}-day horizon")
+        if len({x.seed for x in runs}) > 1:
+            parts.append(f"seed {r.seed}")
+        out.append(", ".join(parts) or "the scenario as written")
+    if len(set(out)) < len(out):  # nothing tells them apart: say which run each is
+        out = [f"{lab} (run {i + 1})" for i, lab in enumerate(out)]
+    return out
+
+
+def _override_words(override: str) -> str:
+    """``sectors.kurakhove.strikes.0.rate_per_day=0`` as ``strikes rate per day = 0``."""
+    key, _, value = override.partition("=")
+    parts = [p for p in key.split(".") if not p.isdigit()]
+    if len(parts) > 2 and parts[0] == "sectors":
+        parts = parts[2:]
+    return f"{' '.join(parts[-2:]).replace('_', ' ')} = {value}"
+
+
+def replications_text(runs: list[Result]) -> str:
+    ns = {r.replications for r in runs}
+    return f"{ns.pop():,} replications" + (" each" if len(runs) > 1 else "") if len(ns) == 1 \
+        else "replications " + ", ".join(f"{r.replications:,}" for r in runs)
+
+
+def at_text(s: SectorOutcomes, at: float, objective: bool = False) -> str:
+    return s.sector.format_at(at, objective)

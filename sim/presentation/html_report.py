@@ -1,0 +1,501 @@
+"""A report to share: runs, sweeps and saved backtests as one self-contained HTML file (inline
+SVG charts, print CSS) or as Markdown with its charts as SVG files beside it.
+
+The report is built once as a small document (sections of paragraphs, tables, code and charts)
+and then rendered; the charts are the figures of ``sim.presentation.charts``, the numbers
+those of the run's own summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import io
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..artifacts.files import atomic_write
+from ..errors import AdvsimError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..running.outcomes import Result
+
+FORMATS = (".html", ".md")
+
+
+@dataclass
+class Section:
+    """One part of the report: a heading and its blocks, in order."""
+
+    title: str
+    level: int = 2
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def text(self, s: str) -> None:
+        self.blocks.append(("text", s))
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]],
+              caption: str = "") -> None:
+        self.blocks.append(("table", (list(header), [list(r) for r in rows], caption)))
+
+    def code(self, s: str, caption: str = "") -> None:
+        self.blocks.append(("code", (s, caption)))
+
+    def items(self, xs: Sequence[str]) -> None:
+        self.blocks.append(("items", list(xs)))
+
+    def chart(self, name: str, fig: Figure, caption: str) -> None:
+        self.blocks.append(("chart", (name, fig, caption)))
+
+
+# -- reading what is given -----------------------------------------------------------------------
+
+
+def _kind_of(spec: str) -> str:
+    p = Path(spec)
+    if p.is_file() and p.suffix.lower() == ".json":
+        return "backtest"
+    if p.is_dir() and ((p / "sweep.yaml").is_file() or (
+            (p / "points.csv").is_file() and not (p / "outcomes.csv").is_file())):
+        return "sweep"
+    return "run"
+
+
+def assumptions(yaml_text: str) -> list[tuple[int, str]]:
+    """(line, text) of each ``# assumption:`` comment of a scenario, with the key it annotates
+    where the comment follows one on its line."""
+    out = []
+    for i, line in enumerate(yaml_text.splitlines(), 1):
+        m = re.search(r"#\s*assumption:\s*(.*)$", line)
+        if not m:
+            continue
+        key = line[: m.start()].strip()
+        text = m.group(1).strip()
+        out.append((i, f"{key} — {text}" if key else text))
+    return out
+
+
+def sources(yaml_text: str) -> list[str]:
+    """The comment block that opens a scenario (where it says what it rests on), and every
+    comment that cites a source (``report:``, ``source``, a file or an address)."""
+    head: list[str] = []
+    for line in yaml_text.splitlines():
+        if line.startswith("#"):
+            head.append(line.lstrip("#").strip())
+        elif line.strip():
+            break
+    cited = []
+    for line in yaml_text.splitlines():
+        m = re.search(r"#\s*(.*)$", line)
+        if m and not line.lstrip().startswith("#") and re.search(
+                r"\b(report|source|engel|cited?)\b|https?://|\.txt|\.csv", m.group(1), re.I) \
+                and "assumption:" not in m.group(1):
+            cited.append(f"{line[: m.start()].strip()} — {m.group(1).strip()}")
+    para = " ".join(h for h in head if h)
+    return ([para] if para else []) + cited
+
+
+# -- building ------------------------------------------------------------------------------------
+
+
+def _fmt_day(d: float | None) -> str:
+    return "beyond the horizon" if d is None else f"{d:g}"
+
+
+def run_sections(run: Result, charts: bool = True) -> list[Section]:
+    """The sections of one run: headline percentiles and dates per sector, progress, forces,
+    charts, the scenario as run with its assumptions and sources, and provenance."""
+    from .charts.runs import cdf_chart, fan_chart, forces_chart, hist_chart, milestones_chart
+
+    folder = Path(run.source) if run.source else None
+    summary = run.summary()
+    top = Section(f"{run.name}", level=2)
+    sc = run.scenario
+    top.text(f"{run.replications:,} replications, seed {run.seed}, from {sc.start} over "
+             f"{sc.horizon_days} days (to {run.date_of(sc.horizon_days)})."
+             + (f" Results folder: {run.source}." if run.source else ""))
+    if sc.description:
+        top.text(sc.description)
+    out = [top]
+    for name, s in summary["sectors"].items():
+        sec = Section(f"Sector {name}: {s['kind']}, objective {s['objective']['name']}", 3)
+        obj = s["objective"]
+        sec.text(f"P(objective reached within {sc.horizon_days} days) = "
+                 f"{obj['prob_reached']:.3f} (Monte Carlo s.e. {obj['prob_reached_se']:.4f}). "
+                 "A percentile beyond the horizon is censored: those replications have not "
+                 "reached the objective by then.")
+        rows = [[k.upper(), _fmt_day(obj["day"][k]), obj["date"][k] or "—",
+                 "" if obj["day_se"].get(k) is None else f"± {obj['day_se'][k]:g}"]
+                for k in obj["day"]]
+        sec.table(["percentile", "day", "date", "MC s.e."], rows,
+                  "Day the objective is reached")
+        so = run.sectors[name]
+        prog = s[so.progress_name]
+        sec.table(["percentile", *[f"day {d}" for d in prog["days"]]],
+                  [[k.upper(), *[f"{v:g}" for v in prog[k]]] for k in obj["day"]],
+                  so.sector.progress_label if hasattr(so.sector, "progress_label")
+                  else so.progress_name)
+        if s.get("milestones"):
+            sec.table(["milestone", "P(reached)", "P10 date", "P50 date", "P90 date"],
+                      [[m, f"{v.get('prob_reached', 0):.3f}", v["date"].get("p10") or "—",
+                        v["date"].get("p50") or "—", v["date"].get("p90") or "—"]
+                       for m, v in s["milestones"].items()], "Milestones")
+        forces = s.get("forces")
+        if forces:
+            rows = []
+            for side in ("attacker", "defender"):
+                f = forces[side]
+                b = f["breakpoint"]
+                what = (f"{b['fraction']:.0%} of peak" if b["fraction"] else "none left")
+                troops = f.get("troops", {}).get("p50")
+                rows.append([side, f"{f['start']:,.0f}",
+                             *([f"{v:,.0f}" for v in troops] if troops else
+                               ["—"] * len(forces["days"])),
+                             what, f"{b.get('prob_reached', 0):.3f}",
+                             b.get("date", {}).get("p50") or "—"])
+            sec.table(["side", "troops at start",
+                       *[f"median day {d}" for d in forces["days"]],
+                       "breakpoint", "P(reached)", "median date"], rows,
+                      "Forces: median troops at checkpoint days, and the day each side reaches "
+                      "its breakpoint")
+        out.append(sec)
+    if charts:
+        ch = Section("Charts", 3)
+        ch.chart(f"{_slug(run.name)}-fan", fan_chart([run]),
+                 "Progress per day: shades P5–P95 to P45–P55 in 10% steps, and the median")
+        if any(so.reached.any() for so in run.sectors.values()):
+            ch.chart(f"{_slug(run.name)}-cdf", cdf_chart([run]),
+                     "P(objective reached) by date, to the horizon")
+            ch.chart(f"{_slug(run.name)}-hist", hist_chart([run]),
+                     "Date the objective is reached; hatched: not within the horizon")
+        else:
+            ch.text("No replication reaches the objective within the horizon: no chart of "
+                    "when it falls.")
+        if any(so.sector.milestones for so in run.sectors.values()):
+            ch.chart(f"{_slug(run.name)}-milestones", milestones_chart([run]),
+                     "When each milestone falls")
+        if all(so.has_forces_bands() for so in run.sectors.values()):
+            ch.chart(f"{_slug(run.name)}-forces", forces_chart([run]), "Troops by side per day")
+        out.append(ch)
+    yaml_text = _scenario_text(run, folder)
+    scen = Section("The scenario as run", 3)
+    if run.overrides:
+        scen.text("Changed from the scenario file: " + ", ".join(run.overrides))
+    # The folder's scenario.yaml is the scenario as resolved, without comments: its
+    # assumptions and sources are read from the file it was run from, where that is at hand.
+    source = _manifest(folder).get("source")
+    commented = (Path(source).read_text(encoding="utf-8")
+                 if source and Path(source).is_file() else yaml_text)
+    where = source if commented is not yaml_text else "scenario.yaml"
+    marked = assumptions(commented)
+    if marked:
+        scen.text(f"Assumptions it marks ({len(marked)}, by line of {where}):")
+        scen.items([f"line {i}: {t}" for i, t in marked])
+    elif source and commented is yaml_text:
+        scen.text(f"Its assumptions are marked in {source}, which is not at hand here.")
+    cited = sources(commented)
+    if cited:
+        scen.text(f"Sources it cites ({where}):")
+        scen.items(cited)
+    scen.code(yaml_text, "scenario.yaml (as resolved and run)")
+    out.append(scen)
+    prov = Section("Provenance", 3)
+    manifest = _manifest(folder)
+    prov.table(["", ""], [[k, v] for k, v in (
+        ("advsim", manifest.get("advsim", __version__)),
+        ("seed", run.seed),
+        ("replications", f"{run.replications:,}"),
+        ("scenario sha256", manifest.get("scenario_sha256") or run.scenario_sha256 or "—"),
+        ("scenario file", manifest.get("source", "—")),
+        ("overrides", ", ".join(run.overrides) or "none"),
+        ("created", manifest.get("created", "—")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()
+                               if v) or "—"),
+        ("wall time", f"{manifest.get('wall_seconds', run.wall_seconds):g} s"),
+    )])
+    out.append(prov)
+    return out
+
+
+def sweep_sections(spec: str) -> list[Section]:
+    """A sweep folder: its spec, the points' metrics, the sensitivity ranking and charts."""
+    from ..artifacts.tables import read_csv_columns
+    from .charts.tornado import read_sensitivity, swing_chart, tornado_chart
+
+    folder = Path(spec)
+    manifest = _manifest(folder)
+    spec_text = _read(folder / "sweep.yaml", spec) if (folder / "sweep.yaml").is_file() else ""
+    name = manifest.get("name") or manifest.get("sweep") or folder.name
+    sec = Section(f"Sweep: {name}", 2)
+    points = read_csv_columns(folder / "points.csv", spec)
+    n = len(points.get("point", []))
+    sec.text(f"{n} points; folder {spec}.")
+    shown = [c for c in points if c not in ("seed",)]
+    sec.table(shown, [[points[c][i] or "—" for c in shown] for i in range(min(n, 40))],
+              "Points (first 40)" if n > 40 else "Points")
+    out = [sec]
+    if (folder / "sensitivity.csv").is_file():
+        _, cols, value = read_sensitivity(spec)
+        sens = Section("Sensitivity", 3)
+        keep = [c for c in ("metric", "rank", "parameter", "sobol_total", "sobol_first", "prcc",
+                            "prcc_low", "prcc_high", "note") if c in cols]
+        sens.table(keep, [[cols[c][i] for c in keep] for i in range(len(cols["metric"]))],
+                   f"Ranked by {value}")
+        sens.chart(f"{_slug(folder.name)}-tornado", tornado_chart(spec),
+                   "Influence of the swept parameters")
+        with contextlib.suppress(AdvsimError):  # not a grid sweep: no swing
+            sens.chart(f"{_slug(folder.name)}-swing", swing_chart(spec),
+                       "Swing of each metric across each parameter's range")
+        out.append(sens)
+    if spec_text:
+        s = Section("The sweep as run", 3)
+        marked = assumptions(spec_text)
+        if marked:
+            s.items([f"line {i}: {t}" for i, t in marked])
+        s.code(spec_text, "sweep.yaml")
+        out.append(s)
+    prov = Section("Provenance", 3)
+    prov.table(["", ""], [[k, manifest[k]] for k in ("advsim", "seed", "created")
+                          if k in manifest] or [["advsim", __version__]])
+    out.append(prov)
+    return out
+
+
+def backtest_sections(spec: str) -> list[Section]:
+    """A backtest saved as the JSON of ``advsim backtest --json``: its scores per sector and
+    the baseline's (no charts: the JSON holds the scores, not the model's runs)."""
+    try:
+        doc = json.loads(_read(Path(spec), spec))
+        sectors = doc["sectors"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise AdvsimError(f"{spec}: not the JSON of advsim backtest --json (no 'sectors')") \
+            from None
+    sec = Section(f"Backtest: {doc.get('scenario', Path(spec).stem)}", 2)
+    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {spec}. "
+             "One observed series is one draw, and its dates are strongly correlated: a few "
+             "weeks of one sector is weak evidence either way.")
+    keys = ("n_obs", "crps", "coverage_50", "coverage_90", "pit", "crps_skill", "brier")
+    rows = []
+    for name, s in sectors.items():
+        rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
+        base = s.get("baseline") or {}
+        if base:
+            rows.append([name, f"baseline: {base.get('method', '')}",
+                         *[_cell(base.get(k)) for k in keys]])
+    sec.table(["sector", "forecast", *keys], rows, "Scores")
+    notes = doc.get("notes") or []
+    if notes:
+        sec.items(notes)
+    return [sec]
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)[:60]
+    return str(v)
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "chart"
+
+
+def _read(path: Path, spec: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+
+
+def _manifest(folder: Path | None) -> dict:
+    if folder is None or not (folder / "manifest.json").is_file():
+        return {}
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _scenario_text(run: Result, folder: Path | None) -> str:
+    if folder is not None and (folder / "scenario.yaml").is_file():
+        return (folder / "scenario.yaml").read_text(encoding="utf-8")
+    source = _manifest(folder).get("source")
+    if source and Path(source).is_file():
+        return Path(source).read_text(encoding="utf-8")
+    return f"# {run.name}: the scenario's text is not at hand (a run held in memory)\n"
+
+
+def build(items: Sequence[str | os.PathLike[str] | Result]) -> list[Section]:
+    """The report's sections for runs (folders, sweep points or Results), sweep folders and
+    saved backtest JSON files, in the order given."""
+    from ..running.outcomes import Result
+
+    if not items:
+        raise AdvsimError("report: name at least one results folder, sweep folder or backtest "
+                          "JSON (RUN_OR_SWEEP_OR_BACKTEST...)")
+    out: list[Section] = []
+    for item in items:
+        if isinstance(item, Result):
+            out += run_sections(item)
+            continue
+        spec = os.fspath(item)
+        kind = _kind_of(spec)
+        if kind == "backtest":
+            out += backtest_sections(spec)
+        elif kind == "sweep":
+            out += sweep_sections(spec)
+        else:
+            out += run_sections(Result.from_folder(spec))
+    return out
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def svg_of(fig: Figure) -> str:
+    """A figure as SVG markup for inline use: text as paths (no fonts needed), no XML prolog,
+    ids salted so that several charts in one page do not clash."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": str(id(fig))}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;
+max-width:62rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;
+margin-top:2.4rem}h3{margin-top:1.6rem}
+table{border-collapse:collapse;margin:.6rem 0 1rem;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #ccc;padding:.2rem .55rem;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.2rem}
+figure{margin:1rem 0;break-inside:avoid}figure svg{width:100%;height:auto}
+figcaption{font-size:.9rem;color:#444}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:.6rem;overflow:auto;font-size:.8rem}
+.meta{color:#555}table.kv td{text-align:left}
+@media print{body{max-width:none;margin:0;font-size:11pt}h2{break-before:page}
+h2:first-of-type{break-before:avoid}table,figure,pre{break-inside:avoid}
+pre{white-space:pre-wrap;font-size:8pt}a{color:inherit}}
+"""
+
+
+def to_html(sections: Sequence[Section], title: str) -> str:
+    """One self-contained page: styles and charts inline, no script, nothing fetched."""
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width,initial-scale=1">',
+             f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{esc(title)}</h1>",
+             f'<p class="meta">advsim {esc(__version__)} · report written '
+             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>"]
+    for s in sections:
+        parts.append(f"<h{s.level}>{esc(s.title)}</h{s.level}>")
+        for kind, b in s.blocks:
+            if kind == "text":
+                parts.append(f"<p>{esc(b)}</p>")
+            elif kind == "items":
+                parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in b) + "</ul>")
+            elif kind == "code":
+                text, caption = b
+                parts.append(f'<p class="meta">{esc(caption)}</p><pre>{esc(text)}</pre>')
+            elif kind == "table":
+                header, rows, caption = b
+                cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+                head = "" if not any(header) else (
+                    "<thead><tr>" + "".join(f"<th>{esc(str(h))}</th>" for h in header)
+                    + "</tr></thead>")
+                body = "".join("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in r) + "</tr>"
+                               for r in rows)
+                kv = "" if any(header) else ' class="kv"'  # a list of names and values
+                parts.append(f"<table{kv}>{cap}{head}<tbody>{body}</tbody></table>")
+            else:
+                name, fig, caption = b
+                parts.append(f'<figure class="chart" id="{esc(name)}">{svg_of(fig)}'
+                             f"<figcaption>{esc(caption)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def to_markdown(sections: Sequence[Section], title: str,
+                chart_dir: str | None) -> tuple[str, dict[str, str]]:
+    """Markdown for pasting, and the SVG files of its charts by name (linked beside it; with
+    ``chart_dir`` None, charts are left out with a note)."""
+    def cell(x: Any) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"# {title}", "", f"advsim {__version__}", ""]
+    files: dict[str, str] = {}
+    for s in sections:
+        lines += ["#" * s.level + " " + s.title, ""]
+        for kind, b in s.blocks:
+            if kind == "text":
+                lines += [b, ""]
+            elif kind == "items":
+                lines += [f"- {x}" for x in b] + [""]
+            elif kind == "code":
+                text, caption = b
+                lines += [f"{caption}:", "", "```yaml", text.rstrip("\n"), "```", ""]
+            elif kind == "table":
+                header, rows, caption = b
+                if caption:
+                    lines += [f"**{caption}**", ""]
+                header = [h or " " for h in header]
+                lines.append("| " + " | ".join(cell(h) for h in header) + " |")
+                lines.append("|" + "|".join(" --- " for _ in header) + "|")
+                lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+                lines.append("")
+            else:
+                name, fig, caption = b
+                if chart_dir is None:
+                    lines += [f"*(chart left out: {caption})*", ""]
+                    continue
+                file = f"{chart_dir}/{name}.svg"
+                files[file] = svg_of(fig)
+                lines += [f"![{caption}]({file})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n", files
+
+
+def write_report(items: Sequence[str | os.PathLike[str] | Result],
+                 output: str | os.PathLike[str], *, title: str | None = None,
+                 charts: bool = True) -> list[Path]:
+    """Write the report of ``items`` to ``output``: ``.html`` (one self-contained file) or
+    ``.md`` (Markdown, its charts as SVG files in a folder ``NAME_charts`` beside it, or left
+    out with ``charts=False``). Returns the files written."""
+    out = Path(output)
+    if out.suffix.lower() not in FORMATS:
+        raise AdvsimError(f"output: {out}: unknown report suffix {out.suffix or '(none)'!r} "
+                          "(expected .html or .md)", param="output")
+    from .charts.base import require_matplotlib
+
+    require_matplotlib()
+    sections = build(items)
+    title = title or " · ".join(s.title for s in sections if s.level == 2)
+    if out.suffix.lower() == ".html":
+        atomic_write(out, to_html(sections, title).encode("utf-8"))
+        return [out]
+    chart_dir = f"{out.stem}_charts" if charts else None
+    text, files = to_markdown(sections, title, chart_dir)
+    written = []
+    for name, svg in files.items():
+        path = out.parent / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, svg.encode("utf-8"))
+        written.append(path)
+    atomic_write(out, text.encode("utf-8"))
+    return [out, *written]

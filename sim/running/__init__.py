@@ -1,0 +1,1 @@
+"""Running scenarios: replications in chunks on an executor, and their outcomes."""
