@@ -308,13 +308,13 @@ def test_reprs_are_short_and_the_html_views_name_what_matters(run):
     assert diff._repr_html_().count("<tr>") == 1 + len(mem.sectors)
 
 
-def test_the_readme_one_line_loads_work_and_count_censored_as_null(run):
+def test_the_docs_one_line_loads_work_and_count_censored_as_null(run):
     import importlib.util
     import re
 
     out, mem = run
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Loading the tables", 1)[1]
+    readme = (ROOT / "docs" / "run.md").read_text(encoding="utf-8")
+    section = readme.split("## Loading the tables", 1)[1]
     (block,) = re.findall(r"```py\n(.*?)```", section.split("\n## ", 1)[0], flags=re.S)
     lines = block.strip().splitlines()
     assert [ln.split()[1].rstrip(";") for ln in lines] == ["pandas", "polars", "duckdb"]
