@@ -1,6 +1,6 @@
-"""The bootstrap of ``advsim compare`` as it was until the fast one replaced it (sim/comparison.py
-at commit 1bd663b): kept unchanged as the reference that the fast bootstrap must reproduce
-exactly, resample by resample. Do not edit."""
+"""The bootstrap of ``advsim compare`` as it was until the fast one replaced it (now
+sim/analysis/bootstrap.py; at commit 1bd663b): kept unchanged as the reference that the fast
+bootstrap must reproduce exactly, resample by resample. Do not edit."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from reference_bootstrap import _counts, _Sorted, reference_bootstrap
 
-from sim.analysis.comparison import _Column, _Resamples, bootstrap, bootstrap_rng, median_rows
+from sim.analysis.bootstrap import _Column, _Resamples, bootstrap, median_rows
+from sim.seeds import bootstrap_rng
 
 
 def sample(rng: np.random.Generator, n: int, censored: float, ties: bool) -> tuple:

@@ -1,5 +1,5 @@
 """The bootstrap of ``advsim compare`` beyond 100,000 replications draws each resample as its
-counts per class of alike replications (``sim.analysis.comparison._Classes``) instead of n
+counts per class of alike replications (``sim.analysis.bootstrap._Classes``) instead of n
 replication indices. These tests prove that it is the same bootstrap: the medians it finds are
 those of the full resample it stands for; that full resample is n uniform draws with replacement (in
 law); the law of the replicates is that of the drawn bootstrap (exactly, enumerated, at a
@@ -16,15 +16,15 @@ import pytest
 from reference_bootstrap import reference_bootstrap
 from scipy import stats
 
-import sim.analysis.comparison as comparison
-from sim.analysis.comparison import (
+import sim.analysis.bootstrap as comparison
+from sim.analysis.bootstrap import (
     _BandColumn,
     _Classes,
     bootstrap,
-    bootstrap_rng,
     interval,
     median_rows,
 )
+from sim.seeds import bootstrap_rng
 
 
 def sample(rng: np.random.Generator, n: int, censored: float, ties: bool) -> tuple:

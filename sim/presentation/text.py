@@ -654,7 +654,7 @@ def format_fit(fit, checks, *, class_file: str, command: str) -> str:
         "pace; sojourns lognormal by",
         "# censored maximum likelihood; base = lognormal across "
         f"{len(fit.town_rates)} towns' own rates; noise = step spread scaled to a day",
-        f"# town rates (m/day, grinding-equivalent): "
+        "# town rates (m/day, grinding-equivalent): "
         + ", ".join(f"{t} {r:.0f}" for t, r in fit.town_rates.items()),
     ]
     for r in fit.regimes:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...analysis.comparison import censor_at
+from ...analysis.bootstrap import censor_at
 from ...analysis.summary import FAN_PERCENTILES, censored_percentiles
 from ...errors import AdvsimError
 from .base import (
