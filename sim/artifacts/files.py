@@ -443,10 +443,11 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def provenance(*, seed: int, packages: Sequence[str] = (), **sha256: str) -> dict:
+def provenance(*, seed: int | None, packages: Sequence[str] = (), **sha256: str) -> dict:
     """The block every manifest carries: the advsim version, the seed, the hashes passed in
     (``scenario_sha256=...``), when, and the versions of what computed it (advsim, numpy,
-    scipy, simpy, Python and any of ``packages``) on which platform.
+    scipy, simpy, Python and any of ``packages``) on which platform. A seed of None: nothing
+    random made it (a trace).
 
     ``python``, ``numpy`` and ``scipy`` are also given at the top level, where manifests have
     always had them.

@@ -240,6 +240,7 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         raise AdvsimError(f"{spec}: not a folder (expected a results folder of advsim run)")
     if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
         raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
+    _check_kind(folder, spec)
     tables = [table_file(folder / f"{t}.csv") for t in ("bands", *TABLES)]
     check = verify_run(folder, spec, reads=[
         "summary.json", "scenario.yaml", SOURCE_FILE, *(t.name for t in tables),
@@ -253,6 +254,17 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
     return files
 
 
+def _check_kind(folder: Path, spec: str) -> None:
+    """A folder whose manifest names another kind (a trace's, say) is refused as that."""
+    try:
+        kind = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return  # the checks that follow say what is wrong
+    if isinstance(kind, str) and kind != "run":
+        raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')} "
+                          f"(expected {KINDS['run']})")
+
+
 def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
     for name in RUN_FILES:
         if not (folder / name).is_file():
@@ -263,10 +275,6 @@ def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
     check.ready("summary.json")
     summary = _read_json(folder / "summary.json", spec)
     manifest = _read_json(folder / "manifest.json", spec)
-    kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind not in (None, "run"):
-        raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')} "
-                          f"(expected {KINDS['run']})")
     check.ready("scenario.yaml")
     text = _read_text(folder / "scenario.yaml", spec)
     sc = _parse_scenario(text, folder / "scenario.yaml")
