@@ -231,7 +231,7 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
     out.append(scenario_section(run))
     prov = Section("Provenance", 3)
     manifest = run.manifest
-    source = manifest.get("source")
+    source = manifest.get("scenario_source") or manifest.get("source")  # a sweep point's, a run's
     inputs = manifest.get("inputs") or {}
     prov.table(["", ""], [[k, v] for k, v in (
         ("advsim", manifest.get("advsim", __version__)),
