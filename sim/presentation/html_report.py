@@ -79,8 +79,8 @@ def load(item: str | os.PathLike[str] | Result | SweepResult) -> Result | SweepR
         return _backtest_json(spec)
     manifest = _manifest(p)
     kind = kind_of(p, manifest)
-    if kind == "run":
-        return Result.from_folder(spec)
+    if kind == "run" or (kind is None and (p / "manifest.json").exists()):
+        return Result.from_folder(spec)  # an unreadable manifest: the run reader says how
     if kind == "sweep":
         return SweepResult.from_folder(spec)
     if kind is None:
