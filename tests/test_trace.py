@@ -450,8 +450,9 @@ def test_an_altered_trace_folder_is_refused_naming_the_file(series_dir, tmp_path
                             "(truncated, damaged or edited)")
     (out / "series.csv").write_bytes(data)
     assert Trace.from_folder(out).manifest["kind"] == "trace"  # restored: read again
-    with pytest.raises(AdvsimError, match="a trace folder of advsim trace --out .expected a "
-                                          "results folder of advsim run"):
-        from sim.running.outcomes import Result
+    from sim.running.outcomes import Result
 
+    with pytest.raises(AdvsimError) as e:
         Result.from_folder(out)
+    assert str(e.value) == (f"{out}: a trace folder of advsim trace --out (expected a results "
+                            "folder of advsim run)")
