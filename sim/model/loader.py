@@ -163,6 +163,12 @@ def parse_scenario(text: str, *, file: str = "<string>", overrides: Sequence[str
     return _parse(text, file, overrides)[0]
 
 
+def parse_resolved(text: str, *, file: str = "<string>", overrides: Sequence[str] = (),
+                   ) -> tuple[Scenario, str]:
+    """``load_resolved`` of YAML text: the text a run keeps is then the text it parsed."""
+    return _parse(text, file, overrides)
+
+
 def _parse(text: str, file: str, overrides: Sequence[str]) -> tuple[Scenario, str]:
     data, lines = read_yaml(text, file)
     if data is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import time
@@ -14,13 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts.files import (
-    WRITTEN_BY,
     atomic_dir,
-    checksums,
     package_version,
     provenance,
     sha256_file,
     sha256_text,
+    write_manifest,
 )
 from ..artifacts.tables import maybe_parquet_parts, write_csv, write_csv_parts
 from ..engine import CHUNK_SIZE, simulate_chunk
@@ -150,7 +148,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
     order = [p.index for p in plan.points]
     table = points_table(plan, [done[i] for i in order])
     write_csv(tmp / "points.csv", table)
-    parquet = maybe_parquet_parts(tmp / "points.parquet", [table])
+    maybe_parquet_parts(tmp / "points.parquet", [table])
     write_csv_parts(tmp / "outcomes.csv", outcome_parts(plan, store, table))
     maybe_parquet_parts(tmp / "outcomes.parquet", outcome_parts(plan, store, table))
     sens = sensitivity(plan, table)
@@ -167,7 +165,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
     store.write_sessions(sessions)
     sw = plan.sweep
     dask = executor.name == "dask"
-    manifest = {
+    manifest = write_manifest(tmp, "sweep", {
         **provenance(
             seed=sw.seed,
             sweep_sha256=sha256_text(plan.spec_yaml),
@@ -193,12 +191,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
         "points_computed": computed,
         "resumed": len(sessions) > 1,
         "sessions": sessions,
-        "written_by": WRITTEN_BY,
-        "files": checksums(tmp, ["points.csv", "outcomes.csv", "sensitivity.csv", "sweep.yaml",
-                                 "scenario.yaml", "sessions.json"]
-                           + (["points.parquet", "outcomes.parquet"] if parquet else [])),
         **({"dask": package_version("distributed")} if dask else {}),
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    })
     return SweepResult(plan=plan, path=tmp, table=table, sensitivity=sens, wall_seconds=wall,
                        points_computed=computed, manifest=manifest)
