@@ -25,6 +25,13 @@ ATTRITION_MODELS = ("none", "daily_fraction", "lanchester_square", "lanchester_l
 SIDES = ("attacker", "defender")
 
 
+def default_checkpoints(horizon_days: int) -> tuple[int, ...]:
+    """The checkpoints a scenario gets when it names none: 30, 90, 180 and 365 days within the
+    horizon, and the horizon itself when it ends before a year."""
+    days = tuple(d for d in (30, 90, 180, 365) if d <= horizon_days)
+    return days if horizon_days in days or horizon_days >= 365 else (*days, horizon_days)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Milestone:
     """A named point along the sector: km from the start (axis) or held km² (area)."""
