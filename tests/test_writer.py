@@ -95,7 +95,7 @@ def test_comments_head_the_text_and_hide_nothing():
     assert "# check ks: FAILED (p = 0.01)" in lines
     assert "  # daily" in lines and "  # variation" in lines
     assert lines[lines.index("  # variation") + 1].startswith("  noise:")
-    assert any(ln.startswith("  base_m_per_day: {") and ln.endswith("  # the rate")
+    assert any(ln.startswith("  base_m_per_day: {") and ln.endswith("   # the rate")
                for ln in lines)
     data, _ = read_yaml(text, "<test>")
     assert data == {"advance": {"base_m_per_day": {"dist": "gamma", "mean": 100, "sd": 10},

@@ -48,7 +48,7 @@ def _opt(x: Dist | None) -> D.Distribution | None:
 
 
 def regime(name: str, factor: float, sojourn_days: Dist,
-           next: Mapping[str, float] | None = None) -> Regime:  # noqa: A002  (the YAML key)
+           next: Mapping[str, float] | None = None) -> Regime:
     """A regime; ``next`` (regime name: probability) is filled in by :func:`regimes` when
     left out: every other regime equally likely, as the loader does."""
     return Regime(name=name, factor=float(factor), sojourn_days=dist(sojourn_days),

@@ -85,7 +85,7 @@ def dist_data(d: D.Distribution) -> int | float | dict:
     if isinstance(d, D.Empirical):
         return _Flow(dist="empirical", samples=_FlowList(number(x) for x in d.samples))
     name = next(n for n, cls in _CLASSES.items() if type(d) is cls)
-    required, optional = D.SPECS[name]
+    required, _ = D.SPECS[name]
     out = _Flow(dist=name)
     for key in required:
         out[key] = number(getattr(d, key))
@@ -309,7 +309,7 @@ def dump_data(
         _, at = read_yaml(text, "<written>")
         for path, note in (after or {}).items():
             i = at[tuple(path)] - 1
-            lines[i] += "  " + " ".join(comment_lines(note)).replace(" # ", " ")
+            lines[i] += "   " + " ".join(comment_lines(note)).replace(" # ", " ")
         for path, note in sorted((above or {}).items(), key=lambda kv: -at[tuple(kv[0])]):
             i = at[tuple(path)] - 1
             indent = lines[i][: len(lines[i]) - len(lines[i].lstrip(" -"))].replace("-", " ")
@@ -328,9 +328,8 @@ def provenance_comments(p: Provenance) -> list[str]:
     out = [f"fitted by {p.tool}: {p.method}"]
     if p.since or p.until:
         out.append(f"data: {p.since or 'the start'} to {p.until or 'the end'}")
-    for s in p.inputs:
-        out.append(f"input: {s.file}" + (f" (sha256 {s.sha256})" if s.sha256 else ""))
-    for c in p.checks:
-        out.append(f"check {c.name}: {'passed' if c.passed else 'FAILED'}"
-                   + (f" ({c.detail})" if c.detail else ""))
+    out += [f"input: {s.file}" + (f" (sha256 {s.sha256})" if s.sha256 else "")
+            for s in p.inputs]
+    out += [f"check {c.name}: {'passed' if c.passed else 'FAILED'}"
+            + (f" ({c.detail})" if c.detail else "") for c in p.checks]
     return out
