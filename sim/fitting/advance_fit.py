@@ -248,7 +248,7 @@ def approach_scenario(block: Advance, origins: Sequence[tuple[str, float, str | 
     sectors = []
     for name, km, state in origins:
         adv = no_force
-        if state is not None and state in names:
+        if state is not None and state in names and adv.regimes is not None:
             adv = replace(adv, regimes=replace(adv.regimes, initial=state))
         sectors.append(B.axis(name, length_km=max(float(km), 1e-3), objective=name,
                               advance=adv, attacker=1, defender=1))

@@ -694,7 +694,10 @@ class Calibration:
         fitted cv (zero-inflated where some gaps show no change). Rounded as printed."""
         from ..model import distributions as D
 
-        base = D.Gamma(mean=_sig(self.fit.rate_m_per_day, 4), sd=_sig(self.base_sd_m_per_day, 3))
+        def sig(x: float, digits: int) -> float:
+            return float(f"{x:.{digits}g}")
+
+        base = D.Gamma(mean=sig(self.fit.rate_m_per_day, 4), sd=sig(self.base_sd_m_per_day, 3))
         f = self.fit
         if isinstance(f, ZeroInflatedFit):
             p = float(f"{f.p_move:.3g}")
@@ -703,7 +706,7 @@ class Calibration:
                 10 ** (2 - math.floor(math.log10(sd))) if sd > 0 else 0.0  # up: sd >= its least
             noise: D.Distribution = D.ZeroInflatedGamma(p_move=p, mean=1.0, sd=sd)
         else:
-            noise = D.Gamma(mean=1.0, sd=_sig(f.cv, 3))
+            noise = D.Gamma(mean=1.0, sd=sig(f.cv, 3))
         return Advance(base_m_per_day=base, noise=noise)
 
     @cached_property

@@ -18,6 +18,7 @@ from . import distributions as D
 from .keypath import KeyPath, printable
 from .provenance import Provenance
 from .scenario import (
+    DEFAULT_PERCENTILES,
     OPEN_END,
     Advance,
     AreaSector,
@@ -31,7 +32,6 @@ from .scenario import (
 
 Dumpable = Scenario | Sector | Advance
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-DEFAULT_PERCENTILES = Scenario.__dataclass_fields__["percentiles"].default
 
 
 class _Flow(dict):
