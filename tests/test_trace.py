@@ -377,6 +377,20 @@ def test_cli_scenario_block_cites_the_snapshot(series_dir, tmp_path):
     assert "deepstatemap_data_20240909.geojson" in r.stdout
 
 
+def test_cli_scenario_block_keeps_a_name_that_yaml_would_misread(series_dir, tmp_path):
+    from sim.model.loader import read_yaml
+
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon,country,aliases,source\n"
+                     '"Site #3: Yes, *ref",48.0,37.0,UA,,test\n', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--towns", str(towns), "--to",
+                                 "Site #3: Yes, *ref", "--scenario", "--start", "2024-09-10"])
+    assert r.exit_code == 0, r.output
+    (block,) = read_yaml(r.stdout, "<stdout>")[0].values()
+    assert block["objective"] == {"name": "Site #3: Yes, *ref"}
+    assert block["length_km"] == pytest.approx(18.6, abs=0.1)
+
+
 def test_cli_table_and_area(series_dir):
     r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--area",
                                  "occupied", "--bbox", "37.0,47.0,37.4,49.0"])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ScenarioError
 from ..model.scenario import Scenario, slug
 from .files import (
     KINDS,
@@ -547,12 +547,12 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
 
 
 def _read_yaml(path: Path, spec: str) -> dict:
-    import yaml
+    from ..model.loader import read_text, read_yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+        doc, _ = read_yaml(read_text(path, "a sweep spec"), str(path))
+    except ScenarioError as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e.message})") from None
     if not isinstance(doc, dict):
         raise AdvsimError(f"{spec}: {path.name} is not a sweep spec")
     return doc

@@ -113,6 +113,7 @@ def fit_command(class_file, check, seed, output) -> None:
     """
     import shlex
     import sys
+    from dataclasses import replace
 
     from ..artifacts.files import atomic_write
     from ..fitting.advance_fit import check as check_fit
@@ -123,6 +124,7 @@ def fit_command(class_file, check, seed, output) -> None:
     cls = read_class(class_file)
     f = fit(cls)
     checks = check_fit(f.block(), cls, seed=seed) if check else []
+    f = replace(f, provenance=f.provenance.with_checks(c.as_check() for c in checks))
     text = format_fit(f, checks, class_file=class_file,
                       command="advsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     if output:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..fitting.advance_fit import fall_days, fit
 from ..fitting.reference import BANDS_KM, KaplanMeier, Origin, ReferenceClass, km_by_band
+from ..model.scenario import Advance
 from . import scores as S
 
 EVERY_DAYS = 30
@@ -86,7 +87,7 @@ def _empirical(bands, pooled: KaplanMeier, km: float, cap: float, m: int) -> np.
     return pooled.sample(m, cap)
 
 
-def evaluate(cls: ReferenceClass, *, others: Mapping[str, Mapping] | None = None,
+def evaluate(cls: ReferenceClass, *, others: Mapping[str, Advance] | None = None,
              every_days: int = EVERY_DAYS, replications: int = REPLICATIONS, seed: int = 1,
              jobs: int = 1, on_town=None) -> Evaluation:
     """Leave-one-town-out projections of every town's fall day, scored (see the module)."""
@@ -172,18 +173,19 @@ class Evaluation:
                 "bands_km": list(BANDS_KM), "pooled": pooled, "per_town": per_town}
 
 
-def advance_of(path: str, sector: str | None = None) -> tuple[str, dict]:
-    """A scenario file's ``advance:`` block (its first sector's, or ``sector``'s), checked by
-    loading the scenario, with the sector's name; the force term is left out (an approach has
-    no forces to weigh)."""
-    from ..errors import ScenarioError
-    from ..model.loader import load_scenario, read_text, read_yaml
+def advance_of(path: str, sector: str | None = None) -> tuple[str, Advance]:
+    """A scenario file's advance block (its first sector's, or ``sector``'s), as loaded and
+    checked, with the sector's name; the force term is left out (an approach has no forces to
+    weigh)."""
+    from dataclasses import replace
 
-    load_scenario(path)  # every value checked, located, as run
-    data, _ = read_yaml(read_text(path), path)
-    sectors = data["sectors"]
-    name = sector if sector is not None else next(iter(sectors))
-    if name not in sectors:
-        raise ScenarioError(f"no sector {name!r} (the file has {', '.join(sectors)})",
+    from ..errors import ScenarioError
+    from ..model.loader import load_scenario
+
+    sc = load_scenario(path)  # every value checked, located, as run
+    names = [s.name for s in sc.sectors]
+    name = sector if sector is not None else names[0]
+    if name not in names:
+        raise ScenarioError(f"no sector {name!r} (the file has {', '.join(names)})",
                             file=path, key="sectors")
-    return name, {k: v for k, v in sectors[name]["advance"].items() if k != "force"}
+    return name, replace(sc.sector(name).advance, force=None)

@@ -519,13 +519,16 @@ def format_summary(result: Trace, *, output: str | None, chart: str | None) -> s
 def format_scenario(result: Trace, start: dt.date | None = None) -> str:
     """Axis-sector YAML blocks, one per place, whose ``length_km`` is the distance on
     ``start`` (default: the last map date), from the last snapshot on or before it."""
+    from ..model.writer import comment_lines, dump_data
+
     if not result.places:
         raise AdvsimError("scenario blocks need places to build axes to (none given)",
                           param="places")
     days = [r["date"] for r in result.snapshots]
     start_s = start.isoformat() if start else days[-1]
-    out = [f"# advsim trace: axis sectors for a scenario starting {start_s}; paste under "
-           "sectors: and add forces and advance (advsim calibrate prints an advance block)"]
+    out = comment_lines(f"advsim trace: axis sectors for a scenario starting {start_s}; paste "
+                        "under sectors: and add forces and advance (advsim calibrate prints an "
+                        "advance block)")
     for place, series in result.places.values():
         before = [r for r in series if r["date"] <= start_s and r["distance_km"] is not None]
         if not before:
@@ -536,18 +539,14 @@ def format_scenario(result: Trace, start: dt.date | None = None) -> str:
                  f"({place.lat:.4f}, {place.lon:.4f}) on map date {r['date']}, snapshot "
                  f"{r['snapshot']} (file date {r['file_date']}; {r['source']})")
         if r["distance_km"] <= 0:
-            out += ["", f"# {place.slug}: no axis: {place.name} is already inside "
-                        f"attacker-held territory ({r['distance_km']:.2f} km) on {r['date']}, "
-                        f"snapshot {r['snapshot']}"]
+            out += ["", *comment_lines(
+                f"{place.slug}: no axis: {place.name} is already inside attacker-held territory "
+                f"({r['distance_km']:.2f} km) on {r['date']}, snapshot {r['snapshot']}")]
             continue
-        out += [
-            "",
-            f"{place.slug}:",
-            "  kind: axis",
-            f"  length_km: {r['distance_km']:.2f}   # advsim trace: {where}",
-            "  objective:",
-            f"    name: {place.name}",
-        ]
+        stub = {"kind": "axis", "length_km": round(float(r["distance_km"]), 2),
+                "objective": {"name": place.name}}
+        out += ["", dump_data({place.slug: stub}, after={
+            (place.slug, "length_km"): f"advsim trace: {where}"}).rstrip("\n")]
     return "\n".join(out)
 
 
@@ -580,15 +579,13 @@ def format_reference(cls) -> str:
     fell = sum(a.fell for a in cls.approaches)
     out = [f"Reference class: {len(cls.approaches)} towns approached within "
            f"{cls.within_km:g} km, observations on or before {cls.until}"]
-    for s in cls.sources:
-        out.append(f"  source: {s.get('file', '?')} (sha256 {str(s.get('sha256', '?'))[:12]}…)")
+    out += [f"  source: {s.get('file', '?')} (sha256 {str(s.get('sha256', '?'))[:12]}…)"
+            for s in cls.sources]
     out += ["", "  Approaches (from the first observation within range to the fall, or to "
             f"{cls.until}):"]
-    rows = []
-    for a in cls.approaches:
-        rows.append([a.town, a.entered.isoformat(), a.last.isoformat(),
-                     str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
-                     "fell" if a.fell else "standing (censored)"])
+    rows = [[a.town, a.entered.isoformat(), a.last.isoformat(),
+             str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
+             "fell" if a.fell else "standing (censored)"] for a in cls.approaches]
     out += table(["town", "from", "to", "days", "km at entry", "outcome"], rows)
     out += ["", f"  {fell} of {len(cls.approaches)} fell; {len(origins)} origins (observations "
             f"within range, town standing), {sum(o.fell for o in origins)} of them followed "
@@ -630,7 +627,8 @@ def format_reference(cls) -> str:
              else spell_stats(spells, st))
         if s is None:
             continue
-        share = "" if st == "stall" else f"{sum(x.days for x in steps if x.state == st) / total:.0%}"
+        share = ("" if st == "stall"
+                 else f"{sum(x.days for x in steps if x.state == st) / total:.0%}")
         rows.append([f"stalls (≥ {STALL_MIN_DAYS} d)" if st == "stall" else st, str(s.spells),
                      str(s.censored), f"{s.days_median:.0f}", f"{s.days_p90:.0f}",
                      str(s.days_max), f"{s.pace_m_per_day:.0f}", share])
@@ -641,40 +639,36 @@ def format_reference(cls) -> str:
 
 def format_fit(fit, checks, *, class_file: str, command: str) -> str:
     """``advsim reference fit``: the paste-ready advance block with its provenance."""
-    import yaml
-
     from .. import __version__
+    from ..model.writer import dump
 
     towns = ", ".join(fit.towns)
     lines = [
-        f"# Fitted by advsim {__version__}: {command}",
-        f"# class: {class_file} ({len(fit.towns)} towns, observations on or before "
+        f"Fitted by advsim {__version__}: {command}",
+        f"class: {class_file} ({len(fit.towns)} towns, observations on or before "
         f"{fit.until}, approaches within {fit.within_km:g} km): {towns}",
-        "# method: map steps classified by pace into regimes; factors = pooled pace / grinding "
+        *(f"input: {s.file}" + (f" (sha256 {s.sha256})" if s.sha256 else "")
+          for s in fit.provenance.inputs),
+        "method: map steps classified by pace into regimes; factors = pooled pace / grinding "
         "pace; sojourns lognormal by",
-        "# censored maximum likelihood; base = lognormal across "
+        "censored maximum likelihood; base = lognormal across "
         f"{len(fit.town_rates)} towns' own rates; noise = step spread scaled to a day",
-        "# town rates (m/day, grinding-equivalent): "
+        "town rates (m/day, grinding-equivalent): "
         + ", ".join(f"{t} {r:.0f}" for t, r in fit.town_rates.items()),
     ]
-    for r in fit.regimes:
-        lines.append(f"# {r.name}: {r.spells} spells ({r.censored} censored), {r.days} days; "
-                     f"sojourn {r.method}")
+    lines += [f"{r.name}: {r.spells} spells ({r.censored} censored), {r.days} days; "
+              f"sojourn {r.method}" for r in fit.regimes]
     if checks:
-        lines.append("# fit check, days-to-fall simulated from the class's origins vs its "
+        lines.append("fit check, days-to-fall simulated from the class's origins vs its "
                      "Kaplan-Meier curve (largest CDF gap; passes within the gap")
-        lines.append("# that resampling the class's towns makes, its 95th percentile):")
-        for c in checks:
-            lines.append(
-                f"#   {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
-                f"({'pass' if c.passed else 'FAIL'} at {c.tolerance:.3f}); median days KM {_days(c.km_median_days)}"
-                f", simulated {_days(c.sim_median_days)} ({c.simulated_origins} of "
-                f"{c.origins} origins)")
-    lines.append("# initial: the regime the class spends most days in; set it to the regime "
+        lines.append("that resampling the class's towns makes, its 95th percentile):")
+        lines += [f"  {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
+                  f"({'pass' if c.passed else 'FAIL'} at {c.tolerance:.3f}); median days KM "
+                  f"{_days(c.km_median_days)}, simulated {_days(c.sim_median_days)} "
+                  f"({c.simulated_origins} of {c.origins} origins)" for c in checks]
+    lines.append("initial: the regime the class spends most days in; set it to the regime "
                  "of the sector's last observed step.")
-    body = yaml.safe_dump({"advance": fit.block()}, sort_keys=False, default_flow_style=None,
-                          width=100)
-    return "\n".join(lines) + "\n" + body.rstrip()
+    return dump(fit.block(), comments=lines).rstrip("\n")
 
 
 def format_evaluation(table_: dict) -> str:

@@ -199,16 +199,19 @@ def read_swing(spec: str, metrics: list[str] | None = None) -> dict:
     metric at high)]}}, "horizon_days": …}. Censored metrics (beyond the horizon) are +inf.
     ``spec`` is a folder made by hand (points.csv, sweep.yaml, scenario.yaml); a sweep's own
     is ``swing_of``."""
-    import yaml
+    from ...errors import ScenarioError
+    from ...model.loader import read_text, read_yaml
 
     folder = Path(spec)
     points_path = folder / "points.csv"
     if not points_path.is_file():
         raise AdvsimError(f"{spec}: no points.csv (a swing chart reads a grid sweep's folder)")
     try:
-        sweep = yaml.safe_load((folder / "sweep.yaml").read_text(encoding="utf-8")) or {}
-        scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        sweep = read_yaml(read_text(folder / "sweep.yaml", "a sweep spec"),
+                          str(folder / "sweep.yaml"))[0] or {}
+        scenario = read_yaml(read_text(folder / "scenario.yaml"),
+                             str(folder / "scenario.yaml"))[0] or {}
+    except ScenarioError as e:
         raise AdvsimError(f"{spec}: cannot read the sweep's spec ({e})") from None
     if sweep.get("method", "grid") != "grid":
         raise AdvsimError(f"{spec}: a {sweep.get('method')} sweep; a swing chart needs a grid "
