@@ -24,14 +24,15 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries, parse_observed
-from sim.forecast.backtesting import (
-    QUANTILE_COLUMNS,
-    at_origin,
-    backtest,
-    backtest_origins,
-    self_test,
-)
+from sim.forecast import notes as N
+from sim.forecast.backtest import backtest
+from sim.forecast.many_origins import backtest_origins
+from sim.forecast.notes import Note
+from sim.forecast.origins import at_origin
+from sim.forecast.quantiles import COLUMNS as QUANTILE_COLUMNS
+from sim.forecast.quantiles import QuantileTable
 from sim.forecast.scores import QUANTILE_LEVELS, interval_score, pit_uniformity, quantile_score, wis
+from sim.forecast.self_test import self_test
 from sim.model.loader import load_scenario, parse_scenario
 from sim.running.runner import simulate
 
@@ -167,8 +168,10 @@ def test_a_remaining_distance_is_scored_where_the_objective_really_fell(tmp_path
     obs = series([0, 12], [12.0, 6.0], "north", frame="remaining_km")
     bt = backtest(axis(tmp_path, "500", length=10), obs, replications=20, seed=1)
     assert bt.summary()["sectors"]["north"]["observed"] == [6.0]
+    assert Note(kind=N.FRAME_MISMATCH, sector="north",
+                detail={"observed_km": 12.0, "axis_km": 10.0}) in bt.notes
     assert any("observed distance to the objective at the start is 12 km, but the "
-               "scenario's axis is 10 km" in n for n in bt.notes)
+               "scenario's axis is 10 km" in n for n in bt.summary()["notes"])
 
 
 def test_a_frame_the_sector_cannot_take_is_one_line(tmp_path):
@@ -325,11 +328,15 @@ def test_the_long_quantile_table(tmp_path):
     assert lines[0] == ",".join(QUANTILE_COLUMNS)
     rows = [ln.split(",") for ln in lines[1:]]
     assert len(rows) == (14 + 8) * 23 and {r[0] for r in rows} == {"2024-11-20", "2025-01-01"}
-    first = [r for r in rows if r[0] == "2025-01-01" and r[3] == "2025-01-04"]
+    first = [r for r in rows if r[0] == "2025-01-01" and r[2] == "3"]  # to 2025-01-04
     assert [float(r[5]) for r in first] == list(QUANTILE_LEVELS)
-    assert first[0][1] == "advance_km" and first[0][2] == "3" and first[0][4] == "kurakhove"
+    assert first[0][1] == "advance_km" and first[0][3] == "kurakhove"
+    assert {r[4] for r in rows} == {"quantile"}
     values = [float(r[6]) for r in first]
     assert values == sorted(values)
+    # read back, it is the table written, and it scores as the ensembles it came from
+    table = QuantileTable.read(out)
+    assert len(table) == len(rows) and table.value.tolist() == [float(r[6]) for r in rows]
     pq = pytest.importorskip("pyarrow.parquet")
     r = run("backtest", str(REPORTED), "--observed", str(observed),
             "--origins", "2024-11-20,2025-01-01", "-n", "300", "--quantiles",

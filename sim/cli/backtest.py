@@ -60,9 +60,9 @@ class _Origins(click.ParamType):
               help="The trailing-rate baseline's window: observations this many days before "
                    "the origin.")
 @click.option("--quantiles", "quantiles_file", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Write the projections as a long quantile table (origin_date,"
-              " target, horizon_days, target_date, sector, quantile_level, value; 23 levels): "
-              ".csv, or .parquet with pyarrow.")
+              metavar="FILE", help="Write the projections as the forecast hubs' long quantile "
+              "table (reference_date, target, horizon, location, output_type, output_type_id, "
+              "value; 23 levels): .csv, or .parquet with pyarrow.")
 @sector_option
 @until_option
 @replications_option
@@ -131,9 +131,9 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         check_output(chart)
         require_matplotlib()  # before the run, not after it
     if quantiles_file:
-        from ..forecast.backtesting import check_quantiles_path
+        from ..forecast.quantiles import check_path
 
-        check_quantiles_path(quantiles_file)  # before the run, not after it
+        check_path(quantiles_file)  # before the run, not after it
         if self_test is not None:
             raise AdvsimError("--quantiles writes the projections of --observed backtests")
     where = executor or ("dask" if scheduler else "local")
@@ -150,7 +150,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     every = origins if isinstance(origins, int) else None
     dates = origins if isinstance(origins, tuple) else ()
     if self_test is not None:
-        from ..forecast.backtesting import self_test as run_self_test
+        from ..forecast.self_test import self_test as run_self_test
         from ..presentation.text import format_self_test
 
         with stack:
@@ -158,20 +158,20 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
         return
     if origins is not None:
-        from ..forecast.backtesting import backtest_origins, write_quantiles
+        from ..forecast.many_origins import backtest_origins
         from ..presentation.text import format_origins
 
         with stack:
             obt = backtest_origins(scenario, observed, every_days=every, dates=dates,
                                    sectors=sectors, until=until, **run)
         if quantiles_file:
-            write_quantiles(quantiles_file, obt.quantile_rows())
+            obt.quantiles().write(quantiles_file)
         click.echo(json.dumps(obt.summary()) if as_json else format_origins(obt))
         if quantiles_file and not as_json:
             click.echo(f"\nQuantiles: {quantiles_file}")
         return
 
-    from ..forecast.backtesting import backtest, write_quantiles
+    from ..forecast.backtest import backtest
     from ..presentation.text import format_backtest
 
     with stack:
@@ -182,7 +182,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
 
         save(backtest_chart(bt), chart)
     if quantiles_file:
-        write_quantiles(quantiles_file, bt.quantile_rows())
+        bt.quantiles().write(quantiles_file)
     if as_json:
         click.echo(json.dumps(bt.summary()))
     else:
