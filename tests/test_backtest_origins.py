@@ -13,6 +13,7 @@ smaller, and the test requires [0.85, 0.95] to be at least 3 of them either side
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import textwrap
@@ -397,3 +398,38 @@ def test_observed_parse_of_the_demo_series_is_typical():
     """The shipped synthetic series is the median draw (by its final advance) of 201."""
     s = parse_observed((ROOT / "scenarios/observed/synthetic-kurakhove.csv").read_text())
     assert "the median final advance of 201 draws" in s["kurakhove"].extra["source"][0]
+
+
+# -- the backtest's folder -------------------------------------------------------------------------
+
+
+def test_a_backtest_folder_reads_itself_back(tmp_path):
+    from sim.forecast.saved import SavedBacktest
+
+    observed = ROOT / "scenarios/observed/synthetic-kurakhove.csv"
+    out = tmp_path / "bt"
+    r = run("backtest", str(REPORTED), "--observed", str(observed), "--origins",
+            "2024-11-20,2025-01-01", "-n", "200", "--json", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    saved = SavedBacktest.from_folder(out)
+    assert saved.form == "origins" and saved.manifest["kind"] == "backtest"
+    printed = json.loads(r.stdout)
+    assert saved.scores == printed  # the folder holds what --json printed
+    m = saved.manifest
+    assert m["scenario_sha256"] == hashlib.sha256(REPORTED.read_bytes()).hexdigest()
+    assert m["observed_sha256"] == hashlib.sha256(observed.read_bytes()).hexdigest()
+    assert m["seed"] == printed["seed"] and set(m["files"]) == {"scores.json", "quantiles.csv"}
+    assert len(saved.quantiles) == sum(o["sectors"]["kurakhove"]["n_obs"]
+                                       for o in printed["origins"]) * len(QUANTILE_LEVELS)
+    # the quantile table scores as the backtest did, date by date
+    bt = backtest(REPORTED, observed, replications=200, seed=2)
+    b = bt.sectors["kurakhove"]
+    truth = {(bt.origin.isoformat(), "advance_km", int(d), "kurakhove"): float(y)
+             for d, y in zip(b.days, b.observed)}
+    got = bt.quantiles().wis(truth)
+    assert [got[k] for k in truth] == pytest.approx(b.scores["wis_by_date"], rel=1e-9)
+    assert run("backtest", str(REPORTED), "--observed", str(observed), "--out",
+               str(out)).exit_code == 2  # never over an existing folder
+    (out / "quantiles.csv").write_text("reference_date\n")
+    with pytest.raises(Exception, match=r"quantiles\.csv"):
+        SavedBacktest.from_folder(out)

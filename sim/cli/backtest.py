@@ -9,6 +9,7 @@ from .options import (
     executor_option,
     jobs_option,
     json_option,
+    out_dir_option,
     renamed,
     replications_option,
     scenario_arg,
@@ -71,13 +72,14 @@ class _Origins(click.ParamType):
 @jobs_option
 @executor_option
 @scheduler_option
+@out_dir_option
 @chart_option
 @renamed("--plot", "--chart FILE (--plot draws into a results folder)", "old_plot")
 @json_option
 @verbose_option
 def command(scenario, observed, origins, self_test, baseline_days, quantiles_file, sectors,
-            until, replications, seed, overrides, jobs, executor, scheduler, chart, old_plot,
-            as_json) -> None:
+            until, replications, seed, overrides, jobs, executor, scheduler, out, chart,
+            old_plot, as_json) -> None:
     """Run SCENARIO and score it against what OBSERVED shows happened: from its start, or from
     many origins (--origins).
 
@@ -100,6 +102,9 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     forecast) and the trailing rate (the observed rate over --baseline-days before the
     origin, extrapolated with gamma daily noise of the scenario's cv). A positive CRPS skill
     means the model beats the baseline.
+
+    --out DIR writes the backtest's folder: its scores (the --json), its projections as the
+    long quantile table and a manifest with the inputs' hashes; `advsim report DIR` reads it.
 
     \b
     Examples:
@@ -149,33 +154,28 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
            "executor": where, "scheduler": scheduler, "baseline_days": baseline_days}
     every = origins if isinstance(origins, int) else None
     dates = origins if isinstance(origins, tuple) else ()
-    if self_test is not None:
-        from ..forecast.self_test import self_test as run_self_test
-        from ..presentation.text import format_self_test
+    if out is not None:
+        from pathlib import Path
 
-        with stack:
-            st = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
-        click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
-        return
-    if origins is not None:
-        from ..forecast.many_origins import backtest_origins
-        from ..presentation.text import format_origins
-
-        with stack:
-            obt = backtest_origins(scenario, observed, every_days=every, dates=dates,
-                                   sectors=sectors, until=until, **run)
-        if quantiles_file:
-            obt.quantiles().write(quantiles_file)
-        click.echo(json.dumps(obt.summary()) if as_json else format_origins(obt))
-        if quantiles_file and not as_json:
-            click.echo(f"\nQuantiles: {quantiles_file}")
-        return
-
-    from ..forecast.backtest import backtest
-    from ..presentation.text import format_backtest
-
+        if Path(out).exists():
+            raise AdvsimError(f"{out}: already exists (choose another --out)", param="out")
     with stack:
-        bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
+        if self_test is not None:
+            from ..forecast.self_test import self_test as run_self_test
+            from ..presentation.text import format_self_test as format_text
+
+            bt = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
+        elif origins is not None:
+            from ..forecast.many_origins import backtest_origins
+            from ..presentation.text import format_origins as format_text
+
+            bt = backtest_origins(scenario, observed, every_days=every, dates=dates,
+                                  sectors=sectors, until=until, **run)
+        else:
+            from ..forecast.backtest import backtest
+            from ..presentation.text import format_backtest as format_text
+
+            bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
     if chart:
         from ..presentation.charts import save
         from ..presentation.charts.backtest import backtest_chart
@@ -183,11 +183,14 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         save(backtest_chart(bt), chart)
     if quantiles_file:
         bt.quantiles().write(quantiles_file)
+    if out is not None:
+        from ..forecast.saved import write
+
+        write(out, bt, inputs={"scenario": scenario, "observed": observed})
     if as_json:
         click.echo(json.dumps(bt.summary()))
-    else:
-        click.echo(format_backtest(bt))
-        if chart:
-            click.echo(f"\nChart: {chart}")
-        if quantiles_file:
-            click.echo(f"\nQuantiles: {quantiles_file}")
+        return
+    click.echo(format_text(bt))
+    for label, path in (("Chart", chart), ("Quantiles", quantiles_file), ("Backtest", out)):
+        if path:
+            click.echo(f"\n{label}: {path}")

@@ -18,7 +18,7 @@ def command(items, output, title, no_charts) -> None:
 
     \b
     Each item is a results folder of advsim run (or a sweep point SWEEP_DIR:POINT_ID), a
-    sweep folder, or a backtest saved with `advsim backtest ... --json > FILE.json`.
+    sweep folder, or a backtest folder written by `advsim backtest ... --out DIR`.
     -o report.html writes one self-contained page (charts as inline SVG, no scripts,
     nothing fetched; it prints cleanly); -o report.md writes Markdown for pasting, with its
     charts as SVG files in report_charts/ beside it. A run's report holds the percentiles
@@ -32,8 +32,8 @@ def command(items, output, title, no_charts) -> None:
     Examples:
       advsim report results/strikes -o report.html
       advsim report results/no-strikes results/strikes -o report.md
-      advsim backtest scenarios/kurakhove.yaml --observed OBS.csv --json > bt.json
-      advsim report results/strikes bt.json -o report.html
+      advsim backtest scenarios/kurakhove.yaml --observed OBS.csv --out results/bt
+      advsim report results/strikes results/bt -o report.html
     """
     from ..errors import AdvsimError
     from ..presentation.html_report import write_report

@@ -27,6 +27,7 @@ from ..errors import AdvsimError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
 
 FORMATS = (".html", ".md")
@@ -62,8 +63,11 @@ class Section:
 
 def _kind_of(spec: str) -> str:
     p = Path(spec)
-    if p.is_file() and p.suffix.lower() == ".json":
+    if p.is_dir() and _manifest(p).get("kind") == "backtest":
         return "backtest"
+    if p.is_file() and p.suffix.lower() == ".json":
+        raise AdvsimError(f"{spec}: a backtest is reported from its folder (advsim backtest "
+                          "... --out DIR), not from its JSON")
     if p.is_dir() and ((p / "sweep.yaml").is_file() or (
             (p / "points.csv").is_file() and not (p / "outcomes.csv").is_file())):
         return "sweep"
@@ -270,27 +274,29 @@ def sweep_sections(spec: str) -> list[Section]:
     return out
 
 
-def backtest_sections(spec: str) -> list[Section]:
-    """A backtest saved as the JSON of ``advsim backtest --json``: its scores per sector and
-    the baseline's (no charts: the JSON holds the scores, not the model's runs)."""
-    try:
-        doc = json.loads(_read(Path(spec), spec))
-        sectors = doc["sectors"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise AdvsimError(f"{spec}: not the JSON of advsim backtest --json (no 'sectors')") \
-            from None
-    sec = Section(f"Backtest: {doc.get('scenario', Path(spec).stem)}", 2)
-    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {spec}. "
+def backtest_sections(bt: SavedBacktest) -> list[Section]:
+    """A saved backtest (``advsim backtest --out DIR``): its scores per sector and the
+    baseline's (no charts: the folder holds the scores and quantiles, not the model's runs)."""
+    doc = bt.scores
+    where = str(bt.path) if bt.path is not None else "memory"
+    sec = Section(f"Backtest: {doc.get('scenario', where)}", 2)
+    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {where}. "
              "One observed series is one draw, and its dates are strongly correlated: a few "
              "weeks of one sector is weak evidence either way.")
     keys = ("n_obs", "crps", "coverage_50", "coverage_90", "pit", "crps_skill", "brier")
     rows = []
-    for name, s in sectors.items():
-        rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
-        base = s.get("baseline") or {}
-        if base:
-            rows.append([name, f"baseline: {base.get('method', '')}",
-                         *[_cell(base.get(k)) for k in keys]])
+    if "sectors" in doc:
+        for name, s in doc["sectors"].items():
+            rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
+            base = s.get("baseline") or {}
+            if base:
+                rows.append([name, f"baseline: {base.get('method', '')}",
+                             *[_cell(base.get(k)) for k in keys]])
+    else:  # many origins or a self-test: the pooled scores
+        p = doc.get("pooled", {})
+        rows.append(["pooled", "model", *[_cell(p.get(k)) for k in keys]])
+        for name, b in (p.get("baselines") or {}).items():
+            rows.append(["pooled", f"baseline: {name}", *[_cell(b.get(k)) for k in keys]])
     sec.table(["sector", "forecast", *keys], rows, "Scores")
     notes = doc.get("notes") or []
     if notes:
@@ -337,23 +343,30 @@ def _scenario_text(run: Result, folder: Path | None) -> str:
     return f"# {run.name}: the scenario's text is not at hand (a run held in memory)\n"
 
 
-def build(items: Sequence[str | os.PathLike[str] | Result]) -> list[Section]:
+def build(items: Sequence[str | os.PathLike[str] | Result | SavedBacktest]) -> list[Section]:
     """The report's sections for runs (folders, sweep points or Results), sweep folders and
-    saved backtest JSON files, in the order given."""
+    backtests (folders or SavedBacktest objects), in the order given."""
     from ..running.outcomes import Result
 
     if not items:
         raise AdvsimError("report: name at least one results folder, sweep folder or backtest "
-                          "JSON (RUN_OR_SWEEP_OR_BACKTEST...)")
+                          "folder (RUN_OR_SWEEP_OR_BACKTEST...)")
     out: list[Section] = []
+    from ..forecast.saved import SavedBacktest
+
     for item in items:
         if isinstance(item, Result):
             out += run_sections(item)
             continue
+        if isinstance(item, SavedBacktest):
+            out += backtest_sections(item)
+            continue
         spec = os.fspath(item)
         kind = _kind_of(spec)
         if kind == "backtest":
-            out += backtest_sections(spec)
+            from ..forecast.saved import SavedBacktest
+
+            out += backtest_sections(SavedBacktest.from_folder(spec))
         elif kind == "sweep":
             out += sweep_sections(spec)
         else:
