@@ -72,7 +72,7 @@ def test_the_quantile_table_scores_as_the_ensembles_it_came_from():
 def test_quantile_table_round_trips_through_csv(tmp_path):
     table = QuantileTable.from_rows([("2024-06-01", "held_km2", 3, "kursk, west", 0.5, 12.25),
                                      ("2024-06-01", "held_km2", 3, "kursk, west", 0.9, 20.5)])
-    back = QuantileTable.read(table.write(tmp_path / "q.csv"))
+    back = QuantileTable.read(table.write(tmp_path / "new" / "q.csv"))  # its folder made
     assert back.location == ("kursk, west",) * 2 and back.value.tolist() == [12.25, 20.5]
     assert back.horizon.tolist() == [3, 3] and back.output_type_id.tolist() == [0.5, 0.9]
 

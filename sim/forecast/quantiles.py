@@ -114,6 +114,7 @@ class QuantileTable:
             pq.write_table(arrow_table(self.columns()), buf)
             data = buf.getvalue()
         else:
+            p.parent.mkdir(parents=True, exist_ok=True)
             tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
             try:
                 write_csv(tmp, self.columns())
