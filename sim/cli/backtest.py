@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from .options import (
@@ -159,23 +162,27 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
 
         if Path(out).exists():
             raise AdvsimError(f"{out}: already exists (choose another --out)", param="out")
+    from ..presentation import text
+
+    bt: Any  # one origin, many origins, or a self-test: each prints, and writes itself
+    format_text: Callable[[Any], str]
     with stack:
         if self_test is not None:
             from ..forecast.self_test import self_test as run_self_test
-            from ..presentation.text import format_self_test as format_text
 
-            bt = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
+            bt, format_text = run_self_test(scenario, self_test, every_days=every, dates=dates,
+                                            **run), text.format_self_test
         elif origins is not None:
             from ..forecast.many_origins import backtest_origins
-            from ..presentation.text import format_origins as format_text
 
-            bt = backtest_origins(scenario, observed, every_days=every, dates=dates,
-                                  sectors=sectors, until=until, **run)
+            bt, format_text = backtest_origins(scenario, observed, every_days=every,
+                                               dates=dates, sectors=sectors, until=until,
+                                               **run), text.format_origins
         else:
             from ..forecast.backtest import backtest
-            from ..presentation.text import format_backtest as format_text
 
-            bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
+            bt, format_text = backtest(scenario, observed, sectors=sectors, until=until,
+                                       **run), text.format_backtest
     if chart:
         from ..presentation.charts import save
         from ..presentation.charts.backtest import backtest_chart

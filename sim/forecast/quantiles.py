@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -133,14 +133,14 @@ class QuantileTable:
             import pyarrow.parquet as pq
 
             cols = pq.read_table(p).to_pydict()
-            rows = list(zip(*(cols[c] for c in COLUMNS)))
+            rows: list[Sequence[Any]] = list(zip(*(cols[c] for c in COLUMNS)))
         else:
             with open(p, newline="", encoding="utf-8") as f:
                 reader = csv.reader(f)
                 if tuple(next(reader, ())) != COLUMNS:
                     raise AdvsimError(f"{p}: not a quantile table (expected the columns "
                                       f"{','.join(COLUMNS)})")
-                rows = list(reader)
+                rows = [list(r) for r in reader]
         return cls.from_rows([(r[0], r[1], int(r[2]), r[3], float(r[5]), float(r[6]))
                               for r in rows])
 

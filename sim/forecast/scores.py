@@ -148,8 +148,8 @@ def wis_of_quantiles(levels, values, y) -> np.ndarray:
     rather than members."""
     levels = [float(v) for v in levels]
     q = np.asarray(values, dtype=float)
-    total = sum(quantile_score(q[i], y, v) for i, v in enumerate(levels))
-    return total / len(levels)
+    losses = [quantile_score(q[i], y, v) for i, v in enumerate(levels)]
+    return np.asarray(np.mean(losses, axis=0))
 
 
 def _pair(levels: tuple[float, ...], v: float) -> float:

@@ -119,6 +119,7 @@ def simulate_batch(
     with executor_for(executor, jobs, scheduler, max(total, 1)) as ex:
         for i, parts in run_chunks(runs, ex, chunk_size=chunk_size, on_chunk=on_chunk):
             r = runs[i]
-            results[i] = collect(r.scenario, r.replications, r.seed, parts)
-            results[i].jobs = ex.workers
+            result = collect(r.scenario, r.replications, r.seed, parts)
+            result.jobs = ex.workers
+            results[i] = result
     return [r for r in results if r is not None]
