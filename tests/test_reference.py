@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -232,7 +233,7 @@ def test_evaluation_scores_are_what_they_say(tmp_path):
         assert c.members["persistence"].tolist() == [c.cap]
         assert all(m.max() <= c.cap for m in c.members.values())
     a = [c for c in ev.cases if c.town == "a" and c.origin >= D0 + dt.timedelta(90)]
-    assert a and all(c.members["trailing rate"][0] == pytest.approx(c.observed_days) for c in a)
+    assert a and all(c.members["trailing_rate"][0] == pytest.approx(c.observed_days) for c in a)
     stood = [c for c in ev.cases if c.town == "d"]
     assert stood and not any(c.fell for c in stood)
     t = ev.table()
@@ -250,6 +251,30 @@ def test_leave_one_town_out_never_fits_on_the_town_scored(tmp_path, monkeypatch)
     monkeypatch.setattr(E, "fit", lambda c: seen.append(c.towns) or real_fit(c))
     E.evaluate(cls, replications=20)
     assert seen == [("b", "c"), ("a", "c"), ("a", "b")]
+
+
+def test_evaluation_is_the_same_on_any_number_of_workers_and_shares_random_numbers(tmp_path):
+    towns = {n: steady(9, p, 30) for n, p in (("a", 30), ("b", 45), ("c", 60))}
+    cls = R.build([series_csv(tmp_path / "s.csv", towns)], until=UNTIL)
+    blk = F.fit(cls).block()
+    one = E.evaluate(cls, others={"x": blk, "y": blk}, replications=20, seed=3, jobs=1)
+    two = E.evaluate(cls, others={"x": blk, "y": blk}, replications=20, seed=3, jobs=2)
+    assert one.table() == two.table()
+    for a, b in zip(one.cases, two.cases):
+        assert all(np.array_equal(a.members[k], b.members[k]) for k in a.members)
+        # one seed per town for every forecaster: the same block gives the same members
+        assert np.array_equal(a.members["x"], a.members["y"])
+    other = E.evaluate(cls, others={"x": blk}, replications=20, seed=4, jobs=1)
+    assert any(not np.array_equal(a.members["x"], b.members["x"])
+               for a, b in zip(one.cases, other.cases))
+
+
+def test_fit_check_is_the_same_on_any_number_of_workers(tmp_path):
+    cls = synthetic_class(tmp_path, KNOWN)
+    blk = F.fit(cls).block()
+    one = F.check(blk, cls, seed=5, jobs=1, per_band=6, replications=30)
+    assert one == F.check(blk, cls, seed=5, jobs=2, per_band=6, replications=30)
+    assert one != F.check(blk, cls, seed=6, jobs=1, per_band=6, replications=30)
 
 
 # -- the command line and bad input -----------------------------------------------------------
@@ -276,6 +301,32 @@ def test_cli_build_show_fit(tmp_path):
     assert block["regimes"]["states"]["grinding"]["factor"] == 1.0
     sha = hashlib.sha256(out.read_bytes()).hexdigest()
     assert f"# input: {out} (sha256 {sha})" in text.splitlines()
+
+
+def test_reference_commands_take_the_shared_run_options(tmp_path):
+    f = series_csv(tmp_path / "s.csv", {"a": steady(10, 40, 30), "b": steady(6, 30, 30),
+                                        "c": steady(8, 25, 30)})
+    out = tmp_path / "c.yaml"
+    assert run("reference", "build", str(f), "--until", "2024-11-20", "-o", str(out)
+               ).exit_code == 0
+    for sub in ("fit", "evaluate"):
+        r = run("reference", sub, "--help")
+        for flag in ("-n, --replications", "--seed", "-j, --jobs", "--executor", "--scheduler"):
+            assert flag in r.output, (sub, flag)
+    first = run("reference", "evaluate", str(out), "-n", "20", "--seed", "2", "-j", "1",
+                "--json")
+    assert first.exit_code == 0, first.output
+    again = run("reference", "evaluate", str(out), "-n", "20", "--seed", "2", "-j", "2",
+                "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout) == json.loads(first.stdout)
+    t = json.loads(first.stdout)
+    assert t["replications"] == 20 and t["seed"] == 2
+    assert set(t["pooled"]) == {"class_model", "reference_class", "persistence",
+                                "trailing_rate"}
+    r = run("reference", "evaluate", str(out), "--seed", "-1")
+    assert r.exit_code == 2 and "--seed" in r.output
+    r = run("reference", "fit", str(out), "--scheduler", "tcp://h:1", "--executor", "local")
+    assert r.exit_code == 2 and "scheduler" in r.output and len(r.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize("towns,until,expect", [

@@ -37,10 +37,11 @@ def made(tmp_path_factory) -> dict[str, Path]:
                "--out", root / "sweep", "-q", "--set", "horizon_days=200")
     assert r.exit_code == 0, r.output
     r = invoke("backtest", KURAKHOVE, "--observed",
-               ROOT / "scenarios/observed/synthetic-kurakhove.csv", "-n", 100, "--json")
+               ROOT / "scenarios/observed/synthetic-kurakhove.csv", "-n", 100, "--json",
+               "--out", root / "bt")
     assert r.exit_code == 0, r.output
     (root / "bt.json").write_text(r.stdout)
-    r = invoke("report", root / "run", root / "sweep", root / "bt.json",
+    r = invoke("report", root / "run", root / "sweep", root / "bt",
                "-o", root / "report.html")
     assert r.exit_code == 0, r.output
     return {"root": root, "run": root / "run", "sweep": root / "sweep",
@@ -137,7 +138,7 @@ def test_bad_input_is_one_line_and_status_2(made, tmp_path):
         ([made["run"]], "-o FILE is required"),
         (["-o", tmp_path / "r.html"], "name at least one results folder"),
         ([tmp_path / "missing", "-o", tmp_path / "r.html"], "no such results folder"),
-        ([not_bt, "-o", tmp_path / "r.html"], "not the JSON of advsim backtest --json"),
+        ([not_bt, "-o", tmp_path / "r.html"], "reported from its folder (advsim backtest"),
     ]
     for args, message in cases:
         r = invoke("report", *args)

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +55,9 @@ from .reference import (
     Spell,
     km_by_band,
 )
+
+if TYPE_CHECKING:
+    from ..running.executors import Executor
 
 CHECK_LEVEL = 0.95  # the gap may be as large as this quantile of the towns' bootstrap gap
 CHECK_BOOTSTRAP = 200
@@ -256,20 +260,53 @@ def approach_scenario(block: Advance, origins: Sequence[tuple[str, float, str | 
                       replications=int(replications), seed=int(seed))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Approaches:
+    """Approaches to simulate: one ``advance`` block from each origin (name, km remaining,
+    regime now), to ``horizon_days``, with ``replications`` each and the run's ``seed``."""
+
+    block: Advance  # a scenario's advance block, its force term left out when run
+    origins: Sequence[tuple[str, float, str | None]]
+    horizon_days: int
+    replications: int
+    seed: int
+
+
+def fall_days_batch(batch: Sequence[Approaches], *, jobs: int | None = 1,
+                    executor: str | Executor = "local", scheduler: str | None = None,
+                    on_chunk: Callable[[int, int], None] | None = None
+                    ) -> list[list[np.ndarray]]:
+    """Days to the fall from each origin of each item (replications each; inf where not within
+    the horizon), every item's chunks submitted to one executor
+    (:func:`sim.running.batch.simulate_batch`)."""
+    from ..running.batch import Planned, simulate_batch
+
+    runs = [Planned(scenario=approach_scenario(a.block, a.origins, a.horizon_days,
+                                               replications=a.replications, seed=a.seed),
+                    replications=a.replications, seed=a.seed) for a in batch]
+    results = simulate_batch(runs, jobs=jobs, executor=executor, scheduler=scheduler,
+                             on_chunk=on_chunk)
+    out = []
+    for a, res in zip(batch, results):
+        days = []
+        for name, _, _ in a.origins:
+            d = np.asarray(res.sectors[name].objective_day, dtype=float)
+            days.append(np.where(np.isfinite(d), d, np.inf))
+        out.append(days)
+    return out
+
+
 def fall_days(block: Advance, origins: Sequence[tuple[str, float, str | None]],
-              horizon_days: int, *, replications: int, seed: int, jobs: int = 1
+              horizon_days: int, *, replications: int, seed: int, jobs: int | None = 1,
+              executor: str | Executor = "local", scheduler: str | None = None
               ) -> list[np.ndarray]:
     """Days to the fall from each origin (replications each; inf where not within the
-    horizon)."""
-    from ..running.runner import simulate
-
-    sc = approach_scenario(block, origins, horizon_days, replications=replications, seed=seed)
-    res = simulate(sc, replications=replications, seed=seed, jobs=jobs)
-    out = []
-    for name, _, _ in origins:
-        d = np.asarray(res.sectors[name].objective_day, dtype=float)
-        out.append(np.where(np.isfinite(d), d, np.inf))
-    return out
+    horizon): :func:`fall_days_batch` of one item."""
+    [days] = fall_days_batch([Approaches(block=block, origins=origins,
+                                         horizon_days=horizon_days, replications=replications,
+                                         seed=seed)],
+                             jobs=jobs, executor=executor, scheduler=scheduler)
+    return days
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,38 +331,47 @@ class BandCheck:
                      detail=f"largest CDF gap {self.max_gap:.3f}, tolerance {self.tolerance:.3f}")
 
 
-def check(block: Advance, cls: ReferenceClass, *, seed: int = 1, jobs: int = 1,
+def check(block: Advance, cls: ReferenceClass, *, seed: int = 1, jobs: int | None = 1,
+          executor: str | Executor = "local", scheduler: str | None = None,
           bands: Sequence[float] = BANDS_KM, per_band: int = CHECK_ORIGINS,
           replications: int = CHECK_REPLICATIONS) -> list[BandCheck]:
-    """Simulated days-to-fall from the class's own origins against its Kaplan–Meier curve."""
-    out = []
-    for b, ((lo, hi), sel, km) in enumerate(km_by_band(cls.origins(), bands)):
+    """Simulated days-to-fall from the class's own origins against its Kaplan–Meier curve,
+    every band's approaches in one batch (band ``b`` seeded ``fit_check_seed(seed, b)``)."""
+    from ..seeds import fit_check_bootstrap_rng, fit_check_seed
+
+    grouped = km_by_band(cls.origins(), bands)
+    batch = []
+    for b, (_, sel, _) in enumerate(grouped):
         picked = _spread(sel, per_band)
-        horizon = max(o.days for o in sel) + 1
-        days = fall_days(block, [(f"o{i}", o.remaining_km, o.state)
-                                 for i, o in enumerate(picked)],
-                         horizon, replications=replications, seed=seed + b, jobs=jobs)
+        batch.append(Approaches(
+            block=block, origins=[(f"o{i}", o.remaining_km, o.state)
+                                  for i, o in enumerate(picked)],
+            horizon_days=max(o.days for o in sel) + 1, replications=replications,
+            seed=fit_check_seed(seed, b)))
+    simulated = fall_days_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler)
+    out = []
+    for b, (((lo, hi), sel, km), days) in enumerate(zip(grouped, simulated)):
         pooled = np.concatenate(days)
         t = np.arange(0, km.last_day + 1)
         f_sim = np.searchsorted(np.sort(pooled), t, side="right") / pooled.size
         gap = float(np.nanmax(np.abs(f_sim - km.cdf(t))))
-        tol = bootstrap_gap(sel, km, t, seed=seed + b)
+        tol = bootstrap_gap(sel, km, t, rng=fit_check_bootstrap_rng(seed, b))
         sim_median = float(np.median(pooled))
         out.append(BandCheck(
-            band_km=(lo, hi), origins=len(sel), simulated_origins=len(picked),
+            band_km=(lo, hi), origins=len(sel), simulated_origins=len(batch[b].origins),
             km_median_days=km.quantile(0.5),
             sim_median_days=sim_median if math.isfinite(sim_median) else None,
             max_gap=gap, tolerance=tol, follow_up_days=km.last_day))
     return out
 
 
-def bootstrap_gap(origins: Sequence[Origin], km: KaplanMeier, t: np.ndarray, *, seed: int,
-                  draws: int = CHECK_BOOTSTRAP, level: float = CHECK_LEVEL) -> float:
+def bootstrap_gap(origins: Sequence[Origin], km: KaplanMeier, t: np.ndarray, *,
+                  rng: np.random.Generator, draws: int = CHECK_BOOTSTRAP,
+                  level: float = CHECK_LEVEL) -> float:
     """How far a band's Kaplan–Meier curve moves by chance: the ``level`` quantile of the
     largest gap between it and the curve of towns resampled with replacement (all of a town's
     origins together: origins of one town are not independent). A model is as close as the
     class can tell when its gap is within this."""
-    rng = np.random.default_rng(seed)
     towns = sorted({o.town for o in origins})
     by_town = {tw: [o for o in origins if o.town == tw] for tw in towns}
     gaps = []
@@ -346,4 +392,5 @@ def _spread(origins: Sequence[Origin], k: int) -> list[Origin]:
     return [origins[i] for i in idx]
 
 
-__all__ = ["AdvanceFit", "BandCheck", "KaplanMeier", "RegimeFit", "check", "fall_days", "fit"]
+__all__ = ["AdvanceFit", "Approaches", "BandCheck", "KaplanMeier", "RegimeFit", "check",
+           "fall_days", "fall_days_batch", "fit"]

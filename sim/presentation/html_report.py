@@ -27,6 +27,7 @@ from ..errors import AdvsimError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
     from ..sweep.table import SweepResult
 
@@ -61,56 +62,52 @@ class Section:
 # -- reading what is given -----------------------------------------------------------------------
 
 
-def load(item: str | os.PathLike[str] | Result | SweepResult) -> Result | SweepResult | str:
+def load(item: str | os.PathLike[str] | Result | SweepResult | SavedBacktest
+         ) -> Result | SweepResult | SavedBacktest:
     """What a report item is, read back and checked: a Result (a results folder, or a sweep
-    point ``SWEEP_DIR:POINT_ID``) or a SweepResult, by the kind its manifest.json names; or
-    the path of a backtest's JSON. Anything advsim did not write is refused in one line."""
+    point ``SWEEP_DIR:POINT_ID``), a SweepResult or a SavedBacktest, by the kind its
+    manifest.json names. Anything advsim did not write is refused in one line."""
     from ..artifacts.files import KINDS, kind_of
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
     from ..sweep.table import SweepResult
 
-    if isinstance(item, (Result, SweepResult)):
+    if isinstance(item, (Result, SweepResult, SavedBacktest)):
         return item
     spec = os.fspath(item)
     p = Path(spec)
     if not p.exists():
         return Result.from_folder(spec)  # a sweep point, or "no such results folder"
     if p.is_file():
-        return _backtest_json(spec)
+        parent = _manifest(p.parent)
+        if p.name in (parent.get("files") or {}) or p.name == "manifest.json":
+            raise AdvsimError(f"{spec}: a file of the folder {p.parent} that advsim wrote (name "
+                              f"the folder, not its {p.name})")
+        doc = None
+        if p.suffix.lower() == ".json":
+            with contextlib.suppress(OSError, UnicodeDecodeError, ValueError):
+                doc = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and "results_dir" in doc:
+            what = "advsim sweep --json" if "points" in doc else "advsim run --json"
+            raise AdvsimError(f"{spec}: the JSON of {what}, not of advsim backtest (name the "
+                              f"folder it wrote, {doc['results_dir']})")
+        raise AdvsimError(f"{spec}: not a folder advsim wrote (a report takes results, sweep and "
+                          "backtest folders; a backtest is reported from its folder (advsim "
+                          "backtest ... --out DIR), not from its JSON)")
     manifest = _manifest(p)
     kind = kind_of(p, manifest)
     if kind == "run" or (kind is None and (p / "manifest.json").exists()):
         return Result.from_folder(spec)  # an unreadable manifest: the run reader says how
     if kind == "sweep":
         return SweepResult.from_folder(spec)
+    if kind == "backtest":
+        return SavedBacktest.from_folder(spec)
     if kind is None:
         raise AdvsimError(f"{spec}: not written by advsim (no manifest.json naming its kind; "
-                          "expected a results folder, a sweep folder or a backtest's JSON)")
+                          "expected a results folder, a sweep folder or a backtest folder)")
     raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')}, which a "
                       "report does not hold (expected a results folder, a sweep folder or a "
-                      "backtest's JSON)")
-
-
-def _backtest_json(spec: str) -> str:
-    """``spec``, a file, if it may be the JSON of ``advsim backtest --json`` (whose sections
-    check the rest); a file of a folder advsim wrote, or a run's or sweep's JSON, is refused."""
-    p = Path(spec)
-    parent = _manifest(p.parent)
-    if p.name in (parent.get("files") or {}) or p.name == "manifest.json":
-        raise AdvsimError(f"{spec}: a file of the folder {p.parent} that advsim wrote (name "
-                          f"the folder, not its {p.name})")
-    if p.suffix.lower() != ".json":
-        raise AdvsimError(f"{spec}: not a folder advsim wrote, nor the JSON of advsim "
-                          "backtest --json")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return spec  # the backtest's section says what is wrong with it
-    if isinstance(doc, dict) and "results_dir" in doc:
-        what = "advsim sweep --json" if "points" in doc else "advsim run --json"
-        raise AdvsimError(f"{spec}: the JSON of {what}, not of advsim backtest --json (name "
-                          f"the folder it wrote, {doc['results_dir']})")
-    return spec
+                      "backtest folder)")
 
 
 def assumptions(yaml_text: str) -> list[tuple[int, str]]:
@@ -332,27 +329,29 @@ def _sens_cell(v: Any) -> str:
     return str(v)
 
 
-def backtest_sections(spec: str) -> list[Section]:
-    """A backtest saved as the JSON of ``advsim backtest --json``: its scores per sector and
-    the baseline's (no charts: the JSON holds the scores, not the model's runs)."""
-    try:
-        doc = json.loads(_read(Path(spec), spec))
-        sectors = doc["sectors"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise AdvsimError(f"{spec}: not the JSON of advsim backtest --json (no 'sectors')") \
-            from None
-    sec = Section(f"Backtest: {doc.get('scenario', Path(spec).stem)}", 2)
-    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {spec}. "
+def backtest_sections(bt: SavedBacktest) -> list[Section]:
+    """A saved backtest (``advsim backtest --out DIR``): its scores per sector and the
+    baseline's (no charts: the folder holds the scores and quantiles, not the model's runs)."""
+    doc = bt.scores
+    where = str(bt.path) if bt.path is not None else "memory"
+    sec = Section(f"Backtest: {doc.get('scenario', where)}", 2)
+    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {where}. "
              "One observed series is one draw, and its dates are strongly correlated: a few "
              "weeks of one sector is weak evidence either way.")
     keys = ("n_obs", "crps", "coverage_50", "coverage_90", "pit", "crps_skill", "brier")
     rows = []
-    for name, s in sectors.items():
-        rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
-        base = s.get("baseline") or {}
-        if base:
-            rows.append([name, f"baseline: {base.get('method', '')}",
-                         *[_cell(base.get(k)) for k in keys]])
+    if "sectors" in doc:
+        for name, s in doc["sectors"].items():
+            rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
+            base = s.get("baseline") or {}
+            if base:
+                rows.append([name, f"baseline: {base.get('method', '')}",
+                             *[_cell(base.get(k)) for k in keys]])
+    else:  # many origins or a self-test: the pooled scores
+        p = doc.get("pooled", {})
+        rows.append(["pooled", "model", *[_cell(p.get(k)) for k in keys]])
+        for name, b in (p.get("baselines") or {}).items():
+            rows.append(["pooled", f"baseline: {name}", *[_cell(b.get(k)) for k in keys]])
     sec.table(["sector", "forecast", *keys], rows, "Scores")
     notes = doc.get("notes") or []
     if notes:
@@ -390,21 +389,23 @@ def _manifest(folder: Path | None) -> dict:
         return {}
 
 
-def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult]) -> list[Section]:
+def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult | SavedBacktest]
+          ) -> list[Section]:
     """The report's sections for runs (folders, sweep points or Results), sweeps (folders or
-    SweepResults) and saved backtest JSON files, in the order given. Every item is read
-    (``load``) before any section is built, so a bad one fails fast."""
+    SweepResults) and backtests (folders or SavedBacktests), in the order given. Every item is
+    read (``load``) before any section is built, so a bad one fails fast."""
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
 
     if not items:
         raise AdvsimError("report: name at least one results folder, sweep folder or backtest "
-                          "JSON (RUN_OR_SWEEP_OR_BACKTEST...)")
+                          "folder (RUN_OR_SWEEP_OR_BACKTEST...)")
     loaded = [load(item) for item in items]
     out: list[Section] = []
     for got in loaded:
         if isinstance(got, Result):
             out += run_sections(got)
-        elif isinstance(got, str):
+        elif isinstance(got, SavedBacktest):
             out += backtest_sections(got)
         else:
             out += sweep_sections(got)

@@ -12,7 +12,7 @@ from ..errors import AdvsimError
 if TYPE_CHECKING:
     from ..data.trace import Trace
     from ..fitting.calibrate import Calibration
-    from ..forecast.backtesting import Backtest
+    from ..forecast.backtest import Backtest
     from ..running.outcomes import Result
 
 
@@ -273,6 +273,79 @@ def format_backtest(bt: Backtest) -> str:
     if s["notes"]:
         out += ["", *(f"Note: {n}" for n in s["notes"])]
     return "\n".join(out)
+
+
+def note_text(n) -> str:
+    """A backtest's note (``sim.forecast.notes.Note``) in words."""
+    from ..forecast import notes as N
+
+    d, who = n.detail, f"{n.sector}: " if n.sector else ""
+    words = {
+        N.UNUSED_SERIES: lambda: "not in the scenario, not scored: "
+                                 + ", ".join(d.get("names", ())),
+        N.NONE_AFTER_START: lambda: f"no observation after the start {d.get('start')}, not scored",
+        N.ALL_AFTER_HORIZON: lambda: "every observation lies after the horizon "
+                                     f"({d.get('horizon_days')} days), not scored",
+        N.AFTER_HORIZON: lambda: f"{n.count} observation date(s) after the horizon "
+                                 f"({d.get('horizon_days')} days, to {d.get('horizon_date')}): "
+                                 "not scored",
+        N.HORIZON_EXTENDED: lambda: f"horizon extended from {d.get('from_days')} to "
+                                    f"{d.get('to_days')} days to reach the last observation",
+        N.FRAME_MISMATCH: lambda: (
+            f"the observed distance to the objective at the start is {d.get('observed_km'):g} "
+            f"km, but the scenario's axis is {d.get('axis_km'):g} km: scored in the scenario's "
+            "frame (km advanced since the start); the objective counts as fallen where the "
+            "observed distance reaches 0"),
+        N.START_MISMATCH: lambda: f"{d.get('observed'):g} {d.get('unit')} observed at the start, "
+                                  f"but the scenario starts from {d.get('start_at'):g} "
+                                  f"{d.get('unit')}",
+        N.CLIPPED: lambda: f"{n.count} observation(s) outside the model's range, clipped",
+        N.NOT_SCORED: lambda: "sector-origins not scored: " + "; ".join(
+            f"{v} ({why})" for why, v in d.get("reasons", {}).items()),
+        N.BEYOND_HORIZON: lambda: f"{n.count} observation date(s) beyond the horizon "
+                                  f"({d.get('horizon_days')} days) of their origin: not scored "
+                                  "from it",
+    }
+    return who + words[n.kind]()
+
+
+FORECASTER_WORDS = {  # the name of each forecaster (sim.forecast.forecasters) as printed
+    "model": "model",
+    "class_model": "class model",
+    "persistence": "persistence",
+    "trailing_rate": "trailing rate",
+    "reference_class": "reference class",
+}
+
+
+def forecaster_words(name: str) -> str:
+    """A forecaster's name as a table prints it (a --versus scenario's stem as it is)."""
+    return FORECASTER_WORDS.get(name, name)
+
+
+def baseline_method(f, sector) -> str:
+    """How a position baseline (``sim.forecast.forecasters.Forecast``) was made, in words."""
+    b = f.basis
+    if f.name == "persistence":
+        return ("no further change from the position at the origin "
+                f"({sector.format_at(b['position'])}); a point forecast (no noise), scored as "
+                "an ensemble whose members all sit there")
+    w = b["window_days"]
+    if "from" in b:
+        how = (f"linear extrapolation of the observed rate from {b['from']} to {b['to']} (the "
+               f"trailing {w} days on or before the origin)")
+    else:
+        how = (f"linear extrapolation of the scenario's mean base rate "
+               f"({b['scenario_m_per_day']:.4g} m/day); fewer than two observations in the {w} "
+               "days on or before the origin")
+    return (f"{how}: {f.per_day:.4g} {b['unit']}/day, with iid gamma daily noise of the "
+            f"scenario's daily cv {b['cv']:.3g}")
+
+
+BASELINE_WORDS = {
+    "persistence": "persistence (no further change from the position at the origin)",
+    "trailing_rate": "trailing rate (the observed rate before the origin, extrapolated)",
+}
 
 
 def format_pooled(summary: dict, units: set[str]) -> list[str]:
@@ -681,16 +754,18 @@ def format_evaluation(table_: dict) -> str:
     for name, s in p.items():
         k = s["pit"]
         skill = s.get("crps_skill", {})
-        rows.append([name, f"{s['coverage_50']:.2f}", f"{s['coverage_90']:.2f}",
+        rows.append([forecaster_words(name), f"{s['coverage_50']:.2f}",
+                     f"{s['coverage_90']:.2f}",
                      "—" if k["ks_pvalue"] is None else f"{k['ks_pvalue']:.3f}",
                      f"{s['crps_days']:.1f}", f"{s['wis_days']:.1f}",
-                     *(_skill(skill.get(b)) for b in ("trailing rate", "persistence",
-                                                      "reference class"))])
+                     *(_skill(skill.get(b)) for b in ("trailing_rate", "persistence",
+                                                      "reference_class"))])
     out += table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "WIS d",
                   "skill/trailing", "skill/persist", "skill/class"], rows)
     out += ["", "  PIT histograms (10 bins, 0 to 1; flat is calibrated):"]
     for name, s in p.items():
-        out.append(f"    {name:<18} {_spark(s['pit']['histogram'])}  {s['pit']['histogram']}")
+        out.append(f"    {forecaster_words(name):<18} {_spark(s['pit']['histogram'])}  "
+                   f"{s['pit']['histogram']}")
     out += ["", "  Per town (CRPS in days; coverage of the 90% interval):"]
     names = list(p)
     rows = []
@@ -698,7 +773,7 @@ def format_evaluation(table_: dict) -> str:
         f = t["forecasts"]
         rows.append([town, "fell" if t["fell"] else "standing", str(f[names[0]]["cases"]),
                      *(f"{f[n]['crps_days']:.0f} / {f[n]['coverage_90']:.2f}" for n in names)])
-    out += table(["town", "outcome", "cases", *names], rows)
+    out += table(["town", "outcome", "cases", *map(forecaster_words, names)], rows)
     return "\n".join(out)
 
 
