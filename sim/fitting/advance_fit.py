@@ -58,6 +58,7 @@ from .reference import (
 
 if TYPE_CHECKING:
     from ..running.executors import Executor
+    from ..running.outcomes import Result
 
 CHECK_LEVEL = 0.95  # the gap may be as large as this quantile of the towns' bootstrap gap
 CHECK_BOOTSTRAP = 200
@@ -284,16 +285,16 @@ def fall_days_batch(batch: Sequence[Approaches], *, jobs: int | None = 1,
     runs = [Planned(scenario=approach_scenario(a.block, a.origins, a.horizon_days,
                                                replications=a.replications, seed=a.seed),
                     replications=a.replications, seed=a.seed) for a in batch]
-    results = simulate_batch(runs, jobs=jobs, executor=executor, scheduler=scheduler,
-                             on_chunk=on_chunk)
-    out = []
-    for a, res in zip(batch, results):
-        days = []
-        for name, _, _ in a.origins:
-            d = np.asarray(res.sectors[name].objective_day, dtype=float)
-            days.append(np.where(np.isfinite(d), d, np.inf))
-        out.append(days)
-    return out
+
+    def days_of(res: Result) -> list[np.ndarray]:
+        return [np.where(np.isfinite(d), d, np.inf)
+                for d in (np.asarray(s.objective_day, dtype=float)
+                          for s in res.sectors.values())]
+
+    # Only the fall days are kept of each run: hundreds of runs' per-day histograms, held
+    # together, took 18 GB in the leave-one-town-out evaluation.
+    return simulate_batch(runs, jobs=jobs, executor=executor, scheduler=scheduler,
+                          on_chunk=on_chunk, keep=days_of)
 
 
 def fall_days(block: Advance, origins: Sequence[tuple[str, float, str | None]],

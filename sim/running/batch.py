@@ -109,17 +109,20 @@ def simulate_batch(
     scheduler: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
-) -> list[Result]:
+    keep: Callable[[Result], Any] | None = None,
+) -> list[Any]:
     """Every run's Result, in the order given, from one executor that keeps every worker busy
     across runs (see :func:`run_chunks`; ``executor``, ``jobs`` and ``scheduler`` as in
-    :func:`sim.running.runner.simulate`)."""
+    :func:`sim.running.runner.simulate`). With ``keep``, what it takes of each Result instead,
+    the Result dropped as soon as it is taken: a batch of hundreds of runs then holds one
+    run's per-day histograms at a time, not all of them."""
     runs = list(runs)
     total = sum(len(chunks(r.replications, chunk_size)) for r in runs)
-    results: list[Result | None] = [None] * len(runs)
+    results: list[Any] = [None] * len(runs)
     with executor_for(executor, jobs, scheduler, max(total, 1)) as ex:
         for i, parts in run_chunks(runs, ex, chunk_size=chunk_size, on_chunk=on_chunk):
             r = runs[i]
             result = collect(r.scenario, r.replications, r.seed, parts)
             result.jobs = ex.workers
-            results[i] = result
-    return [r for r in results if r is not None]
+            results[i] = keep(result) if keep else result
+    return results
