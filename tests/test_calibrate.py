@@ -286,4 +286,4 @@ def test_old_spellings_of_released_flags_are_gone():
     path = ROOT / "scenarios/observed/kursk-donetsk-nov2024.csv"
     r = CliRunner().invoke(cli, ["calibrate", str(path), "--sector", "kursk", "--front-km", "60",
                                  "--kind", "area"])
-    assert r.exit_code == 2 and "No such option: --kind" in r.output
+    assert r.exit_code == 2 and "No such option '--kind'" in r.output

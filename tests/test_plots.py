@@ -396,11 +396,11 @@ def test_old_spellings_are_gone(runs, tmp_path):
     """plot's -o was once --out and backtest's --chart was --plot; 0.1.0 had no users, so the
     old spellings are plain errors now, naming the option."""
     r = invoke("plot", str(runs["strikes"]), "--out", str(tmp_path / "old.png"))
-    assert r.exit_code == 2 and "No such option: --out" in r.stderr
+    assert r.exit_code == 2 and "No such option '--out'" in r.stderr
     observed = str(ROOT / "scenarios/observed/synthetic-kurakhove.csv")
     r = invoke("backtest", KURAKHOVE, "--observed", observed, "-n", "50", "--plot",
                str(tmp_path / "bt.png"))
-    assert r.exit_code == 2 and "No such option: --plot" in r.stderr
+    assert r.exit_code == 2 and "No such option '--plot'" in r.stderr
     assert not (tmp_path / "old.png").exists() and not (tmp_path / "bt.png").exists()
 
 def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
