@@ -29,6 +29,7 @@ def simulate(
     scheduler: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    bands: bool = True,
 ) -> Result:
     """Run the scenario and return its outcomes.
 
@@ -38,7 +39,9 @@ def simulate(
     an open executor of ``sim.running.executors``; the numbers depend on none of these.
     ``on_chunk(done, total)`` is called as chunks finish. Chunk k always holds the same
     replications and draws from child k of the seed's SeedSequence; changing ``chunk_size``
-    changes the numbers.
+    changes the numbers. ``bands=False`` skips the per-day histograms behind ``Result.bands``
+    and the troops by day (fits, evaluations and backtests read neither): the numbers are the
+    same.
     """
     n = scenario.replications if replications is None else int(replications)
     seed = scenario.seed if seed is None else int(seed)
@@ -46,7 +49,7 @@ def simulate(
         raise ValueError(f"replications must be >= 1 (got {n})")
     parts = chunks(n, chunk_size)
     t0 = time.perf_counter()
-    tasks = [(scenario, seed, k, count) for k, _, count in parts]
+    tasks = [(scenario, seed, k, count, bands) for k, _, count in parts]
     with _executor(executor, jobs, scheduler, len(parts)) as ex:
 
         def placed() -> Iterator[tuple[int, dict[str, SectorChunk]]]:
