@@ -1,0 +1,292 @@
+"""A pure-numpy kernel of an axis sector of the shipped advance model, to measure the engine by.
+
+Written for speed alone, without SimPy, agendas or outputs beyond those compared: every
+replication's days are arrays of a block of days at once (noise drawn in one call; regime
+switches drawn as events and expanded; strikes scattered into a dense log-supply array, summed
+and exponentiated once; troops in closed form), the reflection at the start line is exact (the
+running minimum of the cumulative advance, Lindley's recursion in closed form), and
+replications whose objective has fallen are retired between blocks, which grow as the survivors
+thin out.
+
+It follows the model of ``sim.engine`` for an axis sector with: a base rate drawn once per
+replication, daily noise, Markov regimes with drawn sojourns, a force term with
+``daily_fraction`` attrition (or none) and reinforcements with a readiness delay, strikes on
+logistics, modifiers over date ranges and the season by calendar month; milestones, the
+objective (fractional days) and progress at checkpoints. It leaves out what no benchmarked
+sector uses: defensive lines, area sectors, Lanchester attrition, theatre reserves, losses and
+breakpoints. It draws its own random numbers: it agrees with the engine in law, not draw for
+draw (tests/test_kernel.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.scenario import Scenario, Sector
+
+FIRST_BLOCK_DAYS = 8
+LAST_BLOCK_DAYS = 128
+
+
+@dataclass(kw_only=True)
+class KernelSector:
+    """One sector's outcomes from the kernel, in the shape of the engine's."""
+
+    objective_day: np.ndarray  # +inf where not within the horizon
+    milestone_days: np.ndarray  # (n, milestones), +inf where not reached
+    progress: np.ndarray  # (n, checkpoints): km advanced
+    strikes: np.ndarray
+
+
+def blocks(horizon_days: int) -> list[tuple[int, int]]:
+    """[start, end) day ranges of growing blocks covering the horizon."""
+    out, b0, size = [], 0, FIRST_BLOCK_DAYS
+    while b0 < horizon_days:
+        out.append((b0, min(b0 + size, horizon_days)))
+        b0 += size
+        size = min(2 * size, LAST_BLOCK_DAYS)
+    return out
+
+
+def day_multipliers(sc: Scenario, s: Sector) -> np.ndarray:
+    """Season × modifiers on each day of the horizon."""
+    h = sc.horizon_days
+    days = np.datetime64(sc.start.isoformat(), "D") + np.arange(h)
+    months = days.astype("datetime64[M]").astype(np.int64) % 12  # 0: January
+    out = np.asarray(s.advance.season, dtype=float)[months]
+    for m in s.modifiers:
+        out[max(m.start_day, 0):min(m.end_day, h)] *= m.factor
+    return out
+
+
+def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> KernelSector:
+    """``n`` replications of axis sector ``s`` of scenario ``sc``."""
+    if s.kind != "axis" or s.lines or s.attrition.model not in ("none", "daily_fraction"):
+        raise ValueError(f"the kernel covers axis sectors without lines and with daily_fraction "
+                         f"attrition or none (sector {s.name!r})")
+    h, adv = sc.horizon_days, s.advance
+    goal = s.u_objective
+    ms_u = np.array([s.u(m.at) for m in s.milestones])
+    checkpoints = np.array(sc.checkpoints_days)
+    per_day = day_multipliers(sc, s)
+
+    speed_scale = adv.base_m_per_day.sample(rng, n) * s.m_to_u  # u per day at multiplier 1
+    x = np.zeros(n)
+    objective_day = np.full(n, np.inf)
+    milestone_days = np.full((n, ms_u.size), np.inf)
+    progress = np.full((n, checkpoints.size), np.nan)
+
+    # Forces: troops at the start of a block's first day, before that day's arrivals.
+    force = adv.force
+    att = np.full(n, float(s.attacker.troops))
+    dfn = np.full(n, float(s.defender.troops))
+    if s.attrition.model == "daily_fraction":
+        keep_att = np.log1p(-s.attrition.attacker.sample(rng, n))  # log of the kept fraction
+        keep_dfn = np.log1p(-s.attrition.defender.sample(rng, n))
+    else:
+        keep_att = keep_dfn = np.zeros(n)
+    arrivals = []  # (side, day, replication, troops)
+    for r in s.reinforcements:
+        if r.day >= h:
+            continue
+        delay = r.readiness_days.sample(rng, n) if r.readiness_days else np.zeros(n)
+        day = r.day + np.ceil(np.minimum(delay, h)).astype(np.int64)
+        ok = np.flatnonzero(day < h)
+        arrivals.append((r.side, day[ok], ok, np.full(ok.size, float(r.troops))))
+
+    # Strikes: every strike's rise and fall of log supply, sorted by day.
+    strike_count = np.zeros(n, dtype=np.int64)
+    ev_day, ev_rep, ev_val = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    for k in s.strikes:
+        start, end = max(k.start_day, 0), min(k.end_day, h)
+        if start >= h:
+            continue
+        counts = rng.poisson(k.rate_per_day * (end - start), n)
+        strike_count += counts
+        total = int(counts.sum())
+        rep = np.repeat(np.arange(n), counts)
+        first = np.floor(rng.uniform(start, end, total)).astype(np.int64)
+        log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
+        duration = np.minimum(k.duration_days.sample(rng, total), h + 1)
+        last = np.minimum(first + np.ceil(duration).astype(np.int64), h + 1)
+        ev_day += [first, last]
+        ev_rep += [rep, rep]
+        ev_val += [log_f, -log_f]
+    day_all, rep_all, val_all = map(np.concatenate, (ev_day, ev_rep, ev_val))
+    small = day_all.astype(np.int16 if h < 2**15 - 2 else np.int64)  # radix sort: fast
+    order = np.argsort(small, kind="stable")
+    day_all, rep_all, val_all = day_all[order], rep_all[order], val_all[order]
+    log_supply = np.zeros(n)  # at the start of the next block, per replication
+    strikes_on = day_all.size > 0
+
+    regimes = adv.regimes
+    if regimes:
+        names = [r.name for r in regimes.states]
+        reg_factor = np.array([r.factor for r in regimes.states], dtype=np.float32)
+        p = np.zeros((len(names), len(names)))
+        for i, r in enumerate(regimes.states):
+            for target, prob in r.next:
+                p[i, names.index(target)] = prob
+        reg_cum = np.cumsum(p, axis=1)
+        reg_cum[:, -1] = 1.0
+        state = np.full(n, names.index(regimes.initial), dtype=np.int64)
+        until = sojourns(regimes, rng, state, np.zeros(n))
+
+    live = np.arange(n)  # replications still active
+    for b0, b1 in blocks(h):
+        if not live.size:
+            break
+        k, B = live.size, b1 - b0
+        pos = pos_of(n, live)
+        mult = np.broadcast_to(per_day[b0:b1, None].astype(np.float32), (B, k))
+        if adv.noise is not None:
+            mult = adv.noise.sample32(rng, B * k).reshape(B, k) * mult
+        if regimes:
+            mult = mult * reg_factor[regime_days(regimes, rng, reg_cum, state, until, live,
+                                                 b0, b1)]
+        if strikes_on:
+            lo, hi = np.searchsorted(day_all, [b0, b1])
+            p_ev = pos[rep_all[lo:hi]]
+            ok = p_ev >= 0
+            dense = np.bincount((day_all[lo:hi][ok] - b0) * k + p_ev[ok],
+                                weights=val_all[lo:hi][ok], minlength=B * k)
+            dense = dense.astype(float, copy=False).reshape(B, k)
+            dense[0] += log_supply[live]
+            np.cumsum(dense, axis=0, out=dense)
+            log_supply[live] = dense[-1]
+            log_supply += np.bincount(rep_all[lo:hi][~ok], weights=val_all[lo:hi][~ok],
+                                      minlength=n)
+            mult = mult * np.exp(dense.astype(np.float32))
+        if force is not None or s.attrition.model != "none":
+            d = np.arange(B, dtype=np.float32)[:, None]
+            troops = []
+            for side, now, keep in (("attacker", att, keep_att), ("defender", dfn, keep_dfn)):
+                keep_k = keep[live].astype(np.float32)
+                tr = np.exp(d * keep_k)  # (B, k): the fraction kept after d days
+                add = None
+                for a_side, a_day, a_rep, a_troops in arrivals:
+                    sel = np.flatnonzero((a_day >= b0) & (a_day < b1))
+                    sel = sel[pos[a_rep[sel]] >= 0] if a_side == side else sel[:0]
+                    if sel.size:
+                        add = np.zeros((B, k), dtype=np.float32) if add is None else add
+                        pa, row = pos[a_rep[sel]], a_day[sel] - b0
+                        add[row, pa] += a_troops[sel] * np.exp(-row * keep_k[pa])
+                start = now[live].astype(np.float32)
+                tr *= start if add is None else start + np.cumsum(add, axis=0)
+                now[live] = tr[-1] * np.exp(keep[live])  # the next block's first day
+                troops.append(tr)
+            if force is not None:
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    ratio = troops[0] * np.float32(s.attacker.quality
+                                                   / (s.defender.quality * force.reference_ratio))
+                    ratio /= troops[1]
+                    if not troops[1].all():
+                        ratio[troops[1] == 0] = np.where(troops[0][troops[1] == 0] > 0, np.inf, 0)
+                    factor = (np.sqrt(ratio) if force.elasticity == 0.5
+                              else ratio ** np.float32(force.elasticity))
+                    np.minimum(factor, np.float32(force.max_factor), out=factor)
+                factor[ratio < force.culmination_ratio / force.reference_ratio] = 0.0
+                mult = mult * factor
+            if not (troops[0] > 0).all():
+                mult = mult * (troops[0] > 0)
+        speed = mult * speed_scale[live].astype(np.float32)  # (B, k): u per day
+
+        # Positions at the end of each day, reflected at the start line: Lindley's recursion
+        # W_d = max(W_{d-1} + a_d, 0) is S_d - min(-x0, min_{j<=d} S_j).
+        x0 = x[live]
+        path = np.cumsum(speed, axis=0, dtype=np.float64)
+        low = np.minimum(np.minimum.accumulate(path, axis=0), -x0)
+        path -= low
+        start_of_day = np.vstack([x0, path[:-1]])
+        top = path.max(axis=0)
+
+        day_path = (b0, path, start_of_day, top)
+        obj_pos, obj_when = first_crossing(day_path, goal, np.zeros(k, dtype=bool))
+        objective_day[live[obj_pos]] = obj_when
+        for j, at in enumerate(ms_u):
+            cand, when = first_crossing(day_path, at, np.isfinite(milestone_days[live, j]))
+            milestone_days[live[cand], j] = when
+        for c, day in enumerate(checkpoints):
+            if b0 < day <= b1:
+                progress[live, c] = np.where(objective_day[live] <= day, goal, path[day - b0 - 1])
+        x[live] = path[-1]
+        live = live[~np.isfinite(objective_day[live])]
+
+    # Replications retired before a checkpoint stay at the objective; the rest where they are.
+    for c in range(checkpoints.size):
+        todo = np.isnan(progress[:, c])
+        progress[todo, c] = np.where(np.isfinite(objective_day[todo]), goal,
+                                     np.minimum(x[todo], goal))
+    milestone_days = np.minimum(milestone_days, objective_day[:, None])  # passed on the way
+    return KernelSector(objective_day=objective_day, milestone_days=milestone_days,
+                        progress=s.output(progress), strikes=strike_count)
+
+
+def first_crossing(day_path: tuple, threshold: float,
+                   reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Active positions that first reach ``threshold`` in a block, and when: ``day_path`` is
+    the block's first day, positions at the end and start of each day, and the highest."""
+    b0, path, start_of_day, top = day_path
+    cand = np.flatnonzero((top >= threshold) & ~reached)
+    if not cand.size:
+        return cand, np.empty(0)
+    row = (path[:, cand] >= threshold).argmax(axis=0)
+    u0 = start_of_day[row, cand]
+    return cand, b0 + row + (threshold - u0) / (path[row, cand] - u0)  # the day's advance
+
+
+def pos_of(n: int, live: np.ndarray) -> np.ndarray:
+    pos = np.full(n, -1)
+    pos[live] = np.arange(live.size)
+    return pos
+
+
+def sojourns(regimes, rng: np.random.Generator, state: np.ndarray,
+             since: np.ndarray) -> np.ndarray:
+    until = since.astype(float).copy()
+    for i, r in enumerate(regimes.states):
+        sel = np.flatnonzero(state == i)
+        if sel.size:
+            until[sel] += r.sojourn_days.sample(rng, sel.size)
+    return until
+
+
+def regime_days(regimes, rng, reg_cum: np.ndarray, state: np.ndarray, until: np.ndarray,
+                live: np.ndarray, b0: int, b1: int) -> np.ndarray:
+    """The regime of each active replication on each day of [b0, b1), (days, active): switch
+    events drawn until each replication's next one falls past the block, then expanded. A
+    regime entered at time τ rules from day ⌈τ⌉. ``state`` and ``until`` advance in place."""
+    k = live.size
+    stage = np.zeros((b1 - b0, k), dtype=np.int16)  # the last switch in effect, per day
+    states = [state[live].copy()]
+    j = 0
+    due = np.flatnonzero(until[live] <= b1 - 1)
+    while due.size:
+        j += 1
+        reps = live[due]
+        draw = rng.random(due.size)
+        new = (draw[:, None] < reg_cum[state[reps]]).argmax(axis=1)
+        row = np.maximum(np.ceil(until[reps]).astype(np.int64) - b0, 0)
+        stage[row, due] = j
+        nxt = states[-1].copy()
+        nxt[due] = new
+        states.append(nxt)
+        state[reps] = new
+        until[reps] = sojourns(regimes, rng, new, until[reps])
+        due = due[until[reps] <= b1 - 1]
+    np.maximum.accumulate(stage, axis=0, out=stage)
+    return np.stack(states)[stage, np.arange(k)]
+
+
+def run(sc: Scenario, n: int, seed: int,
+        sectors: list[str] | None = None) -> dict[str, KernelSector]:
+    """The kernel on every sector of ``sc`` (or those named), each from its own stream."""
+    ss = np.random.SeedSequence(seed)
+    out = {}
+    for s, child in zip(sc.sectors, ss.spawn(len(sc.sectors))):
+        if sectors is None or s.name in sectors:
+            out[s.name] = run_sector(sc, s, n, np.random.default_rng(child))
+    return out
+
