@@ -96,30 +96,25 @@ def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> Ker
         ok = np.flatnonzero(day < h)
         arrivals.append((r.side, day[ok], ok, np.full(ok.size, float(r.troops))))
 
-    # Strikes: every strike's rise and fall of log supply, sorted by day.
+    # Strikes: runs of rises or falls of log supply, each sorted by day. n replications' Poisson
+    # processes of rate r are one of rate n·r whose strikes fall on replications drawn
+    # uniformly: drawn day by day, they come sorted by the day they land.
     strike_count = np.zeros(n, dtype=np.int64)
-    ev_day, ev_rep, ev_val = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    runs = []
     for k in s.strikes:
         start, end = max(k.start_day, 0), min(k.end_day, h)
         if start >= h:
             continue
-        counts = rng.poisson(k.rate_per_day * (end - start), n)
-        strike_count += counts
-        total = int(counts.sum())
-        rep = np.repeat(np.arange(n), counts)
-        first = np.floor(rng.uniform(start, end, total)).astype(np.int64)
-        log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
-        duration = np.minimum(k.duration_days.sample(rng, total), h + 1)
+        first = np.repeat(np.arange(start, end), rng.poisson(k.rate_per_day * n, end - start))
+        rep = rng.integers(0, n, first.size)
+        strike_count += np.bincount(rep, minlength=n)
+        log_f = np.log(np.maximum(k.factor.sample(rng, first.size), 1e-12))
+        duration = np.minimum(k.duration_days.sample(rng, first.size), h + 1)
         last = np.minimum(first + np.ceil(duration).astype(np.int64), h + 1)
-        ev_day += [first, last]
-        ev_rep += [rep, rep]
-        ev_val += [log_f, -log_f]
-    day_all, rep_all, val_all = map(np.concatenate, (ev_day, ev_rep, ev_val))
-    small = day_all.astype(np.int16 if h < 2**15 - 2 else np.int64)  # radix sort: fast
-    order = np.argsort(small, kind="stable")
-    day_all, rep_all, val_all = day_all[order], rep_all[order], val_all[order]
+        order = np.argsort(last.astype(np.int16 if h < 2**15 - 2 else np.int64), kind="stable")
+        runs += [(first, rep, log_f), (last[order], rep[order], -log_f[order])]
     log_supply = np.zeros(n)  # at the start of the next block, per replication
-    strikes_on = day_all.size > 0
+    strikes_on = bool(runs)
 
     regimes = adv.regimes
     if regimes:
@@ -147,17 +142,21 @@ def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> Ker
             mult = mult * reg_factor[regime_days(regimes, rng, reg_cum, state, until, live,
                                                  b0, b1)]
         if strikes_on:
-            lo, hi = np.searchsorted(day_all, [b0, b1])
-            p_ev = pos[rep_all[lo:hi]]
-            ok = p_ev >= 0
-            dense = np.bincount((day_all[lo:hi][ok] - b0) * k + p_ev[ok],
-                                weights=val_all[lo:hi][ok], minlength=B * k)
+            cells, weights = [], []
+            for day_r, rep_r, val_r in runs:
+                lo, hi = np.searchsorted(day_r, [b0, b1])
+                p_ev = pos[rep_r[lo:hi]]
+                ok = p_ev >= 0
+                cells.append((day_r[lo:hi][ok] - b0) * k + p_ev[ok])
+                weights.append(val_r[lo:hi][ok])
+                log_supply += np.bincount(rep_r[lo:hi][~ok], weights=val_r[lo:hi][~ok],
+                                          minlength=n)
+            dense = np.bincount(np.concatenate(cells), weights=np.concatenate(weights),
+                                minlength=B * k)
             dense = dense.astype(float, copy=False).reshape(B, k)
             dense[0] += log_supply[live]
             np.cumsum(dense, axis=0, out=dense)
             log_supply[live] = dense[-1]
-            log_supply += np.bincount(rep_all[lo:hi][~ok], weights=val_all[lo:hi][~ok],
-                                      minlength=n)
             mult = mult * np.exp(dense.astype(np.float32))
         if force is not None or s.attrition.model != "none":
             d = np.arange(B, dtype=np.float32)[:, None]

@@ -207,11 +207,10 @@ class _SectorState:
         # The block's daily multiplier (noise × regime × supply), rows from day b0.
         self.mult: np.ndarray | None = None
         self.b0 = 0
-        # Strikes: rises and falls of log supply (day, index within the chunk, value), by day;
-        # ``log_supply_at`` sums those before the current block, per index within the chunk.
-        self.strike_day = np.empty(0, dtype=np.int64)
-        self.strike_rep = np.empty(0, dtype=np.int64)
-        self.strike_val = np.empty(0)
+        # Strikes: runs of rises or falls of log supply (days, indices within the chunk,
+        # values), each run sorted by day; ``log_supply_at`` sums those before the current
+        # block, per index within the chunk.
+        self.strike_runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.log_supply_at = np.zeros(n)
         retreat = min([adv.base_m_per_day.minimum, *adv.season]
                       + [m.factor for m in s.modifiers]
@@ -310,7 +309,7 @@ class _SectorState:
         if adv.regimes is not None:
             f = self.reg_factor[self._regime_days(b0, b1)]
             mult = f if mult is None else np.multiply(mult, f, out=mult)
-        if self.strike_day.size:
+        if self.strike_runs:
             supply = self._supply(b0, b1)
             if supply is not None:
                 mult = supply if mult is None else np.multiply(mult, supply, out=mult)
@@ -343,29 +342,27 @@ class _SectorState:
     def _supply(self, b0: int, b1: int) -> np.ndarray | None:
         """exp(log supply) on days [b0, b1): the strikes' rises and falls scattered into a dense
         array, summed over days, exponentiated once in single precision."""
-        lo, hi = np.searchsorted(self.strike_day, [b0, b1])
         k, days = self.active, b1 - b0
         start = self.log_supply_at[self.orig]
-        if lo == hi and not start.any():
+        cells, weights = [], []
+        for day, rep, val in self.strike_runs:
+            lo, hi = np.searchsorted(day, [b0, b1])
+            if lo == hi:
+                continue
+            p = self.pos[rep[lo:hi]]
+            live = p >= 0
+            cells.append((day[lo:hi][live] - b0) * k + p[live])
+            weights.append(val[lo:hi][live])
+            self.log_supply_at += np.bincount(rep[lo:hi], weights=val[lo:hi], minlength=self.n)
+        if not cells and not start.any():
             return None
-        p = self.pos[self.strike_rep[lo:hi]]
-        live = p >= 0
-        val = self.strike_val[lo:hi]
-        dense = np.bincount((self.strike_day[lo:hi][live] - b0) * k + p[live],
-                            weights=val[live], minlength=days * k)
+        dense = np.bincount(np.concatenate(cells) if cells else np.empty(0, np.intp),
+                            weights=np.concatenate(weights) if weights else None,
+                            minlength=days * k)
         dense = dense.astype(float, copy=False).reshape(days, k)
         dense[0] += start
         np.cumsum(dense, axis=0, out=dense)
-        self.log_supply_at += np.bincount(self.strike_rep[lo:hi], weights=val, minlength=self.n)
         return np.exp(dense.astype(np.float32))
-
-    def add_strikes(self, day: np.ndarray, rep: np.ndarray, val: np.ndarray) -> None:
-        d = np.concatenate([self.strike_day, day])
-        small = d.astype(np.int16) if d.size and d.max() < 2**15 else d  # radix sort: fast
-        order = np.argsort(small, kind="stable")
-        self.strike_day = d[order]
-        self.strike_rep = np.concatenate([self.strike_rep, rep])[order]
-        self.strike_val = np.concatenate([self.strike_val, val])[order]
 
     # -- retirement ----------------------------------------------------------------------------
     def retire(self, t: int, checkpoints_days: tuple[int, ...], force: bool = False) -> None:
@@ -731,24 +728,25 @@ class _ChunkRun:
         st.modifier = math.prod(st.modifiers)
 
     def strike_campaign(self, env: simpy.Environment, st: _SectorState, k):
-        """Draw every active replication's strikes of the campaign at once: Poisson counts,
-        uniform times, a supply factor and a duration each; each adds its log factor to the
-        supply from its first day and takes it away after its last. A block of days starts
-        with every campaign, so the block's supply sees it."""
+        """Draw every active replication's strikes of the campaign at once, day by day: a
+        Poisson process of rate r in each of n replications is one of rate n·r whose events
+        fall on replications drawn uniformly (so the strikes come sorted by the day they land).
+        Each has a supply factor and a duration; its log factor adds to the supply from its
+        first day and leaves it after its last. A block of days starts with every campaign, so
+        the block's supply sees it."""
         yield env.timeout(k.start_day)
         h, n, rng = self.h, st.active, st.rng[_STRIKES]
         end = min(k.end_day, h)
-        counts = rng.poisson(k.rate_per_day * (end - k.start_day), n)
-        total = int(counts.sum())
-        rep = np.repeat(st.orig, counts)
-        times = rng.uniform(k.start_day, end, total)
+        per_day = rng.poisson(k.rate_per_day * n, end - k.start_day)
+        total = int(per_day.sum())
+        first = np.repeat(np.arange(k.start_day, end), per_day)
+        rep = st.orig[rng.integers(0, n, total)] if n else np.empty(0, np.int64)
         log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
-        first = np.floor(times).astype(np.int64)
         duration = np.minimum(k.duration_days.sample(rng, total), h + 1)  # castable to int
         last = np.minimum(first + np.ceil(duration).astype(np.int64), h + 1)
-        st.add_strikes(np.concatenate([first, last]), np.concatenate([rep, rep]),
-                       np.concatenate([log_f, -log_f]))
-        st.out_strikes[st.orig] += counts
+        order = np.argsort(last.astype(np.int16) if h < 2**15 - 2 else last, kind="stable")
+        st.strike_runs += [(first, rep, log_f), (last[order], rep[order], -log_f[order])]
+        st.out_strikes += np.bincount(rep, minlength=st.n)
 
     # -- the days ------------------------------------------------------------------------------
     def days(self, env: simpy.Environment):

@@ -2,7 +2,7 @@
 
 Each draws its own random numbers, so they agree in distribution, not draw for draw: the day
 each objective falls (+inf where censored at the horizon, the same for both), the milestone days
-and progress at every checkpoint. A kernel with a base rate 5% faster is told apart at the same
+and progress at every checkpoint. A kernel with a base rate 10% faster is told apart at the same
 sizes, so the tests can fail.
 """
 
@@ -62,12 +62,12 @@ def test_pokrovsk_engine_and_kernel_agree_in_law():
     assert abs(e.sectors["pokrovsk"].strikes.mean() - 0.1 * sc.horizon_days) < 0.5
 
 
-def test_a_kernel_five_percent_faster_is_told_apart():
+def test_a_kernel_ten_percent_faster_is_told_apart():
     sc = pokrovsk()
     s = sc.sector("pokrovsk")
     base = s.advance.base_m_per_day
     faster = dataclasses.replace(s, advance=dataclasses.replace(
-        s.advance, base_m_per_day=dataclasses.replace(base, mu=base.mu + np.log(1.05))))
+        s.advance, base_m_per_day=dataclasses.replace(base, mu=base.mu + np.log(1.10))))
     e = sim.simulate(sc, replications=8_000, seed=3, jobs=1, bands=False)
     k = kernel.run(dataclasses.replace(sc, sectors=(faster,)), 8_000, 1003)
     p = {what: p for what, _, p in ks_report(e, k)}
