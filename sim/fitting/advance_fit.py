@@ -246,7 +246,7 @@ def fall_days(block: Mapping, origins: Sequence[tuple[str, float, str | None]],
     from ..running.runner import simulate
 
     sc = approach_scenario(block, origins, horizon_days, replications=replications, seed=seed)
-    res = simulate(sc, replications=replications, seed=seed, jobs=jobs)
+    res = simulate(sc, replications=replications, seed=seed, jobs=jobs, bands=False)
     out = []
     for name, _, _ in origins:
         d = np.asarray(res.sectors[name].objective_day, dtype=float)

@@ -765,7 +765,7 @@ def backtest_origins(
     tasks, where_task = [], []
     for p, (_, sc, s_seed, _) in enumerate(plans):
         for k, lo, count in chunks(n_reps):
-            tasks.append((sc, s_seed, k, count))
+            tasks.append((sc, s_seed, k, count, False))  # no per-day histograms
             where_task.append((p, lo))
     parts: list[list] = [[] for _ in plans]
     if isinstance(executor, str):
@@ -887,7 +887,7 @@ def synthetic_many(
     if not days or days[0] < 1 or days[-1] > scenario.horizon_days:
         raise ValueError(f"days must lie in 1..{scenario.horizon_days}")
     sc = replace(scenario, checkpoints_days=tuple(days))
-    result = simulate(sc, replications=count, seed=seed, jobs=1)
+    result = simulate(sc, replications=count, seed=seed, jobs=1, bands=False)
     dates = (sc.start, *(sc.start + dt.timedelta(days=d) for d in days))
     out = []
     for r in range(count):
