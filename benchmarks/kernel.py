@@ -20,6 +20,7 @@ draw (tests/test_kernel.py).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,8 @@ import numpy as np
 from sim.model.scenario import Scenario, Sector
 
 FIRST_BLOCK_DAYS = 8
-LAST_BLOCK_DAYS = 128
+LAST_BLOCK_DAYS = 64
+CHUNK = 10_000  # replications at a time, as the engine's chunks
 
 
 @dataclass(kw_only=True)
@@ -159,11 +161,12 @@ def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> Ker
             log_supply[live] = dense[-1]
             mult = mult * np.exp(dense.astype(np.float32))
         if force is not None or s.attrition.model != "none":
+            # Troops on day b0 + d are level × kept^d, the level being the block's first
+            # troops plus each arrival discounted to then: one exp for the ratio of the sides.
             d = np.arange(B, dtype=np.float32)[:, None]
-            troops = []
+            levels = []
             for side, now, keep in (("attacker", att, keep_att), ("defender", dfn, keep_dfn)):
                 keep_k = keep[live].astype(np.float32)
-                tr = np.exp(d * keep_k)  # (B, k): the fraction kept after d days
                 add = None
                 for a_side, a_day, a_rep, a_troops in arrivals:
                     sel = np.flatnonzero((a_day >= b0) & (a_day < b1))
@@ -173,23 +176,25 @@ def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> Ker
                         pa, row = pos[a_rep[sel]], a_day[sel] - b0
                         add[row, pa] += a_troops[sel] * np.exp(-row * keep_k[pa])
                 start = now[live].astype(np.float32)
-                tr *= start if add is None else start + np.cumsum(add, axis=0)
-                now[live] = tr[-1] * np.exp(keep[live])  # the next block's first day
-                troops.append(tr)
+                level = start if add is None else start + np.cumsum(add, axis=0)
+                now[live] = (level if add is None else level[-1]) * np.exp(B * keep[live])
+                levels.append(level)
             if force is not None:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    ratio = troops[0] * np.float32(s.attacker.quality
-                                                   / (s.defender.quality * force.reference_ratio))
-                    ratio /= troops[1]
-                    if not troops[1].all():
-                        ratio[troops[1] == 0] = np.where(troops[0][troops[1] == 0] > 0, np.inf, 0)
-                    factor = (np.sqrt(ratio) if force.elasticity == 0.5
+                    scale = (s.attacker.quality / (s.defender.quality * force.reference_ratio))
+                    ratio = np.exp(d * (keep_att[live] - keep_dfn[live]).astype(np.float32))
+                    ratio *= levels[0] * np.float32(scale)
+                    ratio /= levels[1]
+                    if not np.all(levels[1]):
+                        ratio[np.broadcast_to(levels[1] == 0, ratio.shape)] = np.inf
+                    cut = ratio < force.culmination_ratio / force.reference_ratio
+                    factor = (np.sqrt(ratio, out=ratio) if force.elasticity == 0.5
                               else ratio ** np.float32(force.elasticity))
                     np.minimum(factor, np.float32(force.max_factor), out=factor)
-                factor[ratio < force.culmination_ratio / force.reference_ratio] = 0.0
+                factor[cut] = 0.0
                 mult = mult * factor
-            if not (troops[0] > 0).all():
-                mult = mult * (troops[0] > 0)
+            if not np.all(levels[0] > 0):
+                mult = mult * np.broadcast_to(levels[0] > 0, mult.shape)
         speed = mult * speed_scale[live].astype(np.float32)  # (B, k): u per day
 
         # Positions at the end of each day, reflected at the start line: Lindley's recursion
@@ -279,13 +284,17 @@ def regime_days(regimes, rng, reg_cum: np.ndarray, state: np.ndarray, until: np.
     return np.stack(states)[stage, np.arange(k)]
 
 
-def run(sc: Scenario, n: int, seed: int,
-        sectors: list[str] | None = None) -> dict[str, KernelSector]:
-    """The kernel on every sector of ``sc`` (or those named), each from its own stream."""
+def run(sc: Scenario, n: int, seed: int, sectors: list[str] | None = None,
+        chunk: int = CHUNK) -> dict[str, KernelSector]:
+    """The kernel on every sector of ``sc`` (or those named), each from its own stream, in
+    chunks of ``chunk`` replications (arrays of a block of days that stay in cache)."""
     ss = np.random.SeedSequence(seed)
     out = {}
     for s, child in zip(sc.sectors, ss.spawn(len(sc.sectors))):
         if sectors is None or s.name in sectors:
-            out[s.name] = run_sector(sc, s, n, np.random.default_rng(child))
+            rng = np.random.default_rng(child)
+            parts = [run_sector(sc, s, min(chunk, n - lo), rng) for lo in range(0, n, chunk)]
+            out[s.name] = KernelSector(**{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in dataclasses.fields(KernelSector)})
     return out
-
