@@ -26,7 +26,8 @@ SCENARIO = ROOT / "scenarios/kurakhove-reported.yaml"  # the report's model: sta
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     import sim
-    from sim.forecast.backtesting import backtest_origins, synthetic_observed
+    from sim.forecast.many_origins import backtest_origins
+    from sim.forecast.self_test import synthetic_observed
 
     quick = "--quick" in sys.argv
     origins, reps = (5, 200) if quick else (50, 2000)

@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .analysis.comparison import compare_runs as compare
     from .data.observed import read_observed
-    from .forecast.backtesting import backtest
+    from .forecast.backtest import backtest
     from .model.loader import load_scenario
     from .presentation.charts import plot
     from .running.outcomes import Result
@@ -37,7 +37,7 @@ _LAZY = {
     "simulate": ("running.runner", "simulate"),
     "Result": ("running.outcomes", "Result"), "read_observed": ("data.observed", "read_observed"),
     "compare": ("analysis.comparison", "compare_runs"), "plot": ("presentation.charts", "plot"),
-    "backtest": ("forecast.backtesting", "backtest"),
+    "backtest": ("forecast.backtest", "backtest"),
 }
 
 

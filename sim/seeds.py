@@ -18,6 +18,16 @@
   random numbers, the same whatever the executor or the other origins.
   A self-test (``--self-test N``) draws its series as replications 0 … N − 1 of a run seeded
   with ``self_test_seed(s)``: 63 bits of child ``(name_key("self-test"),)``.
+- **reference evaluate** (leave one town out) with seed ``s``: every forecast of held-out town
+  ``T`` (the class model and each ``--versus`` block) runs with the run seed
+  ``evaluation_seed(s, T)``: 63 bits of child ``(name_key("evaluate:" + T),)``, the same for
+  each forecaster (common random numbers: their difference is sharper) and whatever the
+  other towns or the executor. The randomised PIT of its scores draws from child
+  ``(name_key("evaluate:pit"),)`` (``evaluation_rng``).
+- **reference fit --check** with seed ``s``: the approaches of distance band ``b`` (0 the
+  nearest) run with ``fit_check_seed(s, b)``: 63 bits of child ``(name_key("fit-check"), b)``;
+  the band's bootstrap of towns draws from child ``(name_key("fit-check:bootstrap"), b)``
+  (``fit_check_bootstrap_rng``).
 - **calibrate**: the randomised PIT of zero increments (the fit check) of sector ``S`` draws
   from ``SeedSequence(0, spawn_key=(name_key("calibrate:" + S),))``: the report repeats.
 
@@ -59,10 +69,20 @@ def reserve_stream(seed: int, chunk: int, reserve: str) -> np.random.Generator:
     return stream(seed, chunk, name_key("reserve:" + reserve), RESERVE)
 
 
+def child_seed(seed: int, *key: int) -> int:
+    """A run seed derived from child ``key`` of ``SeedSequence(seed)``: its first 63 bits."""
+    ss = np.random.SeedSequence(seed, spawn_key=key)
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def child_rng(seed: int, *key: int) -> np.random.Generator:
+    """The generator of child ``key`` of ``SeedSequence(seed)``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
 def point_seed(sweep_seed: int, index: int) -> int:
     """Sweep point ``index``'s run seed: 63 bits from child ``(0, index)`` of the sweep's seed."""
-    ss = np.random.SeedSequence(sweep_seed, spawn_key=(SWEEP_POINT, index))
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return child_seed(sweep_seed, SWEEP_POINT, index)
 
 
 POINT_SEEDS = ("point i: SeedSequence(seed, spawn_key=(0, i)).generate_state(1, uint64)[0] >> 1 "
@@ -95,8 +115,7 @@ def backtest_rng(seed: int, sector: str) -> np.random.Generator:
 def origin_seed(seed: int, index: int) -> int:
     """The run seed of a backtest's origin ``index`` (in date order): 63 bits of child
     ``(name_key("origin"), index)`` of the backtest's seed."""
-    ss = np.random.SeedSequence(seed, spawn_key=(name_key("origin"), index))
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return child_seed(seed, name_key("origin"), index)
 
 
 def calibrate_rng(sector: str) -> np.random.Generator:
@@ -108,5 +127,25 @@ def calibrate_rng(sector: str) -> np.random.Generator:
 def self_test_seed(seed: int) -> int:
     """The seed of the run whose replications are a self-test's synthetic series: 63 bits of
     child ``(name_key("self-test"),)`` of the backtest's seed."""
-    ss = np.random.SeedSequence(seed, spawn_key=(name_key("self-test"),))
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return child_seed(seed, name_key("self-test"))
+
+
+def evaluation_seed(seed: int, town: str) -> int:
+    """The run seed of every projection of held-out ``town`` in a leave-one-town-out
+    evaluation: 63 bits of child ``(name_key("evaluate:" + town),)``."""
+    return child_seed(seed, name_key("evaluate:" + town))
+
+
+def evaluation_rng(seed: int) -> np.random.Generator:
+    """The generator of an evaluation's randomised PITs."""
+    return child_rng(seed, name_key("evaluate:pit"))
+
+
+def fit_check_seed(seed: int, band: int) -> int:
+    """The run seed of a fit check's approaches in distance band ``band`` (0 the nearest)."""
+    return child_seed(seed, name_key("fit-check"), band)
+
+
+def fit_check_bootstrap_rng(seed: int, band: int) -> np.random.Generator:
+    """The generator of a fit check's bootstrap of towns in distance band ``band``."""
+    return child_rng(seed, name_key("fit-check:bootstrap"), band)

@@ -23,8 +23,11 @@ from scipy import stats
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries, write_observed
-from sim.forecast.backtesting import backtest, synthetic_observed
+from sim.forecast import notes as N
+from sim.forecast.backtest import backtest
+from sim.forecast.notes import Note
 from sim.forecast.scores import covered, fair_crps, pit
+from sim.forecast.self_test import synthetic_observed
 from sim.model.loader import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,7 +228,8 @@ def test_horizon_is_extended_to_the_last_observation(tmp_path):
     bt = backtest(axis_scenario(tmp_path, "10", horizon=30), series([0, 45], [0.0, 0.4]),
                   replications=10, seed=1)
     assert bt.scenario.horizon_days == 45
-    assert any("horizon extended from 30 to 45" in n for n in bt.notes)
+    assert Note(kind=N.HORIZON_EXTENDED, detail={"from_days": 30, "to_days": 45}) in bt.notes
+    assert "horizon extended from 30 to 45" in " ".join(bt.summary()["notes"])
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ smaller, and the test requires [0.85, 0.95] to be at least 3 of them either side
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import textwrap
@@ -24,14 +25,15 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries, parse_observed
-from sim.forecast.backtesting import (
-    QUANTILE_COLUMNS,
-    at_origin,
-    backtest,
-    backtest_origins,
-    self_test,
-)
+from sim.forecast import notes as N
+from sim.forecast.backtest import backtest
+from sim.forecast.many_origins import backtest_origins
+from sim.forecast.notes import Note
+from sim.forecast.origins import at_origin
+from sim.forecast.quantiles import COLUMNS as QUANTILE_COLUMNS
+from sim.forecast.quantiles import QuantileTable
 from sim.forecast.scores import QUANTILE_LEVELS, interval_score, pit_uniformity, quantile_score, wis
+from sim.forecast.self_test import self_test
 from sim.model.loader import load_scenario, parse_scenario
 from sim.running.runner import simulate
 
@@ -167,8 +169,10 @@ def test_a_remaining_distance_is_scored_where_the_objective_really_fell(tmp_path
     obs = series([0, 12], [12.0, 6.0], "north", frame="remaining_km")
     bt = backtest(axis(tmp_path, "500", length=10), obs, replications=20, seed=1)
     assert bt.summary()["sectors"]["north"]["observed"] == [6.0]
+    assert Note(kind=N.FRAME_MISMATCH, sector="north",
+                detail={"observed_km": 12.0, "axis_km": 10.0}) in bt.notes
     assert any("observed distance to the objective at the start is 12 km, but the "
-               "scenario's axis is 10 km" in n for n in bt.notes)
+               "scenario's axis is 10 km" in n for n in bt.summary()["notes"])
 
 
 def test_a_frame_the_sector_cannot_take_is_one_line(tmp_path):
@@ -325,11 +329,15 @@ def test_the_long_quantile_table(tmp_path):
     assert lines[0] == ",".join(QUANTILE_COLUMNS)
     rows = [ln.split(",") for ln in lines[1:]]
     assert len(rows) == (14 + 8) * 23 and {r[0] for r in rows} == {"2024-11-20", "2025-01-01"}
-    first = [r for r in rows if r[0] == "2025-01-01" and r[3] == "2025-01-04"]
+    first = [r for r in rows if r[0] == "2025-01-01" and r[2] == "3"]  # to 2025-01-04
     assert [float(r[5]) for r in first] == list(QUANTILE_LEVELS)
-    assert first[0][1] == "advance_km" and first[0][2] == "3" and first[0][4] == "kurakhove"
+    assert first[0][1] == "advance_km" and first[0][3] == "kurakhove"
+    assert {r[4] for r in rows} == {"quantile"}
     values = [float(r[6]) for r in first]
     assert values == sorted(values)
+    # read back, it is the table written, and it scores as the ensembles it came from
+    table = QuantileTable.read(out)
+    assert len(table) == len(rows) and table.value.tolist() == [float(r[6]) for r in rows]
     pq = pytest.importorskip("pyarrow.parquet")
     r = run("backtest", str(REPORTED), "--observed", str(observed),
             "--origins", "2024-11-20,2025-01-01", "-n", "300", "--quantiles",
@@ -390,3 +398,38 @@ def test_observed_parse_of_the_demo_series_is_typical():
     """The shipped synthetic series is the median draw (by its final advance) of 201."""
     s = parse_observed((ROOT / "scenarios/observed/synthetic-kurakhove.csv").read_text())
     assert "the median final advance of 201 draws" in s["kurakhove"].extra["source"][0]
+
+
+# -- the backtest's folder -------------------------------------------------------------------------
+
+
+def test_a_backtest_folder_reads_itself_back(tmp_path):
+    from sim.forecast.saved import SavedBacktest
+
+    observed = ROOT / "scenarios/observed/synthetic-kurakhove.csv"
+    out = tmp_path / "bt"
+    r = run("backtest", str(REPORTED), "--observed", str(observed), "--origins",
+            "2024-11-20,2025-01-01", "-n", "200", "--json", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    saved = SavedBacktest.from_folder(out)
+    assert saved.form == "origins" and saved.manifest["kind"] == "backtest"
+    printed = json.loads(r.stdout)
+    assert saved.scores == printed  # the folder holds what --json printed
+    m = saved.manifest
+    assert m["scenario_sha256"] == hashlib.sha256(REPORTED.read_bytes()).hexdigest()
+    assert m["observed_sha256"] == hashlib.sha256(observed.read_bytes()).hexdigest()
+    assert m["seed"] == printed["seed"] and set(m["files"]) == {"scores.json", "quantiles.csv"}
+    assert len(saved.quantiles) == sum(o["sectors"]["kurakhove"]["n_obs"]
+                                       for o in printed["origins"]) * len(QUANTILE_LEVELS)
+    # the quantile table scores as the backtest did, date by date
+    bt = backtest(REPORTED, observed, replications=200, seed=2)
+    b = bt.sectors["kurakhove"]
+    truth = {(bt.origin.isoformat(), "advance_km", int(d), "kurakhove"): float(y)
+             for d, y in zip(b.days, b.observed)}
+    got = bt.quantiles().wis(truth)
+    assert [got[k] for k in truth] == pytest.approx(b.scores["wis_by_date"], rel=1e-9)
+    assert run("backtest", str(REPORTED), "--observed", str(observed), "--out",
+               str(out)).exit_code == 2  # never over an existing folder
+    (out / "quantiles.csv").write_text("reference_date\n")
+    with pytest.raises(Exception, match=r"quantiles\.csv"):
+        SavedBacktest.from_folder(out)

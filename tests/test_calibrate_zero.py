@@ -133,6 +133,7 @@ def test_the_printed_block_runs_in_the_engine_with_the_fitted_mean():
             objective: {name: far}
             forces: {attacker: {troops: 1}, defender: {troops: 1}}
         """) + block + "\n")
+    assert sc.sectors[0].advance == cal.advance  # the printed block is the fitted one
     noise = sc.sectors[0].advance.noise
     assert noise.p_move == pytest.approx(cal.fit.p_move, rel=2e-3)
     moving_cv = math.sqrt(noise.p_move * (noise.sd**2 + 1) - 1)

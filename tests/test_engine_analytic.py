@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pytest
-from conftest import axis_body, run_text, scenario_text
+
+from sim.model import builder as B
+from sim.model.scenario import ForceTerm, Scenario, Sector
+from sim.running.runner import simulate
 
 REPS = 8  # with no randomness every replication is the same; a few show that they all agree
 EXACT = 1e-12  # relative tolerance where only floating-point rounding separates engine and formula
 
 
-def scenario_yaml(*, sector: str, horizon: int = 365, checkpoints: tuple[int, ...] | None = None,
-                  start: str = "2024-06-01") -> str:
-    """A one-sector scenario named ``s``; ``sector`` is the sector's body (YAML, unindented)."""
-    return scenario_text(sector, name="oracle", start=start, horizon=horizon,
-                         checkpoints=checkpoints)
+def scenario(*, sector: Sector, horizon: int = 365, checkpoints: tuple[int, ...] | None = None,
+             start: str = "2024-06-01") -> Scenario:
+    """A one-sector scenario."""
+    return B.scenario(sector, name="oracle", start=start, horizon_days=horizon,
+                      checkpoints_days=checkpoints)
 
 
-def axis(*, length_km: float = 35, rate: float = 250, extra: str = "", advance_extra: str = "",
-         attacker: float = 1000, defender: float = 1000) -> str:
-    """The body of an axis sector with a fixed base rate (m/day) and no noise."""
-    return axis_body(length_km=length_km, rate=rate, attacker=attacker, defender=defender,
-                     advance=advance_extra, extra=extra)
+def axis(*, length_km: float = 35, rate: float = 250, attacker: float = 1000,
+         defender: float = 1000, advance: dict | None = None, **sector) -> Sector:
+    """An axis sector named ``s`` with a fixed base rate (m/day) and no noise; ``advance`` adds
+    to its advance block, ``sector`` to the sector."""
+    return B.axis("s", length_km=length_km, advance=B.advance(rate, **(advance or {})),
+                  attacker=attacker, defender=defender, **sector)
 
 
-def run(text: str, replications: int = REPS, seed: int = 7):
-    return run_text(text, replications=replications, seed=seed)[1].sectors["s"]
+def run(sc: Scenario, replications: int = REPS, seed: int = 7):
+    return simulate(sc, replications=replications, seed=seed, jobs=1).sectors["s"]
 
 
 # -- axis ----------------------------------------------------------------------------------------
 
 
 def test_constant_rate_axis_is_exact():
-    so = run(scenario_yaml(
-        sector=axis(extra="milestones:\n  - {name: ten, at_km: 10}"),
+    so = run(scenario(
+        sector=axis(milestones={"ten": 10}),
         checkpoints=(30, 139, 200, 365),
     ))
     # 35 km at 0.25 km/day: day 140. Every step is a multiple of 0.25, exact in binary.
@@ -52,8 +55,8 @@ def test_constant_rate_axis_is_exact():
 
 
 def test_objective_day_is_fractional():
-    so = run(scenario_yaml(
-        sector=axis(rate=300, extra="milestones:\n  - {name: ten, at_km: 10}"),
+    so = run(scenario(
+        sector=axis(rate=300, milestones={"ten": 10}),
         checkpoints=(30,),
     ))
     np.testing.assert_allclose(so.objective_day, 35 / 0.3, rtol=EXACT)  # 116.666...
@@ -62,12 +65,8 @@ def test_objective_day_is_fractional():
 
 
 def test_defensive_line_adds_its_breach_days():
-    so = run(scenario_yaml(sector=axis(extra="""\
-        lines:
-          - {name: line, at_km: 10, breach_days: 5}
-        milestones:
-          - {name: beyond the line, at_km: 11}
-        """), checkpoints=(42, 46)))
+    so = run(scenario(sector=axis(lines=[B.line("line", 10, 5)],
+                                  milestones={"beyond the line": 11}), checkpoints=(42, 46)))
     # the line is reached on day 40 and holds until day 45
     assert (so.objective_day == 145.0).all()
     assert (so.milestone_days[:, 0] == 49.0).all()
@@ -86,18 +85,14 @@ def test_defensive_line_adds_its_breach_days():
     ],
 )
 def test_defensive_line_holds_exactly_its_breach_days_at_fractional_times(rate, breach, expected):
-    so = run(scenario_yaml(sector=axis(rate=rate, extra=f"""\
-        lines:
-          - {{name: line, at_km: 10, breach_days: {breach}}}
-        """)))
+    so = run(scenario(sector=axis(rate=rate, lines=[B.line("line", 10, breach)])))
     np.testing.assert_allclose(so.objective_day, expected, rtol=EXACT)
 
 
 def test_modifier_over_a_window_delays_by_the_lost_distance():
-    so = run(scenario_yaml(sector=axis(extra="""\
-        modifiers:
-          - {name: mud, start: 10, end: 20, factor: 0.5}
-        """), checkpoints=(10, 20, 30)))
+    so = run(scenario(sector=axis(modifiers=[B.modifier(0.5, start_day=10, end_day=20,
+                                                        name="mud")]),
+                      checkpoints=(10, 20, 30)))
     # days 10..19 at half rate lose 10 * 0.125 km = 1.25 km, i.e. 5 days at 0.25 km/day
     assert (so.objective_day == 145.0).all()
     np.testing.assert_array_equal(so.progress, np.tile([2.5, 3.75, 6.25], (REPS, 1)))
@@ -106,9 +101,9 @@ def test_modifier_over_a_window_delays_by_the_lost_distance():
 def test_season_multiplier_applies_by_calendar_month():
     # day 0 is 20 November; December is days 11..41 (31 days) at half rate: 3.875 km lost,
     # 15.5 days at 0.25 km/day
-    so = run(scenario_yaml(
+    so = run(scenario(
         start="2024-11-20",
-        sector=axis(advance_extra="season: {dec: 0.5}"),
+        sector=axis(advance={"season": {12: 0.5}}),
         checkpoints=(11, 42),
     ))
     np.testing.assert_allclose(so.objective_day, 140 + 15.5, rtol=EXACT)
@@ -121,24 +116,14 @@ A0_KM2, RESIDUE_KM2, FRONT_KM, RATE_M = 800.0, 50.0, 30.0, 250.0
 AREA_CHECKPOINTS = (1, 30, 90, 180)
 
 
-def area(scales: bool) -> str:
-    return f"""\
-kind: area
-area_km2: {A0_KM2}
-front: {{length_km: {FRONT_KM}, scales_with_area: {str(scales).lower()}}}
-objective: {{name: residue, held_km2: {RESIDUE_KM2}}}
-milestones:
-  - {{name: half, held_km2: {A0_KM2 / 2}}}
-forces:
-  attacker: {{troops: 1000}}
-  defender: {{troops: 1000}}
-advance:
-  base_m_per_day: {RATE_M}
-"""
+def area(scales: bool) -> Sector:
+    return B.area("s", area_km2=A0_KM2, front_km=FRONT_KM, front_scales=scales,
+                  objective="residue", objective_km2=RESIDUE_KM2,
+                  milestones={"half": A0_KM2 / 2}, advance=RATE_M)
 
 
 def test_area_with_fixed_front_shrinks_linearly():
-    so = run(scenario_yaml(sector=area(scales=False), checkpoints=AREA_CHECKPOINTS))
+    so = run(scenario(sector=area(scales=False), checkpoints=AREA_CHECKPOINTS))
     km2_per_day = FRONT_KM * RATE_M / 1000  # 7.5
     t = np.array(AREA_CHECKPOINTS, dtype=float)
     held = np.maximum(A0_KM2 - km2_per_day * t, RESIDUE_KM2)
@@ -149,7 +134,7 @@ def test_area_with_fixed_front_shrinks_linearly():
 
 def test_area_with_front_scaling_as_sqrt_area():
     # dA/dt = -front0 * sqrt(A / A0) * v  =>  sqrt(A(t)) = sqrt(A0) - front0 * v * t / (2 sqrt(A0))
-    so = run(scenario_yaml(sector=area(scales=True), checkpoints=AREA_CHECKPOINTS))
+    so = run(scenario(sector=area(scales=True), checkpoints=AREA_CHECKPOINTS))
     v_km = RATE_M / 1000
     root0 = math.sqrt(A0_KM2)
     slope = FRONT_KM * v_km / (2 * root0)  # fall of sqrt(A) per day
@@ -175,14 +160,10 @@ def test_area_with_front_scaling_as_sqrt_area():
 
 
 def attrition_run(model: str, a: float, b: float, A0: float, D0: float, horizon: int,
-                  extra: str = ""):
-    body = axis(
-        length_km=1000, rate=0.001, attacker=A0, defender=D0,
-        # floats in full precision, in any YAML float notation
-        extra=f"attrition: {{model: {model}, attacker: {a:.12e}, defender: {b:.12e}}}\n"
-        + textwrap.dedent(extra),
-    )
-    so = run(scenario_yaml(sector=body, horizon=horizon))
+                  **sector):
+    body = axis(length_km=1000, rate=0.001, attacker=A0, defender=D0,
+                attrition=B.attrition(model, a, b), **sector)
+    so = run(scenario(sector=body, horizon=horizon))
     assert np.isinf(so.objective_day).all()
     return A0 - so.attacker_losses, D0 - so.defender_losses
 
@@ -253,14 +234,12 @@ def test_daily_fraction(T):
 # -- reinforcements ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("readiness", "arrival_day"), [("", 10), ("readiness_days: 5", 15)])
+@pytest.mark.parametrize(("readiness", "arrival_day"), [(None, 10), (5, 15)])
 def test_reinforcement_arrives_after_its_readiness_through_losses(readiness, arrival_day):
     # troops present from day d lose a fraction f on each of days d..T-1
     f, A0, R, T = 0.01, 10_000.0, 5_000.0, 100
-    A, _ = attrition_run("daily_fraction", f, 0.0, A0, 1000.0, T, extra=f"""\
-        reinforcements:
-          - {{side: attacker, day: 10, troops: {R}, {readiness}}}
-        """.replace(", }", "}"))
+    A, _ = attrition_run("daily_fraction", f, 0.0, A0, 1000.0, T, reinforcements=[
+        B.reinforcement("attacker", 10, R, readiness_days=readiness)])
     A = A + R  # losses count the reinforcement's losses too: A(T) = A0 + R - losses
 
     def survivors(day):
@@ -273,12 +252,9 @@ def test_reinforcement_arrives_after_its_readiness_through_losses(readiness, arr
 
 def test_reinforcement_arrives_after_its_readiness_through_force_term():
     # force = (R / R_ref)^1: the rate doubles when the attacker doubles, from day 10 + 5 on
-    so = run(scenario_yaml(sector=axis(
-        advance_extra="force: {reference_ratio: 1.0, elasticity: 1.0}",
-        extra="""\
-            reinforcements:
-              - {side: attacker, day: 10, troops: 1000, readiness_days: 5}
-            """,
+    so = run(scenario(sector=axis(
+        advance={"force": ForceTerm(reference_ratio=1.0, elasticity=1.0)},
+        reinforcements=[B.reinforcement("attacker", 10, 1000, readiness_days=5)],
     ), checkpoints=(14, 15, 16, 30)))
     expected = [14 * 0.25, 15 * 0.25, 15 * 0.25 + 0.5, 15 * 0.25 + 15 * 0.5]
     np.testing.assert_allclose(so.progress, np.tile(expected, (REPS, 1)), rtol=EXACT)

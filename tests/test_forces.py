@@ -10,12 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import axis_body, run_text, scenario_text
 
 import sim
 from sim.cli import cli
 from sim.engine import FORCE_BINS
+from sim.model import builder as B
+from sim.model import distributions as D
+from sim.model.scenario import Sector, Side
+from sim.model.writer import dump
 from sim.running.outcomes import Result
+from sim.running.runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 IWO_JIMA = ROOT / "scenarios/examples/iwo-jima.yaml"
@@ -121,16 +125,20 @@ def test_iwo_jima_json_and_folder(tmp_path):
     assert header[-2:] == ["attacker_breakpoint_day", "defender_breakpoint_day"]
 
 
+def run_sector(sector: Sector, *, replications: int, seed: int, horizon: int = 365) -> Result:
+    """A one-sector scenario starting 2024-06-01, run in this process."""
+    sc = B.scenario(sector, name="test", start="2024-06-01", horizon_days=horizon)
+    return simulate(sc, replications=replications, seed=seed, jobs=1)
+
+
 def test_breakpoint_fraction_of_the_peak():
     # 1% lost a day: A0 (0.99)^t falls to half of A0 on day t = ceil(ln 0.5 / ln 0.99) = 69,
     # i.e. during day 68; the defender (0.5% a day) reaches 70% of its peak at ceil(71.2) = 72.
-    body = axis_body(length_km=1000, rate=0.001, attacker=10_000, defender=8_000) + (
-        "attrition: {model: daily_fraction, attacker: 0.01, defender: 0.005}\n")
-    body = body.replace("attacker: {troops: 10000}",
-                        "attacker: {troops: 10000, breakpoint_fraction: 0.5}")
-    body = body.replace("defender: {troops: 8000}",
-                        "defender: {troops: 8000, breakpoint_fraction: 0.7}")
-    _, res = run_text(scenario_text(body), replications=3, seed=1)
+    res = run_sector(B.axis("s", length_km=1000, advance=0.001,
+                            attacker=Side(troops=10_000, breakpoint_fraction=0.5),
+                            defender=Side(troops=8_000, breakpoint_fraction=0.7),
+                            attrition=B.attrition("daily_fraction", 0.01, 0.005)),
+                     replications=3, seed=1)
     so = res.sectors["s"]
     t_a = math.ceil(math.log(0.5) / math.log(0.99))
     t_d = math.ceil(math.log(0.7) / math.log(0.995))
@@ -143,10 +151,10 @@ def test_breakpoint_fraction_of_the_peak():
 def test_forces_stop_changing_once_the_objective_falls():
     # 35 km at 250 m/day: the objective falls on day 140; the reinforcement of day 200 does not
     # reach a sector whose fight is over, and losses stop with it.
-    body = axis_body(attacker=10_000, defender=5_000) + (
-        "attrition: {model: daily_fraction, attacker: 0.001, defender: 0.002}\n"
-        "reinforcements:\n  - {side: attacker, day: 200, troops: 3000}\n")
-    _, res = run_text(scenario_text(body), replications=4, seed=1)
+    res = run_sector(B.axis("s", length_km=35, advance=250, attacker=10_000, defender=5_000,
+                            attrition=B.attrition("daily_fraction", 0.001, 0.002),
+                            reinforcements=[B.reinforcement("attacker", 200, 3000)]),
+                     replications=4, seed=1)
     band = res.forces_bands()["s"]["attacker"]["p50"]
     np.testing.assert_allclose(band[140:], 10_000 * 0.999**140, rtol=1e-9)
     np.testing.assert_allclose(band[:141], 10_000 * 0.999 ** np.arange(141), rtol=1e-9)
@@ -157,11 +165,11 @@ def test_bands_with_noise_match_the_exact_percentiles_within_a_bin():
     # horizon can be checked against the exact percentiles of those; the histogram's resolution
     # is one bin (A0 / FORCE_BINS: no reinforcements).
     A0 = 60_000.0
-    body = axis_body(length_km=1000, rate=0.001, attacker=A0, defender=40_000) + (
-        "attrition:\n  model: lanchester_square\n"
-        "  attacker: {dist: uniform, low: 0.0005, high: 0.002}\n"
-        "  defender: {dist: uniform, low: 0.001, high: 0.003}\n")
-    _, res = run_text(scenario_text(body, horizon=200), replications=4000, seed=3)
+    res = run_sector(B.axis("s", length_km=1000, advance=0.001, attacker=A0, defender=40_000,
+                            attrition=B.attrition("lanchester_square",
+                                                  D.Uniform(low=0.0005, high=0.002),
+                                                  D.Uniform(low=0.001, high=0.003))),
+                     horizon=200, replications=4000, seed=3)
     so = res.sectors["s"]
     final = A0 - so.attacker_losses
     band = res.forces_bands([5, 25, 50, 75, 95])["s"]["attacker"]
@@ -173,10 +181,10 @@ def test_bands_with_noise_match_the_exact_percentiles_within_a_bin():
 
 
 def test_breakpoint_fraction_must_be_below_one(tmp_path):
-    body = axis_body().replace("attacker: {troops: 1000}",
-                               "attacker: {troops: 1000, breakpoint_fraction: 1}")
+    sc = B.scenario(B.axis("s", length_km=35, advance=250,
+                           attacker=Side(troops=1000, breakpoint_fraction=1)))
     path = tmp_path / "s.yaml"
-    path.write_text(scenario_text(body))
+    path.write_text(dump(sc))
     r = CliRunner().invoke(cli, ["validate", str(path)])
     assert r.exit_code == 2
     assert "breakpoint_fraction" in r.stderr and len(r.stderr.splitlines()) == 1
@@ -185,11 +193,11 @@ def test_breakpoint_fraction_must_be_below_one(tmp_path):
 def test_a_side_without_troops_breaks_only_after_it_has_had_some():
     # The attacker starts with none and lands 1,000 on day 3; losing 10% a day it falls to half
     # of that peak on day 3 + ceil(ln 0.5 / ln 0.9) = 3 + 7, i.e. during day 9.
-    body = axis_body(length_km=1000, rate=0.001, attacker=0, defender=500) + (
-        "attrition: {model: daily_fraction, attacker: 0.1, defender: 0.0}\n"
-        "reinforcements:\n  - {side: attacker, day: 3, troops: 1000}\n")
-    body = body.replace("attacker: {troops: 0}", "attacker: {troops: 0, breakpoint_fraction: 0.5}")
-    _, res = run_text(scenario_text(body, horizon=40), replications=2, seed=1)
+    res = run_sector(B.axis("s", length_km=1000, advance=0.001,
+                            attacker=Side(troops=0, breakpoint_fraction=0.5), defender=500,
+                            attrition=B.attrition("daily_fraction", 0.1, 0.0),
+                            reinforcements=[B.reinforcement("attacker", 3, 1000)]),
+                     horizon=40, replications=2, seed=1)
     so = res.sectors["s"]
     assert (so.attacker_breakpoint_day == 3 + math.ceil(math.log(0.5) / math.log(0.9)) - 1).all()
     assert np.isinf(so.defender_breakpoint_day).all()  # loses nothing
@@ -197,7 +205,7 @@ def test_a_side_without_troops_breaks_only_after_it_has_had_some():
 
 def test_forces_of_a_handful_of_troops_are_binned():
     # The smallest normal double as a side's troops: the histogram's scale must stay finite.
-    body = axis_body(attacker=0, defender=2.2250738585072014e-308)
-    _, res = run_text(scenario_text(body, horizon=2), replications=2, seed=1)
+    res = run_sector(B.axis("s", length_km=35, advance=250, attacker=0,
+                            defender=2.2250738585072014e-308), horizon=2, replications=2, seed=1)
     band = res.forces_bands()["s"]["defender"]["p50"]
     assert band[0] == 2.2250738585072014e-308 and (band >= 0).all()

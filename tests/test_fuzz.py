@@ -408,7 +408,7 @@ def test_mutated_shipped_scenarios(case):
     check_cli(dump(apply(SHIPPED[name], steps)))
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @SLOW
 @given(shipped_mutations())
 def test_mutated_shipped_scenarios_many(case):
@@ -429,7 +429,7 @@ def test_mutated_random_scenarios(case):
     check_cli(dump(apply(doc, steps)))
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @SLOW
 @given(random_mutations())
 def test_mutated_random_scenarios_many(case):
@@ -484,7 +484,7 @@ def test_random_overrides(case):
     check_cli(dump(SHIPPED[name]), sets)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @SLOW
 @given(overrides())
 def test_random_overrides_many(case):

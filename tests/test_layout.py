@@ -110,3 +110,28 @@ def test_nothing_outside_the_sector_types_branches_on_a_kind_string():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def imports_yaml(source: str) -> bool:
+    """Whether the code imports yaml (or a module of it), at the top or inside a function."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(
+                a.name == "yaml" or a.name.startswith("yaml.") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module and (
+                node.module == "yaml" or node.module.startswith("yaml.")):
+            return True
+    return False
+
+
+def test_the_yaml_scan_sees_lazy_and_from_imports():
+    assert imports_yaml("def f():\n    import yaml\n")
+    assert imports_yaml("from yaml import safe_load\n")
+    assert not imports_yaml("from .loader import read_yaml\nimport yamlish\n")
+
+
+def test_only_the_loader_and_its_inverse_import_yaml():
+    """Every other module reads and writes YAML through them (one validation kit, one writer)."""
+    importers = sorted(str(f.relative_to(ROOT)) for f in PACKAGE.rglob("*.py")
+                       if imports_yaml(f.read_text(encoding="utf-8")))
+    assert importers == ["sim/model/loader.py", "sim/model/writer.py"]

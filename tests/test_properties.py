@@ -136,7 +136,7 @@ def test_outcomes_stay_within_bounds_and_repeat(doc, seed):
     assert result.summary() == again.summary()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @MANY
 @given(scenarios(), seeds)
 def test_outcomes_stay_within_bounds_many(doc, seed):
@@ -198,7 +198,7 @@ def test_more_attackers_never_slow_the_attack_nor_more_defenders_speed_it(doc, s
     check_monotone(doc, seed, extra)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @MANY
 @given(forward_only, seeds, extras)
 def test_more_troops_many(doc, seed, extra):

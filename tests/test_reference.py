@@ -4,7 +4,10 @@ check, the leave-one-town-out evaluation, and bad input at the command line."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,9 @@ from sim.cli import cli
 from sim.fitting import advance_fit as F
 from sim.fitting import reference as R
 from sim.forecast import evaluation as E
-from sim.model.loader import build_scenario
+from sim.model import builder as B
+from sim.model import distributions as Dist
+from sim.model.scenario import Advance
 from sim.running.runner import simulate
 
 UNTIL = dt.date(2024, 11, 20)
@@ -138,10 +143,26 @@ def test_fit_of_steady_towns_has_their_rates_and_no_noise(tmp_path):
     assert fit.base_cv == pytest.approx(np.sqrt(np.expm1(s**2)))
     assert fit.noise_sd == pytest.approx(0, abs=1e-9)
     assert fit.states == ("grinding",)
-    build_scenario({"name": "x", "start": D0, "horizon_days": 10, "sectors": {"s": {
-        "kind": "axis", "length_km": 5, "objective": {"name": "o"},
-        "forces": {"attacker": {"troops": 1}, "defender": {"troops": 1}},
-        "advance": fit.block()}}}, {}, "<test>")  # the block is a valid advance
+    sc = B.scenario(B.axis("s", length_km=5, advance=fit.block()), start=D0, horizon_days=10)
+    assert B.checked(sc) == sc  # the block is a valid advance, and its YAML reads back to it
+
+
+def test_a_fit_returns_the_typed_block_with_its_provenance(tmp_path):
+    f = series_csv(tmp_path / "s.csv", {"a": steady(20, 40, 20), "b": steady(20, 60, 20),
+                                        "c": steady(20, 90, 10)})
+    cls = R.build([f], until=UNTIL)
+    R.write_class(tmp_path / "class.yaml", cls)
+    cls = R.read_class(tmp_path / "class.yaml")
+    fit = F.fit(cls)
+    block = fit.block()
+    assert isinstance(block, Advance) and block.regimes.initial == fit.initial == "grinding"
+    assert block.base_m_per_day.mean == pytest.approx(fit.base_mean_m_per_day, rel=1e-3)
+    assert fit.block("stalled").regimes.initial == "stalled"
+    p = fit.provenance
+    assert p.until == UNTIL and p.checks == () and p.passed is None
+    files = {Path(s.file).name: s.sha256 for s in p.inputs}
+    assert files["class.yaml"] == hashlib.sha256((tmp_path / "class.yaml").read_bytes()).hexdigest()
+    assert files["s.csv"] == hashlib.sha256(f.read_bytes()).hexdigest()
 
 
 def test_lognormal_sojourn_fit_recovers_its_parameters():
@@ -158,26 +179,23 @@ def test_lognormal_sojourn_fit_recovers_its_parameters():
     assert "maximum likelihood" in method
 
 
-KNOWN = {
-    "base_m_per_day": {"dist": "lognormal", "mean": 60, "cv": 0.3},
-    "regimes": {"initial": "stalled", "states": {
-        "stalled": {"factor": 0.0, "sojourn_days": {"dist": "lognormal", "mean": 120, "cv": 0.8},
-                    "next": {"grinding": 1.0}},
-        "grinding": {"factor": 1.0, "sojourn_days": {"dist": "lognormal", "mean": 42, "cv": 0.5},
-                     "next": {"stalled": 1.0}}}},
-}
+KNOWN = B.advance(
+    Dist.LogNormal.from_mean_cv(60, 0.3),
+    regimes=B.regimes(
+        B.regime("stalled", 0.0, Dist.LogNormal.from_mean_cv(120, 0.8), {"grinding": 1.0}),
+        B.regime("grinding", 1.0, Dist.LogNormal.from_mean_cv(42, 0.5), {"stalled": 1.0}),
+        initial="stalled"),
+)
 
 
-def synthetic_class(tmp_path: Path, block: dict, towns: int = 30, km: float = 12.0,
+def synthetic_class(tmp_path: Path, block: Advance, towns: int = 30, km: float = 12.0,
                     seed: int = 7) -> R.ReferenceClass:
     """Approaches simulated by the engine from a known model, observed every 14 days."""
     days = list(range(14, 14 * 61, 14))
-    data = {"name": "synthetic", "start": D0, "horizon_days": days[-1],
-            "checkpoints_days": days, "sectors": {"s": {
-                "kind": "axis", "length_km": km, "objective": {"name": "town"},
-                "forces": {"attacker": {"troops": 1}, "defender": {"troops": 1}},
-                "advance": block}}}
-    res = simulate(build_scenario(data, {}, "<test>"), replications=towns, seed=seed)
+    sc = B.scenario(B.axis("s", length_km=km, objective="town", advance=block, attacker=1,
+                           defender=1),
+                    name="synthetic", start=D0, horizon_days=days[-1], checkpoints_days=days)
+    res = simulate(sc, replications=towns, seed=seed)
     prog = res.sectors["s"].progress
     rows = {}
     for i in range(towns):
@@ -195,7 +213,7 @@ def test_fit_check_passes_for_the_true_model_and_fails_for_a_wrong_one(tmp_path)
     # The shortest band is the hardest: a projection starts a fresh sojourn in the regime it
     # finds, where the class's fronts were part-way through theirs (see the README).
     assert sum(c.passed for c in good) >= len(good) - 1, good
-    wrong = {**fit.block(), "base_m_per_day": fit.base_mean_m_per_day * 4}
+    wrong = replace(fit.block(), base_m_per_day=Dist.Fixed(value=fit.base_mean_m_per_day * 4))
     bad = F.check(wrong, cls, per_band=12, replications=100)
     # The shortest band (0-2 km) is decided by how long the stalls last more than by the rate:
     # at 12 origins x 100 replications a base four times too fast passes it about half the
@@ -220,7 +238,7 @@ def test_evaluation_scores_are_what_they_say(tmp_path):
         assert c.members["persistence"].tolist() == [c.cap]
         assert all(m.max() <= c.cap for m in c.members.values())
     a = [c for c in ev.cases if c.town == "a" and c.origin >= D0 + dt.timedelta(90)]
-    assert a and all(c.members["trailing rate"][0] == pytest.approx(c.observed_days) for c in a)
+    assert a and all(c.members["trailing_rate"][0] == pytest.approx(c.observed_days) for c in a)
     stood = [c for c in ev.cases if c.town == "d"]
     assert stood and not any(c.fell for c in stood)
     t = ev.table()
@@ -238,6 +256,30 @@ def test_leave_one_town_out_never_fits_on_the_town_scored(tmp_path, monkeypatch)
     monkeypatch.setattr(E, "fit", lambda c: seen.append(c.towns) or real_fit(c))
     E.evaluate(cls, replications=20)
     assert seen == [("b", "c"), ("a", "c"), ("a", "b")]
+
+
+def test_evaluation_is_the_same_on_any_number_of_workers_and_shares_random_numbers(tmp_path):
+    towns = {n: steady(9, p, 30) for n, p in (("a", 30), ("b", 45), ("c", 60))}
+    cls = R.build([series_csv(tmp_path / "s.csv", towns)], until=UNTIL)
+    blk = F.fit(cls).block()
+    one = E.evaluate(cls, others={"x": blk, "y": blk}, replications=20, seed=3, jobs=1)
+    two = E.evaluate(cls, others={"x": blk, "y": blk}, replications=20, seed=3, jobs=2)
+    assert one.table() == two.table()
+    for a, b in zip(one.cases, two.cases):
+        assert all(np.array_equal(a.members[k], b.members[k]) for k in a.members)
+        # one seed per town for every forecaster: the same block gives the same members
+        assert np.array_equal(a.members["x"], a.members["y"])
+    other = E.evaluate(cls, others={"x": blk}, replications=20, seed=4, jobs=1)
+    assert any(not np.array_equal(a.members["x"], b.members["x"])
+               for a, b in zip(one.cases, other.cases))
+
+
+def test_fit_check_is_the_same_on_any_number_of_workers(tmp_path):
+    cls = synthetic_class(tmp_path, KNOWN)
+    blk = F.fit(cls).block()
+    one = F.check(blk, cls, seed=5, jobs=1, per_band=6, replications=30)
+    assert one == F.check(blk, cls, seed=5, jobs=2, per_band=6, replications=30)
+    assert one != F.check(blk, cls, seed=6, jobs=1, per_band=6, replications=30)
 
 
 # -- the command line and bad input -----------------------------------------------------------
@@ -259,8 +301,37 @@ def test_cli_build_show_fit(tmp_path):
     assert "2 of 3 fell" in r.output and "Kaplan–Meier" in r.output
     r = run("reference", "fit", str(out), "--no-check", "-o", str(tmp_path / "adv.yaml"))
     assert r.exit_code == 0, r.output
-    block = yaml.safe_load((tmp_path / "adv.yaml").read_text())["advance"]
+    text = (tmp_path / "adv.yaml").read_text()
+    block = yaml.safe_load(text)["advance"]
     assert block["regimes"]["states"]["grinding"]["factor"] == 1.0
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert f"# input: {out} (sha256 {sha})" in text.splitlines()
+
+
+def test_reference_commands_take_the_shared_run_options(tmp_path):
+    f = series_csv(tmp_path / "s.csv", {"a": steady(10, 40, 30), "b": steady(6, 30, 30),
+                                        "c": steady(8, 25, 30)})
+    out = tmp_path / "c.yaml"
+    assert run("reference", "build", str(f), "--until", "2024-11-20", "-o", str(out)
+               ).exit_code == 0
+    for sub in ("fit", "evaluate"):
+        r = run("reference", sub, "--help")
+        for flag in ("-n, --replications", "--seed", "-j, --jobs", "--executor", "--scheduler"):
+            assert flag in r.output, (sub, flag)
+    first = run("reference", "evaluate", str(out), "-n", "20", "--seed", "2", "-j", "1",
+                "--json")
+    assert first.exit_code == 0, first.output
+    again = run("reference", "evaluate", str(out), "-n", "20", "--seed", "2", "-j", "2",
+                "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout) == json.loads(first.stdout)
+    t = json.loads(first.stdout)
+    assert t["replications"] == 20 and t["seed"] == 2
+    assert set(t["pooled"]) == {"class_model", "reference_class", "persistence",
+                                "trailing_rate"}
+    r = run("reference", "evaluate", str(out), "--seed", "-1")
+    assert r.exit_code == 2 and "--seed" in r.output
+    r = run("reference", "fit", str(out), "--scheduler", "tcp://h:1", "--executor", "local")
+    assert r.exit_code == 2 and "scheduler" in r.output and len(r.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize("towns,until,expect", [

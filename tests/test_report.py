@@ -4,6 +4,7 @@ headless browser (skipped when none is installed)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -36,10 +37,11 @@ def made(tmp_path_factory) -> dict[str, Path]:
                "--out", root / "sweep", "-q", "--set", "horizon_days=200")
     assert r.exit_code == 0, r.output
     r = invoke("backtest", KURAKHOVE, "--observed",
-               ROOT / "scenarios/observed/synthetic-kurakhove.csv", "-n", 100, "--json")
+               ROOT / "scenarios/observed/synthetic-kurakhove.csv", "-n", 100, "--json",
+               "--out", root / "bt")
     assert r.exit_code == 0, r.output
     (root / "bt.json").write_text(r.stdout)
-    r = invoke("report", root / "run", root / "sweep", root / "bt.json",
+    r = invoke("report", root / "run", root / "sweep", root / "bt",
                "-o", root / "report.html")
     assert r.exit_code == 0, r.output
     return {"root": root, "run": root / "run", "sweep": root / "sweep",
@@ -136,7 +138,7 @@ def test_bad_input_is_one_line_and_status_2(made, tmp_path):
         ([made["run"]], "-o FILE is required"),
         (["-o", tmp_path / "r.html"], "name at least one results folder"),
         ([tmp_path / "missing", "-o", tmp_path / "r.html"], "no such results folder"),
-        ([not_bt, "-o", tmp_path / "r.html"], "not the JSON of advsim backtest --json"),
+        ([not_bt, "-o", tmp_path / "r.html"], "reported from its folder (advsim backtest"),
     ]
     for args, message in cases:
         r = invoke("report", *args)
@@ -198,3 +200,70 @@ def test_the_report_loads_renders_every_chart_and_prints_in_a_browser(made, tmp_
     assert data.startswith(b"%PDF") and len(data) > 50_000
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert pages >= 3, pages
+
+
+def test_the_report_shows_the_scenario_as_run_not_as_edited_since(tmp_path):
+    scenario = tmp_path / "k.yaml"
+    text = KURAKHOVE.read_text()
+    scenario.write_text(text)
+    r = invoke("run", scenario, "-n", 50, "-j", "1", "--out", tmp_path / "run", "-q",
+               "--set", "horizon_days=200")
+    assert r.exit_code == 0, r.output
+    marked = assumptions(text)
+    assert marked and (tmp_path / "run/scenario.source.yaml").read_text() == text
+    manifest = json.loads((tmp_path / "run/manifest.json").read_text())
+    assert manifest["kind"] == "run" and manifest["inputs"] == {
+        str(scenario): hashlib.sha256(text.encode()).hexdigest()}
+    # edit the file after the run: its assumptions and a number change
+    line, said = marked[0]
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = lines[line - 1].replace("assumption:", "assumption: EDITED LATER,")
+    scenario.write_text("".join(lines).replace("horizon_days:", "# horizon_days:", 1))
+    r = invoke("report", tmp_path / "run", "-o", tmp_path / "r.md", "--no-charts")
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "r.md").read_text()
+    assert "EDITED LATER" not in md and f"line {line}: {said}" in md
+    assert f"Assumptions it marks ({len(marked)}, by line of {scenario} as run)" in md
+    assert "Changed from the scenario file: horizon_days=200" in md
+    assert "horizon_days: 200" in md  # the resolved scenario, beside the file as run
+    assert hashlib.sha256(text.encode()).hexdigest() in md
+
+
+def test_report_refuses_what_advsim_did_not_write_in_one_line(made, tmp_path):
+    shutil.copy(made["run"] / "summary.json", tmp_path / "summary.json")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "points.csv").write_text("point\n0\n")
+    edited = tmp_path / "edited"
+    shutil.copytree(made["run"], edited)
+    (edited / "scenario.source.yaml").write_text("# assumption: nothing\n")
+    cases = [
+        (made["run"] / "summary.json", "a file of the folder"),  # a run's summary as a backtest
+        (tmp_path / "summary.json", "the JSON of advsim run --json, not of advsim backtest"),
+        (plain, "not written by advsim"),
+        (edited, "scenario.source.yaml: does not match its checksum in manifest.json"),
+    ]
+    for item, message in cases:
+        r = invoke("report", item, "-o", tmp_path / "r.html")
+        assert r.exit_code == 2, (item, r.output)
+        err = r.stderr.splitlines()
+        assert len(err) == 1 and err[0].startswith(f"{item}: ") and message in err[0], err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_reports_take_the_objects_read_back_from_folders(made):
+    from sim.presentation.html_report import build
+    from sim.sweep import SweepResult
+
+    run, sweep = Result.from_folder(made["run"]), SweepResult.from_folder(made["sweep"])
+    assert run.source_yaml == KURAKHOVE.read_text() and run.manifest["kind"] == "run"
+    by_object = build([run, sweep])
+    by_path = build([made["run"], made["sweep"]])
+    assert [(s.title, [k for k, _ in s.blocks]) for s in by_object] == \
+        [(s.title, [k for k, _ in s.blocks]) for s in by_path]
+    sens = next(s for s in by_object if s.title == "Sensitivity")
+    header, rows, _ = next(b for k, b in sens.blocks if k == "table")
+    on_disk = (made["sweep"] / "sensitivity.csv").read_text().splitlines()
+    assert len(rows) == len(on_disk) - 1
+    first = dict(zip(on_disk[0].split(","), on_disk[1].split(",")))
+    assert rows[0] == [first[c] for c in header]  # the cells as sensitivity.csv has them

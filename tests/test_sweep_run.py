@@ -571,3 +571,48 @@ def test_points_parquet_holds_the_same_table_as_points_csv(spec, tmp_path):
         assert float(f"{got:.6g}") == float(row["kursk.prob_reached"])
     outcomes = pq.read_table(tmp_path / "o/outcomes.parquet")
     assert outcomes.num_rows == 6 * 300 and outcomes.column_names[0] == "point"
+
+
+def test_a_sweep_folder_reads_itself_back_as_the_sweep_that_wrote_it(spec, tmp_path):
+    from sim.sweep import SweepResult, summary
+
+    out = tmp_path / "o"
+    made = run_sweep(plan(load_sweep(spec)), out, jobs=1)
+    back = SweepResult.from_folder(out)
+    assert back.manifest["kind"] == "sweep" and back.manifest == made.manifest
+    assert back.metrics == made.metrics and back.spec_yaml == (out / "sweep.yaml").read_text()
+    # the table (unrounded, from points.parquet), the ranking and the JSON are the sweep's own
+    assert list(back.table) == list(made.table)
+    for k, col in made.table.items():
+        assert np.array_equal(back.table[k], col, equal_nan=col.dtype.kind == "f"), k
+    # the ranking as sensitivity.csv writes it: numbers to 6 significant digits
+    assert [(r["metric"], r["rank"], r["parameter"], r["note"]) for r in back.sensitivity] == \
+        [(r["metric"], r["rank"], r["parameter"], r["note"]) for r in made.sensitivity]
+    for b, m in zip(back.sensitivity, made.sensitivity):
+        assert np.allclose([b[k] for k in b if k.startswith(("prcc", "sobol"))],
+                           [m[k] for k in m if k.startswith(("prcc", "sobol"))],
+                           rtol=1e-5, atol=0, equal_nan=True)
+    assert {k: v for k, v in summary(back).items() if k != "sensitivity"} == \
+        {k: v for k, v in summary(made).items() if k != "sensitivity"}
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("points.csv", "points.csv: does not match its checksum in manifest.json"),
+    ("manifest.json", "not written by advsim (no manifest.json"),
+])
+def test_a_sweep_folder_that_was_altered_is_refused_naming_the_file(spec, tmp_path, name, says):
+    from sim.errors import AdvsimError
+    from sim.sweep import SweepResult
+
+    out = tmp_path / "o"
+    sweep(str(spec), "-j", "1", "--out", str(out), "-q")
+    if name == "manifest.json":
+        (out / name).unlink()
+    else:
+        (out / name).write_text((out / name).read_text().replace("\n", "\n\n", 1))
+    with pytest.raises(AdvsimError, match=f"^{out}: .*") as e:
+        SweepResult.from_folder(out)
+    assert says in str(e.value) and "\n" not in str(e.value)
+    r = CliRunner().invoke(cli, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and says in r.stderr
+    assert not (tmp_path / "r.html").exists()

@@ -377,6 +377,20 @@ def test_cli_scenario_block_cites_the_snapshot(series_dir, tmp_path):
     assert "deepstatemap_data_20240909.geojson" in r.stdout
 
 
+def test_cli_scenario_block_keeps_a_name_that_yaml_would_misread(series_dir, tmp_path):
+    from sim.model.loader import read_yaml
+
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon,country,aliases,source\n"
+                     '"Site #3: Yes, *ref",48.0,37.0,UA,,test\n', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--towns", str(towns), "--to",
+                                 "Site #3: Yes, *ref", "--scenario", "--start", "2024-09-10"])
+    assert r.exit_code == 0, r.output
+    (block,) = read_yaml(r.stdout, "<stdout>")[0].values()
+    assert block["objective"] == {"name": "Site #3: Yes, *ref"}
+    assert block["length_km"] == pytest.approx(18.6, abs=0.1)
+
+
 def test_cli_table_and_area(series_dir):
     r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--area",
                                  "occupied", "--bbox", "37.0,47.0,37.4,49.0"])
@@ -406,3 +420,53 @@ def test_the_map_chart_has_a_line_per_date_and_the_radius(series_dir):
     labels = [ln.get_label() for ln in ax.get_lines()]
     assert {"2024-09-01", "2024-09-08", "2024-09-15", "20 km from the place"} <= set(labels)
     assert ax.get_xlim() == pytest.approx((-26, 26))
+
+
+def test_cli_out_writes_a_trace_folder_that_reads_itself_back(series_dir, tmp_path):
+    from sim.artifacts.files import sha256_file
+    from sim.data.trace import Trace
+
+    out, csv_file = tmp_path / "traced", tmp_path / "approach.csv"
+    args = ["trace", str(series_dir), "--to", "48.0,37.0", "--area", "occupied", "--bbox",
+            "37.0,47.0,37.4,49.0"]
+    r = CliRunner().invoke(cli, [*args, "--out", str(out), "-o", str(csv_file)])
+    assert r.exit_code == 0, r.output
+    assert f"Wrote {out} (a trace folder" in r.stdout
+    as_json = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    back = Trace.from_folder(out)
+    assert back.to_dict() == as_json  # everything --json prints, as measured
+    assert (out / "series.csv").read_bytes() == csv_file.read_bytes()  # as -o writes it
+    assert [s["snapshot"] for s in back.snapshots] == sorted(
+        p.name for p in series_dir.iterdir())
+    manifest = back.manifest
+    assert manifest["kind"] == "trace" and manifest["seed"] is None
+    snaps = sorted(series_dir.iterdir())
+    assert manifest["snapshot_files"] == [str(p) for p in snaps] == back.files
+    assert manifest["inputs"] == {str(p): sha256_file(p) for p in snaps}
+    # an existing folder is refused before anything is measured, in one line
+    r = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert r.exit_code == 2 and r.stderr == f"{out}: already exists (choose a new --out)\n"
+
+
+def test_an_altered_trace_folder_is_refused_naming_the_file(series_dir, tmp_path):
+    from sim.data.trace import Trace
+    from sim.errors import AdvsimError
+
+    out = tmp_path / "traced"
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--out",
+                                 str(out)])
+    assert r.exit_code == 0, r.output
+    data = (out / "series.csv").read_bytes()
+    (out / "series.csv").write_bytes(data.replace(b"remaining_km", b"advance_km", 1))
+    with pytest.raises(AdvsimError) as e:
+        Trace.from_folder(out)
+    assert str(e.value) == (f"{out}: series.csv: does not match its checksum in manifest.json "
+                            "(truncated, damaged or edited)")
+    (out / "series.csv").write_bytes(data)
+    assert Trace.from_folder(out).manifest["kind"] == "trace"  # restored: read again
+    from sim.running.outcomes import Result
+
+    with pytest.raises(AdvsimError) as e:
+        Result.from_folder(out)
+    assert str(e.value) == (f"{out}: a trace folder of advsim trace --out (expected a results "
+                            "folder of advsim run)")

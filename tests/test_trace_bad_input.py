@@ -137,7 +137,14 @@ def test_a_bad_layer_map(snap, tmp_path):
     lm = tmp_path / "layers.yaml"
     lm.write_text("property: fill\nroles: {red: ['#f00']}\nattacker_held: [blue]\n")
     line = run([str(snap), "--to", "Pokrovsk", "--layers", str(lm)])
-    assert line.startswith(f"{lm}: attacker_held: expected a list of roles among red")
+    assert line.startswith(f"{lm}:3: attacker_held: expected a list of roles among red")
+
+
+def test_a_layer_map_that_is_not_yaml_is_located(snap, tmp_path):
+    lm = tmp_path / "layers.yaml"
+    lm.write_text("property: fill\nroles: {red: ['#f00'\nattacker_held: [red]\n")
+    line = run([str(snap), "--to", "Pokrovsk", "--layers", str(lm)])
+    assert line.startswith(f"{lm}:2: invalid YAML: while parsing a flow"), line
 
 
 def test_a_bad_chart_suffix_writes_nothing(snap, tmp_path):

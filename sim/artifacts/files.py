@@ -1,5 +1,11 @@
 """Output files written whole or not at all, their checksums, and the provenance of a manifest.
 
+Every folder advsim writes (a run, a sweep, a trace) has a ``manifest.json`` saying what it is
+(``kind``), that advsim wrote it (``written_by``), the provenance of what made it (versions, seed,
+``inputs``: each input file with its sha256) and the sha256 of each of its other files
+(``files``). ``write_manifest`` writes it; ``read_manifest`` checks a folder against it before a
+reader (``Result.from_folder``, ``SweepResult.from_folder``, ``Trace.from_folder``) parses it.
+
 A run's folder is claimed before anything is computed: its name is created at once (``mkdir``
 is atomic: of two runs on one ``--out``, one gets it, the other an error), holding a marker
 file until the last file is written; replacing an older run's folder (``--overwrite``) writes
@@ -437,10 +443,11 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def provenance(*, seed: int, packages: Sequence[str] = (), **sha256: str) -> dict:
+def provenance(*, seed: int | None, packages: Sequence[str] = (), **sha256: str) -> dict:
     """The block every manifest carries: the advsim version, the seed, the hashes passed in
     (``scenario_sha256=...``), when, and the versions of what computed it (advsim, numpy,
-    scipy, simpy, Python and any of ``packages``) on which platform.
+    scipy, simpy, Python and any of ``packages``) on which platform. A seed of None: nothing
+    random made it (a trace).
 
     ``python``, ``numpy`` and ``scipy`` are also given at the top level, where manifests have
     always had them.
@@ -466,3 +473,69 @@ def provenance(*, seed: int, packages: Sequence[str] = (), **sha256: str) -> dic
         "versions": versions,
         "platform": platform.platform(),
     }
+
+
+# -- manifests -----------------------------------------------------------------------------------
+
+KINDS = {"run": "a results folder of advsim run", "sweep": "a sweep folder of advsim sweep",
+         "trace": "a trace folder of advsim trace --out"}
+
+
+def input_hashes(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
+    """``{path: sha256}`` of the input files a folder was made from (its manifest's ``inputs``),
+    in the order given."""
+    return {os.fspath(p): sha256_file(p) for p in paths}
+
+
+def write_manifest(folder: Path, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Write ``folder/manifest.json``: ``kind``, ``fields`` (the provenance first), that advsim
+    wrote it, and the checksum of every other file of the folder (not dot-files). Returns it."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)} (got {kind!r})")
+    names = [f.name for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")
+             and f.name != "manifest.json"]
+    manifest = {"kind": kind, **fields, "written_by": WRITTEN_BY,
+                "files": checksums(folder, names)}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n",
+                                          encoding="utf-8")
+    return manifest
+
+
+def kind_of(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """What a folder advsim wrote is: its manifest's ``kind``, or for a manifest from before
+    kinds, what its files show (a sweep's points.csv, a run's summary.json)."""
+    kind = manifest.get("kind")
+    if isinstance(kind, str):
+        return kind
+    if not manifest:
+        return None
+    if (folder / "points.csv").is_file():
+        return "sweep"
+    if (folder / "summary.json").is_file():
+        return "run"
+    return None
+
+
+def read_manifest(folder: str | os.PathLike[str], kind: str, spec: str | None = None,
+                  ) -> dict[str, Any]:
+    """The manifest of a folder of ``kind``, once every file it lists matches its checksum;
+    otherwise one AdvsimError naming ``spec`` (default: the folder) and what is wrong: not a
+    folder, not written by advsim, another kind, or a damaged or edited file."""
+    folder = Path(folder)
+    spec = str(folder) if spec is None else spec
+    want = KINDS[kind]
+    if not folder.exists():
+        raise AdvsimError(f"{spec}: no such folder (expected {want})")
+    if not folder.is_dir():
+        raise AdvsimError(f"{spec}: not a folder (expected {want})")
+    manifest = verify_folder(folder, spec)
+    if not manifest:
+        raise AdvsimError(f"{spec}: not written by advsim (no manifest.json; expected {want})")
+    if manifest.get("written_by") != WRITTEN_BY and not isinstance(manifest.get("files"), dict):
+        raise AdvsimError(f"{spec}: not written by advsim (its manifest.json does not say so; "
+                          f"expected {want})")
+    got = kind_of(folder, manifest)
+    if got != kind:
+        what = KINDS.get(got or "", f"a folder of kind {got!r}" if got else "of no known kind")
+        raise AdvsimError(f"{spec}: {what} (expected {want})")
+    return manifest

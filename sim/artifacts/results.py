@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ScenarioError
 from ..model.scenario import Scenario, slug
 from .files import (
-    WRITTEN_BY,
+    KINDS,
     Claim,
     FolderCheck,
-    checksums,
     claim_dir,
     claimed,
     provenance,
     sha256_text,
     verify_folder_while_read,
+    write_manifest,
 )
 from .tables import (
     TABLES,
@@ -61,6 +61,7 @@ def write_run(
     *,
     resolved_yaml: str,
     source: str,
+    source_text: str | None = None,
     overrides: tuple[str, ...] = (),
     root: str | os.PathLike[str] = "results",
     out: str | os.PathLike[str] | None = None,
@@ -69,11 +70,13 @@ def write_run(
     claim: Claim | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write a run's folder: scenario.yaml (resolved), manifest.json, summary.json, the tables
-    (``write_tables``), forces_bands.csv, and with each file of ``also`` (name -> a function
-    that writes that path: a chart, say), all or nothing. ``claim`` is the folder claimed
-    (``claim_run``) before the computation; without it the folder is claimed now. The
-    manifest holds the sha256 of every other file. ``on_progress(done, total)`` follows the
+    """Write a run's folder: scenario.yaml (resolved), scenario.source.yaml (``source_text``:
+    the scenario file as it was run, comments included, where given), manifest.json,
+    summary.json, the tables (``write_tables``), forces_bands.csv, and with each file of
+    ``also`` (name -> a function that writes that path: a chart, say), all or nothing.
+    ``claim`` is the folder claimed (``claim_run``) before the computation; without it the
+    folder is claimed now. The manifest (kind ``run``) holds the sha256 of every other file,
+    and of the scenario file among its ``inputs``. ``on_progress(done, total)`` follows the
     tables' rows as they are written."""
     if claim is None:
         claim = claim_run(result.scenario, result.seed, root=root, out=out, overwrite=overwrite)
@@ -82,26 +85,29 @@ def write_run(
     summary["results_dir"] = str(target)
     with claimed(claim) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")
+        if source_text is not None:
+            (tmp / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         write_tables(tmp, result, sha256_text(resolved_yaml), on_progress)
         write_csv(tmp / "forces_bands.csv", _forces_bands_table(result))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        manifest = {
+        for name, write in (also or {}).items():
+            write(tmp / name)
+        write_manifest(tmp, "run", {
             **provenance(seed=result.seed, scenario_sha256=sha256_text(resolved_yaml)),
             "scenario": result.scenario.name,
             "source": source,
+            **({"inputs": {source: sha256_text(source_text)}} if source_text is not None
+               else {}),
             "overrides": list(overrides),
             "replications": result.replications,
             "horizon_days": result.scenario.horizon_days,
             "jobs": result.jobs,
             "wall_seconds": round(result.wall_seconds, 3),
-            "written_by": WRITTEN_BY,
-        }
-        for name, write in (also or {}).items():
-            write(tmp / name)
-        names = [f.name for f in tmp.iterdir() if f.is_file() and not f.name.startswith(".")]
-        manifest["files"] = checksums(tmp, names)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        })
     return target
+
+
+SOURCE_FILE = "scenario.source.yaml"  # the scenario file as run, comments included
 
 
 def claim_run(
@@ -212,6 +218,9 @@ class RunFiles:
     wall_seconds: float = 0.0
     # from forces_bands.csv: {sector: {side: {"day": ..., "p5": ...}}}; None where absent
     forces_bands: dict[str, dict[str, dict[str, np.ndarray]]] | None = None
+    manifest: dict[str, Any] | None = None  # the folder's manifest.json (a sweep's, for a point)
+    scenario_yaml: str | None = None  # scenario.yaml: the scenario as resolved and run
+    source_yaml: str | None = None  # scenario.source.yaml: the file as run, with its comments
 
 
 def read_run(spec: str | os.PathLike[str]) -> RunFiles:
@@ -231,9 +240,11 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         raise AdvsimError(f"{spec}: not a folder (expected a results folder of advsim run)")
     if (folder / "points.csv").is_file() and not (folder / "outcomes.csv").is_file():
         raise AdvsimError(f"{spec}: a sweep folder; name one of its points as {spec}:POINT_ID")
+    _check_kind(folder, spec)
     tables = [table_file(folder / f"{t}.csv") for t in ("bands", *TABLES)]
     check = verify_run(folder, spec, reads=[
-        "summary.json", "scenario.yaml", *(t.name for t in tables), "forces_bands.csv"])
+        "summary.json", "scenario.yaml", SOURCE_FILE, *(t.name for t in tables),
+        "forces_bands.csv"])
     try:
         files = _read_run(folder, spec, check)
     except Exception:
@@ -241,6 +252,17 @@ def read_run(spec: str | os.PathLike[str]) -> RunFiles:
         raise
     check.done()
     return files
+
+
+def _check_kind(folder: Path, spec: str) -> None:
+    """A folder whose manifest names another kind (a trace's, say) is refused as that."""
+    try:
+        kind = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return  # the checks that follow say what is wrong
+    if isinstance(kind, str) and kind != "run":
+        raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')} "
+                          f"(expected {KINDS['run']})")
 
 
 def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
@@ -254,7 +276,12 @@ def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
     summary = _read_json(folder / "summary.json", spec)
     manifest = _read_json(folder / "manifest.json", spec)
     check.ready("scenario.yaml")
-    sc = _read_scenario(folder / "scenario.yaml", spec)
+    text = _read_text(folder / "scenario.yaml", spec)
+    sc = _parse_scenario(text, folder / "scenario.yaml")
+    source_yaml = None
+    if (folder / SOURCE_FILE).is_file():
+        check.ready(SOURCE_FILE)
+        source_yaml = _read_text(folder / SOURCE_FILE, spec)
     try:
         n = int(summary["replications"])
         seed = int(summary["seed"])
@@ -280,6 +307,7 @@ def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
         spec=spec, folder=folder, scenario=sc, replications=n, seed=seed, overrides=overrides,
         scenario_sha256=sha, wall_seconds=wall, bands=bands, sectors=sectors,
         forces_bands=_read_forces_bands(forces, spec) if forces.is_file() else None,
+        manifest=manifest, scenario_yaml=text, source_yaml=source_yaml,
     )
 
 
@@ -471,13 +499,20 @@ def _read_forces_bands(path: Path, spec: str) -> dict[str, dict[str, dict[str, n
 
 
 def _read_scenario(path: Path, spec: str, overrides: Sequence[str] = ()) -> Scenario:
+    return _parse_scenario(_read_text(path, spec), path, overrides)
+
+
+def _parse_scenario(text: str, path: Path, overrides: Sequence[str] = ()) -> Scenario:
     from ..model.loader import parse_scenario
 
+    return parse_scenario(text, file=str(path), overrides=overrides)
+
+
+def _read_text(path: Path, spec: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
-    return parse_scenario(text, file=str(path), overrides=overrides)
 
 
 def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
@@ -492,6 +527,8 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
             f"{spec}: no point {point!r} in the sweep (points 0 to {len(points['point']) - 1})"
         )
     row = points["point"].index(point)
+    manifest = _read_json(folder / "manifest.json", spec) if (folder / "manifest.json").is_file() \
+        else {}
     swept = list(_read_yaml(folder / "sweep.yaml", spec).get("parameters") or {})
     overrides = [f"{k}={points[k][row]}" for k in swept]  # scenario.yaml has the spec's set
     sc = _read_scenario(folder / "scenario.yaml", spec, overrides)
@@ -505,16 +542,17 @@ def _read_sweep_point(spec: str, folder: Path, point: str) -> RunFiles:
         spec=spec, folder=folder, scenario=sc, replications=n, seed=int(points["seed"][row]),
         overrides=tuple(overrides), scenario_sha256=None, point=point, bands=None,
         sectors=sectors_from_table(table, sc, n, folder / "outcomes.csv", spec),
+        manifest=manifest, scenario_yaml=_read_text(folder / "scenario.yaml", spec),
     )
 
 
 def _read_yaml(path: Path, spec: str) -> dict:
-    import yaml
+    from ..model.loader import read_text, read_yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
+        doc, _ = read_yaml(read_text(path, "a sweep spec"), str(path))
+    except ScenarioError as e:
+        raise AdvsimError(f"{spec}: cannot read {path.name} ({e.message})") from None
     if not isinstance(doc, dict):
         raise AdvsimError(f"{spec}: {path.name} is not a sweep spec")
     return doc

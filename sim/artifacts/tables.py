@@ -124,6 +124,11 @@ def _format(a: np.ndarray) -> list[str]:
     return list(map(quoted.__getitem__, items))
 
 
+def csv_fields(a: np.ndarray) -> list[str]:
+    """A column's fields as ``write_csv`` writes them (a label on a chart reads as the CSV)."""
+    return _format(np.asarray(a))
+
+
 def _quote(text: str) -> str:
     """A CSV field: quoted where it holds a comma, a quote or a line break."""
     if any(c in text for c in ',"\n\r'):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from .options import (
@@ -9,6 +12,7 @@ from .options import (
     executor_option,
     jobs_option,
     json_option,
+    out_dir_option,
     renamed,
     replications_option,
     scenario_arg,
@@ -60,9 +64,9 @@ class _Origins(click.ParamType):
               help="The trailing-rate baseline's window: observations this many days before "
                    "the origin.")
 @click.option("--quantiles", "quantiles_file", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Write the projections as a long quantile table (origin_date,"
-              " target, horizon_days, target_date, sector, quantile_level, value; 23 levels): "
-              ".csv, or .parquet with pyarrow.")
+              metavar="FILE", help="Write the projections as the forecast hubs' long quantile "
+              "table (reference_date, target, horizon, location, output_type, output_type_id, "
+              "value; 23 levels): .csv, or .parquet with pyarrow.")
 @sector_option
 @until_option
 @replications_option
@@ -71,13 +75,14 @@ class _Origins(click.ParamType):
 @jobs_option
 @executor_option
 @scheduler_option
+@out_dir_option
 @chart_option
 @renamed("--plot", "--chart FILE (--plot draws into a results folder)", "old_plot")
 @json_option
 @verbose_option
 def command(scenario, observed, origins, self_test, baseline_days, quantiles_file, sectors,
-            until, replications, seed, overrides, jobs, executor, scheduler, chart, old_plot,
-            as_json) -> None:
+            until, replications, seed, overrides, jobs, executor, scheduler, out, chart,
+            old_plot, as_json) -> None:
     """Run SCENARIO and score it against what OBSERVED shows happened: from its start, or from
     many origins (--origins).
 
@@ -100,6 +105,9 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     forecast) and the trailing rate (the observed rate over --baseline-days before the
     origin, extrapolated with gamma daily noise of the scenario's cv). A positive CRPS skill
     means the model beats the baseline.
+
+    --out DIR writes the backtest's folder: its scores (the --json), its projections as the
+    long quantile table and a manifest with the inputs' hashes; `advsim report DIR` reads it.
 
     \b
     Examples:
@@ -131,9 +139,9 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         check_output(chart)
         require_matplotlib()  # before the run, not after it
     if quantiles_file:
-        from ..forecast.backtesting import check_quantiles_path
+        from ..forecast.quantiles import check_path
 
-        check_quantiles_path(quantiles_file)  # before the run, not after it
+        check_path(quantiles_file)  # before the run, not after it
         if self_test is not None:
             raise AdvsimError("--quantiles writes the projections of --observed backtests")
     where = executor or ("dask" if scheduler else "local")
@@ -149,45 +157,47 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
            "executor": where, "scheduler": scheduler, "baseline_days": baseline_days}
     every = origins if isinstance(origins, int) else None
     dates = origins if isinstance(origins, tuple) else ()
-    if self_test is not None:
-        from ..forecast.backtesting import self_test as run_self_test
-        from ..presentation.text import format_self_test
+    if out is not None:
+        from pathlib import Path
 
-        with stack:
-            st = run_self_test(scenario, self_test, every_days=every, dates=dates, **run)
-        click.echo(json.dumps(st.summary()) if as_json else format_self_test(st))
-        return
-    if origins is not None:
-        from ..forecast.backtesting import backtest_origins, write_quantiles
-        from ..presentation.text import format_origins
+        if Path(out).exists():
+            raise AdvsimError(f"{out}: already exists (choose another --out)", param="out")
+    from ..presentation import text
 
-        with stack:
-            obt = backtest_origins(scenario, observed, every_days=every, dates=dates,
-                                   sectors=sectors, until=until, **run)
-        if quantiles_file:
-            write_quantiles(quantiles_file, obt.quantile_rows())
-        click.echo(json.dumps(obt.summary()) if as_json else format_origins(obt))
-        if quantiles_file and not as_json:
-            click.echo(f"\nQuantiles: {quantiles_file}")
-        return
-
-    from ..forecast.backtesting import backtest, write_quantiles
-    from ..presentation.text import format_backtest
-
+    bt: Any  # one origin, many origins, or a self-test: each prints, and writes itself
+    format_text: Callable[[Any], str]
     with stack:
-        bt = backtest(scenario, observed, sectors=sectors, until=until, **run)
+        if self_test is not None:
+            from ..forecast.self_test import self_test as run_self_test
+
+            bt, format_text = run_self_test(scenario, self_test, every_days=every, dates=dates,
+                                            **run), text.format_self_test
+        elif origins is not None:
+            from ..forecast.many_origins import backtest_origins
+
+            bt, format_text = backtest_origins(scenario, observed, every_days=every,
+                                               dates=dates, sectors=sectors, until=until,
+                                               **run), text.format_origins
+        else:
+            from ..forecast.backtest import backtest
+
+            bt, format_text = backtest(scenario, observed, sectors=sectors, until=until,
+                                       **run), text.format_backtest
     if chart:
         from ..presentation.charts import save
         from ..presentation.charts.backtest import backtest_chart
 
         save(backtest_chart(bt), chart)
     if quantiles_file:
-        write_quantiles(quantiles_file, bt.quantile_rows())
+        bt.quantiles().write(quantiles_file)
+    if out is not None:
+        from ..forecast.saved import write
+
+        write(out, bt, inputs={"scenario": scenario, "observed": observed})
     if as_json:
         click.echo(json.dumps(bt.summary()))
-    else:
-        click.echo(format_backtest(bt))
-        if chart:
-            click.echo(f"\nChart: {chart}")
-        if quantiles_file:
-            click.echo(f"\nQuantiles: {quantiles_file}")
+        return
+    click.echo(format_text(bt))
+    for label, path in (("Chart", chart), ("Quantiles", quantiles_file), ("Backtest", out)):
+        if path:
+            click.echo(f"\n{label}: {path}")

@@ -4,7 +4,9 @@ always a file; ``--chart FILE`` draws a command's chart into a file.
 
 Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet, force),
 sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
-sector, until, chart, json), validate (set), compare (runs, label, sector, json),
+sector, until, chart, json, out), reference fit and reference evaluate (replications, seed, jobs,
+executor, scheduler, output; evaluate also json: their default replications are stated in
+their help), validate (set), compare (runs, label, sector, json),
 plot (runs, output, label, sector, metric), calibrate (sector, until, json), trace (output,
 chart, json), report (output); every command takes -v/--verbose.
 """
@@ -19,7 +21,8 @@ runs_arg = click.argument("runs", nargs=-1, metavar="RUN...")  # checked by the 
 
 replications_option = click.option(
     "-n", "--replications", type=click.IntRange(min=1), default=None,
-    help="Replications (default: the scenario's, or the sweep spec's per point).",
+    help="Replications (default: the scenario's, the sweep spec's per point, or the "
+         "command's own, stated in its help).",
 )
 
 seed_option = click.option(
@@ -104,7 +107,8 @@ scheduler_option = click.option(
 
 out_dir_option = click.option(
     "--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
-    help="Write the output folder here (default: a new folder under results/).",
+    help="Write the output folder here (run, sweep: default a new folder under results/; "
+         "backtest: only when given).",
 )
 
 output_option = click.option(

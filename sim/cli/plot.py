@@ -90,13 +90,14 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, obs
             series = read_observed(observed)
         runs = [Result.from_folder(r) for r in runs]
     else:
-        from ..artifacts.files import verify_folder
         from ..presentation.charts.tornado import read_sensitivity
 
         for r in runs[:1] if len(runs) == 1 else ():  # the chart says how many it takes
-            if Path(r).is_dir():
-                verify_folder(r)
-            if kind == "tornado":  # a swing chart reads points.csv, and says what it lacks
+            if Path(r).is_dir() and (Path(r) / "manifest.json").exists():  # advsim wrote it
+                from ..sweep.table import SweepResult
+
+                runs = [SweepResult.from_folder(r)]
+            elif kind == "tornado":  # a table made by hand; a swing chart says what it lacks
                 table, cols, value = read_sensitivity(r)
                 if not cols[value]:
                     raise AdvsimError(f"{table}: no rows (expected one per parameter and "

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import click
 
-from .options import chart_option, json_option, observed_date, output_option, verbose_option
+from .options import (
+    chart_option,
+    executor_option,
+    jobs_option,
+    json_option,
+    observed_date,
+    output_option,
+    replications_option,
+    scheduler_option,
+    seed_option,
+    verbose_option,
+)
 
 
 @click.group("reference")
@@ -98,10 +109,15 @@ def show(class_file, chart, as_json) -> None:
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Simulate the class's origins from the fit and compare with its "
                    "Kaplan-Meier days-to-fall.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the check.")
+@replications_option
+@seed_option
+@jobs_option
+@executor_option
+@scheduler_option
 @output_option
 @verbose_option
-def fit_command(class_file, check, seed, output) -> None:
+def fit_command(class_file, check, replications, seed, jobs, executor, scheduler,
+                output) -> None:
     """Fit the engine's advance model to a reference class; print a paste-ready advance block.
 
     \b
@@ -110,19 +126,31 @@ def fit_command(class_file, check, seed, output) -> None:
     at the ends of each approach), base a lognormal across the towns' own rates (the spread
     between towns, not the error of a pooled mean), and gamma daily noise. -o FILE writes the
     block (with its provenance as comments) to FILE as well.
+
+    The check runs -n replications (default 150) from each of up to 40 of the class's origins
+    per distance band, every band in one batch on -j workers (or --executor dask); --seed
+    (default 1) fixes its numbers whatever the workers.
     """
     import shlex
     import sys
+    from dataclasses import replace
 
     from ..artifacts.files import atomic_write
+    from ..fitting.advance_fit import CHECK_REPLICATIONS, fit
     from ..fitting.advance_fit import check as check_fit
-    from ..fitting.advance_fit import fit
     from ..fitting.reference import read_class
     from ..presentation.text import format_fit
 
     cls = read_class(class_file)
     f = fit(cls)
-    checks = check_fit(f.block(), cls, seed=seed) if check else []
+    checks = []
+    if check:
+        checks = check_fit(f.block(), cls, seed=1 if seed is None else seed, jobs=jobs,
+                           executor=executor or ("dask" if scheduler else "local"),
+                           scheduler=scheduler,
+                           replications=CHECK_REPLICATIONS if replications is None
+                           else replications)
+    f = replace(f, provenance=f.provenance.with_checks(c.as_check() for c in checks))
     text = format_fit(f, checks, class_file=class_file,
                       command="advsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     if output:
@@ -137,16 +165,16 @@ def fit_command(class_file, check, seed, output) -> None:
 @click.option("--versus", "versus", multiple=True, metavar="SCENARIO.yaml",
               help="Also score this scenario's advance block (its first sector's), run the "
                    "same way (repeatable).")
-@click.option("-n", "--replications", type=click.IntRange(min=10, max=100_000), default=400,
-              show_default=True, help="Replications per projection.")
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("-j", "--jobs", type=click.IntRange(min=1, max=256), default=1,
-              show_default=True, help="Worker processes.")
+@replications_option
+@seed_option
+@jobs_option
+@executor_option
+@scheduler_option
 @json_option
 @output_option
 @verbose_option
-def evaluate_command(class_file, every_days, versus, replications, seed, jobs, as_json,
-                     output) -> None:
+def evaluate_command(class_file, every_days, versus, replications, seed, jobs, executor,
+                     scheduler, as_json, output) -> None:
     """Leave-one-town-out: project each town's fall from the other towns' fit, and score it.
 
     For each town, the advance is fitted to the other towns; its fall day is projected from
@@ -156,13 +184,17 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, a
     front standing still (persistence), the trailing 90-day rate extrapolated, and any
     --versus scenario's advance. Prints coverage of the 50% and 90% intervals, the PIT test,
     CRPS and WIS in days, and CRPS skill; -o FILE.json writes every figure.
+
+    Each projection runs -n replications (default 400); every town's projections are one
+    batch on -j workers (or --executor dask), and --seed (default 1) fixes the numbers
+    whatever the workers.
     """
     import json
     from pathlib import Path
 
     from ..artifacts.files import atomic_write
     from ..fitting.reference import read_class
-    from ..forecast.evaluation import advance_of, evaluate
+    from ..forecast.evaluation import REPLICATIONS, advance_of, evaluate
     from ..presentation.progress import Progress, wanted
     from ..presentation.text import format_evaluation
 
@@ -171,9 +203,12 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, a
     for path in versus:
         _, block = advance_of(path)
         others[f"{Path(path).stem}"] = block
-    with Progress("evaluate", {"towns": 1.0}, enabled=wanted()) as bar:
-        ev = evaluate(cls, others=others, every_days=every_days, replications=replications,
-                      seed=seed, jobs=jobs, on_town=bar.callback("towns"))
+    with Progress("evaluate", {"simulating": 1.0}, enabled=wanted()) as bar:
+        ev = evaluate(cls, others=others, every_days=every_days,
+                      replications=REPLICATIONS if replications is None else replications,
+                      seed=1 if seed is None else seed, jobs=jobs,
+                      executor=executor or ("dask" if scheduler else "local"),
+                      scheduler=scheduler, on_chunk=bar.callback("simulating"))
     table = ev.table()
     if output:
         atomic_write(output, (json.dumps(table, indent=1) + "\n").encode())

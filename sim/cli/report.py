@@ -18,7 +18,11 @@ def command(items, output, title, no_charts) -> None:
 
     \b
     Each item is a results folder of advsim run (or a sweep point SWEEP_DIR:POINT_ID), a
-    sweep folder, or a backtest saved with `advsim backtest ... --json > FILE.json`.
+    sweep folder, or a backtest folder written by `advsim backtest ... --out DIR`. A folder is
+    read by the kind its manifest.json names, after every file is checked against its checksum
+    there; a folder advsim did not write, or altered since, is refused. A run's assumptions and
+    sources are read from the scenario file as it was run, which its folder keeps
+    (scenario.source.yaml), not from the file as it is now.
     -o report.html writes one self-contained page (charts as inline SVG, no scripts,
     nothing fetched; it prints cleanly); -o report.md writes Markdown for pasting, with its
     charts as SVG files in report_charts/ beside it. A run's report holds the percentiles
@@ -32,8 +36,8 @@ def command(items, output, title, no_charts) -> None:
     Examples:
       advsim report results/strikes -o report.html
       advsim report results/no-strikes results/strikes -o report.md
-      advsim backtest scenarios/kurakhove.yaml --observed OBS.csv --json > bt.json
-      advsim report results/strikes bt.json -o report.html
+      advsim backtest scenarios/kurakhove.yaml --observed OBS.csv --out results/bt
+      advsim report results/strikes results/bt -o report.html
     """
     from ..errors import AdvsimError
     from ..presentation.html_report import write_report

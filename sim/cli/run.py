@@ -63,13 +63,14 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
     import json
 
     from ..artifacts.results import claim_run, write_run
-    from ..model.loader import load_resolved
+    from ..model.loader import parse_resolved, read_text
     from ..presentation.progress import Progress, run_phases, wanted
     from ..presentation.text import format_run
     from ..running.runner import simulate
 
     sets = [*(f"horizon_days={horizon}" for _ in [horizon] if horizon is not None), *overrides]
-    sc, resolved = load_resolved(scenario, sets)
+    text = read_text(scenario)
+    sc, resolved = parse_resolved(text, file=scenario, overrides=sets)
     if scheduler:
         from ..running.executors import check_address
 
@@ -103,7 +104,8 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
 
             also["fan.png"] = lambda path: save(fan_chart([result]), path)  # from memory
         path = write_run(
-            result, resolved_yaml=resolved, source=scenario, overrides=tuple(sets), also=also,
+            result, resolved_yaml=resolved, source=scenario, source_text=text,
+            overrides=tuple(sets), also=also,
             claim=claim, on_progress=bar.callback("writing"),
         )
     summary = result.summary()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .options import chart_option, json_option, observed_date, output_option, verbose_option
@@ -57,6 +59,10 @@ class _BBox(click.ParamType):
               default="auto", show_default=True,
               help="How a snapshot's date becomes the date of the map it shows (see below).")
 @output_option
+@click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also write the trace as a new folder DIR: the series (series.csv, as -o "
+                   "writes it), the snapshots read, the JSON of --json and a manifest with "
+                   "the sha256 of every input file; Trace.from_folder reads it back.")
 @json_option
 @click.option("--scenario", "as_scenario", is_flag=True,
               help="Print an axis-sector YAML block per place, its length_km the distance on "
@@ -68,11 +74,12 @@ class _BBox(click.ParamType):
               help="Map dates to draw [default: up to 6 evenly spaced].")
 @verbose_option
 def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layers_file,
-            contested, dates_file, date_convention, output, as_json, as_scenario, start,
+            contested, dates_file, date_convention, output, out, as_json, as_scenario, start,
             chart, chart_dates) -> None:
     """Measure dated map snapshots (GeoJSON files, or folders of them) around places.
 
-    -o FILE writes the observed series CSV that calibrate and backtest read; --chart FILE
+    -o FILE writes the observed series CSV that calibrate and backtest read; --out DIR
+    writes the whole trace as a folder, with the sha256 of every snapshot read; --chart FILE
     draws the contact line near each place on a few dates.
 
     For each snapshot and each --to place: the signed distance in km from the place to
@@ -100,6 +107,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     Examples:
       advsim trace ../shared/data/frontlines/occupied --to Pokrovsk --to Kurakhove
       advsim trace ../shared/data/frontlines/occupied --to Pokrovsk -o approach.csv
+      advsim trace ../shared/data/frontlines/occupied --to Pokrovsk --out traces/pokrovsk
       advsim trace ../shared/data/frontlines/deepstate --area kursk_held --json
       advsim trace snaps/ --to 48.2833,37.1833 --radius-km 20 --chart pokrovsk.png
       advsim trace snaps/ --to Pokrovsk --scenario --start 2024-11-19
@@ -119,6 +127,10 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         except ValueError:
             raise click.BadParameter(f"expected dates as YYYY-MM-DD,..., got {chart_dates!r}",
                                      param_hint="'--chart-dates'") from None
+    if out is not None and os.path.lexists(out):  # before the snapshots are measured
+        from ..errors import AdvsimError
+
+        raise AdvsimError(f"{out}: already exists (choose a new --out)")
     if chart is not None:
         from ..presentation.charts import check_output, require_matplotlib
 
@@ -155,6 +167,9 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         fig = map_chart(result)
     if output is not None:
         write_trace_csv(output, result)
+    if out is not None:
+        given = [f for f in (towns_file, layers_file, dates_file, clip_file) if f]
+        result.write(out, inputs=given)
     if fig is not None:
         from ..presentation.charts import save
 
@@ -165,8 +180,11 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         click.echo(json.dumps(result.to_dict()))
     elif as_scenario:
         click.echo(format_scenario(result, start))
-    elif output is not None or chart is not None:
+    elif output is not None or chart is not None or out is not None:
         click.echo(format_summary(result, output=output, chart=chart))
+        if out is not None:
+            click.echo(f"Wrote {out} (a trace folder: series.csv, snapshots.csv, trace.json, "
+                       "manifest.json)")
     else:
         click.echo(format_trace(result))
 

@@ -112,20 +112,19 @@ class LayerMap:
 
 def load_layer_map(path: str | os.PathLike[str] | None = None) -> LayerMap:
     """Read a layer map (YAML); the default is DeepStateMap's."""
-    import yaml
+    from ..model.loader import Context, read_text, read_yaml
 
     fname = os.fspath(path) if path is not None else str(LAYERS_FILE)
     try:
-        with open(fname, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
-    except OSError as e:
-        raise SnapshotError(f"cannot read the layer map: {e.strerror or e}", file=fname) from None
-    except yaml.YAMLError as e:
-        raise SnapshotError(f"not YAML: {e}".splitlines()[0], file=fname) from None
+        doc, lines = read_yaml(read_text(fname, "a layer map YAML file"), fname)
+    except ScenarioError as e:
+        raise SnapshotError(e.message, file=e.file, line=e.line, key=e.key) from None
+    ctx = Context(lines, fname)
 
     def need(cond: bool, key: str, what: str) -> None:
         if not cond:
-            raise SnapshotError(f"{what}", file=fname, key=key)
+            e = ctx.error(tuple(key.split(".")) if key else (), what)
+            raise SnapshotError(e.message, file=e.file, line=e.line, key=e.key)
 
     need(isinstance(doc, dict), "", "expected a mapping with property, roles, attacker_held")
     roles = doc.get("roles")

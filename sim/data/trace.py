@@ -229,7 +229,9 @@ def layer_area_km2(
 
 @dataclass(kw_only=True)
 class Trace:
-    """Series by place and by layer, one row per snapshot, in map-date order."""
+    """Series by place and by layer, one row per snapshot, in map-date order: from ``trace``,
+    or read back from the folder ``write`` made with :meth:`from_folder` (without the charts'
+    geometry, which is not kept)."""
 
     places: dict[str, tuple[Place, list[dict]]] = field(default_factory=dict)
     areas: dict[str, list[dict]] = field(default_factory=dict)
@@ -241,6 +243,29 @@ class Trace:
     date_convention: str = "auto"
     layer_map: str = ""
     charts: dict[str, list[tuple[dt.date, shapely.Geometry]]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # the snapshot files, in map-date order
+    manifest: dict = field(default_factory=dict, repr=False)  # read back: the folder's
+
+    def write(self, out: str | os.PathLike[str], *,
+              inputs: Iterable[str | os.PathLike[str]] = (), overwrite: bool = False) -> Path:
+        """Write this trace as the folder ``out`` (see ``sim.artifacts.traces.write_trace``);
+        ``inputs`` are the other files it was measured with (towns, layer map, dates, clip),
+        whose sha256 the manifest keeps beside each snapshot's."""
+        from ..artifacts.traces import write_trace
+
+        return write_trace(self, out, inputs=inputs, overwrite=overwrite)
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> Trace:
+        """A trace folder written by ``advsim trace --out`` (or ``write``), checked against
+        its manifest's checksums first; a failure is one AdvsimError naming the folder."""
+        from ..artifacts.traces import read_trace
+
+        got = read_trace(folder)
+        places = {slug: (Place(name=name, lat=info["lat"], lon=info["lon"], slug=slug,
+                               source=info.get("source") or ""), info["series"])
+                  for slug, (name, info) in got.pop("places").items()}
+        return cls(places=places, **got)
 
     def to_dict(self) -> dict:
         """The JSON of ``advsim trace --json``."""
@@ -321,6 +346,7 @@ def trace(
     place_rows: dict[str, list[dict]] = {p.slug: [] for p in places}
     area_rows: dict[str, list[dict]] = {a: [] for a in areas}
     by_date: dict[dt.date, Path] = {}
+    read_files: list[str] = []
 
     def read(path: Path) -> Snapshot:
         return read_snapshot(path, layer_map, roles=tuple(roles), dates=dates,
@@ -333,6 +359,7 @@ def trace(
                 f"map date {snap.map_date} repeats (also {by_date[snap.map_date]}); trace one "
                 "publisher's snapshots at a time, or give --dates", file=str(path))
         by_date[snap.map_date] = path
+        read_files.append(str(path))
         out.repaired += snap.repaired
         out.snapshots.append({"snapshot": snap.name, "file_date": snap.file_date.isoformat(),
                               "date": snap.map_date.isoformat(), "format": snap.format,
@@ -362,6 +389,7 @@ def trace(
 
     order = sorted(range(len(out.snapshots)), key=lambda i: out.snapshots[i]["date"])
     out.snapshots = [out.snapshots[i] for i in order]
+    out.files = [read_files[i] for i in order]
     out.places = {p.slug: (p, [place_rows[p.slug][i] for i in order]) for p in places}
     out.areas = {a: [area_rows[a][i] for i in order] for a in areas}
 

@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..model import distributions as D
+from ..model.provenance import Check, Provenance, Source
+from ..model.scenario import Advance, Regime, Regimes, Scenario
 from .reference import (
     BANDS_KM,
     STATES,
@@ -52,6 +56,10 @@ from .reference import (
     km_by_band,
 )
 
+if TYPE_CHECKING:
+    from ..running.executors import Executor
+    from ..running.outcomes import Result
+
 CHECK_LEVEL = 0.95  # the gap may be as large as this quantile of the towns' bootstrap gap
 CHECK_BOOTSTRAP = 200
 CHECK_ORIGINS = 40  # origins per band simulated by the check
@@ -59,6 +67,9 @@ CHECK_REPLICATIONS = 150  # per origin
 SMOOTHING = 0.5  # counts added to every other regime's transitions
 MAX_NOISE_SD = 5.0
 MIN_MOVING_DAYS = 14  # a town's own rate needs at least a step of movement
+METHOD = ("map steps classified by pace into regimes; factors = pooled pace / grinding pace; "
+          "sojourns lognormal by censored maximum likelihood; base = lognormal across the "
+          "towns' own rates; noise = step spread scaled to a day")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +87,9 @@ class RegimeFit:
 
 @dataclass(frozen=True, kw_only=True)
 class AdvanceFit:
+    """The advance model fitted to a class: its fitted state, the typed block the engine runs
+    (``advance``, ``block()``) and where it came from (``provenance``)."""
+
     towns: tuple[str, ...]
     until: dt.date
     within_km: float
@@ -85,41 +99,46 @@ class AdvanceFit:
     noise_sd: float
     regimes: tuple[RegimeFit, ...]
     initial: str  # the regime the class spends most days in
+    provenance: Provenance  # the class's file and sources, its date, the method; checks added
 
     @property
     def states(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.regimes)
 
-    def block(self, initial: str | None = None) -> dict:
-        """The scenario's ``advance:`` mapping (the model alone, no provenance)."""
+    @property
+    def advance(self) -> Advance:
+        """The fitted ``advance`` block, as the engine runs it (the model alone; its origin is
+        in ``provenance``), rounded to 4 significant digits as printed."""
         def num(x: float) -> float:
             return float(f"{x:.4g}")
 
-        return {
-            "base_m_per_day": {"dist": "lognormal", "mean": num(self.base_mean_m_per_day),
-                               "cv": num(self.base_cv)},
-            "noise": {"dist": "gamma", "mean": 1, "sd": num(self.noise_sd)},
-            "regimes": {
-                "initial": initial or self.initial,
-                "states": {
-                    r.name: {
-                        "factor": num(r.factor),
-                        "sojourn_days": {"dist": "lognormal", "mean": num(r.sojourn_mean_days),
-                                         "cv": num(r.sojourn_cv)},
-                        "next": _rounded(r.next),
-                    }
-                    for r in self.regimes
-                },
-            },
-        }
+        return Advance(
+            base_m_per_day=D.LogNormal.from_mean_cv(num(self.base_mean_m_per_day),
+                                                    num(self.base_cv)),
+            noise=D.Gamma(mean=1.0, sd=num(self.noise_sd)),
+            regimes=Regimes(initial=self.initial, states=tuple(
+                Regime(name=r.name, factor=num(r.factor),
+                       sojourn_days=D.LogNormal.from_mean_cv(num(r.sojourn_mean_days),
+                                                             num(r.sojourn_cv)),
+                       next=_rounded(r.next))
+                for r in self.regimes)),
+        )
+
+    def block(self, initial: str | None = None) -> Advance:
+        """The advance block, starting in regime ``initial`` (default: the class's most
+        common)."""
+        a = self.advance
+        if initial is None or a.regimes is None:
+            return a
+        return replace(a, regimes=replace(a.regimes, initial=initial))
 
 
-def _rounded(probs: Sequence[tuple[str, float]]) -> dict[str, float]:
+def _rounded(probs: Sequence[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
     """Probabilities to 4 decimals, the largest taking the rounding, so they sum to 1."""
     out = {k: round(p, 4) for k, p in probs}
     top = max(out, key=lambda k: out[k])
     out[top] = round(1 - sum(v for k, v in out.items() if k != top), 4)
-    return out
+    return tuple(out.items())
 
 
 def fit(cls: ReferenceClass) -> AdvanceFit:
@@ -179,9 +198,14 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
             name=s, factor=factor[s], sojourn_mean_days=mean, sojourn_cv=cv, spells=len(in_s),
             censored=sum(x.censored for x in in_s), days=days[s], next=nxt, method=method))
     initial = max(present, key=lambda s: days[s])
+    sources = tuple(Source(file=str(x.get("file", "?")), sha256=x.get("sha256"))
+                    for x in cls.sources)
+    provenance = Provenance(tool="advsim reference fit", method=METHOD,
+                            inputs=(Source.of(cls.file), *sources), until=cls.until)
     return AdvanceFit(towns=cls.towns, until=cls.until, within_km=cls.within_km,
                       base_mean_m_per_day=base_mean, base_cv=base_cv, town_rates=rates,
-                      noise_sd=float(noise_sd), regimes=tuple(regimes), initial=initial)
+                      noise_sd=float(noise_sd), regimes=tuple(regimes), initial=initial,
+                      provenance=provenance)
 
 
 def fit_sojourn(spells: Sequence[Spell]) -> tuple[float, float, str]:
@@ -217,41 +241,73 @@ def fit_sojourn(spells: Sequence[Spell]) -> tuple[float, float, str]:
 # -- simulating approaches ------------------------------------------------------------------
 
 
-def approach_scenario(block: Mapping, origins: Sequence[tuple[str, float, str | None]],
+def approach_scenario(block: Advance, origins: Sequence[tuple[str, float, str | None]],
                       horizon_days: int, *, start: dt.date = dt.date(2000, 1, 1),
-                      replications: int = CHECK_REPLICATIONS, seed: int = 1):
+                      replications: int = CHECK_REPLICATIONS, seed: int = 1) -> Scenario:
     """A scenario of one axis sector per origin (name, km remaining, regime now): the same
-    advance ``block`` (a scenario's ``advance:`` mapping), no forces, lines or events."""
-    from ..model.loader import build_scenario
+    advance ``block`` (without its force term), no forces, lines or events."""
+    from ..model import builder as B
 
-    sectors = {}
-    no_force = {k: v for k, v in block.items() if k != "force"}
+    no_force = replace(block, force=None)
+    names = {r.name for r in block.regimes.states} if block.regimes else set()
+    sectors = []
     for name, km, state in origins:
         adv = no_force
-        if state is not None and "regimes" in adv and state in adv["regimes"]["states"]:
-            adv = {**adv, "regimes": {**adv["regimes"], "initial": state}}
-        sectors[name] = {"kind": "axis", "length_km": max(float(km), 1e-3),
-                         "objective": {"name": name}, "advance": adv,
-                         "forces": {"attacker": {"troops": 1}, "defender": {"troops": 1}}}
-    data = {"name": "approaches", "start": start, "horizon_days": int(horizon_days),
-            "replications": int(replications), "seed": int(seed), "sectors": sectors}
-    return build_scenario(data, {}, "<reference>")
+        if state is not None and state in names and adv.regimes is not None:
+            adv = replace(adv, regimes=replace(adv.regimes, initial=state))
+        sectors.append(B.axis(name, length_km=max(float(km), 1e-3), objective=name,
+                              advance=adv, attacker=1, defender=1))
+    return B.scenario(*sectors, name="approaches", start=start, horizon_days=int(horizon_days),
+                      replications=int(replications), seed=int(seed))
 
 
-def fall_days(block: Mapping, origins: Sequence[tuple[str, float, str | None]],
-              horizon_days: int, *, replications: int, seed: int, jobs: int = 1
+@dataclass(frozen=True, kw_only=True)
+class Approaches:
+    """Approaches to simulate: one ``advance`` block from each origin (name, km remaining,
+    regime now), to ``horizon_days``, with ``replications`` each and the run's ``seed``."""
+
+    block: Advance  # a scenario's advance block, its force term left out when run
+    origins: Sequence[tuple[str, float, str | None]]
+    horizon_days: int
+    replications: int
+    seed: int
+
+
+def fall_days_batch(batch: Sequence[Approaches], *, jobs: int | None = 1,
+                    executor: str | Executor = "local", scheduler: str | None = None,
+                    on_chunk: Callable[[int, int], None] | None = None
+                    ) -> list[list[np.ndarray]]:
+    """Days to the fall from each origin of each item (replications each; inf where not within
+    the horizon), every item's chunks submitted to one executor
+    (:func:`sim.running.batch.simulate_batch`)."""
+    from ..running.batch import Planned, simulate_batch
+
+    runs = [Planned(scenario=approach_scenario(a.block, a.origins, a.horizon_days,
+                                               replications=a.replications, seed=a.seed),
+                    replications=a.replications, seed=a.seed) for a in batch]
+
+    def days_of(res: Result) -> list[np.ndarray]:
+        return [np.where(np.isfinite(d), d, np.inf)
+                for d in (np.asarray(s.objective_day, dtype=float)
+                          for s in res.sectors.values())]
+
+    # Only the fall days are kept of each run: hundreds of runs' per-day histograms, held
+    # together, took 18 GB in the leave-one-town-out evaluation.
+    return simulate_batch(runs, jobs=jobs, executor=executor, scheduler=scheduler,
+                          on_chunk=on_chunk, keep=days_of, bands=False)
+
+
+def fall_days(block: Advance, origins: Sequence[tuple[str, float, str | None]],
+              horizon_days: int, *, replications: int, seed: int, jobs: int | None = 1,
+              executor: str | Executor = "local", scheduler: str | None = None
               ) -> list[np.ndarray]:
     """Days to the fall from each origin (replications each; inf where not within the
-    horizon)."""
-    from ..running.runner import simulate
-
-    sc = approach_scenario(block, origins, horizon_days, replications=replications, seed=seed)
-    res = simulate(sc, replications=replications, seed=seed, jobs=jobs, bands=False)
-    out = []
-    for name, _, _ in origins:
-        d = np.asarray(res.sectors[name].objective_day, dtype=float)
-        out.append(np.where(np.isfinite(d), d, np.inf))
-    return out
+    horizon): :func:`fall_days_batch` of one item."""
+    [days] = fall_days_batch([Approaches(block=block, origins=origins,
+                                         horizon_days=horizon_days, replications=replications,
+                                         seed=seed)],
+                             jobs=jobs, executor=executor, scheduler=scheduler)
+    return days
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,39 +325,54 @@ class BandCheck:
     def passed(self) -> bool:
         return self.max_gap <= self.tolerance
 
+    def as_check(self) -> Check:
+        """This band's check as a line of a fit's provenance."""
+        return Check(name=f"days to fall from {self.band_km[0]:g}-{self.band_km[1]:g} km",
+                     passed=self.passed,
+                     detail=f"largest CDF gap {self.max_gap:.3f}, tolerance {self.tolerance:.3f}")
 
-def check(block: Mapping, cls: ReferenceClass, *, seed: int = 1, jobs: int = 1,
+
+def check(block: Advance, cls: ReferenceClass, *, seed: int = 1, jobs: int | None = 1,
+          executor: str | Executor = "local", scheduler: str | None = None,
           bands: Sequence[float] = BANDS_KM, per_band: int = CHECK_ORIGINS,
           replications: int = CHECK_REPLICATIONS) -> list[BandCheck]:
-    """Simulated days-to-fall from the class's own origins against its Kaplan–Meier curve."""
-    out = []
-    for b, ((lo, hi), sel, km) in enumerate(km_by_band(cls.origins(), bands)):
+    """Simulated days-to-fall from the class's own origins against its Kaplan–Meier curve,
+    every band's approaches in one batch (band ``b`` seeded ``fit_check_seed(seed, b)``)."""
+    from ..seeds import fit_check_bootstrap_rng, fit_check_seed
+
+    grouped = km_by_band(cls.origins(), bands)
+    batch = []
+    for b, (_, sel, _) in enumerate(grouped):
         picked = _spread(sel, per_band)
-        horizon = max(o.days for o in sel) + 1
-        days = fall_days(block, [(f"o{i}", o.remaining_km, o.state)
-                                 for i, o in enumerate(picked)],
-                         horizon, replications=replications, seed=seed + b, jobs=jobs)
+        batch.append(Approaches(
+            block=block, origins=[(f"o{i}", o.remaining_km, o.state)
+                                  for i, o in enumerate(picked)],
+            horizon_days=max(o.days for o in sel) + 1, replications=replications,
+            seed=fit_check_seed(seed, b)))
+    simulated = fall_days_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler)
+    out = []
+    for b, (((lo, hi), sel, km), days) in enumerate(zip(grouped, simulated)):
         pooled = np.concatenate(days)
         t = np.arange(0, km.last_day + 1)
         f_sim = np.searchsorted(np.sort(pooled), t, side="right") / pooled.size
         gap = float(np.nanmax(np.abs(f_sim - km.cdf(t))))
-        tol = bootstrap_gap(sel, km, t, seed=seed + b)
+        tol = bootstrap_gap(sel, km, t, rng=fit_check_bootstrap_rng(seed, b))
         sim_median = float(np.median(pooled))
         out.append(BandCheck(
-            band_km=(lo, hi), origins=len(sel), simulated_origins=len(picked),
+            band_km=(lo, hi), origins=len(sel), simulated_origins=len(batch[b].origins),
             km_median_days=km.quantile(0.5),
             sim_median_days=sim_median if math.isfinite(sim_median) else None,
             max_gap=gap, tolerance=tol, follow_up_days=km.last_day))
     return out
 
 
-def bootstrap_gap(origins: Sequence[Origin], km: KaplanMeier, t: np.ndarray, *, seed: int,
-                  draws: int = CHECK_BOOTSTRAP, level: float = CHECK_LEVEL) -> float:
+def bootstrap_gap(origins: Sequence[Origin], km: KaplanMeier, t: np.ndarray, *,
+                  rng: np.random.Generator, draws: int = CHECK_BOOTSTRAP,
+                  level: float = CHECK_LEVEL) -> float:
     """How far a band's Kaplan–Meier curve moves by chance: the ``level`` quantile of the
     largest gap between it and the curve of towns resampled with replacement (all of a town's
     origins together: origins of one town are not independent). A model is as close as the
     class can tell when its gap is within this."""
-    rng = np.random.default_rng(seed)
     towns = sorted({o.town for o in origins})
     by_town = {tw: [o for o in origins if o.town == tw] for tw in towns}
     gaps = []
@@ -322,4 +393,5 @@ def _spread(origins: Sequence[Origin], k: int) -> list[Origin]:
     return [origins[i] for i in idx]
 
 
-__all__ = ["AdvanceFit", "BandCheck", "KaplanMeier", "RegimeFit", "check", "fall_days", "fit"]
+__all__ = ["AdvanceFit", "Approaches", "BandCheck", "KaplanMeier", "RegimeFit", "check",
+           "fall_days", "fall_days_batch", "fit"]

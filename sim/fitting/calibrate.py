@@ -28,12 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..data.observed import ObservedSeries
 from ..errors import ObservedError
-from ..model.scenario import SECTOR_TYPES, AxisSector
+from ..model.provenance import Check, Provenance, Source
+from ..model.scenario import SECTOR_TYPES, Advance, AxisSector
 
 LEVEL = 0.95
 MIN_INCREMENTS = 3  # to fit cv as well as the rate
@@ -583,7 +585,8 @@ def _fit_check(pit: np.ndarray) -> tuple[float | None, float | None, float | Non
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
-    """A fitted sector: its series, increments and fit, as JSON or as a scenario fragment."""
+    """A fitted sector: its series, increments and fit; the typed advance block it implies,
+    with its provenance; as JSON or as a scenario fragment."""
 
     series: ObservedSeries
     increments: Increments
@@ -641,6 +644,8 @@ class Calibration:
 
     def to_dict(self) -> dict:
         """The JSON of ``advsim calibrate --json``."""
+        from ..model.writer import to_data
+
         f, inc, s = self.fit, self.increments, self.series
         out: dict = {
             "sector": s.sector,
@@ -677,37 +682,63 @@ class Calibration:
             "lag1_pvalue": _sig(f.lag1_pvalue, 4),
             "rejected": self.rejected,
         }
-        out["advance"] = self.advance()
+        out["advance"] = to_data(self.advance)["advance"]
         out["advance_yaml"] = self.advance_yaml()
+        out["provenance"] = self.provenance.to_dict()
         return out
 
-    def advance(self) -> dict:
-        """The fitted ``advance`` block: the rate drawn once per replication from its estimation
-        uncertainty, and iid daily gamma noise with the fitted cv."""
-        base = {"dist": "gamma", "mean": _sig(self.fit.rate_m_per_day, 4),
-                "sd": _sig(self.base_sd_m_per_day, 3)}
+    @property
+    def advance(self) -> Advance:
+        """The fitted ``advance`` block, as the engine runs it: the rate drawn once per
+        replication from its estimation uncertainty (gamma), and iid daily noise with the
+        fitted cv (zero-inflated where some gaps show no change). Rounded as printed."""
+        from ..model import distributions as D
+
+        def sig(x: float, digits: int) -> float:
+            return float(f"{x:.{digits}g}")
+
+        base = D.Gamma(mean=sig(self.fit.rate_m_per_day, 4), sd=sig(self.base_sd_m_per_day, 3))
         f = self.fit
         if isinstance(f, ZeroInflatedFit):
             p = float(f"{f.p_move:.3g}")
             sd = math.sqrt(max((1 + f.cv**2) / p - 1, 0.0))
             sd = math.ceil(sd * 10 ** (2 - math.floor(math.log10(sd)))) / \
                 10 ** (2 - math.floor(math.log10(sd))) if sd > 0 else 0.0  # up: sd >= its least
-            return {"base_m_per_day": base,
-                    "noise": {"dist": "zero_inflated_gamma", "p_move": p, "mean": 1, "sd": sd}}
-        return {"base_m_per_day": base, "noise": {"dist": "gamma", "mean": 1, "sd": _sig(f.cv, 3)}}
+            noise: D.Distribution = D.ZeroInflatedGamma(p_move=p, mean=1.0, sd=sd)
+        else:
+            noise = D.Gamma(mean=1.0, sd=sig(f.cv, 3))
+        return Advance(base_m_per_day=base, noise=noise)
+
+    @cached_property
+    def provenance(self) -> Provenance:
+        """The series' file and checksum, its dates, the method, and the goodness-of-fit
+        checks (KS and lag-1 at the 5% level) passed or failed."""
+        f, s = self.fit, self.series
+        checks = []
+        if f.ks_pvalue is not None:
+            checks.append(Check(name="KS of the PITs against uniform", passed=f.ks_pvalue >= 0.05,
+                                detail=f"D = {f.ks_statistic:.3f}, p = {f.ks_pvalue:.3g}"))
+        if f.lag1_pvalue is not None:
+            checks.append(Check(name="lag-1 autocorrelation of the PITs' normal scores",
+                                passed=f.lag1_pvalue >= 0.05,
+                                detail=f"{f.lag1:+.2f}, p = {f.lag1_pvalue:.3g}"))
+        method = (("zero-inflated " if self.zero_inflated else "") + "gamma increments, maximum "
+                  f"likelihood ({f.interval_method} intervals)")
+        return Provenance(tool="advsim calibrate", method=method, inputs=(Source.of(s.file),),
+                          since=s.dates[0], until=s.dates[-1], checks=tuple(checks))
 
     def advance_yaml(self) -> str:
         """The advance block as YAML to paste into the sector, with comments on its origin."""
+        from ..model.writer import dump
+
         f, s = self.fit, self.series
-        a = self.advance()
-        b, z = a["base_m_per_day"], a["noise"]
         lo, hi = f.rate_ci
         cv_note = ("fixed by --cv" if f.cv_ci is None
                    else f"95% interval {f.cv_ci[0]:.3g}–{f.cv_ci[1]:.3g}")
         lines = [
-            f"# advsim calibrate: {s.sector} ({self.kind}), {len(s)} observations "
+            f"advsim calibrate: {s.sector} ({self.kind}), {len(s)} observations "
             f"{s.dates[0]} to {s.dates[-1]} in {s.file}",
-            f"# rate {f.rate_m_per_day:.4g} m/day, 95% interval {lo:.4g}–{hi:.4g} "
+            f"rate {f.rate_m_per_day:.4g} m/day, 95% interval {lo:.4g}–{hi:.4g} "
             f"({f.interval_method}); " + (
                 f"moves on a share {f.p_move:.3g} of days (95% interval "
                 f"{f.p_move_ci[0]:.3g}–{f.p_move_ci[1]:.3g}), cv {f.cv:.3g} on those days "
@@ -715,22 +746,17 @@ class Calibration:
                 else f"daily cv {f.cv:.3g} ({cv_note})"),
         ]
         if self.rejected:
-            lines.append("# REJECTED by the fit check (KS or lag-1 p < 0.05): not a model of "
+            lines.append("REJECTED by the fit check (KS or lag-1 p < 0.05): not a model of "
                          "this series; see the report")
         if self.increments.front_km is not None:
-            lines.append(f"# km² taken converted at a fixed front of {self.increments.front_km:g} "
+            lines.append(f"km² taken converted at a fixed front of {self.increments.front_km:g} "
                          f"km: front: {{length_km: {self.increments.front_km:g}, "
                          "scales_with_area: false}")
-        lines += [
-            "advance:",
-            "  # the campaign rate's estimation uncertainty, drawn once per replication",
-            f"  base_m_per_day: {{dist: gamma, mean: {b['mean']:g}, sd: {b['sd']:g}}}",
-            "  # independent day-to-day variation, mean 1",
-            f"  noise: {{dist: zero_inflated_gamma, p_move: {z['p_move']:g}, mean: 1, "
-            f"sd: {z['sd']:g}}}" if self.zero_inflated
-            else f"  noise: {{dist: gamma, mean: 1, sd: {z['sd']:g}}}",
-        ]
-        return "\n".join(lines)
+        return dump(self.advance, comments=lines, above={
+            ("advance", "base_m_per_day"): "the campaign rate's estimation uncertainty, drawn "
+                                           "once per replication",
+            ("advance", "noise"): "independent day-to-day variation, mean 1",
+        }).rstrip("\n")
 
 
 def calibrate(

@@ -389,15 +389,15 @@ def to_data(cls: ReferenceClass) -> dict:
 
 
 def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
-    import yaml
-
     from ..artifacts.files import atomic_write
+    from ..model.writer import dump_data
 
-    head = (f"# A reference class of approaches, built by advsim from traced map series on or "
-            f"before {cls.until}.\n# Derived from third-party map data: keep it out of "
-            "version control. Read it with: advsim reference show FILE\n")
-    body = yaml.safe_dump(to_data(cls), sort_keys=False, default_flow_style=None, width=100)
-    atomic_write(path, (head + body).encode())
+    text = dump_data(to_data(cls), flow_leaves=True, comments=[
+        f"A reference class of approaches, built by advsim from traced map series on or before "
+        f"{cls.until}.",
+        "Derived from third-party map data: keep it out of version control. Read it with: "
+        "advsim reference show FILE"])
+    atomic_write(path, text.encode())
     return Path(path)
 
 

@@ -33,6 +33,21 @@ def fair_crps(ensemble: np.ndarray, y) -> np.ndarray:
     return mae - np.sum(w * x, axis=0) / (m * (m - 1))
 
 
+def censored_crps(ensemble: np.ndarray, y: float, *, fell: bool, cap: float) -> float:
+    """The CRPS of a forecast of the day an objective falls, observed to ``cap`` only (the end
+    of the data): ``y`` is the fall day where it ``fell``, else unknown beyond ``cap``. The
+    integral of the squared gap between the forecast CDF and the observation's step up to
+    ``cap`` only,
+
+        ∫_{-∞}^{cap} (F(x) − 1{y ≤ x})² dx,
+
+    which needs nothing past ``cap`` and is proper for the capped fall day (a fall not seen
+    by the end of the data is neither dropped nor counted as fallen). It equals the fair CRPS
+    of the members capped at ``cap`` against ``min(y, cap)``: above ``cap`` both steps are 1."""
+    x = np.minimum(np.asarray(ensemble, dtype=float), cap)
+    return float(fair_crps(x, min(float(y), cap) if fell else float(cap)))
+
+
 def pit(ensemble: np.ndarray, y, rng: np.random.Generator) -> np.ndarray:
     """Randomised PIT of ``y`` under each column's ensemble: P(X < y) + U·P(X = y), U uniform
     on [0, 1]: uniform for a calibrated forecast even where members tie with the observation
@@ -125,6 +140,16 @@ def wis(ensemble: np.ndarray, y, levels=QUANTILE_LEVELS) -> np.ndarray:
         alpha = 2 * v
         total = total + alpha / 2 * interval_score(q[v], q[_pair(levels, v)], y, alpha)
     return total / (k + 0.5)
+
+
+def wis_of_quantiles(levels, values, y) -> np.ndarray:
+    """The weighted interval score of quantile ``values`` (axis 0) at ``levels``: the mean
+    pinball loss over the levels (see :func:`wis`), for forecasts given as a quantile table
+    rather than members."""
+    levels = [float(v) for v in levels]
+    q = np.asarray(values, dtype=float)
+    losses = [quantile_score(q[i], y, v) for i, v in enumerate(levels)]
+    return np.asarray(np.mean(losses, axis=0))
 
 
 def _pair(levels: tuple[float, ...], v: float) -> float:

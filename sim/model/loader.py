@@ -1,7 +1,8 @@
 """Scenario loading: YAML (with line numbers) and ``--set`` overrides into a validated Scenario.
 
-This is the only module that imports yaml. Every check of a scenario's meaning lives here, and
-every failure raises one ScenarioError naming the file, the line and the key path.
+This and its inverse, the writer, are the only modules that import yaml. Every check of a
+scenario's meaning lives here, and every failure raises one ScenarioError naming the file, the
+line and the key path.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .scenario import (
     Sector,
     Side,
     Strikes,
+    default_checkpoints,
     slug,
 )
 
@@ -50,11 +52,9 @@ class _Loader(yaml.SafeLoader):
     """YAML 1.1 as PyYAML reads it, but with YAML 1.2's floats: ``2e-8`` is a number, not text."""
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+# YAML 1.2's exponent floats: the writer resolves them too, so that it quotes text like "2e-8"
+YAML12_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", YAML12_FLOAT, list("-+0123456789"))
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 Path = tuple[Any, ...]
@@ -161,6 +161,12 @@ def _check_size(text: str, file: str, *, located: bool = True) -> None:
 def parse_scenario(text: str, *, file: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
     """Validate a scenario given as YAML text."""
     return _parse(text, file, overrides)[0]
+
+
+def parse_resolved(text: str, *, file: str = "<string>", overrides: Sequence[str] = (),
+                   ) -> tuple[Scenario, str]:
+    """``load_resolved`` of YAML text: the text a run keeps is then the text it parsed."""
+    return _parse(text, file, overrides)
 
 
 def _parse(text: str, file: str, overrides: Sequence[str]) -> tuple[Scenario, str]:
@@ -613,9 +619,7 @@ def build_scenario(data: Any, lines: dict[Path, int], file: str) -> Scenario:
         names = [s.name for s in sectors]
         reserves = tuple(_reserve(n, node, names) for n, node in root["reserves"].items())
 
-    checkpoints: tuple[int, ...] = tuple(d for d in (30, 90, 180, 365) if d <= horizon)
-    if horizon not in checkpoints and horizon < 365:
-        checkpoints = (*checkpoints, horizon)
+    checkpoints = default_checkpoints(horizon)
     if root.has("checkpoints_days"):
         checkpoints = tuple(
             int(n.number(ge=1, le=horizon, integer=True))

@@ -23,6 +23,14 @@ MAX_HORIZON_DAYS = 36_500
 OPEN_END = 2**62  # the end day of a window with no end: it lasts past any horizon
 ATTRITION_MODELS = ("none", "daily_fraction", "lanchester_square", "lanchester_linear")
 SIDES = ("attacker", "defender")
+DEFAULT_PERCENTILES: tuple[float, ...] = (5, 10, 25, 50, 75, 90, 95)
+
+
+def default_checkpoints(horizon_days: int) -> tuple[int, ...]:
+    """The checkpoints a scenario gets when it names none: 30, 90, 180 and 365 days within the
+    horizon, and the horizon itself when it ends before a year."""
+    days = tuple(d for d in (30, 90, 180, 365) if d <= horizon_days)
+    return days if horizon_days in days or horizon_days >= 365 else (*days, horizon_days)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -439,7 +447,7 @@ class Scenario:
     replications: int = 10_000
     seed: int = 1
     checkpoints_days: tuple[int, ...] = (30, 90, 180, 365)
-    percentiles: tuple[float, ...] = (5, 10, 25, 50, 75, 90, 95)
+    percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
     description: str = ""
 
     def date_of(self, day: float) -> dt.date:

@@ -27,7 +27,9 @@ from ..errors import AdvsimError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
+    from ..sweep.table import SweepResult
 
 FORMATS = (".html", ".md")
 
@@ -60,14 +62,52 @@ class Section:
 # -- reading what is given -----------------------------------------------------------------------
 
 
-def _kind_of(spec: str) -> str:
+def load(item: str | os.PathLike[str] | Result | SweepResult | SavedBacktest
+         ) -> Result | SweepResult | SavedBacktest:
+    """What a report item is, read back and checked: a Result (a results folder, or a sweep
+    point ``SWEEP_DIR:POINT_ID``), a SweepResult or a SavedBacktest, by the kind its
+    manifest.json names. Anything advsim did not write is refused in one line."""
+    from ..artifacts.files import KINDS, kind_of
+    from ..forecast.saved import SavedBacktest
+    from ..running.outcomes import Result
+    from ..sweep.table import SweepResult
+
+    if isinstance(item, (Result, SweepResult, SavedBacktest)):
+        return item
+    spec = os.fspath(item)
     p = Path(spec)
-    if p.is_file() and p.suffix.lower() == ".json":
-        return "backtest"
-    if p.is_dir() and ((p / "sweep.yaml").is_file() or (
-            (p / "points.csv").is_file() and not (p / "outcomes.csv").is_file())):
-        return "sweep"
-    return "run"
+    if not p.exists():
+        return Result.from_folder(spec)  # a sweep point, or "no such results folder"
+    if p.is_file():
+        parent = _manifest(p.parent)
+        if p.name in (parent.get("files") or {}) or p.name == "manifest.json":
+            raise AdvsimError(f"{spec}: a file of the folder {p.parent} that advsim wrote (name "
+                              f"the folder, not its {p.name})")
+        doc = None
+        if p.suffix.lower() == ".json":
+            with contextlib.suppress(OSError, UnicodeDecodeError, ValueError):
+                doc = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and "results_dir" in doc:
+            what = "advsim sweep --json" if "points" in doc else "advsim run --json"
+            raise AdvsimError(f"{spec}: the JSON of {what}, not of advsim backtest (name the "
+                              f"folder it wrote, {doc['results_dir']})")
+        raise AdvsimError(f"{spec}: not a folder advsim wrote (a report takes results, sweep and "
+                          "backtest folders; a backtest is reported from its folder (advsim "
+                          "backtest ... --out DIR), not from its JSON)")
+    manifest = _manifest(p)
+    kind = kind_of(p, manifest)
+    if kind == "run" or (kind is None and (p / "manifest.json").exists()):
+        return Result.from_folder(spec)  # an unreadable manifest: the run reader says how
+    if kind == "sweep":
+        return SweepResult.from_folder(spec)
+    if kind == "backtest":
+        return SavedBacktest.from_folder(spec)
+    if kind is None:
+        raise AdvsimError(f"{spec}: not written by advsim (no manifest.json naming its kind; "
+                          "expected a results folder, a sweep folder or a backtest folder)")
+    raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')}, which a "
+                      "report does not hold (expected a results folder, a sweep folder or a "
+                      "backtest folder)")
 
 
 def assumptions(yaml_text: str) -> list[tuple[int, str]]:
@@ -116,7 +156,6 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
     charts, the scenario as run with its assumptions and sources, and provenance."""
     from .charts.runs import cdf_chart, fan_chart, forces_chart, hist_chart, milestones_chart
 
-    folder = Path(run.source) if run.source else None
     summary = run.summary()
     top = Section(f"{run.name}", level=2)
     sc = run.scenario
@@ -186,36 +225,18 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
         if all(so.has_forces_bands() for so in run.sectors.values()):
             ch.chart(f"{_slug(run.name)}-forces", forces_chart([run]), "Troops by side per day")
         out.append(ch)
-    yaml_text = _scenario_text(run, folder)
-    scen = Section("The scenario as run", 3)
-    if run.overrides:
-        scen.text("Changed from the scenario file: " + ", ".join(run.overrides))
-    # The folder's scenario.yaml is the scenario as resolved, without comments: its
-    # assumptions and sources are read from the file it was run from, where that is at hand.
-    source = _manifest(folder).get("source")
-    commented = (Path(source).read_text(encoding="utf-8")
-                 if source and Path(source).is_file() else yaml_text)
-    where = source if commented is not yaml_text else "scenario.yaml"
-    marked = assumptions(commented)
-    if marked:
-        scen.text(f"Assumptions it marks ({len(marked)}, by line of {where}):")
-        scen.items([f"line {i}: {t}" for i, t in marked])
-    elif source and commented is yaml_text:
-        scen.text(f"Its assumptions are marked in {source}, which is not at hand here.")
-    cited = sources(commented)
-    if cited:
-        scen.text(f"Sources it cites ({where}):")
-        scen.items(cited)
-    scen.code(yaml_text, "scenario.yaml (as resolved and run)")
-    out.append(scen)
+    out.append(scenario_section(run))
     prov = Section("Provenance", 3)
-    manifest = _manifest(folder)
+    manifest = run.manifest
+    source = manifest.get("scenario_source") or manifest.get("source")  # a sweep point's, a run's
+    inputs = manifest.get("inputs") or {}
     prov.table(["", ""], [[k, v] for k, v in (
         ("advsim", manifest.get("advsim", __version__)),
         ("seed", run.seed),
         ("replications", f"{run.replications:,}"),
         ("scenario sha256", manifest.get("scenario_sha256") or run.scenario_sha256 or "—"),
-        ("scenario file", manifest.get("source", "—")),
+        ("scenario file", source or "—"),
+        ("scenario file sha256", inputs.get(source) or "—"),
         ("overrides", ", ".join(run.overrides) or "none"),
         ("created", manifest.get("created", "—")),
         ("versions", ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()
@@ -226,43 +247,70 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
     return out
 
 
-def sweep_sections(spec: str) -> list[Section]:
-    """A sweep folder: its spec, the points' metrics, the sensitivity ranking and charts."""
-    from ..artifacts.tables import read_csv_columns
-    from .charts.tornado import read_sensitivity, swing_chart, tornado_chart
+def scenario_section(run: Result) -> Section:
+    """The scenario as it was run, from the run's own folder (never from the scenario file as
+    it is now): the assumptions it marks and the sources it cites, read from the file's text
+    as run, comments included; and that text (with the resolved scenario, where --set changed
+    it)."""
+    scen = Section("The scenario as run", 3)
+    if run.overrides:
+        scen.text("Changed from the scenario file: " + ", ".join(run.overrides))
+    source = run.manifest.get("source") or "the scenario file"
+    commented = run.source_yaml
+    if commented is None:
+        scen.text("Its assumptions and sources are not shown: "
+                  + ("this folder does not keep the scenario file as run, with its comments "
+                     "(written by an earlier advsim)." if run.scenario_yaml is not None else
+                     "a run held in memory keeps no scenario text."))
+    else:
+        where = f"{source} as run"
+        marked = assumptions(commented)
+        if marked:
+            scen.text(f"Assumptions it marks ({len(marked)}, by line of {where}):")
+            scen.items([f"line {i}: {t}" for i, t in marked])
+        cited = sources(commented)
+        if cited:
+            scen.text(f"Sources it cites ({where}):")
+            scen.items(cited)
+        scen.code(commented, f"{source}, as run (kept in the results folder as "
+                             "scenario.source.yaml)")
+    if run.scenario_yaml is not None and (commented is None or run.overrides):
+        scen.code(run.scenario_yaml, "scenario.yaml (as resolved and run)")
+    return scen
 
-    folder = Path(spec)
-    manifest = _manifest(folder)
-    spec_text = _read(folder / "sweep.yaml", spec) if (folder / "sweep.yaml").is_file() else ""
-    name = manifest.get("name") or manifest.get("sweep") or folder.name
-    sec = Section(f"Sweep: {name}", 2)
-    points = read_csv_columns(folder / "points.csv", spec)
-    n = len(points.get("point", []))
-    sec.text(f"{n} points; folder {spec}.")
-    shown = [c for c in points if c not in ("seed",)]
-    sec.table(shown, [[points[c][i] or "—" for c in shown] for i in range(min(n, 40))],
+
+def sweep_sections(sweep: SweepResult) -> list[Section]:
+    """A sweep: its spec, the points' metrics, the sensitivity ranking and charts."""
+    from .charts.tornado import sensitivity_of, swing_chart, tornado_chart
+
+    manifest = sweep.manifest
+    folder = sweep.path
+    sec = Section(f"Sweep: {sweep.name}", 2)
+    n = len(sweep.plan.points)
+    sec.text(f"{n} points; folder {folder}.")
+    shown = [c for c in sweep.table if c not in ("seed",)]
+    from ..artifacts.tables import csv_fields
+
+    texts = {c: csv_fields(sweep.table[c][:40]) for c in shown}
+    sec.table(shown, [[texts[c][i] or "—" for c in shown] for i in range(min(n, 40))],
               "Points (first 40)" if n > 40 else "Points")
     out = [sec]
-    if (folder / "sensitivity.csv").is_file():
-        _, cols, value = read_sensitivity(spec)
+    if sweep.sensitivity:
+        _, cols, value = sensitivity_of(sweep)
         sens = Section("Sensitivity", 3)
         keep = [c for c in ("metric", "rank", "parameter", "sobol_total", "sobol_first", "prcc",
                             "prcc_low", "prcc_high", "note") if c in cols]
-        sens.table(keep, [[cols[c][i] for c in keep] for i in range(len(cols["metric"]))],
-                   f"Ranked by {value}")
-        sens.chart(f"{_slug(folder.name)}-tornado", tornado_chart(spec),
+        sens.table(keep, [[_sens_cell(cols[c][i]) for c in keep]
+                          for i in range(len(cols["metric"]))], f"Ranked by {value}")
+        sens.chart(f"{_slug(folder.name)}-tornado", tornado_chart(sweep),
                    "Influence of the swept parameters")
         with contextlib.suppress(AdvsimError):  # not a grid sweep: no swing
-            sens.chart(f"{_slug(folder.name)}-swing", swing_chart(spec),
+            sens.chart(f"{_slug(folder.name)}-swing", swing_chart(sweep),
                        "Swing of each metric across each parameter's range")
         out.append(sens)
-    if spec_text:
-        s = Section("The sweep as run", 3)
-        marked = assumptions(spec_text)
-        if marked:
-            s.items([f"line {i}: {t}" for i, t in marked])
-        s.code(spec_text, "sweep.yaml")
-        out.append(s)
+    s = Section("The sweep as run", 3)
+    s.code(sweep.spec_yaml, "sweep.yaml")
+    out.append(s)
     prov = Section("Provenance", 3)
     prov.table(["", ""], [[k, manifest[k]] for k in ("advsim", "seed", "created")
                           if k in manifest] or [["advsim", __version__]])
@@ -270,27 +318,40 @@ def sweep_sections(spec: str) -> list[Section]:
     return out
 
 
-def backtest_sections(spec: str) -> list[Section]:
-    """A backtest saved as the JSON of ``advsim backtest --json``: its scores per sector and
-    the baseline's (no charts: the JSON holds the scores, not the model's runs)."""
-    try:
-        doc = json.loads(_read(Path(spec), spec))
-        sectors = doc["sectors"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise AdvsimError(f"{spec}: not the JSON of advsim backtest --json (no 'sectors')") \
-            from None
-    sec = Section(f"Backtest: {doc.get('scenario', Path(spec).stem)}", 2)
-    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {spec}. "
+def _sens_cell(v: Any) -> str:
+    """A cell of the sensitivity table as sensitivity.csv writes it (empty where undefined)."""
+    import numpy as np
+
+    if isinstance(v, (float, np.floating)):
+        from ..artifacts.tables import csv_fields
+
+        return csv_fields(np.array([v]))[0]
+    return str(v)
+
+
+def backtest_sections(bt: SavedBacktest) -> list[Section]:
+    """A saved backtest (``advsim backtest --out DIR``): its scores per sector and the
+    baseline's (no charts: the folder holds the scores and quantiles, not the model's runs)."""
+    doc = bt.scores
+    where = str(bt.path) if bt.path is not None else "memory"
+    sec = Section(f"Backtest: {doc.get('scenario', where)}", 2)
+    sec.text(f"Scores against {doc.get('observed', 'the observed series')} from {where}. "
              "One observed series is one draw, and its dates are strongly correlated: a few "
              "weeks of one sector is weak evidence either way.")
     keys = ("n_obs", "crps", "coverage_50", "coverage_90", "pit", "crps_skill", "brier")
     rows = []
-    for name, s in sectors.items():
-        rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
-        base = s.get("baseline") or {}
-        if base:
-            rows.append([name, f"baseline: {base.get('method', '')}",
-                         *[_cell(base.get(k)) for k in keys]])
+    if "sectors" in doc:
+        for name, s in doc["sectors"].items():
+            rows.append([name, "model", *[_cell(s.get(k)) for k in keys]])
+            base = s.get("baseline") or {}
+            if base:
+                rows.append([name, f"baseline: {base.get('method', '')}",
+                             *[_cell(base.get(k)) for k in keys]])
+    else:  # many origins or a self-test: the pooled scores
+        p = doc.get("pooled", {})
+        rows.append(["pooled", "model", *[_cell(p.get(k)) for k in keys]])
+        for name, b in (p.get("baselines") or {}).items():
+            rows.append(["pooled", f"baseline: {name}", *[_cell(b.get(k)) for k in keys]])
     sec.table(["sector", "forecast", *keys], rows, "Scores")
     notes = doc.get("notes") or []
     if notes:
@@ -328,36 +389,26 @@ def _manifest(folder: Path | None) -> dict:
         return {}
 
 
-def _scenario_text(run: Result, folder: Path | None) -> str:
-    if folder is not None and (folder / "scenario.yaml").is_file():
-        return (folder / "scenario.yaml").read_text(encoding="utf-8")
-    source = _manifest(folder).get("source")
-    if source and Path(source).is_file():
-        return Path(source).read_text(encoding="utf-8")
-    return f"# {run.name}: the scenario's text is not at hand (a run held in memory)\n"
-
-
-def build(items: Sequence[str | os.PathLike[str] | Result]) -> list[Section]:
-    """The report's sections for runs (folders, sweep points or Results), sweep folders and
-    saved backtest JSON files, in the order given."""
+def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult | SavedBacktest]
+          ) -> list[Section]:
+    """The report's sections for runs (folders, sweep points or Results), sweeps (folders or
+    SweepResults) and backtests (folders or SavedBacktests), in the order given. Every item is
+    read (``load``) before any section is built, so a bad one fails fast."""
+    from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
 
     if not items:
         raise AdvsimError("report: name at least one results folder, sweep folder or backtest "
-                          "JSON (RUN_OR_SWEEP_OR_BACKTEST...)")
+                          "folder (RUN_OR_SWEEP_OR_BACKTEST...)")
+    loaded = [load(item) for item in items]
     out: list[Section] = []
-    for item in items:
-        if isinstance(item, Result):
-            out += run_sections(item)
-            continue
-        spec = os.fspath(item)
-        kind = _kind_of(spec)
-        if kind == "backtest":
-            out += backtest_sections(spec)
-        elif kind == "sweep":
-            out += sweep_sections(spec)
+    for got in loaded:
+        if isinstance(got, Result):
+            out += run_sections(got)
+        elif isinstance(got, SavedBacktest):
+            out += backtest_sections(got)
         else:
-            out += run_sections(Result.from_folder(spec))
+            out += sweep_sections(got)
     return out
 
 
@@ -471,7 +522,7 @@ def to_markdown(sections: Sequence[Section], title: str,
     return "\n".join(lines).rstrip("\n") + "\n", files
 
 
-def write_report(items: Sequence[str | os.PathLike[str] | Result],
+def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
                  output: str | os.PathLike[str], *, title: str | None = None,
                  charts: bool = True) -> list[Path]:
     """Write the report of ``items`` to ``output``: ``.html`` (one self-contained file) or

@@ -12,7 +12,7 @@ from ..errors import AdvsimError
 if TYPE_CHECKING:
     from ..data.trace import Trace
     from ..fitting.calibrate import Calibration
-    from ..forecast.backtesting import Backtest
+    from ..forecast.backtest import Backtest
     from ..running.outcomes import Result
 
 
@@ -275,6 +275,79 @@ def format_backtest(bt: Backtest) -> str:
     return "\n".join(out)
 
 
+def note_text(n) -> str:
+    """A backtest's note (``sim.forecast.notes.Note``) in words."""
+    from ..forecast import notes as N
+
+    d, who = n.detail, f"{n.sector}: " if n.sector else ""
+    words = {
+        N.UNUSED_SERIES: lambda: "not in the scenario, not scored: "
+                                 + ", ".join(d.get("names", ())),
+        N.NONE_AFTER_START: lambda: f"no observation after the start {d.get('start')}, not scored",
+        N.ALL_AFTER_HORIZON: lambda: "every observation lies after the horizon "
+                                     f"({d.get('horizon_days')} days), not scored",
+        N.AFTER_HORIZON: lambda: f"{n.count} observation date(s) after the horizon "
+                                 f"({d.get('horizon_days')} days, to {d.get('horizon_date')}): "
+                                 "not scored",
+        N.HORIZON_EXTENDED: lambda: f"horizon extended from {d.get('from_days')} to "
+                                    f"{d.get('to_days')} days to reach the last observation",
+        N.FRAME_MISMATCH: lambda: (
+            f"the observed distance to the objective at the start is {d.get('observed_km'):g} "
+            f"km, but the scenario's axis is {d.get('axis_km'):g} km: scored in the scenario's "
+            "frame (km advanced since the start); the objective counts as fallen where the "
+            "observed distance reaches 0"),
+        N.START_MISMATCH: lambda: f"{d.get('observed'):g} {d.get('unit')} observed at the start, "
+                                  f"but the scenario starts from {d.get('start_at'):g} "
+                                  f"{d.get('unit')}",
+        N.CLIPPED: lambda: f"{n.count} observation(s) outside the model's range, clipped",
+        N.NOT_SCORED: lambda: "sector-origins not scored: " + "; ".join(
+            f"{v} ({why})" for why, v in d.get("reasons", {}).items()),
+        N.BEYOND_HORIZON: lambda: f"{n.count} observation date(s) beyond the horizon "
+                                  f"({d.get('horizon_days')} days) of their origin: not scored "
+                                  "from it",
+    }
+    return who + words[n.kind]()
+
+
+FORECASTER_WORDS = {  # the name of each forecaster (sim.forecast.forecasters) as printed
+    "model": "model",
+    "class_model": "class model",
+    "persistence": "persistence",
+    "trailing_rate": "trailing rate",
+    "reference_class": "reference class",
+}
+
+
+def forecaster_words(name: str) -> str:
+    """A forecaster's name as a table prints it (a --versus scenario's stem as it is)."""
+    return FORECASTER_WORDS.get(name, name)
+
+
+def baseline_method(f, sector) -> str:
+    """How a position baseline (``sim.forecast.forecasters.Forecast``) was made, in words."""
+    b = f.basis
+    if f.name == "persistence":
+        return ("no further change from the position at the origin "
+                f"({sector.format_at(b['position'])}); a point forecast (no noise), scored as "
+                "an ensemble whose members all sit there")
+    w = b["window_days"]
+    if "from" in b:
+        how = (f"linear extrapolation of the observed rate from {b['from']} to {b['to']} (the "
+               f"trailing {w} days on or before the origin)")
+    else:
+        how = (f"linear extrapolation of the scenario's mean base rate "
+               f"({b['scenario_m_per_day']:.4g} m/day); fewer than two observations in the {w} "
+               "days on or before the origin")
+    return (f"{how}: {f.per_day:.4g} {b['unit']}/day, with iid gamma daily noise of the "
+            f"scenario's daily cv {b['cv']:.3g}")
+
+
+BASELINE_WORDS = {
+    "persistence": "persistence (no further change from the position at the origin)",
+    "trailing_rate": "trailing rate (the observed rate before the origin, extrapolated)",
+}
+
+
 def format_pooled(summary: dict, units: set[str]) -> list[str]:
     """The pooled block of a many-origin backtest or a self-test."""
     p = summary["pooled"]
@@ -519,13 +592,16 @@ def format_summary(result: Trace, *, output: str | None, chart: str | None) -> s
 def format_scenario(result: Trace, start: dt.date | None = None) -> str:
     """Axis-sector YAML blocks, one per place, whose ``length_km`` is the distance on
     ``start`` (default: the last map date), from the last snapshot on or before it."""
+    from ..model.writer import comment_lines, dump_data
+
     if not result.places:
         raise AdvsimError("scenario blocks need places to build axes to (none given)",
                           param="places")
     days = [r["date"] for r in result.snapshots]
     start_s = start.isoformat() if start else days[-1]
-    out = [f"# advsim trace: axis sectors for a scenario starting {start_s}; paste under "
-           "sectors: and add forces and advance (advsim calibrate prints an advance block)"]
+    out = comment_lines(f"advsim trace: axis sectors for a scenario starting {start_s}; paste "
+                        "under sectors: and add forces and advance (advsim calibrate prints an "
+                        "advance block)")
     for place, series in result.places.values():
         before = [r for r in series if r["date"] <= start_s and r["distance_km"] is not None]
         if not before:
@@ -536,18 +612,14 @@ def format_scenario(result: Trace, start: dt.date | None = None) -> str:
                  f"({place.lat:.4f}, {place.lon:.4f}) on map date {r['date']}, snapshot "
                  f"{r['snapshot']} (file date {r['file_date']}; {r['source']})")
         if r["distance_km"] <= 0:
-            out += ["", f"# {place.slug}: no axis: {place.name} is already inside "
-                        f"attacker-held territory ({r['distance_km']:.2f} km) on {r['date']}, "
-                        f"snapshot {r['snapshot']}"]
+            out += ["", *comment_lines(
+                f"{place.slug}: no axis: {place.name} is already inside attacker-held territory "
+                f"({r['distance_km']:.2f} km) on {r['date']}, snapshot {r['snapshot']}")]
             continue
-        out += [
-            "",
-            f"{place.slug}:",
-            "  kind: axis",
-            f"  length_km: {r['distance_km']:.2f}   # advsim trace: {where}",
-            "  objective:",
-            f"    name: {place.name}",
-        ]
+        stub = {"kind": "axis", "length_km": round(float(r["distance_km"]), 2),
+                "objective": {"name": place.name}}
+        out += ["", dump_data({place.slug: stub}, after={
+            (place.slug, "length_km"): f"advsim trace: {where}"}).rstrip("\n")]
     return "\n".join(out)
 
 
@@ -580,15 +652,13 @@ def format_reference(cls) -> str:
     fell = sum(a.fell for a in cls.approaches)
     out = [f"Reference class: {len(cls.approaches)} towns approached within "
            f"{cls.within_km:g} km, observations on or before {cls.until}"]
-    for s in cls.sources:
-        out.append(f"  source: {s.get('file', '?')} (sha256 {str(s.get('sha256', '?'))[:12]}…)")
+    out += [f"  source: {s.get('file', '?')} (sha256 {str(s.get('sha256', '?'))[:12]}…)"
+            for s in cls.sources]
     out += ["", "  Approaches (from the first observation within range to the fall, or to "
             f"{cls.until}):"]
-    rows = []
-    for a in cls.approaches:
-        rows.append([a.town, a.entered.isoformat(), a.last.isoformat(),
-                     str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
-                     "fell" if a.fell else "standing (censored)"])
+    rows = [[a.town, a.entered.isoformat(), a.last.isoformat(),
+             str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
+             "fell" if a.fell else "standing (censored)"] for a in cls.approaches]
     out += table(["town", "from", "to", "days", "km at entry", "outcome"], rows)
     out += ["", f"  {fell} of {len(cls.approaches)} fell; {len(origins)} origins (observations "
             f"within range, town standing), {sum(o.fell for o in origins)} of them followed "
@@ -630,7 +700,8 @@ def format_reference(cls) -> str:
              else spell_stats(spells, st))
         if s is None:
             continue
-        share = "" if st == "stall" else f"{sum(x.days for x in steps if x.state == st) / total:.0%}"
+        share = ("" if st == "stall"
+                 else f"{sum(x.days for x in steps if x.state == st) / total:.0%}")
         rows.append([f"stalls (≥ {STALL_MIN_DAYS} d)" if st == "stall" else st, str(s.spells),
                      str(s.censored), f"{s.days_median:.0f}", f"{s.days_p90:.0f}",
                      str(s.days_max), f"{s.pace_m_per_day:.0f}", share])
@@ -641,40 +712,36 @@ def format_reference(cls) -> str:
 
 def format_fit(fit, checks, *, class_file: str, command: str) -> str:
     """``advsim reference fit``: the paste-ready advance block with its provenance."""
-    import yaml
-
     from .. import __version__
+    from ..model.writer import dump
 
     towns = ", ".join(fit.towns)
     lines = [
-        f"# Fitted by advsim {__version__}: {command}",
-        f"# class: {class_file} ({len(fit.towns)} towns, observations on or before "
+        f"Fitted by advsim {__version__}: {command}",
+        f"class: {class_file} ({len(fit.towns)} towns, observations on or before "
         f"{fit.until}, approaches within {fit.within_km:g} km): {towns}",
-        "# method: map steps classified by pace into regimes; factors = pooled pace / grinding "
+        *(f"input: {s.file}" + (f" (sha256 {s.sha256})" if s.sha256 else "")
+          for s in fit.provenance.inputs),
+        "method: map steps classified by pace into regimes; factors = pooled pace / grinding "
         "pace; sojourns lognormal by",
-        "# censored maximum likelihood; base = lognormal across "
+        "censored maximum likelihood; base = lognormal across "
         f"{len(fit.town_rates)} towns' own rates; noise = step spread scaled to a day",
-        "# town rates (m/day, grinding-equivalent): "
+        "town rates (m/day, grinding-equivalent): "
         + ", ".join(f"{t} {r:.0f}" for t, r in fit.town_rates.items()),
     ]
-    for r in fit.regimes:
-        lines.append(f"# {r.name}: {r.spells} spells ({r.censored} censored), {r.days} days; "
-                     f"sojourn {r.method}")
+    lines += [f"{r.name}: {r.spells} spells ({r.censored} censored), {r.days} days; "
+              f"sojourn {r.method}" for r in fit.regimes]
     if checks:
-        lines.append("# fit check, days-to-fall simulated from the class's origins vs its "
+        lines.append("fit check, days-to-fall simulated from the class's origins vs its "
                      "Kaplan-Meier curve (largest CDF gap; passes within the gap")
-        lines.append("# that resampling the class's towns makes, its 95th percentile):")
-        for c in checks:
-            lines.append(
-                f"#   {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
-                f"({'pass' if c.passed else 'FAIL'} at {c.tolerance:.3f}); median days KM {_days(c.km_median_days)}"
-                f", simulated {_days(c.sim_median_days)} ({c.simulated_origins} of "
-                f"{c.origins} origins)")
-    lines.append("# initial: the regime the class spends most days in; set it to the regime "
+        lines.append("that resampling the class's towns makes, its 95th percentile):")
+        lines += [f"  {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
+                  f"({'pass' if c.passed else 'FAIL'} at {c.tolerance:.3f}); median days KM "
+                  f"{_days(c.km_median_days)}, simulated {_days(c.sim_median_days)} "
+                  f"({c.simulated_origins} of {c.origins} origins)" for c in checks]
+    lines.append("initial: the regime the class spends most days in; set it to the regime "
                  "of the sector's last observed step.")
-    body = yaml.safe_dump({"advance": fit.block()}, sort_keys=False, default_flow_style=None,
-                          width=100)
-    return "\n".join(lines) + "\n" + body.rstrip()
+    return dump(fit.block(), comments=lines).rstrip("\n")
 
 
 def format_evaluation(table_: dict) -> str:
@@ -687,16 +754,18 @@ def format_evaluation(table_: dict) -> str:
     for name, s in p.items():
         k = s["pit"]
         skill = s.get("crps_skill", {})
-        rows.append([name, f"{s['coverage_50']:.2f}", f"{s['coverage_90']:.2f}",
+        rows.append([forecaster_words(name), f"{s['coverage_50']:.2f}",
+                     f"{s['coverage_90']:.2f}",
                      "—" if k["ks_pvalue"] is None else f"{k['ks_pvalue']:.3f}",
                      f"{s['crps_days']:.1f}", f"{s['wis_days']:.1f}",
-                     *(_skill(skill.get(b)) for b in ("trailing rate", "persistence",
-                                                      "reference class"))])
+                     *(_skill(skill.get(b)) for b in ("trailing_rate", "persistence",
+                                                      "reference_class"))])
     out += table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "WIS d",
                   "skill/trailing", "skill/persist", "skill/class"], rows)
     out += ["", "  PIT histograms (10 bins, 0 to 1; flat is calibrated):"]
     for name, s in p.items():
-        out.append(f"    {name:<18} {_spark(s['pit']['histogram'])}  {s['pit']['histogram']}")
+        out.append(f"    {forecaster_words(name):<18} {_spark(s['pit']['histogram'])}  "
+                   f"{s['pit']['histogram']}")
     out += ["", "  Per town (CRPS in days; coverage of the 90% interval):"]
     names = list(p)
     rows = []
@@ -704,7 +773,7 @@ def format_evaluation(table_: dict) -> str:
         f = t["forecasts"]
         rows.append([town, "fell" if t["fell"] else "standing", str(f[names[0]]["cases"]),
                      *(f"{f[n]['crps_days']:.0f} / {f[n]['coverage_90']:.2f}" for n in names)])
-    out += table(["town", "outcome", "cases", *names], rows)
+    out += table(["town", "outcome", "cases", *map(forecaster_words, names)], rows)
     return "\n".join(out)
 
 

@@ -198,6 +198,12 @@ class Result:
     scenario_sha256: str | None = None
     point: str | None = None  # a sweep point's id
     extra: dict = field(default_factory=dict)
+    # Read back from a folder: its manifest (provenance), the scenario as resolved and run
+    # (scenario.yaml) and the scenario file as run, comments included (None where the folder
+    # predates it)
+    manifest: dict = field(default_factory=dict, repr=False)
+    scenario_yaml: str | None = field(default=None, repr=False)
+    source_yaml: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_folder(cls, spec: str | os.PathLike[str]) -> Result:
@@ -219,7 +225,8 @@ class Result:
         return cls(scenario=f.scenario, replications=f.replications, seed=f.seed,
                    sectors=sectors, source=f.spec, overrides=f.overrides,
                    scenario_sha256=f.scenario_sha256, point=f.point,
-                   wall_seconds=f.wall_seconds)
+                   wall_seconds=f.wall_seconds, manifest=f.manifest or {},
+                   scenario_yaml=f.scenario_yaml, source_yaml=f.source_yaml)
 
     @property
     def name(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import time
@@ -14,19 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts.files import (
-    WRITTEN_BY,
     atomic_dir,
-    checksums,
     package_version,
     provenance,
     sha256_file,
     sha256_text,
+    write_manifest,
 )
 from ..artifacts.tables import maybe_parquet_parts, write_csv, write_csv_parts
 from ..engine import CHUNK_SIZE, simulate_chunk
 from ..errors import AdvsimError
 from ..model.scenario import Scenario
-from ..running.runner import chunks, collect
+from ..running.batch import Planned, collect, run_chunks
 from ..seeds import POINT_SEEDS
 from .metrics import point_metrics
 from .points import Plan, Point
@@ -42,7 +40,6 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, n: int) -> tuple[dict, 
     empty = np.zeros((0, 0), dtype=np.int64)
     slim = {k: dataclasses.replace(v, band_counts=empty) for k, v in out.items()}
     return slim, time.perf_counter() - t0
-
 
 
 def run_sweep(
@@ -119,28 +116,23 @@ def run_sweep(
 
 def _run_points(ex, points: Sequence[Point], replications: int, chunk_size: int):
     """Yield ``(point index, record)`` as points finish; a record holds the point's metrics, its
-    per-replication table and the seconds its chunks took."""
-    parts = chunks(replications, chunk_size)
-    tasks = [(p.scenario, p.seed, k, count) for p in points for k, _, count in parts]
-    waiting: dict[int, list] = {}
-    for t, (outcome, seconds) in ex.map_unordered(run_chunk, tasks):
-        p = points[t // len(parts)]
-        got = waiting.setdefault(p.index, [])
-        got.append((parts[t % len(parts)][1], outcome, seconds))
-        if len(got) < len(parts):
-            continue
-        del waiting[p.index]
-        result = collect(p.scenario, replications, p.seed, ((lo, o) for lo, o, _ in got))
+    per-replication table and the seconds its chunks took. Every chunk of every point is one
+    task of the batch (:func:`sim.running.batch.run_chunks`)."""
+    runs = [Planned(scenario=p.scenario, replications=replications, seed=p.seed)
+            for p in points]
+    for i, got in run_chunks(runs, ex, task=run_chunk, chunk_size=chunk_size):
+        p = points[i]
+        result = collect(p.scenario, replications, p.seed,
+                         ((lo, outcome) for lo, (outcome, _) in got))
         table = result.table()
         table = {"point": np.full(replications * len(result.sectors), p.index), **table}
         yield p.index, {
             "point": p.index,
             "seed": p.seed,
             "metrics": point_metrics(result),
-            "seconds": sum(s for *_, s in got),
+            "seconds": sum(seconds for _, (_, seconds) in got),
             "table": table,
         }
-
 
 
 def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall: float,
@@ -150,7 +142,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
     order = [p.index for p in plan.points]
     table = points_table(plan, [done[i] for i in order])
     write_csv(tmp / "points.csv", table)
-    parquet = maybe_parquet_parts(tmp / "points.parquet", [table])
+    maybe_parquet_parts(tmp / "points.parquet", [table])
     write_csv_parts(tmp / "outcomes.csv", outcome_parts(plan, store, table))
     maybe_parquet_parts(tmp / "outcomes.parquet", outcome_parts(plan, store, table))
     sens = sensitivity(plan, table)
@@ -167,7 +159,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
     store.write_sessions(sessions)
     sw = plan.sweep
     dask = executor.name == "dask"
-    manifest = {
+    manifest = write_manifest(tmp, "sweep", {
         **provenance(
             seed=sw.seed,
             sweep_sha256=sha256_text(plan.spec_yaml),
@@ -193,12 +185,7 @@ def _finish(tmp: Path, plan: Plan, store: Store, done: dict[int, dict], *, wall:
         "points_computed": computed,
         "resumed": len(sessions) > 1,
         "sessions": sessions,
-        "written_by": WRITTEN_BY,
-        "files": checksums(tmp, ["points.csv", "outcomes.csv", "sensitivity.csv", "sweep.yaml",
-                                 "scenario.yaml", "sessions.json"]
-                           + (["points.parquet", "outcomes.parquet"] if parquet else [])),
         **({"dask": package_version("distributed")} if dask else {}),
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    })
     return SweepResult(plan=plan, path=tmp, table=table, sensitivity=sens, wall_seconds=wall,
                        points_computed=computed, manifest=manifest)

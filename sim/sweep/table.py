@@ -1,10 +1,12 @@
-"""A sweep's tables: points.csv, every replication's outcomes, the sensitivity ranking, its JSON."""
+"""A sweep's tables: points.csv, every replication's outcomes, the sensitivity ranking, its JSON;
+and a finished sweep read back from its folder (``SweepResult.from_folder``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..errors import AdvsimError
 from ..model.keypath import is_number
 from ..seeds import sweep_bootstrap_rng
 from .points import Plan
@@ -21,6 +24,10 @@ from .store import Store
 
 @dataclass(kw_only=True)
 class SweepResult:
+    """A finished sweep: from ``run_sweep``, or read back from its folder with
+    :meth:`from_folder`. ``table`` is points.csv as columns (censored days NaN),
+    ``sensitivity`` the rows of sensitivity.csv, ``manifest`` the folder's."""
+
     plan: Plan
     path: Path
     table: dict[str, np.ndarray]  # points.csv as columns
@@ -28,6 +35,33 @@ class SweepResult:
     wall_seconds: float
     points_computed: int  # in this session (the rest were kept from an interrupted one)
     manifest: dict
+
+    @property
+    def name(self) -> str:
+        return self.plan.sweep.name
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The columns of the spec's metrics (those ranked), in points.csv."""
+        return self.plan.headline
+
+    @property
+    def spec_yaml(self) -> str:
+        """sweep.yaml: the spec as run."""
+        return self.plan.spec_yaml
+
+    @property
+    def scenario_yaml(self) -> str:
+        """scenario.yaml: the base scenario as run."""
+        return self.plan.scenario_yaml
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> SweepResult:
+        """A sweep folder written by ``advsim sweep``, checked against its manifest's checksums
+        first. The plan is rebuilt from the folder's own sweep.yaml and scenario.yaml (never
+        from the files the sweep was made from) and must give the seeds of points.csv. Every
+        failure is one AdvsimError naming the folder."""
+        return _read_sweep(folder)
 
     def __repr__(self) -> str:
         sw = self.plan.sweep
@@ -142,3 +176,70 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+# -- reading a sweep folder back ----------------------------------------------------------------
+
+SWEEP_FILES = ("sweep.yaml", "scenario.yaml", "points.csv", "sensitivity.csv")
+
+
+def _read_sweep(folder: str | os.PathLike[str]) -> SweepResult:
+    from ..analysis.sensitivity import COLUMNS
+    from ..artifacts.files import read_manifest
+    from ..artifacts.tables import floats, read_csv_columns, read_table
+    from ..errors import ScenarioError
+    from .points import plan as make_plan
+    from .spec import load_sweep
+
+    path, spec = Path(folder), os.fspath(folder)
+    manifest = read_manifest(path, "sweep", spec)
+    for name in SWEEP_FILES:
+        if not (path / name).is_file():
+            raise AdvsimError(f"{spec}: not a sweep folder (no {name})")
+    try:
+        the_plan = make_plan(load_sweep(path / "sweep.yaml"))
+    except ScenarioError as e:
+        raise AdvsimError(f"{spec}: its sweep.yaml does not load ({e})") from None
+    cols = read_csv_columns(path / "points.csv", spec)
+    sw = the_plan.sweep
+    expected = ["point", *(p.path for p in sw.parameters), "seed", "replications",
+                *the_plan.metric_columns]
+    if list(cols) != expected:
+        raise AdvsimError(f"{spec}: points.csv: its columns are not those of the sweep in "
+                          f"sweep.yaml (expected {', '.join(expected[:4])}, ...)")
+    try:
+        index = [int(x) for x in cols["point"]]
+        seeds = [int(x) for x in cols["seed"]]
+        reps = [int(x) for x in cols["replications"]]
+    except ValueError as e:
+        raise AdvsimError(f"{spec}: points.csv: {e}") from None
+    if sorted(index) != list(range(len(the_plan.points))) or any(
+            seeds[j] != the_plan.points[i].seed for j, i in enumerate(index)):
+        raise AdvsimError(f"{spec}: points.csv: its points and seeds are not those sweep.yaml "
+                          "gives (written by another version of advsim?)")
+    table: dict[str, np.ndarray] = {"point": np.array(index, dtype=np.int64)}
+    for p in sw.parameters:  # as run_sweep made them, typed
+        table[p.path] = _column([the_plan.points[i].values[p.path] for i in index])
+    table["seed"] = np.array(seeds, dtype=np.int64)
+    table["replications"] = np.array(reps, dtype=np.int64)
+    metrics = read_table(path / "points.csv", spec, list(the_plan.metric_columns))
+    for c in the_plan.metric_columns:  # from points.parquet where there is one: unrounded
+        table[c] = np.asarray(metrics[c], dtype=float)
+
+    raw = read_csv_columns(path / "sensitivity.csv", spec)
+    missing = [c for c in COLUMNS if c not in raw]
+    if missing:
+        raise AdvsimError(f"{spec}: sensitivity.csv has no column {missing[0]!r}")
+    typed: dict[str, list] = {}
+    for c in COLUMNS:
+        if c in ("metric", "parameter", "note"):
+            typed[c] = list(raw[c])
+        elif c in ("rank", "points"):
+            typed[c] = [int(v) for v in floats(raw[c], path / "sensitivity.csv")]
+        else:
+            typed[c] = floats(raw[c], path / "sensitivity.csv").tolist()
+    rows = [{c: typed[c][j] for c in COLUMNS} for j in range(len(raw["metric"]))]
+    return SweepResult(
+        plan=the_plan, path=path, table=table, sensitivity=rows,
+        wall_seconds=float(manifest.get("wall_seconds") or 0.0),
+        points_computed=int(manifest.get("points_computed") or 0), manifest=manifest)

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from ...running.outcomes import Result
+    from .tornado import SweepLike
 
-    RunLike: TypeAlias = Result | str | os.PathLike[str]  # a sweep folder, for tornado
+    RunLike: TypeAlias = Result | SweepLike  # a sweep, for tornado and swing
 
 KINDS = ("fan", "cdf", "hist", "milestones", "forces", "tornado", "swing")
 SWEEP_KINDS = ("tornado", "swing")  # charts of a sweep folder, not of runs
@@ -33,7 +34,8 @@ def plot(
     """Draw a chart of ``kind`` and write it to ``output`` (.png, .svg or .pdf).
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``), one or several; for
-    ``tornado`` and ``swing``, one sweep folder. ``observed`` (an ObservedSeries, or a dict
+    ``tornado`` and ``swing``, one sweep (``SweepResult``, or a folder holding a table made
+    by hand). ``observed`` (an ObservedSeries, or a dict
     of them by sector) draws observed history on the fan chart, left of the run's day 0.
     """
     if kind not in KINDS:
@@ -53,7 +55,7 @@ def plot(
         from .tornado import swing_chart, tornado_chart
 
         draw = tornado_chart if kind == "tornado" else swing_chart
-        fig = draw(os.fspath(cast("str", items[0])), metrics=list(metrics) if metrics else None)
+        fig = draw(cast("SweepLike", items[0]), metrics=list(metrics) if metrics else None)
     else:
         from . import runs as charts
 

@@ -11,7 +11,7 @@ from .base import dated, figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ...forecast.backtesting import Backtest
+    from ...forecast.backtest import Backtest
 
 
 def backtest_chart(bt: Backtest) -> Figure:

@@ -1,12 +1,17 @@
 """Tornado charts of a sweep: its parameters ranked by their influence on each metric (Sobol
 indices with their intervals for a Sobol sweep, partial rank correlations otherwise), and the
-swing of each metric in its own units (days, km) across a grid sweep's range of each parameter."""
+swing of each metric in its own units (days, km) across a grid sweep's range of each parameter.
+
+Each chart takes a sweep (``SweepResult``, as ``run_sweep`` returns it or
+``SweepResult.from_folder`` reads it back); a path is read as a table made by hand (a folder or
+file with a sensitivity.csv; for a swing, points.csv, sweep.yaml and scenario.yaml)."""
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,8 +19,14 @@ from ...artifacts.tables import read_csv_columns
 from ...errors import AdvsimError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from ...sweep.table import SweepResult
+
+    SweepLike: TypeAlias = SweepResult | str | os.PathLike[str]
 
 # Influence columns, first found with a finite value: the sweep's own (sensitivity.py) and the
 # generic names of a hand-made table.
@@ -48,7 +59,9 @@ def short_labels(key_paths: list[str]) -> list[str]:
     return short if len(set(unique.values())) == len(unique) else list(key_paths)
 
 
-def _floats(values: list[str], path: Path) -> np.ndarray:
+def _floats(values: Any, path: Path) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return values.astype(float)
     try:
         return np.array([float(x) if x != "" else math.nan for x in values])
     except ValueError as e:
@@ -78,6 +91,18 @@ def read_sensitivity(spec: str) -> tuple[Path, dict[str, list[str]], str]:
     return path, cols, value
 
 
+def sensitivity_of(source: SweepLike) -> tuple[Path, dict[str, Any], str]:
+    """The sensitivity table of a sweep (its rows as columns), or of a table made by hand."""
+    if isinstance(source, (str, os.PathLike)):
+        return read_sensitivity(os.fspath(source))
+    from ...analysis.sensitivity import as_columns
+
+    cols = as_columns(source.sensitivity)
+    present = [c for c in INFLUENCE_COLUMNS if c in cols]
+    value = next((c for c in present if np.isfinite(cols[c]).any()), present[0])
+    return source.path / "sensitivity.csv", cols, value
+
+
 def _metric_names(cols: dict[str, list[str]], metrics: list[str] | None, path: Path) -> list[str]:
     names = list(dict.fromkeys(cols["metric"]))
     for m in metrics or []:
@@ -97,13 +122,13 @@ def _panels(counts: list[int]) -> tuple[Figure, list[Axes]]:
     return fig, list(axes)
 
 
-def tornado_chart(spec: str, *, metrics: list[str] | None = None) -> Figure:
+def tornado_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figure:
     """The swept parameters ranked by their influence on each metric, largest on top: total-
     and first-order Sobol indices with their 95% intervals for a Sobol sweep, partial rank
     correlations (with intervals where given) otherwise."""
     from matplotlib.patches import Patch
 
-    path, cols, value = read_sensitivity(spec)
+    path, cols, value = sensitivity_of(sweep)
     v = _floats(cols[value], path)
     lo_col, hi_col = _INTERVALS.get(value, ("ci95_low", "ci95_high"))
     ci = ((_floats(cols[lo_col], path), _floats(cols[hi_col], path))
@@ -171,17 +196,22 @@ def read_swing(spec: str, metrics: list[str] | None = None) -> dict:
     parameters held at their middle levels: {"baseline": {parameter: its middle value, as
     written in points.csv}, "metrics":
     {metric: {"base": value, "rows": [(parameter, low value, high value, metric at low,
-    metric at high)]}}, "horizon_days": …}. Censored metrics (beyond the horizon) are +inf."""
-    import yaml
+    metric at high)]}}, "horizon_days": …}. Censored metrics (beyond the horizon) are +inf.
+    ``spec`` is a folder made by hand (points.csv, sweep.yaml, scenario.yaml); a sweep's own
+    is ``swing_of``."""
+    from ...errors import ScenarioError
+    from ...model.loader import read_text, read_yaml
 
     folder = Path(spec)
     points_path = folder / "points.csv"
     if not points_path.is_file():
         raise AdvsimError(f"{spec}: no points.csv (a swing chart reads a grid sweep's folder)")
     try:
-        sweep = yaml.safe_load((folder / "sweep.yaml").read_text(encoding="utf-8")) or {}
-        scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        sweep = read_yaml(read_text(folder / "sweep.yaml", "a sweep spec"),
+                          str(folder / "sweep.yaml"))[0] or {}
+        scenario = read_yaml(read_text(folder / "scenario.yaml"),
+                             str(folder / "scenario.yaml"))[0] or {}
+    except ScenarioError as e:
         raise AdvsimError(f"{spec}: cannot read the sweep's spec ({e})") from None
     if sweep.get("method", "grid") != "grid":
         raise AdvsimError(f"{spec}: a {sweep.get('method')} sweep; a swing chart needs a grid "
@@ -193,14 +223,35 @@ def read_swing(spec: str, metrics: list[str] | None = None) -> dict:
     for m in wanted:
         if m not in cols:
             raise AdvsimError(f"metrics: {m!r} is not a column of points.csv", param="metrics")
-    values = {p: cols[p] for p in params}
+    ys = {m: np.array([math.inf if x == "" else float(x) for x in cols[m]]) for m in wanted}
+    return _swing({p: cols[p] for p in params}, ys, scenario.get("horizon_days"))
+
+
+def swing_of(sweep: SweepResult, metrics: list[str] | None = None) -> dict:
+    """``read_swing`` of a sweep: its values as points.csv writes them, its metrics unrounded."""
+    from ...artifacts.tables import csv_fields
+
+    sw = sweep.plan.sweep
+    if sw.method != "grid":
+        raise AdvsimError(f"{sweep.path}: a {sw.method} sweep; a swing chart needs a grid "
+                          "sweep (each parameter at levels, the others fixed)")
+    wanted = metrics or list(sweep.metrics)
+    for m in wanted:
+        if m not in sweep.table:
+            raise AdvsimError(f"metrics: {m!r} is not a column of points.csv", param="metrics")
+    values = {p.path: csv_fields(sweep.table[p.path]) for p in sw.parameters}
+    ys = {m: np.where(np.isnan(sweep.table[m]), np.inf, sweep.table[m]) for m in wanted}
+    base = sw.base if isinstance(sw.base, dict) else {}
+    return _swing(values, ys, base.get("horizon_days"))
+
+
+def _swing(values: dict[str, list[str]], ys: dict[str, np.ndarray], horizon: Any) -> dict:
+    params = list(values)
     numeric = {p: _levels(values[p]) for p in params}
     middle = {p: sorted(set(numeric[p]))[(len(set(numeric[p])) - 1) // 2] for p in params}
     shown = {p: values[p][int(np.flatnonzero(numeric[p] == middle[p])[0])] for p in params}
-    out: dict = {"baseline": shown, "metrics": {},
-                 "horizon_days": scenario.get("horizon_days")}
-    for m in wanted:
-        y = np.array([math.inf if x == "" else float(x) for x in cols[m]])
+    out: dict = {"baseline": shown, "metrics": {}, "horizon_days": horizon}
+    for m, y in ys.items():
         at_middle = np.logical_and.reduce([numeric[p] == middle[p] for p in params])
         base = float(y[at_middle][0]) if at_middle.any() else float(np.mean(y[np.isfinite(y)]))
         rows = []
@@ -227,13 +278,14 @@ def _levels(raw: list[str]) -> np.ndarray:
             return np.unique(raw, return_inverse=True)[1].astype(float)
 
 
-def swing_chart(spec: str, *, metrics: list[str] | None = None) -> Figure:
+def swing_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figure:
     """A swing tornado: for each parameter of a grid sweep, the metric at the parameter's lowest
     and highest level with the others at their middle levels, in the metric's own units; widest
     swing on top. A metric beyond the horizon at one end is drawn to the horizon, hatched."""
     from matplotlib.patches import Patch
 
-    sw = read_swing(spec, metrics)
+    sw = (read_swing(os.fspath(sweep), metrics) if isinstance(sweep, (str, os.PathLike))
+          else swing_of(sweep, metrics))
     horizon = sw["horizon_days"]
     names = list(sw["metrics"])
     fig, axes = _panels([len(sw["metrics"][m]["rows"]) for m in names])

@@ -1,0 +1,87 @@
+"""A backtest's folder: its scores (the JSON ``--json`` prints), its projections as the long
+quantile table, and a manifest (kind, provenance with the inputs' hashes, checksums), written
+whole and read back checked."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AdvsimError
+from .quantiles import QuantileTable
+
+KIND = "backtest"
+SCORES = "scores.json"
+QUANTILES = "quantiles.csv"
+FILES = (SCORES, QUANTILES)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SavedBacktest:
+    """A backtest as its folder holds it: what a report shows of it."""
+
+    manifest: dict[str, Any]
+    scores: dict[str, Any]  # the summary of one origin, many origins or a self-test
+    quantiles: QuantileTable
+    path: Path | None = None
+
+    @property
+    def form(self) -> str:
+        """``one_origin``, ``origins`` or ``self_test``."""
+        return self.manifest.get("form", "one_origin")
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> SavedBacktest:
+        """Read a folder :func:`write` wrote, its files checked against the manifest's
+        checksums; anything else is one AdvsimError."""
+        from ..artifacts.files import verify_folder
+
+        p = Path(folder)
+        if not (p / "manifest.json").is_file():
+            raise AdvsimError(f"{p}: not a backtest folder (no manifest.json)")
+        manifest = verify_folder(p, first=FILES)
+        if manifest.get("kind") != KIND:
+            raise AdvsimError(f"{p}: a folder of kind {manifest.get('kind')!r}, not a backtest")
+        try:
+            scores = json.loads((p / SCORES).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise AdvsimError(f"{p}: cannot read {SCORES} ({e})") from None
+        return cls(manifest=manifest, scores=scores, quantiles=QuantileTable.read(p / QUANTILES),
+                   path=p)
+
+
+def write(folder: str | os.PathLike[str], backtest: Any, *,
+          inputs: dict[str, str | os.PathLike[str] | None] | None = None) -> Path:
+    """Write ``backtest`` (one origin, many origins or a self-test: anything with
+    ``summary()``, and ``quantiles()`` where it has projections of observed series) into
+    ``folder``, whole or not at all. ``inputs`` names the files it read (``scenario``,
+    ``observed``); their sha256 go into the manifest's provenance."""
+    from ..artifacts.files import WRITTEN_BY, atomic_dir, checksums, provenance, sha256_file
+
+    summary = backtest.summary()
+    form = ("self_test" if "self_test" in summary else
+            "origins" if "origins" in summary else "one_origin")
+    table = backtest.quantiles() if hasattr(backtest, "quantiles") else QuantileTable.from_rows([])
+    hashes = {f"{name}_sha256": sha256_file(path) for name, path in (inputs or {}).items()
+              if path is not None and Path(path).is_file()}
+    target = Path(folder)
+    with atomic_dir(target) as tmp:
+        (tmp / SCORES).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        table.write(tmp / QUANTILES)
+        manifest = {
+            "kind": KIND,
+            "form": form,
+            **provenance(seed=summary["seed"], **hashes),
+            "scenario": summary.get("scenario"),
+            "observed": summary.get("observed"),
+            "replications": summary.get("replications"),
+            "inputs": {k: os.fspath(v) for k, v in (inputs or {}).items() if v is not None},
+            "written_by": WRITTEN_BY,
+            "files": checksums(tmp, FILES),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n",
+                                           encoding="utf-8")
+    return target
