@@ -252,7 +252,7 @@ def test_json_and_table_on_a_synthetic_series(tmp_path):
     bands = s["bands"]
     assert all(a <= b <= c for a, b, c in zip(bands["p5"], bands["p50"], bands["p95"]))
     r = run("backtest", str(scenario), "--observed", str(observed), "-n", "500",
-            "--plot", str(tmp_path / "fan.png"))
+            "--chart", str(tmp_path / "fan.png"))
     assert r.exit_code == 0, r.output
     assert "CRPS (fair), km" in r.stdout and "coverage of the 90% band" in r.stdout
     assert (tmp_path / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

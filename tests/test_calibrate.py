@@ -281,13 +281,9 @@ def test_example_data_fits_with_a_fixed_cv():
     assert out["interval_method"] == "exact, given the fixed cv"
 
 
-def test_the_old_kind_flag_still_works_with_a_note():
+def test_old_spellings_of_released_flags_are_gone():
+    """0.1.0 had no users: --kind (now --geometry) is no option of calibrate."""
     path = ROOT / "scenarios/observed/kursk-donetsk-nov2024.csv"
-    args = ["calibrate", str(path), "--sector", "kursk", "--front-km", "60", "--cv", "0.7"]
-    new = CliRunner().invoke(cli, [*args, "--geometry", "area", "--json"])
-    old = CliRunner().invoke(cli, [*args, "--kind", "area", "--json"])
-    assert new.exit_code == old.exit_code == 0, old.output
-    assert old.stdout == new.stdout and new.stderr == ""
-    assert old.stderr.splitlines() == [
-        "advsim calibrate: --kind is deprecated and will be removed; use --geometry (--kind is a "
-        "chart kind in plot)"]
+    r = CliRunner().invoke(cli, ["calibrate", str(path), "--sector", "kursk", "--front-km", "60",
+                                 "--kind", "area"])
+    assert r.exit_code == 2 and "No such option: --kind" in r.output

@@ -152,7 +152,7 @@ def test_a_rejected_fit_is_not_offered_as_good():
     gap, d = np.r_[g1, g2], np.r_[d1, d2]
     cal = calibrate(as_series(np.r_[0, np.cumsum(gap)], np.r_[0, np.cumsum(d)] / 1000))
     assert cal.rejected
-    from sim.presentation.text import format_calibration
+    from sim.presentation.text_fits import format_calibration
 
     text = format_calibration(cal)
     assert "the fit check REJECTS the model" in text

@@ -392,24 +392,16 @@ def test_tornado_names_the_expected_columns(tmp_path):
         "expected columns parameter, metric, prcc")
 
 
-def test_old_spellings_still_work_with_a_note(runs, tmp_path):
-    """plot's -o was once --out (a folder elsewhere); backtest's --chart was --plot (a flag of
-    run). The old spellings work for a release, with one line that names the new one."""
-    a = str(runs["strikes"])
-    r = invoke("plot", a, "--out", str(tmp_path / "old.png"))
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "old.png").stat().st_size > 0
-    assert r.stderr.splitlines() == [
-        "advsim plot: --out is deprecated and will be removed; use -o/--output FILE (--out "
-        "names a folder)"]
+def test_old_spellings_are_gone(runs, tmp_path):
+    """plot's -o was once --out and backtest's --chart was --plot; 0.1.0 had no users, so the
+    old spellings are plain errors now, naming the option."""
+    r = invoke("plot", str(runs["strikes"]), "--out", str(tmp_path / "old.png"))
+    assert r.exit_code == 2 and "No such option: --out" in r.stderr
     observed = str(ROOT / "scenarios/observed/synthetic-kurakhove.csv")
     r = invoke("backtest", KURAKHOVE, "--observed", observed, "-n", "50", "--plot",
                str(tmp_path / "bt.png"))
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "bt.png").stat().st_size > 0
-    assert "advsim backtest: --plot is deprecated and will be removed; use --chart FILE" in \
-        r.stderr
-
+    assert r.exit_code == 2 and "No such option: --plot" in r.stderr
+    assert not (tmp_path / "old.png").exists() and not (tmp_path / "bt.png").exists()
 
 def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
     import sim

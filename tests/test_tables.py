@@ -229,21 +229,20 @@ def test_read_table_names_a_missing_column_and_a_garbled_file(run, tmp_path):
         sim.Result.from_folder(bad)
 
 
-def test_a_folder_of_the_earlier_wide_format_still_reads(run, tmp_path):
+def test_a_folder_without_checksums_is_refused(run, tmp_path):
+    """0.1.0 had no users: a folder in the wide format of unreleased versions, or without the
+    manifest's checksums, is not read as a run."""
     out, mem = run
     old = tmp_path / "old"
     old.mkdir()
     for name in ("scenario.yaml", "manifest.json", "summary.json", "bands.csv"):
         (old / name).write_bytes((out / name).read_bytes())
-    write_csv(old / "outcomes.csv", mem.table())  # the wide table, as releases before wrote it
+    write_csv(old / "outcomes.csv", mem.table())  # the wide table of unreleased versions
     manifest = json.loads((old / "manifest.json").read_text())
-    del manifest["files"], manifest["written_by"]  # earlier releases had no checksums
+    del manifest["files"], manifest["written_by"]
     (old / "manifest.json").write_text(json.dumps(manifest))
-    back = sim.Result.from_folder(old)
-    for name, so in mem.sectors.items():
-        np.testing.assert_allclose(back.sectors[name].progress, so.progress, rtol=5e-6)
-        assert np.array_equal(np.isinf(back.sectors[name].objective_day),
-                              np.isinf(so.objective_day))
+    with pytest.raises(AdvsimError, match=r"manifest.json lists no checksums"):
+        sim.Result.from_folder(old)
 
 
 # -- the notebook API ---------------------------------------------------------------------------

@@ -325,7 +325,8 @@ def verify_folder_while_read(folder: str | os.PathLike[str], spec: str | None = 
         raise AdvsimError(f"{spec}: manifest.json: not a manifest (expected a JSON object)")
     files = manifest.get("files")
     if not isinstance(files, dict):
-        return manifest, FolderCheck(folder, spec, {})
+        raise AdvsimError(f"{spec}: manifest.json lists no checksums of the folder's files "
+                          "(not a folder advsim wrote, or written by hand)")
     for name in files:
         if not isinstance(name, str) or Path(name).name != name:
             raise AdvsimError(f"{spec}: manifest.json: lists {name!r}, not a file of the folder")
@@ -502,18 +503,9 @@ def write_manifest(folder: Path, kind: str, fields: dict[str, Any]) -> dict[str,
 
 
 def kind_of(folder: Path, manifest: dict[str, Any]) -> str | None:
-    """What a folder advsim wrote is: its manifest's ``kind``, or for a manifest from before
-    kinds, what its files show (a sweep's points.csv, a run's summary.json)."""
+    """What a folder advsim wrote is: the ``kind`` its manifest names (None if none)."""
     kind = manifest.get("kind")
-    if isinstance(kind, str):
-        return kind
-    if not manifest:
-        return None
-    if (folder / "points.csv").is_file():
-        return "sweep"
-    if (folder / "summary.json").is_file():
-        return "run"
-    return None
+    return kind if isinstance(kind, str) else None
 
 
 def read_manifest(folder: str | os.PathLike[str], kind: str, spec: str | None = None,

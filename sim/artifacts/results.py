@@ -294,12 +294,7 @@ def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
     if (folder / "bands.csv").is_file():
         check.ready(table_file(folder / "bands.csv").name)
         bands = _read_bands(folder / "bands.csv", spec)
-    if (folder / "progress.csv").is_file():
-        sectors = _read_tables(folder, sc, n, spec, check)
-    else:  # a folder of an earlier release: one wide outcomes.csv
-        check.ready(table_file(folder / "outcomes.csv").name)
-        table = read_table(folder / "outcomes.csv", spec)
-        sectors = sectors_from_table(table, sc, n, folder / "outcomes.csv", spec)
+    sectors = _read_tables(folder, sc, n, spec, check)
     forces = folder / "forces_bands.csv"
     if forces.is_file():
         check.ready(forces.name)

@@ -13,7 +13,6 @@ from .options import (
     jobs_option,
     json_option,
     out_dir_option,
-    renamed,
     replications_option,
     scenario_arg,
     scheduler_option,
@@ -77,12 +76,11 @@ class _Origins(click.ParamType):
 @scheduler_option
 @out_dir_option
 @chart_option
-@renamed("--plot", "--chart FILE (--plot draws into a results folder)", "old_plot")
 @json_option
 @verbose_option
 def command(scenario, observed, origins, self_test, baseline_days, quantiles_file, sectors,
             until, replications, seed, overrides, jobs, executor, scheduler, out, chart,
-            old_plot, as_json) -> None:
+            as_json) -> None:
     """Run SCENARIO and score it against what OBSERVED shows happened: from its start, or from
     many origins (--origins).
 
@@ -127,7 +125,6 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     from ..errors import AdvsimError
     from ..presentation.progress import Progress, wanted
 
-    chart = chart or old_plot
     if (observed is None) == (self_test is None):
         raise AdvsimError("give --observed FILE or --self-test N (one of them)")
     if chart:
@@ -162,7 +159,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
 
         if Path(out).exists():
             raise AdvsimError(f"{out}: already exists (choose another --out)", param="out")
-    from ..presentation import text
+    from ..presentation import text_forecasts as text
 
     bt: Any  # one origin, many origins, or a self-test: each prints, and writes itself
     format_text: Callable[[Any], str]

@@ -7,7 +7,6 @@ import click
 from .options import (
     json_option,
     observed_date,
-    renamed,
     sector_option,
     until_option,
     verbose_option,
@@ -20,8 +19,6 @@ from .options import (
 @click.option("--geometry", "kind", type=click.Choice(["axis", "area"]), default=None,
               help="axis: values are km advanced (or remaining); area: km² held. "
                    "[default: the file's frame column; else area with --front-km, else axis]")
-@renamed("--kind", "--geometry (--kind is a chart kind in plot)", "old_kind",
-         type=click.Choice(["axis", "area"]))
 @click.option("--front-km", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Area sectors: the front length, fixed, that turns km² taken into metres "
                    "of advance.")
@@ -37,7 +34,7 @@ from .options import (
 @until_option
 @json_option
 @verbose_option
-def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, until,
+def command(observed, sectors, kind, front_km, cv, setbacks, since, until,
             as_json) -> None:
     """Fit the rate and daily variability of a sector's advance to OBSERVED (CSV).
 
@@ -72,12 +69,11 @@ def command(observed, sectors, kind, old_kind, front_km, cv, setbacks, since, un
     from ..data.observed import pick_sector, read_observed
     from ..errors import AdvsimError
     from ..fitting.calibrate import calibrate
-    from ..presentation.text import format_calibration
+    from ..presentation.text_fits import format_calibration
 
     if len(sectors) > 1:
         raise AdvsimError("calibrate: one --sector at a time (a fit is of one sector)")
     sector = sectors[0] if sectors else None
-    kind = kind or old_kind
     series = pick_sector(read_observed(observed), sector, observed).between(since, until)
     cal = calibrate(series, kind=kind, front_km=front_km, cv=cv, setbacks=setbacks)
     if as_json:

@@ -180,19 +180,3 @@ verbose_option = click.option(
     "-v", "--verbose", is_flag=True, expose_value=False, callback=_verbose,
     help="Show the full traceback on errors.",
 )
-
-
-def renamed(old: str, new: str, name: str, *, flag: bool = False, **kwargs):
-    """A hidden option spelled as in an earlier release: it still works, with a one-line note
-    on stderr that names the new spelling. Its value arrives as ``name``."""
-
-    def note(ctx: click.Context, param: click.Parameter, value):
-        if value not in (None, False):
-            click.echo(f"{ctx.command_path}: {old} is deprecated and will be removed; use {new}",
-                       err=True)
-        return value
-
-    if not flag:
-        kwargs.setdefault("metavar", "VALUE")
-    return click.option(old, name, hidden=True, default=None, is_flag=flag, callback=note,
-                        **kwargs)

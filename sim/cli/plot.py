@@ -12,7 +12,6 @@ from .options import (
     label_option,
     metric_option,
     output_option,
-    renamed,
     runs_arg,
     sector_option,
     verbose_option,
@@ -25,7 +24,6 @@ from .options import (
               metavar="fan|cdf|hist|milestones|forces|tornado|swing",
               help="The chart to draw (see above).")
 @output_option
-@renamed("--out", "-o/--output FILE (--out names a folder)", "old_out")
 @label_option
 @sector_option
 @metric_option
@@ -34,7 +32,7 @@ from .options import (
 @click.option("--observed", metavar="OBSERVED.csv", default=None,
               help="fan: draw this observed series (date,sector,value[,frame]) left of day 0.")
 @verbose_option
-def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, observed) -> None:
+def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) -> None:
     """Draw a chart of the results folders RUN... (of advsim run) into FILE.
 
     \b
@@ -73,7 +71,6 @@ def command(runs, kind, output, old_out, labels, sectors, metrics, bin_days, obs
     from ..errors import AdvsimError
     from ..presentation.charts import plot
 
-    output = output or old_out
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
     from ..presentation.charts import SWEEP_KINDS, check_output

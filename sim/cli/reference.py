@@ -83,7 +83,7 @@ def show(class_file, chart, as_json) -> None:
     import json
 
     from ..fitting.reference import read_class, to_data
-    from ..presentation.text import format_reference
+    from ..presentation.text_fits import format_reference
 
     cls = read_class(class_file)
     if chart:
@@ -139,7 +139,7 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
     from ..fitting.advance_fit import CHECK_REPLICATIONS, fit
     from ..fitting.advance_fit import check as check_fit
     from ..fitting.reference import read_class
-    from ..presentation.text import format_fit
+    from ..presentation.text_fits import format_fit
 
     cls = read_class(class_file)
     f = fit(cls)
@@ -196,7 +196,7 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, e
     from ..fitting.reference import read_class
     from ..forecast.evaluation import REPLICATIONS, advance_of, evaluate
     from ..presentation.progress import Progress, wanted
-    from ..presentation.text import format_evaluation
+    from ..presentation.text_forecasts import format_evaluation
 
     cls = read_class(class_file)
     others = {}

@@ -141,7 +141,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     from ..data import trace as tr
     from ..data.observed import write_trace_csv
     from ..data.towns import load_towns, resolve_place
-    from ..presentation.text import format_scenario, format_summary, format_trace
+    from ..presentation.text_fits import format_scenario, format_summary, format_trace
 
     towns = load_towns(towns_file)
     resolved = [resolve_place(p, towns, towns_file=towns_file or "the shipped towns file")

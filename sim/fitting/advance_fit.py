@@ -48,10 +48,10 @@ from ..model.scenario import Advance, Regime, Regimes, Scenario
 from .reference import (
     BANDS_KM,
     STATES,
+    ClassError,
     KaplanMeier,
     Origin,
     ReferenceClass,
-    ReferenceError,
     Spell,
     km_by_band,
 )
@@ -148,7 +148,7 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
     days = {s: sum(x.days for x in steps if x.state == s) for s in STATES}
     metres = {s: sum(x.pace_m_per_day * x.days for x in steps if x.state == s) for s in STATES}
     if days["grinding"] + days["surging"] == 0:
-        raise ReferenceError("the class never moves (no step of 20 m/day or more): there is "
+        raise ClassError("the class never moves (no step of 20 m/day or more): there is "
                              "no pace to fit", file=cls.file)
     # With no grinding step, surging is the reference pace.
     ref = "grinding" if days["grinding"] else "surging"
@@ -164,7 +164,7 @@ def fit(cls: ReferenceClass) -> AdvanceFit:
             weighted = sum(x.days * factor[x.state] for x in mine)
             rates[town] = sum(x.pace_m_per_day * x.days for x in mine) / weighted
     if len(rates) < 2:
-        raise ReferenceError(
+        raise ClassError(
             f"only {len(rates)} town(s) of the class moved for {MIN_MOVING_DAYS} days or more: "
             "a spread of rates across towns needs two", file=cls.file)
     logs = np.log(np.array(list(rates.values())))

@@ -54,7 +54,7 @@ MAX_TOWNS = 10_000
 MAX_OBSERVATIONS = 100_000  # per town
 
 
-class ReferenceError(ScenarioError):
+class ClassError(ScenarioError):
     """A bad reference class input: a series, an option or a class file."""
 
 
@@ -298,7 +298,7 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     from ..data.observed import read_observed
 
     if not (math.isfinite(within_km) and within_km > 0):
-        raise ReferenceError(f"within_km must be a positive number of km (got {within_km:g})",
+        raise ClassError(f"within_km must be a positive number of km (got {within_km:g})",
                              param="within_km")
     approaches: list[Approach] = []
     sources = []
@@ -327,13 +327,13 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
             if a is not None:
                 approaches.append(a)
     if not seen:
-        raise ReferenceError("no series in the files given")
+        raise ClassError("no series in the files given")
     if first_dates and min(first_dates) > until:
-        raise ReferenceError(f"no observation on or before --until {until} (the first is "
+        raise ClassError(f"no observation on or before --until {until} (the first is "
                              f"{min(first_dates)})", param="until")
     if len(approaches) < MIN_TOWNS:
         names = ", ".join(a.town for a in approaches) or "none"
-        raise ReferenceError(
+        raise ClassError(
             f"a reference class needs at least {MIN_TOWNS} towns approached within "
             f"{within_km:g} km on or before {until} (got {len(approaches)}: {names}; "
             f"{len(seen)} series read)", param="within_km" if len(seen) >= MIN_TOWNS else None)

@@ -86,7 +86,7 @@ class SectorBacktest:
         return to_frame(self.sector, self.series, values, self.anchor)
 
     def summary(self) -> dict:
-        from ..presentation.text import baseline_method
+        from ..presentation.text_forecasts import baseline_method
 
         q = np.percentile(self.ensemble, BAND_PERCENTILES, axis=0)
         fell = np.flatnonzero(self.observed_fallen)
@@ -134,7 +134,7 @@ class Backtest:
 
     def summary(self) -> dict:
         """The JSON of ``advsim backtest --json``."""
-        from ..presentation.text import BASELINE_WORDS, note_text
+        from ..presentation.text_forecasts import BASELINE_WORDS, note_text
 
         sc = self.scenario
         return {

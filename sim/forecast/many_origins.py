@@ -64,7 +64,7 @@ class OriginsBacktest:
 
     def summary(self) -> dict:
         """The JSON of ``advsim backtest --origins ... --json``."""
-        from ..presentation.text import BASELINE_WORDS, note_text
+        from ..presentation.text_forecasts import BASELINE_WORDS, note_text
 
         per_origin = []
         for bt in self.origins:

@@ -82,7 +82,7 @@ class SelfTest:
         return merged(n for r in self.runs for n in r.notes)
 
     def summary(self) -> dict:
-        from ..presentation.text import BASELINE_WORDS, note_text
+        from ..presentation.text_forecasts import BASELINE_WORDS, note_text
 
         first = self.runs[0]
         return {

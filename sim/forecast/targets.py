@@ -37,7 +37,7 @@ def check_frame(sector: Sector, s: ObservedSeries) -> None:
     if bad:
         raise ObservedError(
             f"the series is in frame {s.frame}, which sector {sector.name!r} "
-            f"({sector.headline()}) cannot be scored in (expected "
+            f"(an {sector.kind} sector) cannot be scored in (expected "
             f"{'held_km2 or advanced_km' if sector.has_front else 'advanced_km or remaining_km'})",
             file=s.file, key=s.sector)
 

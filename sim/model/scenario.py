@@ -150,8 +150,6 @@ class Sector:
     progress_name: ClassVar[str]  # the outputs' name for progress: advance_km or held_km2
     unit: ClassVar[str]  # of positions: km or km²
     at_key: ClassVar[str]  # the key of a milestone's position in scenarios and summaries
-    quantity_label: ClassVar[str]  # the progress axis of a chart
-    progress_label: ClassVar[str]  # the progress rows of a report
     position_unit: ClassVar[str]  # what an observed position counts: km advanced, km² held
     has_front: ClassVar[bool]  # positions are km² taken along a front (not km along a route)
 
@@ -240,16 +238,8 @@ class Sector:
         """A rate of advance in m/day as positions per day (km/day, or km²/day taken)."""
         raise NotImplementedError
 
-    def format_at(self, at: float, objective: bool = False) -> str:
-        """A position for a label: "35 km", "≤ 50 km² held"."""
-        raise NotImplementedError
-
     def describe(self) -> dict:
         """The geometry's keys in a run summary's sector."""
-        raise NotImplementedError
-
-    def headline(self) -> str:
-        """What the sector is, in words, for reports."""
         raise NotImplementedError
 
     # -- the engine's progress coordinate u --------------------------------------------------
@@ -280,8 +270,6 @@ class AxisSector(Sector):
     progress_name: ClassVar[str] = "advance_km"
     unit: ClassVar[str] = "km"
     at_key: ClassVar[str] = "at_km"
-    quantity_label: ClassVar[str] = "Advance from the start line, km"
-    progress_label: ClassVar[str] = "Advance, km"
     position_unit: ClassVar[str] = "km advanced"
     has_front: ClassVar[bool] = False
 
@@ -311,14 +299,8 @@ class AxisSector(Sector):
     def per_day(self, m_per_day: float) -> float:
         return m_per_day / 1000
 
-    def format_at(self, at: float, objective: bool = False) -> str:
-        return f"{at:g} km"
-
     def describe(self) -> dict:
         return {"length_km": self.length_km}
-
-    def headline(self) -> str:
-        return f"axis of {self.length_km:g} km to {self.objective}"
 
     @property
     def u_objective(self) -> float:
@@ -345,8 +327,6 @@ class AreaSector(Sector):
     progress_name: ClassVar[str] = "held_km2"
     unit: ClassVar[str] = "km²"
     at_key: ClassVar[str] = "held_km2"
-    quantity_label: ClassVar[str] = "Area still held by the defender, km²"
-    progress_label: ClassVar[str] = "Held area, km²"
     position_unit: ClassVar[str] = "km² held"
     has_front: ClassVar[bool] = True
 
@@ -368,15 +348,8 @@ class AreaSector(Sector):
     def per_day(self, m_per_day: float) -> float:
         return m_per_day / 1000 * self.front_km
 
-    def format_at(self, at: float, objective: bool = False) -> str:
-        return f"{'≤ ' if objective else ''}{at:g} km² held"
-
     def describe(self) -> dict:
         return {"area_km2": self.area_km2, "objective_km2": self.objective_km2}
-
-    def headline(self) -> str:
-        return (f"area of {self.area_km2:g} km² held; {self.objective} at "
-                f"≤ {self.objective_km2:g} km²")
 
     @property
     def u_objective(self) -> float:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..artifacts.files import atomic_write
 from ..errors import AdvsimError
+from . import words
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -181,8 +182,7 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
         prog = s[so.progress_name]
         sec.table(["percentile", *[f"day {d}" for d in prog["days"]]],
                   [[k.upper(), *[f"{v:g}" for v in prog[k]]] for k in obj["day"]],
-                  so.sector.progress_label if hasattr(so.sector, "progress_label")
-                  else so.progress_name)
+                  words.progress_label(so.sector))
         if s.get("milestones"):
             sec.table(["milestone", "P(reached)", "P10 date", "P50 date", "P90 date"],
                       [[m, f"{v.get('prob_reached', 0):.3f}", v["date"].get("p10") or "—",

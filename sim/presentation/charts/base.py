@@ -163,4 +163,6 @@ def replications_text(runs: list[Result]) -> str:
 
 
 def at_text(s: SectorOutcomes, at: float, objective: bool = False) -> str:
-    return s.sector.format_at(at, objective)
+    from ..words import position
+
+    return position(s.sector, at, objective)

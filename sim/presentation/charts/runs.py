@@ -15,6 +15,7 @@ import numpy as np
 from ...analysis.bootstrap import censor_at
 from ...analysis.summary import FAN_PERCENTILES, censored_percentiles
 from ...errors import AdvsimError
+from ..words import quantity_label
 from .base import (
     PANEL_IN,
     at_text,
@@ -156,7 +157,7 @@ def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
         ax.set_title(f"{head}\n{run.replications:,} replications, seed {run.seed} · "
                      f"P(objective reached by {run.date_of(run.horizon_days)}) = {p:.2f}",
                      fontsize=11)
-        ax.set_ylabel(s.sector.quantity_label)
+        ax.set_ylabel(quantity_label(s.sector))
         ax.legend(loc="lower right" if s.sector.direction > 0 else "upper right", fontsize=8)
         dated(ax)
     return fig
