@@ -6,6 +6,15 @@ per-replication random times (line breaches, regime switches, strikes, troops fi
 training) are arrays applied with masks, so the number of SimPy events grows with simulated days
 and scenario events, not with replications.
 
+Days run in blocks that grow (4, 8, ... 64 days, cut where a strike campaign starts). At each
+block's start every sector draws the block's daily noise in one call, expands its replications'
+regime switches (drawn as events) into a regime per day, and scatters its strikes into a dense
+log-supply array summed over days and exponentiated once; the product of the three is the
+block's daily multiplier. Each sector retires its own replications once its objective has fallen
+(whatever the other sectors do), as soon as they are an eighth of its active set and at every
+block's start: a retired replication costs nothing more in that sector. Per-day histograms
+(bands of progress and of troops) are kept only when asked for (``bands``).
+
 Every sector works in a progress coordinate ``u`` that grows linearly with the daily advance:
 km advanced on an axis; km² taken in an area sector with a fixed front; and √A₀ − √A where the
 front scales as √A (then √A falls linearly in time, the closed form of that model). Lines,
@@ -41,6 +50,8 @@ DONE_BIN = BINS + 1  # and one for replications whose objective has fallen
 FORCE_BINS = 512  # per-day histogram bins of each side's troops over (0, most it can have]
 SIDES = ("attacker", "defender")
 _LATE = 2  # SimPy priority below NORMAL: the daily step runs after a day's scheduled events
+FIRST_BLOCK_DAYS, LAST_BLOCK_DAYS = 4, 64  # days drawn at once: doubling from the first
+RETIRE_FRACTION = 8  # retire once done replications are 1/8 of a sector's active set
 
 
 class _Late(Event):
@@ -72,11 +83,11 @@ class _Agenda:
         for d, lo, hi in zip(days[cuts[:-1]].tolist(), cuts[:-1], cuts[1:]):
             self.by_day.setdefault(d, []).append((reps, values, lo, hi))
 
-    def apply(self, t: int, target: np.ndarray, pos: np.ndarray,
+    def apply(self, t: int, targets: tuple[np.ndarray, ...], pos: np.ndarray,
               skip: np.ndarray | None = None) -> bool:
-        """Add the changes due on day t into ``target``, indexed by current position ``pos`` of
-        each replication (-1 once retired), except at positions where ``skip`` is set. Returns
-        whether anything was due."""
+        """Add the changes due on day t into each of ``targets``, indexed by current position
+        ``pos`` of each replication (-1 once retired), except at positions where ``skip`` is
+        set. Returns whether anything was due."""
         items = self.by_day.pop(t, None)
         if not items:
             return False
@@ -86,7 +97,8 @@ class _Agenda:
         live = p >= 0
         if skip is not None:
             live &= ~skip[np.maximum(p, 0)]
-        np.add.at(target, p[live], values[live])
+        for target in targets:
+            np.add.at(target, p[live], values[live])
         return True
 
 
@@ -111,7 +123,8 @@ class _Buffered:
 
 @dataclass(kw_only=True)
 class SectorChunk:
-    """Outcomes of one sector over one chunk: per-replication arrays and per-day histograms."""
+    """Outcomes of one sector over one chunk: per-replication arrays and, when asked for,
+    per-day histograms (None otherwise)."""
 
     objective_day: np.ndarray  # fractional day the objective fell; inf where not within horizon
     milestone_days: np.ndarray  # (n, milestones), inf where not reached
@@ -120,47 +133,64 @@ class SectorChunk:
     defender_losses: np.ndarray
     base_m_per_day: np.ndarray
     strikes: np.ndarray  # number of strikes on logistics within the horizon
-    band_counts: np.ndarray  # (horizon + 1, DONE_BIN + 1) histogram of u per day
+    band_counts: np.ndarray | None  # (horizon + 1, DONE_BIN + 1) histogram of u per day
     # The day during which each side's troops fall to its breakpoint (day d runs from d to
     # d + 1, the date of day d); inf if not within the horizon.
     attacker_breakpoint_day: np.ndarray
     defender_breakpoint_day: np.ndarray
     # (sides, horizon + 1, FORCE_BINS + 1): per-day histograms of each side's troops (bin 0:
     # none left) and the sums of the troops in each bin, whose means are the bins' values.
-    forces_counts: np.ndarray
-    forces_sums: np.ndarray
+    forces_counts: np.ndarray | None
+    forces_sums: np.ndarray | None
 
 
 class _SectorState:
-    """Per-replication state of one sector; arrays are compacted as replications finish."""
+    """Per-replication state of one sector. Arrays hold the sector's active replications and are
+    compacted as they retire; ``orig`` names each by its index within the chunk, ``pos`` maps an
+    index within the chunk to its active position (-1 once retired)."""
 
-    def __init__(self, sc: Scenario, s: Sector, n: int, seed: int, chunk: int) -> None:
+    def __init__(self, sc: Scenario, s: Sector, n: int, seed: int, chunk: int,
+                 bands: bool) -> None:
         self.s = s
         self.geo = g = s  # its geometry maps positions to the progress coordinate u
         self.u_objective, self.m_to_u = g.u_objective, g.m_to_u
-        h = sc.horizon_days
+        self.h = h = sc.horizon_days
+        self.n = n
         self.rng = sector_streams(seed, chunk, s.name)  # see sim.seeds
         adv = s.advance
+        self.bands = bands
+
+        self.orig = np.arange(n)
+        self.pos = np.arange(n)
+        self.retired = 0
+        self.n_done = 0
+        self.done_idx = np.empty(0, dtype=np.intp)  # positions done since the last compaction
 
         self.u = np.zeros(n)
         self.done = np.zeros(n, dtype=bool)
         self.base = adv.base_m_per_day.sample(self.rng[_BASE], n).astype(float)
+        self.speed_scale = self.base * self.m_to_u  # du per day at a multiplier of 1
         self.att = np.full(n, float(s.attacker.troops))
         self.dfn = np.full(n, float(s.defender.troops))
-        self.att_lost = np.zeros(n)
-        self.dfn_lost = np.zeros(n)
-        self.strike_count = np.zeros(n, dtype=np.int64)
+        self.att_in, self.dfn_in = self.att.copy(), self.dfn.copy()  # every troop that came
         self.arrivals = {"attacker": _Agenda(), "defender": _Agenda()}  # troops arriving
-        self.supply_changes = _Agenda()  # strikes landing (+log factor) and ending (-log factor)
-        self.log_supply: np.ndarray | None = None  # current log supply factor, once struck
         self.modifiers: list[float] = []
         self.modifier = 1.0
-        self.orig = np.arange(n)  # index within the chunk of each active position
-        self.pos = np.arange(n)  # active position of each index within the chunk, -1 if retired
 
         a = s.attrition
         self.coef_att = a.attacker.sample(self.rng[_ATTRITION], n) if a.attacker else None
         self.coef_dfn = a.defender.sample(self.rng[_ATTRITION], n) if a.defender else None
+        self.keep_att = self.keep_dfn = None  # daily_fraction: the fraction kept each day
+        if a.model == "daily_fraction":
+            assert self.coef_att is not None and self.coef_dfn is not None
+            self.keep_att, self.keep_dfn = 1.0 - self.coef_att, 1.0 - self.coef_dfn
+        # Whether a side's troops can fall to nothing (Lanchester, or a whole day's troops lost).
+        self.can_vanish = [
+            a.model.startswith("lanchester")
+            or (a.model == "daily_fraction" and coef is not None and bool((coef >= 1).any()))
+            for coef in (self.coef_att, self.coef_dfn)
+        ]
+        self.att_may_be_zero = s.attacker.troops <= 0 or self.can_vanish[0]
 
         # Thresholds: lines, milestones and the objective, in u.
         self.line_u = np.array([g.u(ln.at) for ln in s.lines] + [np.inf])
@@ -174,9 +204,22 @@ class _SectorState:
         self.next_u = np.empty(n)
         self._refresh_next(slice(None))
 
+        # The block's daily multiplier (noise × regime × supply), rows from day b0.
+        self.mult: np.ndarray | None = None
+        self.b0 = 0
+        # Strikes: runs of rises or falls of log supply (days, indices within the chunk,
+        # values), each run sorted by day; ``log_supply_at`` sums those before the current
+        # block, per index within the chunk.
+        self.strike_runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.log_supply_at = np.zeros(n)
+        retreat = min([adv.base_m_per_day.minimum, *adv.season]
+                      + [m.factor for m in s.modifiers]
+                      + ([adv.noise.minimum] if adv.noise is not None else []))
         if adv.regimes:
             names = [r.name for r in adv.regimes.states]
-            self.reg_factor = np.array([r.factor for r in adv.regimes.states])
+            factors = [r.factor for r in adv.regimes.states]
+            self.reg_factor = np.array(factors, dtype=np.float32)
+            retreat = min(retreat, *factors)
             p = np.zeros((len(names), len(names)))
             for i, r in enumerate(adv.regimes.states):
                 for target, prob in r.next:
@@ -188,6 +231,7 @@ class _SectorState:
             self.switch_draws = _Buffered(Uniform(low=0.0, high=1.0), rng)
             self.regime = np.full(n, names.index(adv.regimes.initial), dtype=np.int64)
             self.regime_until = self._sojourn(self.regime, np.zeros(n))
+        self.can_retreat = retreat < 0  # a negative daily advance is possible: reflect at 0
 
         # Outputs, by original index within the chunk.
         m, c = len(s.milestones), len(sc.checkpoints_days)
@@ -198,13 +242,17 @@ class _SectorState:
         self.out_dfn_lost = np.zeros(n)
         self.out_strikes = np.zeros(n, dtype=np.int64)
         self.out_base = self.base.copy()
-        # One chunk's counts: the smallest type that holds n keeps what workers send back small.
-        self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.min_scalar_type(n))
+        self.band: np.ndarray | None = None
+        self.f_counts: np.ndarray | None = None
+        self.f_sums: np.ndarray | None = None
+        if bands:
+            # One chunk's counts: the smallest type that holds n keeps what workers send back
+            # small.
+            self.band = np.zeros((h + 1, DONE_BIN + 1), dtype=np.min_scalar_type(n))
+            # Forces by day: troops stop changing in a sector once its objective has fallen.
+            self.f_counts = np.zeros((2, h + 1, FORCE_BINS + 1), dtype=np.min_scalar_type(n))
+            self.f_sums = np.zeros((2, h + 1, FORCE_BINS + 1))
         self.bin_scale = min(BINS / g.u_objective, sys.float_info.max)  # finite, if tiny
-
-        # Forces by day: troops stop changing in a sector once its objective has fallen.
-        self.f_counts = np.zeros((2, h + 1, FORCE_BINS + 1), dtype=np.min_scalar_type(n))
-        self.f_sums = np.zeros((2, h + 1, FORCE_BINS + 1))
         self.f_retired = np.zeros((2, 2, FORCE_BINS + 1))  # (counts, sums) of retired reps
         # Finite even for the tiniest troop counts (1/5e-324 overflows to inf).
         self.f_scale = [min(FORCE_BINS / (c * (1 + 1e-9)), sys.float_info.max) if c > 0 else 0.0
@@ -212,11 +260,18 @@ class _SectorState:
         self.f_changed = True  # whether troops may have changed since the last record
         self.f_arrived = True  # whether troops arrived: peaks can only grow then
         self.f_frac = (s.attacker.breakpoint_fraction, s.defender.breakpoint_fraction)
+        # A side's breakpoint needs checking if it lies above nothing or troops can vanish.
+        self.check_break = [self.f_frac[i] > 0 or self.can_vanish[i] for i in (0, 1)]
         self.peak_att, self.peak_dfn = self.att.copy(), self.dfn.copy()
         # A side breaks when its troops fall to its threshold: -inf while it has never had
         # troops, NaN once broken (no troops compare below either).
         self.thr_att, self.thr_dfn = np.full(n, -np.inf), np.full(n, -np.inf)
         self.out_break = np.full((2, n), np.inf)
+        self.last_recorded = -1
+
+    @property
+    def active(self) -> int:
+        return self.u.size
 
     # -- helpers -------------------------------------------------------------------------------
     def _refresh_next(self, idx) -> None:
@@ -243,49 +298,135 @@ class _SectorState:
             r[other == 0] = np.where(own[other == 0] > 0, np.inf, 0.0)
         return r
 
-    def compact(self, keep: np.ndarray) -> None:
-        for name in ("u", "done", "base", "att", "dfn", "att_lost", "dfn_lost", "strike_count",
+    # -- blocks of days ------------------------------------------------------------------------
+    def start_block(self, b0: int, b1: int) -> None:
+        """Draw the daily multiplier of days [b0, b1) for every active replication: noise in
+        one call, regimes expanded from their switch events, supply from the strikes."""
+        adv, k, days = self.s.advance, self.active, b1 - b0
+        mult = None
+        if adv.noise is not None:
+            mult = adv.noise.sample32(self.rng[_NOISE], days * k).reshape(days, k)
+        if adv.regimes is not None:
+            f = self.reg_factor[self._regime_days(b0, b1)]
+            mult = f if mult is None else np.multiply(mult, f, out=mult)
+        if self.strike_runs:
+            supply = self._supply(b0, b1)
+            if supply is not None:
+                mult = supply if mult is None else np.multiply(mult, supply, out=mult)
+        self.mult, self.b0 = mult, b0
+
+    def _regime_days(self, b0: int, b1: int) -> np.ndarray:
+        """The regime of each active replication on each day of [b0, b1), (days, active): its
+        switches drawn as events until the next falls past the block, then expanded (a regime
+        entered at time τ rules from day ⌈τ⌉, as a switch is due once its time has come)."""
+        k = self.active
+        stage = np.zeros((b1 - b0, k), dtype=np.int32)  # the latest switch in effect, per day
+        states = [self.regime.copy()]
+        due = np.flatnonzero(self.regime_until <= b1 - 1)
+        while due.size:
+            draw = self.switch_draws.take(due.size)
+            new = (draw[:, None] < self.reg_cum[self.regime[due]]).argmax(axis=1)
+            row = np.maximum(np.ceil(self.regime_until[due]).astype(np.int64) - b0, 0)
+            stage[row, due] = len(states)
+            after = states[-1].copy()
+            after[due] = new
+            states.append(after)
+            self.regime[due] = new
+            self.regime_until[due] = self._sojourn(new, self.regime_until[due])
+            due = due[self.regime_until[due] <= b1 - 1]
+        if len(states) == 1:
+            return np.broadcast_to(states[0], (b1 - b0, k))
+        np.maximum.accumulate(stage, axis=0, out=stage)
+        return np.stack(states)[stage, np.arange(k)]
+
+    def _supply(self, b0: int, b1: int) -> np.ndarray | None:
+        """exp(log supply) on days [b0, b1): the strikes' rises and falls scattered into a dense
+        array, summed over days, exponentiated once in single precision."""
+        k, days = self.active, b1 - b0
+        start = self.log_supply_at[self.orig]
+        cells, weights = [], []
+        for day, rep, val in self.strike_runs:
+            lo, hi = np.searchsorted(day, [b0, b1])
+            if lo == hi:
+                continue
+            p = self.pos[rep[lo:hi]]
+            live = p >= 0
+            cells.append((day[lo:hi][live] - b0) * k + p[live])
+            weights.append(val[lo:hi][live])
+            self.log_supply_at += np.bincount(rep[lo:hi], weights=val[lo:hi], minlength=self.n)
+        if not cells and not start.any():
+            return None
+        dense = np.bincount(np.concatenate(cells) if cells else np.empty(0, np.intp),
+                            weights=np.concatenate(weights) if weights else None,
+                            minlength=days * k)
+        dense = dense.astype(float, copy=False).reshape(days, k)
+        dense[0] += start
+        np.cumsum(dense, axis=0, out=dense)
+        return np.exp(dense.astype(np.float32))
+
+    # -- retirement ----------------------------------------------------------------------------
+    def retire(self, t: int, checkpoints_days: tuple[int, ...], force: bool = False) -> None:
+        """Retire the replications whose objective has fallen, once they are a large enough
+        share of the active set (or any, with ``force``); t is the time reached."""
+        n_done = self.n_done
+        if not n_done or (not force and RETIRE_FRACTION * n_done < self.active):
+            return
+        done, keep = self.done, ~self.done
+        later = next((i for i, d in enumerate(checkpoints_days) if d > t), None)
+        self.flush(done, later)
+        if self.bands:
+            self.retire_forces(done)
+        for name in ("u", "done", "base", "speed_scale", "att", "dfn", "att_in", "dfn_in",
                      "line_idx", "hold_until", "ms_idx", "next_u", "coef_att", "coef_dfn",
-                     "regime", "regime_until", "log_supply", "peak_att", "peak_dfn",
+                     "keep_att", "keep_dfn", "regime", "regime_until", "peak_att", "peak_dfn",
                      "thr_att", "thr_dfn"):
             arr = getattr(self, name, None)
             if arr is not None:
                 setattr(self, name, arr[keep])
+        if self.mult is not None:
+            self.mult = self.mult[t - self.b0:, keep]
+        self.b0 = t
+        self.orig = self.orig[keep]
+        self.pos[:] = -1
+        self.pos[self.orig] = np.arange(self.orig.size)
+        self.retired += n_done
+        self.n_done = 0
+        self.done_idx = np.empty(0, dtype=np.intp)
 
     # -- one day -------------------------------------------------------------------------------
     def step(self, t: int, season: float) -> None:
-        s, adv = self.s, self.s.advance
-        arrived = self.arrivals["attacker"].apply(t, self.att, self.pos, self.done)
-        arrived |= self.arrivals["defender"].apply(t, self.dfn, self.pos, self.done)
+        s = self.s
+        arrived = self.arrivals["attacker"].apply(t, (self.att, self.att_in), self.pos,
+                                                  self.done)
+        arrived |= self.arrivals["defender"].apply(t, (self.dfn, self.dfn_in), self.pos,
+                                                   self.done)
         if arrived:  # the most troops a side has had counts them on arrival, before losses
             np.maximum(self.peak_att, self.att, out=self.peak_att)
             np.maximum(self.peak_dfn, self.dfn, out=self.peak_dfn)
             self.f_arrived = True
         self.f_changed |= arrived or s.attrition.model != "none"
-        if self.log_supply is not None:
-            self.supply_changes.apply(t, self.log_supply, self.pos)
-        live = ~self.done
 
         with np.errstate(over="ignore", invalid="ignore"):
-            rate = self.base * (season * self.modifier)
-            if adv.noise is not None:
-                rate = rate * adv.noise.sample32(self.rng[_NOISE], rate.size)
-            if adv.regimes is not None:
-                self._switch_regimes(t)
-                rate = rate * self.reg_factor[self.regime]
-            if adv.force is not None:
-                rate = rate * self._force_factor()
-            if self.log_supply is not None:
-                rate = rate * np.exp(self.log_supply)
-            rate[(self.att <= 0) | self.done] = 0.0
-            speed = rate * self.m_to_u  # du per day while moving
-        if not np.isfinite(speed).all():
-            # Factors whose product overflows: an advance past any objective within the day
-            # (the largest float), or none where one of them is zero (inf × 0).
-            speed = np.nan_to_num(speed, nan=0.0)
+            if self.mult is not None:
+                speed = self.speed_scale * self.mult[t - self.b0]
+            else:
+                speed = self.speed_scale.copy()
+            scalar = season * self.modifier
+            if scalar != 1.0:
+                speed *= scalar
+            if s.advance.force is not None:
+                speed *= self._force_factor()
+            if self.att_may_be_zero:
+                speed[self.att <= 0] = 0.0
+            if self.n_done:
+                speed[self.done_idx] = 0.0
+            if not np.isfinite(speed.sum()):
+                # Factors whose product overflows: an advance past any objective within the
+                # day (the largest float), or none where one of them is zero (inf × 0).
+                speed = np.nan_to_num(speed, nan=0.0)
 
         if s.attrition.model != "none":
-            self._attrite(live)
+            self._attrite()
 
         if s.lines:
             # Held at a line until hold_until: the day's movement starts then, if before its end.
@@ -294,7 +435,9 @@ class _SectorState:
         else:
             moving_from = None
             du = speed
-        u_new = np.maximum(self.u + du, 0.0)
+        u_new = self.u + du
+        if self.can_retreat:
+            np.maximum(u_new, 0.0, out=u_new)
         crossed = np.flatnonzero(u_new >= self.next_u)
         if crossed.size:
             t0 = np.full(crossed.size, float(t)) if moving_from is None else moving_from[crossed]
@@ -304,34 +447,38 @@ class _SectorState:
     def _force_factor(self) -> np.ndarray:
         f = self.s.advance.force
         assert f is not None  # called only for sectors with a force term
-        r = self.own_ratio("attacker")
+        if self.s.attacker.quality == 1 and self.s.defender.quality == 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = self.att / self.dfn
+            if not self.dfn.all():  # no enemy left: infinitely superior, unless neither has any
+                zero = self.dfn == 0
+                r[zero] = np.where(self.att[zero] > 0, np.inf, 0.0)
+        else:
+            r = self.own_ratio("attacker")
+        cut = r < f.culmination_ratio if f.culmination_ratio > 0 else None
         with np.errstate(divide="ignore", over="ignore"):
-            rel = r / f.reference_ratio
-            factor = np.sqrt(rel) if f.elasticity == 0.5 else rel**f.elasticity
+            rel = np.divide(r, f.reference_ratio, out=r)
+            factor = np.sqrt(rel, out=rel) if f.elasticity == 0.5 else rel**f.elasticity
             factor = np.minimum(factor, f.max_factor, out=factor)
-        factor[r < f.culmination_ratio] = 0.0
+        if cut is not None:
+            factor[cut] = 0.0
         return factor
 
-    def _switch_regimes(self, t: int) -> None:
-        for _ in range(1000):
-            due = np.flatnonzero(self.regime_until <= t)
-            if not due.size:
-                return
-            draw = self.switch_draws.take(due.size)
-            new = (draw[:, None] < self.reg_cum[self.regime[due]]).argmax(axis=1)
-            self.regime[due] = new
-            self.regime_until[due] = self._sojourn(new, self.regime_until[due])
-
-    def _attrite(self, live: np.ndarray) -> None:
+    def _attrite(self) -> None:
+        """One day's losses of the replications still fighting (not those whose objective has
+        fallen: their troops stay as they were)."""
         model = self.s.attrition.model
         a, d = self.att, self.dfn
         ca, cd = self.coef_att, self.coef_dfn
         assert ca is not None and cd is not None  # drawn for every attrition model but none
+        done = self.done_idx
+        kept = (a[done], d[done]) if self.n_done else None
         if model == "daily_fraction":
-            lost_a, lost_d = a * ca * live, d * cd * live
-            self.att, self.dfn = a - lost_a, d - lost_d
-            self.att_lost += lost_a
-            self.dfn_lost += lost_d
+            assert self.keep_att is not None and self.keep_dfn is not None
+            a *= self.keep_att
+            d *= self.keep_dfn
+            if kept is not None:
+                a[done], d[done] = kept
             return
         if model == "lanchester_square":
             # Exact one-day propagator of dA/dt = -a D, dD/dt = -b A (constant coefficients).
@@ -375,10 +522,10 @@ class _SectorState:
                 new_d = d / (np.exp(k) + np.where(ca * d > 0, ca * d * g_plus, 0.0))
             new_a = np.where(a > 0, new_a, 0.0)
             new_d = np.where(d > 0, new_d, 0.0)
-        new_a = np.where(live, np.clip(new_a, 0.0, a), a)
-        new_d = np.where(live, np.clip(new_d, 0.0, d), d)
-        self.att_lost += a - new_a
-        self.dfn_lost += d - new_d
+        new_a = np.clip(new_a, 0.0, a)
+        new_d = np.clip(new_d, 0.0, d)
+        if kept is not None:
+            new_a[done], new_d[done] = kept
         self.att, self.dfn = new_a, new_d
 
     def _cross(self, t: int, idx: np.ndarray, speed: np.ndarray, t0: np.ndarray) -> np.ndarray:
@@ -413,6 +560,8 @@ class _SectorState:
                 j = i[ob]
                 self.out_objective[self.orig[j]] = when[ob]
                 self.done[j] = True
+                self.done_idx = np.concatenate([self.done_idx, j])
+                self.n_done += j.size
                 end[pos[ob]] = self.u_objective
             self._refresh_next(i)
         return end
@@ -426,12 +575,16 @@ class _SectorState:
 
     # -- outputs -------------------------------------------------------------------------------
     def record(self, t: int, checkpoint: int | None) -> None:
-        """Record the state at time t: the day's histogram, and progress at a checkpoint."""
-        b = np.minimum(np.ceil(self.u * self.bin_scale).astype(np.intp), BINS)
-        b[self.done] = DONE_BIN
-        self.band[t] += np.bincount(b, minlength=DONE_BIN + 1).astype(self.band.dtype)
+        """Record the state at time t: progress at a checkpoint, the sides that reach their
+        breakpoint and, when asked for, the day's histograms."""
+        self.last_recorded = t
         if checkpoint is not None:
             self.out_progress[self.orig, checkpoint] = self.geo.output(self.u)
+        if self.band is not None:
+            b = np.minimum(np.ceil(self.u * self.bin_scale).astype(np.intp), BINS)
+            b[self.done] = DONE_BIN
+            self.band[t] += np.bincount(b, minlength=DONE_BIN + 1).astype(self.band.dtype)
+            self.band[t, DONE_BIN] += self.retired
         self._record_forces(t)
 
     def _force_bins(self, side: int, troops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -440,16 +593,19 @@ class _SectorState:
                 np.bincount(b, weights=troops, minlength=FORCE_BINS + 1))
 
     def _record_forces(self, t: int) -> None:
-        """The day's histograms of troops, and the sides that reach their breakpoint."""
+        """The sides that reach their breakpoint and, when asked for, the day's histograms of
+        troops."""
         if not self.f_changed and t > 0:
-            self.f_counts[:, t] = self.f_counts[:, t - 1]
-            self.f_sums[:, t] = self.f_sums[:, t - 1]
+            if self.f_counts is not None and self.f_sums is not None:
+                self.f_counts[:, t] = self.f_counts[:, t - 1]
+                self.f_sums[:, t] = self.f_sums[:, t - 1]
             return
         self.f_changed = False
-        for side, troops in enumerate((self.att, self.dfn)):
-            counts, sums = self._force_bins(side, troops)
-            self.f_counts[side, t] = counts + self.f_retired[side, 0]
-            self.f_sums[side, t] = sums + self.f_retired[side, 1]
+        if self.f_counts is not None and self.f_sums is not None:
+            for side, troops in enumerate((self.att, self.dfn)):
+                counts, sums = self._force_bins(side, troops)
+                self.f_counts[side, t] = counts + self.f_retired[side, 0]
+                self.f_sums[side, t] = sums + self.f_retired[side, 1]
         sides = ((0, self.att, self.peak_att, self.thr_att),
                  (1, self.dfn, self.peak_dfn, self.thr_dfn))
         if self.f_arrived:  # troops only fall between arrivals: peaks and thresholds hold
@@ -459,8 +615,10 @@ class _SectorState:
                 live = ~np.isnan(thr)
                 thr[live] = np.where(peak[live] > 0, self.f_frac[side] * peak[live], -np.inf)
         for side, troops, _, thr in sides:
-            hit = troops <= thr
-            if hit.any():
+            if not self.check_break[side]:
+                continue
+            hit = np.flatnonzero(troops <= thr)
+            if hit.size:
                 thr[hit] = np.nan
                 self.out_break[side, self.orig[hit]] = t - 1  # during the day before
 
@@ -475,14 +633,21 @@ class _SectorState:
         """Write the final per-replication outputs of positions ``sel``; fill later checkpoints
         with their final state when they leave the active set early."""
         o = self.orig[sel]
-        self.out_att_lost[o] = self.att_lost[sel]
-        self.out_dfn_lost[o] = self.dfn_lost[sel]
-        self.out_strikes[o] = self.strike_count[sel]
+        self.out_att_lost[o] = self.att_in[sel] - self.att[sel]
+        self.out_dfn_lost[o] = self.dfn_in[sel] - self.dfn[sel]
         if checkpoints_after is not None:
             later = np.arange(checkpoints_after, self.out_progress.shape[1])
             self.out_progress[o[:, None], later] = self.geo.output(self.u[sel])[:, None]
 
     def outcomes(self) -> SectorChunk:
+        """The chunk's outcomes; the histograms' days after the last recorded hold every
+        replication as retired."""
+        after = self.last_recorded + 1
+        if self.band is not None:
+            self.band[after:, DONE_BIN] = self.n
+        if self.f_counts is not None and self.f_sums is not None:
+            self.f_counts[:, after:] = self.f_retired[:, 0, None].astype(self.f_counts.dtype)
+            self.f_sums[:, after:] = self.f_retired[:, 1, None]
         return SectorChunk(
             objective_day=self.out_objective,
             milestone_days=self.out_ms,
@@ -502,14 +667,12 @@ class _SectorState:
 class _ChunkRun:
     """Drives the sectors and reserves of one chunk through the days of the horizon."""
 
-    def __init__(self, sc: Scenario, seed: int, chunk: int, n: int) -> None:
+    def __init__(self, sc: Scenario, seed: int, chunk: int, n: int, bands: bool) -> None:
         self.sc = sc
         self.h = sc.horizon_days
-        self.sectors = [_SectorState(sc, s, n, seed, chunk) for s in sc.sectors]
+        self.sectors = [_SectorState(sc, s, n, seed, chunk, bands) for s in sc.sectors]
         self.by_name = {st.s.name: st for st in self.sectors}
-        self.orig, self.pos = np.arange(n), np.arange(n)
-        for st in self.sectors:
-            st.orig, st.pos = self.orig, self.pos
+        # Reserves by index within the chunk: (reserve, troops left, last release per sector).
         self.reserves = [
             (r, np.full(n, float(r.troops)), np.full((len(r.sectors), n), -np.inf),
              reserve_stream(seed, chunk, r.name))
@@ -517,7 +680,7 @@ class _ChunkRun:
         ]
         self.checkpoint_at = {d: i for i, d in enumerate(sc.checkpoints_days)}
         self.month = sc.start.month - 1
-        self.retired = 0
+        self.block_starts = block_starts(sc)
 
     def start(self, env: simpy.Environment) -> None:
         env.process(self.days(env))
@@ -549,7 +712,7 @@ class _ChunkRun:
 
     def reinforce(self, env: simpy.Environment, st: _SectorState, r):
         yield env.timeout(r.day)
-        n = st.u.size
+        n = st.active
         delay = r.readiness_days.sample(st.rng[_REINFORCE], n) if r.readiness_days else 0.0
         # Capped at the horizon before the cast: later arrivals are dropped all the same.
         day = r.day + np.ceil(np.minimum(np.zeros(n) + delay, self.h)).astype(np.int64)
@@ -565,81 +728,69 @@ class _ChunkRun:
         st.modifier = math.prod(st.modifiers)
 
     def strike_campaign(self, env: simpy.Environment, st: _SectorState, k):
-        """Draw every replication's strikes of the campaign at once: Poisson counts, uniform
-        times, a supply factor and a duration each; their log factors add up by day."""
+        """Draw every active replication's strikes of the campaign at once, day by day: a
+        Poisson process of rate r in each of n replications is one of rate n·r whose events
+        fall on replications drawn uniformly (so the strikes come sorted by the day they land).
+        Each has a supply factor and a duration; its log factor adds to the supply from its
+        first day and leaves it after its last. A block of days starts with every campaign, so
+        the block's supply sees it."""
         yield env.timeout(k.start_day)
-        h, n, rng = self.h, st.u.size, st.rng[_STRIKES]
+        h, n, rng = self.h, st.active, st.rng[_STRIKES]
         end = min(k.end_day, h)
-        counts = rng.poisson(k.rate_per_day * (end - k.start_day), n)
-        total = int(counts.sum())
-        rep = np.repeat(np.arange(n), counts)
-        times = rng.uniform(k.start_day, end, total)
+        per_day = rng.poisson(k.rate_per_day * n, end - k.start_day)
+        total = int(per_day.sum())
+        first = np.repeat(np.arange(k.start_day, end), per_day)
+        rep = st.orig[rng.integers(0, n, total)] if n else np.empty(0, np.int64)
         log_f = np.log(np.maximum(k.factor.sample(rng, total), 1e-12))
-        first = np.floor(times).astype(np.int64)
         duration = np.minimum(k.duration_days.sample(rng, total), h + 1)  # castable to int
         last = np.minimum(first + np.ceil(duration).astype(np.int64), h + 1)
-        orig = st.orig[rep]
-        st.supply_changes.add(first, orig, log_f)
-        st.supply_changes.add(last, orig, -log_f)
-        if st.log_supply is None:
-            st.log_supply = np.zeros(n)
-        st.strike_count += counts
+        order = np.argsort(last.astype(np.int16) if h < 2**15 - 2 else last, kind="stable")
+        st.strike_runs += [(first, rep, log_f), (last[order], rep[order], -log_f[order])]
+        st.out_strikes += np.bincount(rep, minlength=st.n)
 
     # -- the days ------------------------------------------------------------------------------
     def days(self, env: simpy.Environment):
         yield _Late(env, 0)
         self.record(0)
+        starts = [*self.block_starts, self.h]
+        block = 0
+        cps = self.sc.checkpoints_days
+        live = [st for st in self.sectors if st.active]
         for t in range(self.h):
-            self.release_reserves(t)
-            for st in self.sectors:
+            if t == starts[block]:
+                block += 1
+                for st in live:
+                    st.retire(t, cps, force=True)
+                live = [st for st in live if st.active]
+                for st in live:
+                    st.start_block(t, starts[block])
+            self.release_reserves(t, live)
+            for st in live:
                 st.step(t, st.s.advance.season[self.month])
-            self.record(t + 1)
-            if not self.compact(t + 1):
-                for st in self.sectors:
-                    st.band[t + 2:, DONE_BIN] += self.retired
-                    st.f_counts[:, t + 2:] += st.f_retired[:, 0, None].astype(st.f_counts.dtype)
-                    st.f_sums[:, t + 2:] += st.f_retired[:, 1, None]
+            self.record(t + 1, live)
+            for st in live:
+                st.retire(t + 1, cps)
+            live = [st for st in live if st.active]
+            if not live:
                 return
             yield _Late(env, 1)
 
-    def record(self, t: int) -> None:
+    def record(self, t: int, sectors: list[_SectorState] | None = None) -> None:
         cp = self.checkpoint_at.get(t)
-        for st in self.sectors:
+        for st in self.sectors if sectors is None else sectors:
             st.record(t, cp)
-            if self.retired:
-                st.band[t, DONE_BIN] += self.retired
 
-    def compact(self, t: int) -> bool:
-        """Retire replications done in every sector once they are half the active set; returns
-        whether any replication is still active."""
-        done = np.logical_and.reduce([st.done for st in self.sectors])
-        n_done = int(done.sum())
-        if n_done == 0 or 2 * n_done < done.size:
-            return True
-        later = next((i for i, d in enumerate(self.sc.checkpoints_days) if d > t), None)
-        keep = ~done
-        for st in self.sectors:
-            st.flush(done, later)
-            st.retire_forces(done)
-            st.compact(keep)
-        self.orig = self.orig[keep]
-        self.pos = np.full(self.pos.size, -1)
-        self.pos[self.orig] = np.arange(self.orig.size)
-        for st in self.sectors:
-            st.orig, st.pos = self.orig, self.pos
-        self.reserves = [(r, pool[keep], last[:, keep], rng)
-                         for r, pool, last, rng in self.reserves]
-        self.retired += n_done
-        return bool(keep.any())
-
-    def release_reserves(self, t: int) -> None:
+    def release_reserves(self, t: int, live: list[_SectorState]) -> None:
         for r, pool, last, rng in self.reserves:
             rule = r.release
             for si, name in enumerate(r.sectors):
                 st = self.by_name[name]
-                want = (st.own_ratio(r.side) < rule.below_ratio) & ~st.done & (pool > 0)
-                want &= t - last[si] >= rule.every_days
-                idx = np.flatnonzero(want)
+                if st not in live:
+                    continue
+                o = st.orig
+                want = (st.own_ratio(r.side) < rule.below_ratio) & ~st.done & (pool[o] > 0)
+                want &= t - last[si, o] >= rule.every_days
+                idx = o[want]  # indices within the chunk
                 if not idx.size:
                     continue
                 amount = np.minimum(rule.batch_troops, pool[idx])
@@ -648,12 +799,26 @@ class _ChunkRun:
                 transit = np.minimum(r.transit_days.sample(rng, idx.size), self.h)
                 day = t + np.ceil(transit).astype(np.int64)
                 ok = day < self.h
-                st.arrivals[r.side].add(day[ok], st.orig[idx[ok]], amount[ok])
+                st.arrivals[r.side].add(day[ok], idx[ok], amount[ok])
 
     def finish(self) -> dict[str, SectorChunk]:
         for st in self.sectors:
-            st.flush(slice(None))
+            if st.active:
+                st.flush(slice(None))
         return {st.s.name: st.outcomes() for st in self.sectors}
+
+
+def block_starts(sc: Scenario) -> list[int]:
+    """The first days of the blocks of days drawn at once: doubling in length from
+    FIRST_BLOCK_DAYS to LAST_BLOCK_DAYS, and cut where a strike campaign starts."""
+    starts, day, size = {0}, 0, FIRST_BLOCK_DAYS
+    while day < sc.horizon_days:
+        starts.add(day)
+        day += size
+        size = min(2 * size, LAST_BLOCK_DAYS)
+    starts |= {k.start_day for s in sc.sectors for k in s.strikes
+               if 0 <= k.start_day < sc.horizon_days}
+    return sorted(starts)
 
 
 def troops_cap(sc: Scenario, s: Sector) -> tuple[float, float]:
@@ -667,10 +832,12 @@ def troops_cap(sc: Scenario, s: Sector) -> tuple[float, float]:
     )
 
 
-def simulate_chunk(scenario: Scenario, seed: int, chunk: int, n: int) -> dict[str, SectorChunk]:
-    """Run ``n`` replications as chunk ``chunk`` of a run seeded with ``seed``."""
+def simulate_chunk(scenario: Scenario, seed: int, chunk: int, n: int,
+                   bands: bool = True) -> dict[str, SectorChunk]:
+    """Run ``n`` replications as chunk ``chunk`` of a run seeded with ``seed``; ``bands``: keep
+    the per-day histograms of progress and troops (for bands and fan charts)."""
     env = simpy.Environment()
-    run = _ChunkRun(scenario, seed, chunk, n)
+    run = _ChunkRun(scenario, seed, chunk, n, bands)
     run.start(env)
     env.run()
     return run.finish()

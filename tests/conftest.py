@@ -3,10 +3,23 @@ a run of a scenario text."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 from sim.model.loader import parse_scenario
 from sim.running.runner import simulate
+
+# The command line of an ``advsim`` child that a test interrupts with SIGINT. A test runner started
+# in the background by a non-interactive shell (CI scripts, ``nohup``, ``cmd &``) has SIGINT
+# ignored, as POSIX asks of such shells, and an ignored signal stays ignored through fork and
+# exec: Python then installs no KeyboardInterrupt handler, and the child never sees the test's
+# SIGINT. It runs to the end instead (a 2,000,000-replication run: longer than the test waits,
+# on a loaded machine). The child takes SIGINT back itself before advsim starts.
+ADVSIM_INTERRUPTIBLE = [
+    sys.executable, "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from sim.cli import main; main()",
+]
 
 
 def scenario_text(sectors: dict[str, str] | str, *, name: str = "test",

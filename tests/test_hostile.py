@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import ADVSIM_INTERRUPTIBLE
 
 ROOT = Path(__file__).resolve().parents[1]
 S = str(ROOT / "scenarios/kurakhove-reported.yaml")
@@ -234,8 +235,8 @@ def test_5_7_option_values_are_limited_before_they_are_read():
 
 def test_1_two_runs_on_one_out_only_one_succeeds(tmp_path):
     first = subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import main; main()", "run", S, "-n", "2000000",
-         "--seed", "1", "--out", "conc", "-q", "-j", "1"],
+        [*ADVSIM_INTERRUPTIBLE, "run", S, "-n", "2000000", "--seed", "1", "--out", "conc", "-q",
+         "-j", "1"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import ADVSIM_INTERRUPTIBLE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_run(tmp_path: Path, replications: int, jobs: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import main; main()", "run",
+        [*ADVSIM_INTERRUPTIBLE, "run",
          str(ROOT / "scenarios/kurakhove-reported.yaml"), "-n", str(replications), "-j", jobs,
          "--out", str(tmp_path / "run")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,

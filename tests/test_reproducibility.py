@@ -30,6 +30,22 @@ def test_jobs_do_not_change_the_numbers():
     assert one.summary() == two.summary()
 
 
+def test_histograms_only_when_asked_and_the_same_numbers_either_way():
+    """Fits, evaluations and backtests run without per-day histograms: nothing else changes."""
+    sc = load_scenario(ROOT / "scenarios/theatre.yaml")
+    full = simulate(sc, replications=600, seed=3, chunk_size=250)
+    bare = simulate(sc, replications=600, seed=3, chunk_size=250, bands=False)
+    assert tables_equal(full.table(), bare.table())
+    for so in bare.sectors.values():
+        assert so.band_counts is None and so.forces_counts is None
+        assert not so.has_forces_bands()
+    for name, so in full.sectors.items():
+        assert so.band_counts is not None and so.band_counts.sum(axis=1).tolist() == [600] * (
+            sc.horizon_days + 1)  # every replication, every day, retired or not
+        assert bare.summary()["sectors"][name]["forces"]["attacker"]["breakpoint"] == (
+            full.summary()["sectors"][name]["forces"]["attacker"]["breakpoint"])
+
+
 def test_a_different_seed_gives_different_numbers():
     sc = load_scenario(ROOT / "scenarios/kurakhove-reported.yaml")
     a = simulate(sc, replications=300, seed=1).table()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import ADVSIM_INTERRUPTIBLE
 
 from sim.cli import cli
 from sim.sweep import load_sweep, plan, run_sweep
@@ -289,8 +290,8 @@ def test_resume_after_a_signal_gives_the_table_of_an_uninterrupted_sweep(tmp_pat
     spec = bigger_spec(tmp_path)
     out, parts = tmp_path / "o", tmp_path / "o.partial/parts"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import main; main()", "sweep", str(spec),
-         "--out", str(out), "-j", "2", "--executor", executor, "-q"],
+        [*ADVSIM_INTERRUPTIBLE, "sweep", str(spec), "--out", str(out), "-j", "2",
+         "--executor", executor, "-q"],
         start_new_session=True, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60

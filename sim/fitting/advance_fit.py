@@ -294,7 +294,7 @@ def fall_days_batch(batch: Sequence[Approaches], *, jobs: int | None = 1,
     # Only the fall days are kept of each run: hundreds of runs' per-day histograms, held
     # together, took 18 GB in the leave-one-town-out evaluation.
     return simulate_batch(runs, jobs=jobs, executor=executor, scheduler=scheduler,
-                          on_chunk=on_chunk, keep=days_of)
+                          on_chunk=on_chunk, keep=days_of, bands=False)
 
 
 def fall_days(block: Advance, origins: Sequence[tuple[str, float, str | None]],

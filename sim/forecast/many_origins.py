@@ -254,5 +254,6 @@ def backtest_origins(
                         overrides=overrides, replications=replications, seed=seed,
                         sectors=sectors, until=until, horizon_days=horizon_days,
                         baseline_days=baseline_days)
-    results = simulate_batch(plan.planned(), jobs=jobs, executor=executor, scheduler=scheduler)
+    results = simulate_batch(plan.planned(), jobs=jobs, executor=executor, scheduler=scheduler,
+                             bands=False)
     return plan.scored(results, wall_seconds=time.perf_counter() - t0)

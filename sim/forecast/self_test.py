@@ -51,7 +51,7 @@ def synthetic_many(
     if not days or days[0] < 1 or days[-1] > scenario.horizon_days:
         raise ValueError(f"days must lie in 1..{scenario.horizon_days}")
     sc = replace(scenario, checkpoints_days=tuple(days))
-    result = simulate(sc, replications=count, seed=seed, jobs=1)
+    result = simulate(sc, replications=count, seed=seed, jobs=1, bands=False)
     dates = (sc.start, *(sc.start + dt.timedelta(days=d) for d in days))
     out = []
     for r in range(count):
@@ -146,7 +146,8 @@ def self_test(
                           horizon_days=horizon_days, baseline_days=baseline_days)
              for d in draws]
     batch = [p for plan in plans for p in plan.planned()]
-    results = iter(simulate_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler))
+    results = iter(simulate_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler,
+                                  bands=False))
     runs = [plan.scored([next(results) for _ in plan.runs],
                         wall_seconds=time.perf_counter() - t0) for plan in plans]
     return SelfTest(truth=truth, runs=runs, observe_every_days=observe_every_days, seed=t_seed)

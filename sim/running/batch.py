@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,17 +111,21 @@ def simulate_batch(
     on_chunk: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     keep: Callable[[Result], Any] | None = None,
+    bands: bool = True,
 ) -> list[Any]:
     """Every run's Result, in the order given, from one executor that keeps every worker busy
     across runs (see :func:`run_chunks`; ``executor``, ``jobs`` and ``scheduler`` as in
     :func:`sim.running.runner.simulate`). With ``keep``, what it takes of each Result instead,
     the Result dropped as soon as it is taken: a batch of hundreds of runs then holds one
-    run's per-day histograms at a time, not all of them."""
+    run's per-day histograms at a time, not all of them. ``bands=False``: no per-day
+    histograms at all (see :func:`sim.engine.simulate_chunk`), the same numbers."""
     runs = list(runs)
     total = sum(len(chunks(r.replications, chunk_size)) for r in runs)
     results: list[Any] = [None] * len(runs)
     with executor_for(executor, jobs, scheduler, max(total, 1)) as ex:
-        for i, parts in run_chunks(runs, ex, chunk_size=chunk_size, on_chunk=on_chunk):
+        task = simulate_chunk if bands else functools.partial(simulate_chunk, bands=False)
+        for i, parts in run_chunks(runs, ex, task=task, chunk_size=chunk_size,
+                                   on_chunk=on_chunk):
             r = runs[i]
             result = collect(r.scenario, r.replications, r.seed, parts)
             result.jobs = ex.workers

@@ -119,16 +119,18 @@ class SectorOutcomes:
                      "defender_losses", "base_m_per_day", "strikes", "attacker_breakpoint_day",
                      "defender_breakpoint_day"):
             getattr(self, name)[lo:hi] = getattr(part, name)
-        if self.band_counts is None:
-            self.band_counts = part.band_counts.astype(np.int64)  # sums of chunks: wide
-        else:
-            self.band_counts += part.band_counts
-        if self.forces_counts is None or self.forces_sums is None:
-            self.forces_counts = part.forces_counts.astype(np.int64)
-            self.forces_sums = part.forces_sums.copy()
-        else:
-            self.forces_counts += part.forces_counts
-            self.forces_sums += part.forces_sums
+        if part.band_counts is not None:  # histograms: only where asked for
+            if self.band_counts is None:
+                self.band_counts = part.band_counts.astype(np.int64)  # sums of chunks: wide
+            else:
+                self.band_counts += part.band_counts
+        if part.forces_counts is not None and part.forces_sums is not None:
+            if self.forces_counts is None or self.forces_sums is None:
+                self.forces_counts = part.forces_counts.astype(np.int64)
+                self.forces_sums = part.forces_sums.copy()
+            else:
+                self.forces_counts += part.forces_counts
+                self.forces_sums += part.forces_sums
 
     def breakpoint_days(self) -> dict[str, np.ndarray] | None:
         """Side -> the day during which it falls to its breakpoint (+inf: censored)."""

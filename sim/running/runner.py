@@ -24,6 +24,7 @@ def simulate(
     scheduler: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    bands: bool = True,
 ) -> Result:
     """Run the scenario and return its outcomes.
 
@@ -33,11 +34,13 @@ def simulate(
     an open executor of ``sim.running.executors``; the numbers depend on none of these.
     ``on_chunk(done, total)`` is called as chunks finish. Chunk k always holds the same
     replications and draws from child k of the seed's SeedSequence; changing ``chunk_size``
-    changes the numbers.
+    changes the numbers. ``bands=False`` skips the per-day histograms behind ``Result.bands``
+    and the troops by day (fits, evaluations and backtests read neither): the numbers are the
+    same.
     """
     t0 = time.perf_counter()
     [result] = simulate_batch([planned(scenario, replications, seed)], jobs=jobs,
                               executor=executor, scheduler=scheduler, on_chunk=on_chunk,
-                              chunk_size=chunk_size)
+                              chunk_size=chunk_size, bands=bands)
     result.wall_seconds = time.perf_counter() - t0
     return result

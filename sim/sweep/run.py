@@ -36,7 +36,7 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, n: int) -> tuple[dict, 
     """One task: chunk ``chunk`` of a point's run, without the per-day histograms (a sweep does
     not draw fan charts), and the seconds it took."""
     t0 = time.perf_counter()
-    out = simulate_chunk(scenario, seed, chunk, n)
+    out = simulate_chunk(scenario, seed, chunk, n, bands=False)
     empty = np.zeros((0, 0), dtype=np.int64)
     slim = {k: dataclasses.replace(v, band_counts=empty) for k, v in out.items()}
     return slim, time.perf_counter() - t0
