@@ -1,11 +1,15 @@
-"""Helpers shared by the tests: a run of a built scenario, and an interruptible advsim child."""
+"""Helpers shared by the tests: a run of a built scenario, a built scenario's file changed where
+the builder cannot go, and an interruptible advsim child."""
 
 from __future__ import annotations
 
 import sys
 
+import yaml
+
 from sim.model import builder as B
 from sim.model.scenario import Scenario
+from sim.model.writer import dump
 from sim.running.outcomes import Result
 from sim.running.runner import simulate
 
@@ -27,3 +31,19 @@ def run_built(sc: Scenario, *, replications: int, seed: int) -> tuple[Scenario, 
     (scenario, result)."""
     sc = B.checked(sc)
     return sc, simulate(sc, replications=replications, seed=seed, jobs=1)
+
+
+def edited(sc: Scenario, changes: dict[str, object], drop: tuple[str, ...] = ()) -> str:
+    """``sc`` written, then changed where the builder cannot go: values set at dotted key
+    paths (or dropped), as a file from outside might have them, for the loader's messages."""
+    raw = yaml.safe_load(dump(sc))
+    for path, value in [*changes.items(), *((k, None) for k in drop)]:
+        *parents, last = path.split(".")
+        node = raw
+        for k in parents:
+            node = node[int(k) if isinstance(node, list) else k]
+        if path in drop:
+            del node[last]
+        else:
+            node[last] = value
+    return yaml.safe_dump(raw, sort_keys=False)

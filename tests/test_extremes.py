@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
-from conftest import run_built
+from conftest import edited, run_built
 
 from sim.cli import cli
 from sim.model import builder as B
@@ -63,22 +62,6 @@ def area(*, area_km2: float, objective_km2: float, objective: str, rate: float =
     return B.area("s", area_km2=area_km2, objective_km2=objective_km2, objective=objective,
                   front_km=sector.pop("front_km", 10), advance=rate, attacker=troops,
                   defender=troops, **sector)
-
-
-def edited(sc: Scenario, changes: dict[str, object], drop: tuple[str, ...] = ()) -> str:
-    """``sc`` written, then changed where the builder cannot go: values set at dotted key
-    paths (or dropped), as a file from outside might have them, for the loader's messages."""
-    raw = yaml.safe_load(dump(sc))
-    for path, value in [*changes.items(), *((k, None) for k in drop)]:
-        *parents, last = path.split(".")
-        node = raw
-        for k in parents:
-            node = node[int(k) if isinstance(node, list) else k]
-        if path in drop:
-            del node[last]
-        else:
-            node[last] = value
-    return yaml.safe_dump(raw, sort_keys=False)
 
 
 def run_api(sc: Scenario, replications: int = 4, seed: int = 3):
