@@ -1,12 +1,16 @@
-"""Builders shared by the tests: scenario texts from sector bodies, the usual axis sector, and
-a run of a scenario text."""
+"""Helpers shared by the tests: a run of a built scenario, a built scenario's file changed where
+the builder cannot go, and an interruptible advsim child."""
 
 from __future__ import annotations
 
 import sys
-import textwrap
 
-from sim.model.loader import parse_scenario
+import yaml
+
+from sim.model import builder as B
+from sim.model.scenario import Scenario
+from sim.model.writer import dump
+from sim.running.outcomes import Result
 from sim.running.runner import simulate
 
 # The command line of an ``advsim`` child that a test interrupts with SIGINT. A test runner started
@@ -22,35 +26,24 @@ ADVSIM_INTERRUPTIBLE = [
 ]
 
 
-def scenario_text(sectors: dict[str, str] | str, *, name: str = "test",
-                  start: str = "2024-06-01", horizon: int = 365,
-                  checkpoints: tuple[int, ...] | None = None, extra: str = "") -> str:
-    """A scenario with the given sectors: their bodies (YAML, unindented) by name, or one body
-    for a sector named ``s``."""
-    if isinstance(sectors, str):
-        sectors = {"s": sectors}
-    cps = f"checkpoints_days: {list(checkpoints)}\n" if checkpoints else ""
-    body = "".join(
-        f"  {sector}:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "    ") + "\n"
-        for sector, text in sectors.items()
-    )
-    return (f"name: {name}\nstart: {start}\nhorizon_days: {horizon}\n{cps}{extra}"
-            f"sectors:\n{body}")
-
-
-def axis_body(*, length_km: float = 35, rate: object = 250, attacker: float = 1000,
-              defender: float = 1000, objective: str = "objective", advance: str = "",
-              extra: str = "") -> str:
-    """An axis sector's body: 35 km at a fixed 250 m/day (day 140) with no noise, unless told
-    otherwise; ``advance`` adds keys to its advance, ``extra`` to the sector."""
-    return (f"kind: axis\nlength_km: {length_km}\nobjective: {{name: {objective}}}\n"
-            f"forces:\n  attacker: {{troops: {attacker}}}\n  defender: {{troops: {defender}}}\n"
-            f"advance:\n  base_m_per_day: {rate}\n"
-            + textwrap.indent(textwrap.dedent(advance).strip("\n"), "  ") + "\n"
-            + textwrap.dedent(extra).strip("\n") + "\n")
-
-
-def run_text(text: str, *, replications: int, seed: int):
-    """The scenario text, parsed and run in this process: (scenario, result)."""
-    sc = parse_scenario(text)
+def run_built(sc: Scenario, *, replications: int, seed: int) -> tuple[Scenario, Result]:
+    """A built scenario, checked as the loader checks a file and run in this process:
+    (scenario, result)."""
+    sc = B.checked(sc)
     return sc, simulate(sc, replications=replications, seed=seed, jobs=1)
+
+
+def edited(sc: Scenario, changes: dict[str, object], drop: tuple[str, ...] = ()) -> str:
+    """``sc`` written, then changed where the builder cannot go: values set at dotted key
+    paths (or dropped), as a file from outside might have them, for the loader's messages."""
+    raw = yaml.safe_load(dump(sc))
+    for path, value in [*changes.items(), *((k, None) for k in drop)]:
+        *parents, last = path.split(".")
+        node = raw
+        for k in parents:
+            node = node[int(k) if isinstance(node, list) else k]
+        if path in drop:
+            del node[last]
+        else:
+            node[last] = value
+    return yaml.safe_dump(raw, sort_keys=False)

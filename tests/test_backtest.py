@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,11 @@ from sim.forecast.backtest import backtest
 from sim.forecast.notes import Note
 from sim.forecast.scores import covered, fair_crps, pit
 from sim.forecast.self_test import synthetic_observed
+from sim.model import builder as B
+from sim.model import distributions as D
 from sim.model.loader import parse_scenario
+from sim.model.scenario import Scenario
+from sim.model.writer import dump
 
 ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2024, 6, 1)
@@ -89,34 +92,28 @@ SECTORS = 100
 DAYS = (30, 75)
 
 
-def scenario_text(base: str, noise: str) -> str:
-    sector = textwrap.dedent(f"""\
-        kind: axis
-        length_km: 1000
-        objective: {{name: out of reach}}
-        forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-        advance:
-          base_m_per_day: {base}
-          noise: {noise}
-        """)
-    body = "".join(f"  s{i:03d}:\n" + textwrap.indent(sector, "    ") for i in range(SECTORS))
-    return f"name: own model\nstart: {START}\nhorizon_days: 90\nsectors:\n{body}"
+def own_model(base: B.Dist, noise: B.Dist) -> Scenario:
+    """SECTORS axes out of reach, each at ``base`` m/day with daily ``noise``."""
+    sector = B.advance(base, noise=noise)
+    return B.scenario(*(B.axis(f"s{i:03d}", length_km=1000, advance=sector,
+                               objective="out of reach") for i in range(SECTORS)),
+                      name="own model", start=START, horizon_days=90)
 
 
-TRUE = scenario_text("{dist: uniform, low: 150, high: 350}", "{dist: gamma, mean: 1, sd: 0.8}")
-OVERCONFIDENT = scenario_text("250", "{dist: gamma, mean: 1, sd: 0.2}")  # no campaign-level doubt
-BIASED = scenario_text("{dist: uniform, low: 240, high: 560}", "{dist: gamma, mean: 1, sd: 0.8}")
+TRUE = own_model(D.Uniform(low=150, high=350), D.Gamma(mean=1, sd=0.8))
+OVERCONFIDENT = own_model(250, D.Gamma(mean=1, sd=0.2))  # no campaign-level doubt
+BIASED = own_model(D.Uniform(low=240, high=560), D.Gamma(mean=1, sd=0.8))
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One series per sector from the true model, and backtests of three scenarios on them."""
     tmp = tmp_path_factory.mktemp("own")
-    truth = synthetic_observed(parse_scenario(TRUE), DAYS, seed=99)
+    truth = synthetic_observed(B.checked(TRUE), DAYS, seed=99)
     out = {}
-    for name, text in (("true", TRUE), ("overconfident", OVERCONFIDENT), ("biased", BIASED)):
+    for name, sc in (("true", TRUE), ("overconfident", OVERCONFIDENT), ("biased", BIASED)):
         path = tmp / f"{name}.yaml"
-        path.write_text(text)
+        path.write_text(dump(sc), encoding="utf-8")
         out[name] = backtest(path, truth, replications=1000, seed=5)
     return out
 
@@ -156,21 +153,13 @@ def test_checkpoints_are_the_observation_days_through_the_loader(runs):
 # -- the objective, the baseline and the anchor ---------------------------------------------------
 
 
-def axis_scenario(tmp_path: Path, base: str, noise: str | None = None, horizon: int = 60) -> Path:
-    noise_line = f"\n      noise: {noise}" if noise else ""
+def axis_scenario(tmp_path: Path, base: B.Dist, noise: B.Dist | None = None,
+                  horizon: int = 60) -> Path:
     path = tmp_path / "axis.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        name: small axis
-        start: {START}
-        horizon_days: {horizon}
-        sectors:
-          north:
-            kind: axis
-            length_km: 3
-            objective: {{name: town}}
-            forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-            advance:
-              base_m_per_day: {base}""") + noise_line + "\n")
+    sc = B.scenario(B.axis("north", length_km=3, advance=B.advance(base, noise=noise),
+                           objective="town"),
+                    name="small axis", start=START, horizon_days=horizon)
+    path.write_text(dump(sc), encoding="utf-8")
     return path
 
 
@@ -183,12 +172,12 @@ def series(days, values, sector: str = "north") -> dict[str, ObservedSeries]:
 def test_brier_of_the_objective_falling(tmp_path):
     # observed: 1.2 km by day 5 (not fallen), 3.5 km by day 20 (past the 3 km objective)
     obs = series([0, 5, 20], [0.0, 1.2, 3.5])
-    fast = backtest(axis_scenario(tmp_path, "250", "{dist: gamma, mean: 1, sd: 0.3}"), obs,
+    fast = backtest(axis_scenario(tmp_path, 250, D.Gamma(mean=1, sd=0.3)), obs,
                     replications=400, seed=1).summary()["sectors"]["north"]
     assert fast["objective_fell_observed"] == str(START + dt.timedelta(days=20))
     assert fast["observed"] == [1.2, 3.0] and fast["clipped"] == 1  # capped at the objective
     assert fast["brier"] < 0.01
-    slow = backtest(axis_scenario(tmp_path, "50"), obs, replications=50,
+    slow = backtest(axis_scenario(tmp_path, 50), obs, replications=50,
                     seed=1).summary()["sectors"]["north"]
     assert slow["brier"] == pytest.approx(0.5)  # P(fallen) = 0 on both dates; fell by the second
 
@@ -198,7 +187,7 @@ def test_baseline_extrapolates_the_trailing_rate_before_the_start(tmp_path):
     # observations in the 90 days before the start, no longer the last two: issue 12);
     # 6.5 km at day 10, so 2.5 km since the start
     obs = series([-20, -10, 0, 10], [0.0, 2.0, 4.0, 6.5])
-    s = backtest(axis_scenario(tmp_path, "250"), obs, replications=20,
+    s = backtest(axis_scenario(tmp_path, 250), obs, replications=20,
                  seed=1).summary()["sectors"]["north"]
     assert s["observed"] == [2.5]
     b = s["baseline"]
@@ -214,8 +203,8 @@ def test_baseline_extrapolates_the_trailing_rate_before_the_start(tmp_path):
 
 def test_baseline_without_history_uses_the_scenario_mean_rate_with_its_noise(tmp_path):
     obs = series([0, 40], [0.0, 2.0])
-    bt = backtest(axis_scenario(tmp_path, "{dist: uniform, low: 20, high: 80}",
-                                "{dist: gamma, mean: 1, sd: 0.5}"), obs, replications=4000,
+    bt = backtest(axis_scenario(tmp_path, D.Uniform(low=20, high=80),
+                                D.Gamma(mean=1, sd=0.5)), obs, replications=4000,
                   seed=3)
     b = bt.sectors["north"].baseline[:, 0]
     assert "mean base rate (50 m/day)" in bt.summary()["sectors"]["north"]["baseline"]["method"]
@@ -225,7 +214,7 @@ def test_baseline_without_history_uses_the_scenario_mean_rate_with_its_noise(tmp
 
 
 def test_horizon_is_extended_to_the_last_observation(tmp_path):
-    bt = backtest(axis_scenario(tmp_path, "10", horizon=30), series([0, 45], [0.0, 0.4]),
+    bt = backtest(axis_scenario(tmp_path, 10, horizon=30), series([0, 45], [0.0, 0.4]),
                   replications=10, seed=1)
     assert bt.scenario.horizon_days == 45
     assert Note(kind=N.HORIZON_EXTENDED, detail={"from_days": 30, "to_days": 45}) in bt.notes
@@ -282,14 +271,14 @@ def test_example_data_scores_the_kursk_salient_from_its_peak():
 def test_unusable_observations_are_one_line_and_exit_2(tmp_path, rows, extra, message):
     obs = tmp_path / "o.csv"
     obs.write_text("date,sector,value\n" + rows)
-    r = run("backtest", str(axis_scenario(tmp_path, "100")), "--observed", str(obs), "-n", "5",
+    r = run("backtest", str(axis_scenario(tmp_path, 100)), "--observed", str(obs), "-n", "5",
             *extra)
     assert r.exit_code == 2, r.output
     assert message in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.output
 
 
 def test_synthetic_series_round_trip_through_csv(tmp_path):
-    sc = parse_scenario(axis_scenario(tmp_path, "100").read_text())
+    sc = parse_scenario(axis_scenario(tmp_path, 100).read_text())
     s = synthetic_observed(sc, [10, 20], seed=4)
     write_observed(tmp_path / "s.csv", s.values(), source="synthetic")
     r = run("calibrate", str(tmp_path / "s.csv"), "--cv", "0.5", "--json")
@@ -300,7 +289,7 @@ def test_synthetic_series_round_trip_through_csv(tmp_path):
 def test_until_before_the_start_leaves_nothing_to_score(tmp_path):
     obs = tmp_path / "o.csv"
     obs.write_text("date,sector,value\n2024-06-01,north,0\n2024-06-10,north,1\n")
-    r = run("backtest", str(axis_scenario(tmp_path, "100")), "--observed", str(obs),
+    r = run("backtest", str(axis_scenario(tmp_path, 100)), "--observed", str(obs),
             "--until", "2024-05-01")
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
     assert "(none is dated up to 2024-05-01)" in r.stderr

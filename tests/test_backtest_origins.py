@@ -16,12 +16,12 @@ import datetime as dt
 import hashlib
 import json
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import edited
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries, parse_observed
@@ -34,7 +34,11 @@ from sim.forecast.quantiles import COLUMNS as QUANTILE_COLUMNS
 from sim.forecast.quantiles import QuantileTable
 from sim.forecast.scores import QUANTILE_LEVELS, interval_score, pit_uniformity, quantile_score, wis
 from sim.forecast.self_test import self_test
+from sim.model import builder as B
+from sim.model import distributions as D
 from sim.model.loader import load_scenario, parse_scenario
+from sim.model.scenario import Scenario
+from sim.model.writer import dump
 from sim.running.runner import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,24 +60,20 @@ def series(days, values, sector: str, frame: str = "advanced_km") -> dict[str, O
 # -- ties ------------------------------------------------------------------------------------------
 
 
-def kursk_like(tmp_path: Path, base: str = "700") -> Path:
-    path = tmp_path / "kursk.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        name: kursk-like
-        start: {START}
-        horizon_days: 60
-        sectors:
-          k:
-            kind: area
-            area_km2: 800
-            front: {{length_km: 60, scales_with_area: true}}
-            objective: {{name: cleared, held_km2: 50}}
-            forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-            advance:
-              base_m_per_day: {base}
-              noise: {{dist: gamma, mean: 1, sd: 0.3}}
-        """))
+def written(tmp_path: Path, name: str, sc: Scenario, checkpoints: bool = True) -> Path:
+    """``sc``'s file; without ``checkpoints`` it names none (they follow the horizon, as in a
+    file written by hand)."""
+    path = tmp_path / name
+    text = dump(sc) if checkpoints else edited(sc, {}, drop=("checkpoints_days",))
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def kursk_like(tmp_path: Path, base: B.Dist = 700) -> Path:
+    return written(tmp_path, "kursk.yaml", B.scenario(
+        B.area("k", area_km2=800, front_km=60, front_scales=True, objective="cleared",
+               objective_km2=50, advance=B.advance(base, noise=D.Gamma(mean=1, sd=0.3))),
+        name="kursk-like", start=START, horizon_days=60))
 
 
 def test_members_at_the_objective_are_exactly_at_it(tmp_path):
@@ -110,27 +110,13 @@ def test_the_kursk_like_tie_is_scored_inside_the_bands(tmp_path):
 # -- baselines -------------------------------------------------------------------------------------
 
 
-def axis(tmp_path: Path, base: str = "250", noise: str = "", horizon: int = 60,
-         length: float = 30, extra: str = "") -> Path:
-    """A one-sector axis; ``extra`` holds more keys of the sector, indented by four."""
-    path = tmp_path / "axis.yaml"
-    text = textwrap.dedent(f"""\
-        name: small axis
-        start: {START}
-        horizon_days: {horizon}
-        sectors:
-          north:
-            kind: axis
-            length_km: {length}
-            objective: {{name: town}}
-            forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-            advance:
-              base_m_per_day: {base}
-        """)
-    if noise:
-        text += f"      noise: {noise}\n"
-    path.write_text(text + extra)
-    return path
+def axis(tmp_path: Path, base: B.Dist = 250, noise: B.Dist | None = None, horizon: int = 60,
+         length: float = 30, checkpoints: bool = True, **sector) -> Path:
+    """A one-sector axis; ``sector`` holds more of the sector's keywords."""
+    return written(tmp_path, "axis.yaml", B.scenario(
+        B.axis("north", length_km=length, objective="town",
+               advance=B.advance(base, noise=noise), **sector),
+        name="small axis", start=START, horizon_days=horizon), checkpoints)
 
 
 def test_the_trailing_rate_is_not_one_days_step_of_a_map(tmp_path):
@@ -160,14 +146,14 @@ def test_a_remaining_distance_is_scored_where_the_objective_really_fell(tmp_path
     # 10 km to go at the start, on a 10 km axis at 500 m/day: falls on day 20; observed 0.0
     # km remaining by day 25 (fallen), 4 km on day 12
     obs = series([0, 12, 25], [10.0, 4.0, 0.0], "north", frame="remaining_km")
-    s = backtest(axis(tmp_path, "500", length=10), obs, replications=200,
+    s = backtest(axis(tmp_path, 500, length=10), obs, replications=200,
                  seed=1).summary()["sectors"]["north"]
     assert s["observed"] == [6.0, 10.0] and s["frame"] == "remaining_km"
     assert s["objective_fell_observed"] == "2024-06-26"
     assert s["brier"] == 0.0 and s["crps"] == pytest.approx(0.0)
     # a distance at the start that differs from length_km is a note, not a shift
     obs = series([0, 12], [12.0, 6.0], "north", frame="remaining_km")
-    bt = backtest(axis(tmp_path, "500", length=10), obs, replications=20, seed=1)
+    bt = backtest(axis(tmp_path, 500, length=10), obs, replications=20, seed=1)
     assert bt.summary()["sectors"]["north"]["observed"] == [6.0]
     assert Note(kind=N.FRAME_MISMATCH, sector="north",
                 detail={"observed_km": 12.0, "axis_km": 10.0}) in bt.notes
@@ -188,8 +174,9 @@ def test_a_frame_the_sector_cannot_take_is_one_line(tmp_path):
 
 
 def test_an_explicit_horizon_is_honoured_and_later_dates_reported(tmp_path):
+    # --set horizon_days moves the checkpoints of a file that names none
     obs = series([0, 10, 20, 40], [0.0, 2.5, 5.0, 10.0], "north")
-    bt = backtest(axis(tmp_path, horizon=60), obs, overrides=["horizon_days=25"],
+    bt = backtest(axis(tmp_path, horizon=60, checkpoints=False), obs, overrides=["horizon_days=25"],
                   replications=20, seed=1)
     s = bt.summary()
     assert s["horizon_days"] == 25 and s["sectors"]["north"]["days"] == [10, 20]
@@ -197,9 +184,10 @@ def test_an_explicit_horizon_is_honoured_and_later_dates_reported(tmp_path):
     assert any("1 observation date(s) after the horizon (25 days, to 2024-06-26): not scored"
                in n for n in s["notes"])
     with pytest.raises(Exception, match="horizon_days: 30 conflicts with --set horizon_days=25"):
-        backtest(axis(tmp_path), obs, overrides=["horizon_days=25"], horizon_days=30)
-    r = run("backtest", str(axis(tmp_path)), "--observed", str(_csv(tmp_path, obs)),
-            "--set", "horizon_days=5", "-n", "5")
+        backtest(axis(tmp_path, checkpoints=False), obs, overrides=["horizon_days=25"],
+                 horizon_days=30)
+    r = run("backtest", str(axis(tmp_path, checkpoints=False)), "--observed",
+            str(_csv(tmp_path, obs)), "--set", "horizon_days=5", "-n", "5")
     assert r.exit_code == 2 and "no observation within the horizon" in r.stderr
 
 
@@ -240,16 +228,12 @@ def test_each_origin_restarts_from_the_observed_position_and_knows_only_the_past
 
 
 def test_at_origin_shifts_dated_events_and_drops_passed_ones(tmp_path):
-    extra = textwrap.indent(textwrap.dedent("""\
-        milestones: [{name: near, at_km: 5}, {name: far, at_km: 20}]
-        reinforcements:
-          - {side: attacker, day: 10, troops: 100}
-          - {side: attacker, day: 40, troops: 100}
-        strikes:
-          - {start: 5, end: 15, rate_per_day: 0.1, factor: 0.8, duration_days: 2}
-          - {start: 30, rate_per_day: 0.1, factor: 0.8, duration_days: 2}
-        """), "    ")
-    sc = load_scenario(axis(tmp_path, extra=extra))
+    sc = load_scenario(axis(
+        tmp_path, milestones={"near": 5, "far": 20},
+        reinforcements=[B.reinforcement("attacker", 10, 100),
+                        B.reinforcement("attacker", 40, 100)],
+        strikes=[B.strikes(0.1, 0.8, 2, start_day=5, end_day=15),
+                 B.strikes(0.1, 0.8, 2, start_day=30)]))
     s = at_origin(sc, START + dt.timedelta(days=20), {"north": 8.0}).sectors[0]
     assert [r.day for r in s.reinforcements] == [0, 20]
     assert [(k.start_day, k.end_day) for k in s.strikes] == [(10, sc.sectors[0].strikes[1]
@@ -261,8 +245,7 @@ def test_at_origin_shifts_dated_events_and_drops_passed_ones(tmp_path):
 def test_many_origins_give_the_same_numbers_on_any_executor(tmp_path):
     days = list(range(0, 41, 4))
     obs = series(days, [0.2 * d + 0.1 * math.sin(d) for d in days], "north")
-    path = axis(tmp_path, "{dist: uniform, low: 150, high: 250}",
-                "{dist: gamma, mean: 1, sd: 0.5}", horizon=20)
+    path = axis(tmp_path, D.Uniform(low=150, high=250), D.Gamma(mean=1, sd=0.5), horizon=20)
     a = backtest_origins(path, obs, every_days=8, replications=300, seed=4, jobs=1).summary()
     b = backtest_origins(path, obs, every_days=8, replications=300, seed=4, jobs=2).summary()
     assert json.dumps(a["pooled"]) == json.dumps(b["pooled"])
@@ -271,26 +254,11 @@ def test_many_origins_give_the_same_numbers_on_any_executor(tmp_path):
 
 
 def stateless(tmp_path: Path, over: bool = False) -> Path:
-    base = "250" if over else "{dist: gamma, mean: 250, sd: 60}"
-    noise = "{dist: gamma, mean: 1, sd: 0.2}" if over else "{dist: gamma, mean: 1, sd: 0.8}"
-    path = tmp_path / ("over.yaml" if over else "true.yaml")
-    path.write_text(textwrap.dedent(f"""\
-        name: cheap axis
-        start: {START}
-        horizon_days: 70
-        replications: 150
-        seed: 1
-        sectors:
-          a:
-            kind: axis
-            length_km: 60
-            objective: {{name: town}}
-            forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-            advance:
-              base_m_per_day: {base}
-              noise: {noise}
-        """))
-    return path
+    base = 250 if over else D.Gamma(mean=250, sd=60)
+    noise = D.Gamma(mean=1, sd=0.2) if over else D.Gamma(mean=1, sd=0.8)
+    return written(tmp_path, "over.yaml" if over else "true.yaml", B.scenario(
+        B.axis("a", length_km=60, objective="town", advance=B.advance(base, noise=noise)),
+        name="cheap axis", start=START, horizon_days=70, replications=150, seed=1))
 
 
 def test_coverage_of_the_model_against_series_drawn_from_itself(tmp_path):

@@ -18,12 +18,15 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import edited
 from scipy import optimize, stats
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries, read_observed
 from sim.errors import ObservedError
 from sim.fitting.calibrate import calibrate, fit_gamma_increments, increments, loglik
+from sim.model import builder as B
+from sim.model import distributions as D
 from sim.model.loader import parse_scenario
 from sim.running.runner import simulate
 
@@ -118,22 +121,12 @@ def test_engine_generated_series_are_recovered():
     rng = np.random.default_rng(3)
     days = np.unique(np.cumsum(rng.integers(2, 13, 45)))
     days = days[days <= 300]
-    text = textwrap.dedent(f"""\
-        name: calibration truth
-        start: {START}
-        horizon_days: {int(days[-1])}
-        checkpoints_days: {days.tolist()}
-        sectors:
-          s:
-            kind: axis
-            length_km: 10000
-            objective: {{name: out of reach}}
-            forces: {{attacker: {{troops: 1000}}, defender: {{troops: 1000}}}}
-            advance:
-              base_m_per_day: {base}
-              noise: {{dist: gamma, mean: 1, sd: {cv}}}
-        """)
-    progress = simulate(parse_scenario(text), replications=60, seed=17).sectors["s"].progress
+    sc = B.checked(B.scenario(
+        B.axis("s", length_km=10000, objective="out of reach",
+               advance=B.advance(base, noise=D.Gamma(mean=1, sd=cv))),
+        name="calibration truth", start=START, horizon_days=int(days[-1]),
+        checkpoints_days=days.tolist()))
+    progress = simulate(sc, replications=60, seed=17).sectors["s"].progress
     fits = [calibrate(as_series(np.r_[0, days], np.r_[0.0, row])) for row in progress]
     rates = np.array([f.fit.rate_m_per_day for f in fits])
     cvs = np.array([f.fit.cv for f in fits])
@@ -240,12 +233,11 @@ def test_the_printed_advance_block_loads_as_a_scenario(tmp_path):
     assert "rate, km²/day" in r.stdout and "Goodness of fit" in r.stdout
     block = r.stdout.split("Fitted advance block (paste into the sector):\n\n", 1)[1]
     advance = yaml.safe_load(textwrap.dedent(block))["advance"]
-    text = (f"name: fitted\nstart: {START}\nhorizon_days: 30\nsectors:\n  kursk:\n"
-            "    kind: area\n    area_km2: 800\n    front: {length_km: 60}\n"
-            "    objective: {name: gone, held_km2: 10}\n"
-            "    forces: {attacker: {troops: 1}, defender: {troops: 1}}\n"
-            f"    advance: {json.dumps(advance)}\n")
-    sc = parse_scenario(text)
+    # the printed block, as read, in place of a built sector's advance
+    sc = parse_scenario(edited(B.scenario(
+        B.area("kursk", area_km2=800, front_km=60, objective="gone", objective_km2=10,
+               attacker=1, defender=1, advance=1),
+        name="fitted", start=START, horizon_days=30), {"sectors.kursk.advance": advance}))
     fit = calibrate(read_observed(path)["kursk"], kind="area", front_km=60).fit
     assert sc.sectors[0].advance.base_m_per_day.mean == pytest.approx(fit.rate_m_per_day,
                                                                       rel=1e-3)

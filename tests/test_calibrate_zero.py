@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import textwrap
 
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import edited
 from scipy import stats
 
 from sim.cli import cli
 from sim.data.observed import ObservedSeries
 from sim.fitting.calibrate import calibrate, fit_zero_inflated, zi_cdf, zi_loglik
+from sim.model import builder as B
 from sim.model.loader import parse_scenario
 from sim.running.runner import simulate
 
@@ -121,18 +122,11 @@ def test_the_printed_block_runs_in_the_engine_with_the_fitted_mean():
     days = np.r_[0, np.cumsum(gap)]
     cal = calibrate(as_series(days, np.r_[0, np.cumsum(d)] / 1000))
     assert cal.zero_inflated and not cal.rejected
-    block = textwrap.indent(cal.advance_yaml(), "    ")
-    sc = parse_scenario(textwrap.dedent("""\
-        name: fitted
-        start: 2024-06-01
-        horizon_days: 50
-        sectors:
-          s:
-            kind: axis
-            length_km: 1000
-            objective: {name: far}
-            forces: {attacker: {troops: 1}, defender: {troops: 1}}
-        """) + block + "\n")
+    # the printed block, as read, in place of a built sector's advance
+    advance = yaml.safe_load(cal.advance_yaml())["advance"]
+    sc = parse_scenario(edited(B.scenario(
+        B.axis("s", length_km=1000, objective="far", attacker=1, defender=1, advance=1),
+        name="fitted", start="2024-06-01", horizon_days=50), {"sectors.s.advance": advance}))
     assert sc.sectors[0].advance == cal.advance  # the printed block is the fitted one
     noise = sc.sectors[0].advance.noise
     assert noise.p_move == pytest.approx(cal.fit.p_move, rel=2e-3)

@@ -12,25 +12,30 @@ import math
 
 import numpy as np
 import pytest
-from conftest import axis_body, run_text, scenario_text
+from conftest import run_built
 from scipy import stats
+
+from sim.model import builder as B
+from sim.model import distributions as D
+from sim.model.scenario import AxisSector, Scenario, Sector
 
 N = 20_000  # replications: two engine chunks
 Z = 5.0  # standard errors allowed (two-sided chance ~6e-7 under a normal law)
 P_MIN = 1e-3  # smallest acceptable p-value of a goodness-of-fit test
 
 
-def scenario_yaml(*, sectors: dict[str, str], horizon: int, checkpoints: tuple[int, ...]) -> str:
-    return scenario_text(sectors, name="statistics", horizon=horizon, checkpoints=checkpoints)
+def scenario(*sectors: Sector, horizon: int, checkpoints: tuple[int, ...]) -> Scenario:
+    return B.scenario(*sectors, name="statistics", start="2024-06-01", horizon_days=horizon,
+                      checkpoints_days=checkpoints)
 
 
-def axis(*, base: str, length_km: float = 10_000, advance_extra: str = "", extra: str = "") -> str:
+def axis(name: str = "s", *, base: B.Dist, length_km: float = 10_000, **kw) -> AxisSector:
     """An axis sector; the default length is out of reach, so no replication stops early."""
-    return axis_body(length_km=length_km, rate=base, advance=advance_extra, extra=extra)
+    return B.axis(name, length_km=length_km, advance=base, **kw)
 
 
-def run(text: str, *, replications: int = N, seed: int = 11):
-    return run_text(text, replications=replications, seed=seed)[1]
+def run(sc: Scenario, *, replications: int = N, seed: int = 11):
+    return run_built(sc, replications=replications, seed=seed)[1]
 
 
 # -- moments -------------------------------------------------------------------------------------
@@ -72,12 +77,12 @@ LOGN_S2 = math.log(1 + 0.5**2)  # mean 1, cv 0.5: sigma^2 = ln 1.25, mu = -sigma
 
 NOISES = {
     "gamma": (
-        "{dist: gamma, mean: 1, sd: 0.5}",
+        D.Gamma(mean=1, sd=0.5),
         [math.gamma(GAMMA_SHAPE + k) / math.gamma(GAMMA_SHAPE) / GAMMA_SHAPE**k
          for k in range(1, 5)],
     ),
     "lognormal": (
-        "{dist: lognormal, mean: 1, cv: 0.5}",
+        D.LogNormal.from_mean_cv(1, 0.5),
         [math.exp(-k * LOGN_S2 / 2 + k * k * LOGN_S2 / 2) for k in range(1, 5)],
     ),
 }
@@ -123,10 +128,8 @@ T_DAYS = 100
 def test_iid_daily_noise_moments(noise):
     spec, noise_raw = NOISES[noise]
     base = 250.0
-    result = run(scenario_yaml(
-        sectors={"s": axis(base=f"{base}", advance_extra=f"noise: {spec}")},
-        horizon=T_DAYS, checkpoints=(T_DAYS,),
-    ))
+    result = run(scenario(axis(base=B.advance(base, noise=spec)),
+                          horizon=T_DAYS, checkpoints=(T_DAYS,)))
     x = result.sectors["s"].progress[:, 0]
     mean, var, mu4 = progress_moments([base**k for k in range(1, 5)], noise_raw, T_DAYS)
     # the brief's closed forms, for the reader
@@ -141,11 +144,8 @@ def test_two_level_base_and_noise():
     low, high = 200.0, 300.0
     spec, noise_raw = NOISES["gamma"]
     checkpoints = (30, 365)
-    result = run(scenario_yaml(
-        sectors={"s": axis(base=f"{{dist: uniform, low: {low}, high: {high}}}",
-                           advance_extra=f"noise: {spec}")},
-        horizon=365, checkpoints=checkpoints,
-    ))
+    result = run(scenario(axis(base=B.advance(D.Uniform(low=low, high=high), noise=spec)),
+                          horizon=365, checkpoints=checkpoints))
     so = result.sectors["s"]
     base_raw = uniform_raw(low, high)
     var_b = (high - low) ** 2 / 12
@@ -171,19 +171,15 @@ def test_two_level_base_and_noise():
 
 def test_strike_counts_are_poisson():
     horizon = 100
-    windows = {  # sector -> (rate per day, strikes block, window length in days)
-        "bounded": (0.15, "{rate_per_day: 0.15, start: 20, end: 80, factor: 0.8, "
-                          "duration_days: 3}", 60),
-        "to_horizon": (0.1, "{rate_per_day: 0.1, start: 40, end: 500, factor: 0.8, "
-                            "duration_days: 3}", horizon - 40),  # clipped at the horizon
-        "open_ended": (0.05, "{rate_per_day: 0.05, start: 10, factor: 0.8, "
-                             "duration_days: 3}", horizon - 10),
+    windows = {  # sector -> (rate per day, strikes, window length in days)
+        "bounded": (0.15, B.strikes(0.15, 0.8, 3, start_day=20, end_day=80), 60),
+        "to_horizon": (0.1, B.strikes(0.1, 0.8, 3, start_day=40, end_day=500),
+                       horizon - 40),  # clipped at the horizon
+        "open_ended": (0.05, B.strikes(0.05, 0.8, 3, start_day=10), horizon - 10),
     }
-    result = run(scenario_yaml(
-        sectors={name: axis(base="250", extra=f"strikes:\n  - {block}")
-                 for name, (_, block, _) in windows.items()},
-        horizon=horizon, checkpoints=(horizon,),
-    ))
+    result = run(scenario(*(axis(name, base=250, strikes=[block])
+                            for name, (_, block, _) in windows.items()),
+                          horizon=horizon, checkpoints=(horizon,)))
     for name, (rate, _, length) in windows.items():
         counts = result.sectors[name].strikes
         lam = rate * length
@@ -213,11 +209,8 @@ def test_censored_objective_day():
     """17 km in 100 days needs a base of at least 170 m/day: with base ~ U(100, 200), exactly
     30% of replications reach the objective, on day 17000 / base."""
     low, high, length, horizon = 100.0, 200.0, 17.0, 100
-    result = run(scenario_yaml(
-        sectors={"s": axis(base=f"{{dist: uniform, low: {low}, high: {high}}}",
-                           length_km=length)},
-        horizon=horizon, checkpoints=(50, horizon),
-    ))
+    result = run(scenario(axis(base=D.Uniform(low=low, high=high), length_km=length),
+                          horizon=horizon, checkpoints=(50, horizon)))
     so = result.sectors["s"]
     p = (high - 1000 * length / horizon) / (high - low)
     assert p == pytest.approx(0.3)
@@ -251,30 +244,19 @@ def test_censored_objective_day():
 REGIME_CHAINS = {
     # two states, exponential sojourns (gamma with sd = mean): a continuous-time Markov chain
     "two-state exponential": (
-        """\
-        regimes:
-          initial: grinding
-          states:
-            grinding: {factor: 1.0, sojourn_days: {dist: gamma, mean: 20, sd: 20}}
-            stalled: {factor: 0.2, sojourn_days: {dist: gamma, mean: 10, sd: 10}}
-        """,
+        B.regimes(B.regime("grinding", 1.0, D.Gamma(mean=20, sd=20)),
+                  B.regime("stalled", 0.2, D.Gamma(mean=10, sd=10)), initial="grinding"),
         # stationary: time share proportional to mean sojourn, (1.0 * 20 + 0.2 * 10) / 30
         (1.0 * 20 + 0.2 * 10) / 30,
     ),
     # three states with the jump chain of scenarios/kurakhove-reported.yaml and gamma sojourns:
     # embedded chain nu = (grinding 0.5, stalled 0.3, breakthrough 0.2); time share nu_i m_i
     "three-state semi-Markov": (
-        """\
-        regimes:
-          initial: stalled
-          states:
-            grinding: {factor: 1.0, sojourn_days: {dist: gamma, mean: 30, sd: 15},
-                       next: {stalled: 0.6, breakthrough: 0.4}}
-            stalled: {factor: 0.3, sojourn_days: {dist: gamma, mean: 7, sd: 4},
-                      next: {grinding: 1.0}}
-            breakthrough: {factor: 2.0, sojourn_days: {dist: gamma, mean: 4, sd: 2},
-                           next: {grinding: 1.0}}
-        """,
+        B.regimes(B.regime("grinding", 1.0, D.Gamma(mean=30, sd=15),
+                           next={"stalled": 0.6, "breakthrough": 0.4}),
+                  B.regime("stalled", 0.3, D.Gamma(mean=7, sd=4), next={"grinding": 1.0}),
+                  B.regime("breakthrough", 2.0, D.Gamma(mean=4, sd=2), next={"grinding": 1.0}),
+                  initial="stalled"),
         (0.5 * 30 * 1.0 + 0.3 * 7 * 0.3 + 0.2 * 4 * 2.0) / (0.5 * 30 + 0.3 * 7 + 0.2 * 4),
     ),
 }
@@ -290,10 +272,8 @@ def test_regimes_long_run_factor(chain):
     average of a semi-Markov chain has no simple closed form)."""
     block, stationary = REGIME_CHAINS[chain]
     burn_in, end = 200, 600
-    result = run(scenario_yaml(
-        sectors={"s": axis(base="1000", length_km=100_000, advance_extra=block)},
-        horizon=end, checkpoints=(burn_in, end),
-    ), replications=5_000)
+    result = run(scenario(axis(base=B.advance(1000, regimes=block), length_km=100_000),
+                          horizon=end, checkpoints=(burn_in, end)), replications=5_000)
     x = result.sectors["s"].progress
     avg = (x[:, 1] - x[:, 0]) / (end - burn_in)
     se = avg.std(ddof=1) / math.sqrt(avg.size)

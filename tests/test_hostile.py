@@ -24,6 +24,9 @@ from pathlib import Path
 import pytest
 from conftest import ADVSIM_INTERRUPTIBLE
 
+from sim.model import builder as B
+from sim.model.writer import dump
+
 ROOT = Path(__file__).resolve().parents[1]
 S = str(ROOT / "scenarios/kurakhove-reported.yaml")
 LIMIT_BYTES = 300 * 2**20
@@ -47,15 +50,15 @@ def advsim(*args: str, cwd: Path, limit: int | None = LIMIT_BYTES, timeout: floa
     )
 
 
+SMALL = dump(B.scenario(B.axis("a", length_km=10, objective="o", attacker=100, defender=100,
+                               advance=100),
+                        name="small", start="2024-11-20", horizon_days=60))
+
+
 def scenario(**sector: str) -> str:
-    """A small axis scenario whose sector has ``sector``'s extra YAML lines."""
-    extra = "".join(f"\n    {k}: {v}" for k, v in sector.items())
-    return (
-        "name: small\nstart: 2024-11-20\nhorizon_days: 60\nsectors:\n  a:\n    kind: axis\n"
-        "    length_km: 10\n    objective: {name: o}\n"
-        "    forces: {attacker: {troops: 100}, defender: {troops: 100}}\n"
-        "    advance: {base_m_per_day: 100}" + extra + "\n"
-    )
+    """A small axis scenario's file, as the writer writes it, with ``sector``'s extra lines
+    (hostile YAML text) added to its one sector."""
+    return SMALL + "".join(f"    {k}: {v}\n" for k, v in sector.items())
 
 
 def write(path: Path, text: str) -> str:
@@ -167,8 +170,8 @@ CASES: list[tuple[int, str, Setup, int, str]] = [
         t / "rtl.yaml", scenario().replace("  a:\n", '  "a\\u202eb":\n'))],
      2, r"contains a control character"),
     (23, "tag-on-mapping", lambda t: ["validate", write(
-        t / "tag.yaml", scenario().replace("objective: {name: o}",
-                                           "objective: !!python/object:os.system {name: o}"))],
+        t / "tag.yaml", scenario().replace("objective:\n",
+                                           "objective: !!python/object:os.system\n"))],
      2, r"tag\.yaml:\d+: sectors\.a\.objective: unsupported tag !!python/object:os\.system"),
 ]
 

@@ -1,5 +1,6 @@
-"""The package's shape: no module imports one that imports it back, and sector geometry lives
-in the sector types (nothing else branches on a kind string)."""
+"""The package's shape: no module imports one that imports it back, sector geometry lives
+in the sector types (nothing else branches on a kind string), and tests build scenarios
+instead of templating YAML."""
 
 from __future__ import annotations
 
@@ -135,3 +136,48 @@ def test_only_the_loader_and_its_inverse_import_yaml():
     importers = sorted(str(f.relative_to(ROOT)) for f in PACKAGE.rglob("*.py")
                        if imports_yaml(f.read_text(encoding="utf-8")))
     assert importers == ["sim/model/loader.py", "sim/model/writer.py"]
+
+
+# Test modules that hold scenario text on purpose: what they test is the reading of that text.
+YAML_TEXT_ALLOWED = {
+    "test_bad_input.py": "the loader's messages on bad YAML, located by line",
+    "test_fuzz.py": "fuzzed and hand-broken YAML text the loader must refuse in one line",
+    "test_hostile.py": "merge keys and anchors, which only YAML text can hold",
+    "test_properties.py": "counter-examples kept as the YAML a reader would paste into a file",
+    "test_writer.py": "a dumped sector pasted under sectors: of a scenario's text",
+}
+
+
+def scenario_texts(source: str) -> list[int]:
+    """Lines of the string literals (f-strings by their fixed parts) that start a scenario:
+    more than one line, beginning with ``name:`` and holding ``sectors:``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        else:
+            continue
+        if "\n" in text and text.lstrip().startswith("name:") and "sectors:" in text:
+            found.append(node.lineno)
+    return found
+
+
+def test_the_scenario_text_scan_sees_templates():
+    assert scenario_texts('t = """\\\n    name: x\n    start: 2024-01-01\n    sectors: {}\n"""\n')
+    assert scenario_texts('t = f"name: {n}\\nhorizon_days: 9\\nsectors:\\n  a: {{}}\\n"\n')
+    assert not scenario_texts('t = "name: x"\nu = "sectors:\\n  a: {}\\n"\n')
+
+
+def test_tests_build_scenarios_instead_of_templating_yaml():
+    """A scenario in a test comes from sim.model.builder (and, as a file, from the writer's
+    dump), so only the modules that test YAML text itself hold scenario text."""
+    tests = Path(__file__).resolve().parent
+    offenders = [f"{f.relative_to(ROOT)}:{line}"
+                 for f in sorted(tests.rglob("*.py")) if f.name not in YAML_TEXT_ALLOWED
+                 for line in scenario_texts(f.read_text(encoding="utf-8"))]
+    assert offenders == []
+    stale = [name for name in YAML_TEXT_ALLOWED
+             if not scenario_texts((tests / name).read_text(encoding="utf-8"))]
+    assert stale == []  # an allowed module that no longer needs it leaves the list

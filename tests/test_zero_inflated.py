@@ -7,11 +7,14 @@ import math
 
 import numpy as np
 import pytest
+from conftest import edited
 from scipy import stats
 
 from sim.errors import ScenarioError
+from sim.model import builder as B
 from sim.model import distributions as D
 from sim.model.loader import parse_scenario
+from sim.model.scenario import Scenario
 
 CASES = [(0.3, 1.0, 2.0), (0.8, 1.0, 0.7), (1.0, 1.0, 0.5), (0.05, 2.0, 9.0)]
 
@@ -64,31 +67,28 @@ def test_too_small_an_sd_is_refused():
     assert set(np.round(x, 9)) == {0.0, 4.0}
 
 
-def scenario(noise: str) -> str:
-    return f"""\
-name: z
-start: 2024-01-01
-horizon_days: 30
-sectors:
-  a:
-    kind: axis
-    length_km: 10
-    objective: {{name: o}}
-    forces: {{attacker: {{troops: 1}}, defender: {{troops: 1}}}}
-    advance:
-      base_m_per_day: 100
-      noise: {noise}
-"""
+def scenario(noise: D.Distribution | None = None) -> Scenario:
+    return B.scenario(B.axis("a", length_km=10, objective="o", attacker=1, defender=1,
+                             advance=B.advance(100, noise=noise)),
+                      name="z", start="2024-01-01", horizon_days=30)
+
+
+def with_noise(spec: dict) -> str:
+    """The scenario's file with ``spec`` as its daily noise, as a file would spell it."""
+    return edited(scenario(), {"sectors.a.advance.noise": spec})
 
 
 def test_the_loader_takes_it_as_daily_noise_and_checks_its_mean():
-    sc = parse_scenario(scenario("{dist: zero_inflated_gamma, p_move: 0.4, mean: 1, sd: 2}"))
+    sc = parse_scenario(with_noise(
+        {"dist": "zero_inflated_gamma", "p_move": 0.4, "mean": 1, "sd": 2}))
     noise = sc.sectors[0].advance.noise
     assert isinstance(noise, D.ZeroInflatedGamma) and noise.p_move == 0.4
     with pytest.raises(ScenarioError, match="daily noise must have mean 1"):
-        parse_scenario(scenario("{dist: zero_inflated_gamma, p_move: 0.4, mean: 2, sd: 4}"))
+        parse_scenario(with_noise(
+            {"dist": "zero_inflated_gamma", "p_move": 0.4, "mean": 2, "sd": 4}))
     with pytest.raises(ScenarioError, match="p_move must lie in"):
-        parse_scenario(scenario("{dist: zero_inflated_gamma, p_move: 0, mean: 1, sd: 2}"))
+        parse_scenario(with_noise(
+            {"dist": "zero_inflated_gamma", "p_move": 0, "mean": 1, "sd": 2}))
 
 
 def test_the_engine_advances_by_the_mean_overall():
@@ -96,7 +96,7 @@ def test_the_engine_advances_by_the_mean_overall():
     with variance 30·(0.1 km)²·sd² (independent days)."""
     import sim
 
-    sc = parse_scenario(scenario("{dist: zero_inflated_gamma, p_move: 0.3, mean: 1, sd: 2.5}"))
+    sc = B.checked(scenario(D.ZeroInflatedGamma(p_move=0.3, mean=1, sd=2.5)))
     r = sim.simulate(sc, replications=4000, seed=2)
     x = r.sectors["a"].progress[:, -1]
     sd = 0.1 * 2.5 * math.sqrt(30)
