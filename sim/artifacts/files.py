@@ -479,7 +479,8 @@ def provenance(*, seed: int | None, packages: Sequence[str] = (), **sha256: str)
 # -- manifests -----------------------------------------------------------------------------------
 
 KINDS = {"run": "a results folder of advsim run", "sweep": "a sweep folder of advsim sweep",
-         "trace": "a trace folder of advsim trace --out"}
+         "trace": "a trace folder of advsim trace --out",
+         "backtest": "a backtest folder of advsim backtest --out"}
 
 
 def input_hashes(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
@@ -508,11 +509,12 @@ def kind_of(folder: Path, manifest: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def read_manifest(folder: str | os.PathLike[str], kind: str, spec: str | None = None,
-                  ) -> dict[str, Any]:
-    """The manifest of a folder of ``kind``, once every file it lists matches its checksum;
-    otherwise one AdvsimError naming ``spec`` (default: the folder) and what is wrong: not a
-    folder, not written by advsim, another kind, or a damaged or edited file."""
+def read_manifest(folder: str | os.PathLike[str], kind: str, spec: str | None = None, *,
+                  required: Sequence[str] = ()) -> dict[str, Any]:
+    """The manifest of a folder of ``kind`` that holds the ``required`` files, once every file
+    it lists matches its checksum; otherwise one AdvsimError naming ``spec`` (default: the
+    folder) and what is wrong: not a folder, not written by advsim, another kind, a required
+    file missing, or a damaged or edited file."""
     folder = Path(folder)
     spec = str(folder) if spec is None else spec
     want = KINDS[kind]
@@ -530,4 +532,7 @@ def read_manifest(folder: str | os.PathLike[str], kind: str, spec: str | None = 
     if got != kind:
         what = KINDS.get(got or "", f"a folder of kind {got!r}" if got else "of no known kind")
         raise AdvsimError(f"{spec}: {what} (expected {want})")
+    for name in required:
+        if not (folder / name).is_file():
+            raise AdvsimError(f"{spec}: not {want} (no {name})")
     return manifest

@@ -57,10 +57,7 @@ def read_trace(folder: str | os.PathLike[str]) -> dict[str, Any]:
     the folder is checked against its manifest. Every failure is one AdvsimError naming the
     folder."""
     path, spec = Path(folder), os.fspath(folder)
-    manifest = read_manifest(path, "trace", spec)
-    for name in TRACE_FILES:
-        if not (path / name).is_file():
-            raise AdvsimError(f"{spec}: not a trace folder (no {name})")
+    manifest = read_manifest(path, "trace", spec, required=TRACE_FILES)
     try:
         doc = json.loads((path / "trace.json").read_text(encoding="utf-8"))
         places = {info["sector"]: (name, info) for name, info in doc["places"].items()}

@@ -37,14 +37,10 @@ class SavedBacktest:
     def from_folder(cls, folder: str | os.PathLike[str]) -> SavedBacktest:
         """Read a folder :func:`write` wrote, its files checked against the manifest's
         checksums; anything else is one AdvsimError."""
-        from ..artifacts.files import verify_folder
+        from ..artifacts.files import read_manifest
 
         p = Path(folder)
-        if not (p / "manifest.json").is_file():
-            raise AdvsimError(f"{p}: not a backtest folder (no manifest.json)")
-        manifest = verify_folder(p, first=FILES)
-        if manifest.get("kind") != KIND:
-            raise AdvsimError(f"{p}: a folder of kind {manifest.get('kind')!r}, not a backtest")
+        manifest = read_manifest(p, KIND, required=FILES)
         try:
             scores = json.loads((p / SCORES).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
@@ -59,7 +55,7 @@ def write(folder: str | os.PathLike[str], backtest: Any, *,
     ``summary()``, and ``quantiles()`` where it has projections of observed series) into
     ``folder``, whole or not at all. ``inputs`` names the files it read (``scenario``,
     ``observed``); their sha256 go into the manifest's provenance."""
-    from ..artifacts.files import WRITTEN_BY, atomic_dir, checksums, provenance, sha256_file
+    from ..artifacts.files import atomic_dir, provenance, sha256_file, write_manifest
 
     summary = backtest.summary()
     form = ("self_test" if "self_test" in summary else
@@ -71,17 +67,12 @@ def write(folder: str | os.PathLike[str], backtest: Any, *,
     with atomic_dir(target) as tmp:
         (tmp / SCORES).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         table.write(tmp / QUANTILES)
-        manifest = {
-            "kind": KIND,
+        write_manifest(tmp, KIND, {
             "form": form,
             **provenance(seed=summary["seed"], **hashes),
             "scenario": summary.get("scenario"),
             "observed": summary.get("observed"),
             "replications": summary.get("replications"),
             "inputs": {k: os.fspath(v) for k, v in (inputs or {}).items() if v is not None},
-            "written_by": WRITTEN_BY,
-            "files": checksums(tmp, FILES),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n",
-                                           encoding="utf-8")
+        })
     return target

@@ -373,13 +373,6 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "chart"
 
 
-def _read(path: Path, spec: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
-
-
 def _manifest(folder: Path | None) -> dict:
     if folder is None or not (folder / "manifest.json").is_file():
         return {}

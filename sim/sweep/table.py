@@ -192,10 +192,7 @@ def _read_sweep(folder: str | os.PathLike[str]) -> SweepResult:
     from .spec import load_sweep
 
     path, spec = Path(folder), os.fspath(folder)
-    manifest = read_manifest(path, "sweep", spec)
-    for name in SWEEP_FILES:
-        if not (path / name).is_file():
-            raise AdvsimError(f"{spec}: not a sweep folder (no {name})")
+    manifest = read_manifest(path, "sweep", spec, required=SWEEP_FILES)
     try:
         the_plan = make_plan(load_sweep(path / "sweep.yaml"))
     except ScenarioError as e:
