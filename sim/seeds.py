@@ -24,6 +24,11 @@
   each forecaster (common random numbers: their difference is sharper) and whatever the
   other towns or the executor. The randomised PIT of its scores draws from child
   ``(name_key("evaluate:pit"),)`` (``evaluation_rng``).
+- **outlook** with seed ``s``: place ``P`` (its slug) runs with the run seed
+  ``outlook_seed(s, P)``: 63 bits of child ``(name_key("outlook:" + P),)``, so its scenario
+  file (``--scenarios``, which carries that seed) run alone gives the same numbers. A forward
+  evaluation's origin ``o`` uses ``outlook_seed(s, P + "@" + o)`` (ISO date); its randomised
+  PITs draw from child ``(name_key("outlook:pit"),)``.
 - **reference fit --check** with seed ``s``: the approaches of distance band ``b`` (0 the
   nearest) run with ``fit_check_seed(s, b)``: 63 bits of child ``(name_key("fit-check"), b)``;
   the band's bootstrap of towns draws from child ``(name_key("fit-check:bootstrap"), b)``
@@ -139,6 +144,12 @@ def evaluation_seed(seed: int, town: str) -> int:
 def evaluation_rng(seed: int) -> np.random.Generator:
     """The generator of an evaluation's randomised PITs."""
     return child_rng(seed, name_key("evaluate:pit"))
+
+
+def outlook_seed(seed: int, place: str) -> int:
+    """The run seed of an outlook's projection of ``place`` (its slug): 63 bits of child
+    ``(name_key("outlook:" + place),)``, whatever the other places or the executor."""
+    return child_seed(seed, name_key("outlook:" + place))
 
 
 def fit_check_seed(seed: int, band: int) -> int:

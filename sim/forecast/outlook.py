@@ -1,0 +1,310 @@
+"""The outlook: every place near the front on a date, and when each may fall.
+
+From the snapshots up to the outlook's date ``D`` only (:class:`sim.data.front.FrontSeries`
+measured to every place of a gazetteer):
+
+1. **The places asked about**: every place within ``radius_km`` of the held territory on the
+   last map on or before ``D`` and still outside it.
+2. **Where each stands**: its distance; the regime of the front's last step towards it
+   (:func:`sim.fitting.reference.classify`: stalled, grinding, surging, setback) and how long
+   the steps before it have been in that regime; the held km² within the radius and the share
+   of bearings with held ground (how far it is surrounded).
+3. **The class**: the approaches of *every* place of the gazetteer whose front came within
+   ``within_km`` on or before ``D`` (:func:`class_of`), attacked or not, so the class is not
+   only the towns the front came for; the advance model is fitted to it
+   (:func:`sim.fitting.advance_fit.fit`), knowing nothing after ``D``.
+4. **The projection**: each place is its own one-sector scenario (the fitted advance from the
+   distance remaining, starting in the regime it is in), all run as one batch
+   (:mod:`sim.running.batch`); place ``P`` runs with ``outlook_seed(seed, P)``, so its
+   scenario file run alone (``--scenarios``) gives the same numbers.
+
+A projection starts a fresh sojourn in the regime it finds (the engine's semi-Markov chain
+has no memory of how long a regime has lasted): the days in regime are printed, not used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import AdvsimError
+from ..fitting.advance_fit import AdvanceFit, approach_scenario, fit
+from ..fitting.reference import WITHIN_KM, ReferenceClass, approach, classify
+from ..seeds import outlook_seed
+
+if TYPE_CHECKING:
+    from ..data.front import FrontSeries
+    from ..data.snapshots import LayerMap
+    from ..data.towns import Place
+    from ..model.scenario import Scenario
+    from ..running.executors import Executor
+
+RADIUS_KM = 30.0
+HORIZON_DAYS = 730
+REPLICATIONS = 10_000
+WITHIN_DAYS = (30, 90, 180, 365)  # P(fallen within) columns
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+class OutlookError(AdvsimError):
+    """An outlook that cannot be made as asked (no map by the date, no place in range)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Standing:
+    """Where a place stands on the outlook's map."""
+
+    place: Place
+    distance_km: float
+    regime: str
+    regime_days: int  # how long the steps up to the map have been in ``regime``
+    held_km2: float = 0.0
+    surrounded: float = 0.0  # share of bearings with held ground within the radius
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceOutlook:
+    """One place's projection: days from the map to its fall (inf: not within the horizon)."""
+
+    standing: Standing
+    fall_days: np.ndarray
+    seed: int
+
+    def p_within(self, days: float) -> float:
+        return float(np.mean(self.fall_days <= days))
+
+    def quantile_days(self, q: float) -> float:
+        """The ``q`` quantile of the fall day (inf where it lies beyond the horizon)."""
+        x = np.sort(self.fall_days)
+        k = int(np.ceil(q * len(x))) - 1
+        return float(x[max(k, 0)])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outlook:
+    asked: dt.date
+    map_date: dt.date
+    places: list[PlaceOutlook]  # by risk: P(fallen within 180 days), then nearest
+    fit: AdvanceFit
+    cls: ReferenceClass
+    radius_km: float
+    horizon_days: int
+    replications: int
+    seed: int
+    files: tuple[str, ...]  # the snapshots read (map dates up to map_date)
+    held: str
+    layer_map: LayerMap | None = field(default=None, repr=False)
+    scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
+
+
+# -- where a place stands -------------------------------------------------------------------------
+
+
+def regime_now(dates: Sequence[dt.date], distance_km: np.ndarray) -> tuple[str | None, int]:
+    """The regime of the last step of a series and the days its run of steps has lasted
+    (None, 0 with fewer than two observations)."""
+    if len(dates) < 2:
+        return None, 0
+    states = []
+    for i in range(len(dates) - 1, 0, -1):
+        days = (dates[i] - dates[i - 1]).days
+        state = classify(float(distance_km[i - 1] - distance_km[i]) * 1000.0 / days)
+        if states and state != states[0][0]:
+            break
+        states.append((state, days))
+    return states[0][0], sum(d for _, d in states)
+
+
+def class_of(series: FrontSeries, *, within_km: float = WITHIN_KM) -> ReferenceClass:
+    """The reference class of every place in ``series`` (up to its last map)."""
+    approaches = []
+    for j, p in enumerate(series.places):
+        a = approach(p.slug, series.dates, series.distance_km[:, j], within_km,
+                     source=p.name)
+        if a is not None:
+            approaches.append(a)
+    until = series.dates[-1]
+    first, last = series.files[0], series.files[-1]
+    where = f"{first.name} … {last.name}" if len(series.files) > 1 else first.name
+    return ReferenceClass(until=until, within_km=float(within_km),
+                          approaches=tuple(approaches),
+                          file=f"{len(series.files)} maps ({where} in {last.parent})")
+
+
+def standing(series: FrontSeries, radius_km: float = RADIUS_KM) -> list[Standing]:
+    """Every place within ``radius_km`` of the held territory on the series' last map and
+    outside it, with its regime (not yet its surroundings)."""
+    last = series.distance_km[-1]
+    out = []
+    for j in np.flatnonzero((last > 0) & (last <= radius_km)):
+        state, days = regime_now(series.dates, series.distance_km[:, j])
+        out.append(Standing(place=series.places[j], distance_km=float(last[j]),
+                            regime=state or "stalled", regime_days=days))
+    return out
+
+
+def with_surroundings(stands: list[Standing], series: FrontSeries,
+                      radius_km: float = RADIUS_KM) -> list[Standing]:
+    """The places with the held km² and share of bearings around them on the last map."""
+    from dataclasses import replace
+
+    from ..data.front import Frame, held_polygons, held_union, read_held, surroundings
+
+    if not stands:
+        return stands
+    places = [s.place for s in stands]
+    frame = Frame.around(places)
+    snap = read_held(series.files[-1], series.layer_map, series.held)
+    union = held_union(frame, held_polygons(snap, series.layer_map, series.held))
+    got = surroundings(union, frame.points(places), radius_km)
+    return [replace(s, held_km2=float(got.held_km2[i]), surrounded=float(got.surrounded[i]))
+            for i, s in enumerate(stands)]
+
+
+# -- the projection -------------------------------------------------------------------------------
+
+
+def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_days: int,
+                   replications: int, seed: int) -> Scenario:
+    """One place's approach as a scenario: the fitted advance from its distance, in its
+    regime, from ``start``, with the run seed ``seed``."""
+    from dataclasses import replace
+
+    sc = approach_scenario(model.block(), [(s.place.slug, s.distance_km, s.regime)],
+                           horizon_days, start=start, replications=replications,
+                           seed=seed)
+    sector = replace(sc.sectors[0], objective=s.place.name)
+    return replace(sc, name=f"outlook-{s.place.slug}", sectors=(sector,),
+                   description=(f"{s.place.name}: {s.distance_km:.2f} km from the held territory "
+                                f"on {start}, {s.regime} for {s.regime_days} days; the advance "
+                                f"fitted to the maps up to {model.until} "
+                                f"({len(model.towns)} approaches)"))
+
+
+def project(runs: Sequence[Scenario], *, jobs: int | None = 1,
+            executor: str | Executor = "local", scheduler: str | None = None,
+            on_chunk: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """Days to the fall in each one-sector scenario (inf: not within its horizon), every
+    scenario's chunks on one executor."""
+    from ..running.batch import Planned, simulate_batch
+
+    def days_of(res) -> np.ndarray:
+        [out] = res.sectors.values()
+        d = np.asarray(out.objective_day, dtype=float)
+        return np.where(np.isfinite(d), d, np.inf)
+
+    return simulate_batch([Planned(scenario=sc, replications=sc.replications, seed=sc.seed)
+                           for sc in runs], jobs=jobs, executor=executor, scheduler=scheduler,
+                          on_chunk=on_chunk, keep=days_of, bands=False)
+
+
+def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float = RADIUS_KM,
+            within_km: float = WITHIN_KM, horizon_days: int = HORIZON_DAYS,
+            replications: int = REPLICATIONS, seed: int = 1, jobs: int | None = 1,
+            executor: str | Executor = "local", scheduler: str | None = None,
+            fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
+            on_chunk: Callable[[int, int], None] | None = None) -> Outlook:
+    """The outlook of every place near the front on ``day`` (default: the last map), from
+    the maps up to it only (see the module)."""
+    asked = day or series.dates[-1]
+    known = series.upto(series.dates[series.index_of(asked)])
+    map_date = known.dates[-1]
+    stands = standing(known, radius_km)
+    if not stands:
+        raise OutlookError(f"no place of the gazetteer within {radius_km:g} km of the held "
+                           f"territory on {map_date} (and outside it); widen --radius-km or "
+                           "give more places")
+    stands = with_surroundings(stands, known, radius_km)
+    cls = class_of(known, within_km=within_km)
+    model = fitted(cls)
+    scenarios = {s.place.slug: place_scenario(model, s, map_date, horizon_days=horizon_days,
+                                              replications=replications,
+                                              seed=outlook_seed(seed, s.place.slug))
+                 for s in stands}
+    days = project(list(scenarios.values()), jobs=jobs, executor=executor,
+                   scheduler=scheduler, on_chunk=on_chunk)
+    places = [PlaceOutlook(standing=s, fall_days=d, seed=scenarios[s.place.slug].seed)
+              for s, d in zip(stands, days)]
+    places.sort(key=lambda p: (-p.p_within(180), -p.p_within(365), p.standing.distance_km))
+    return Outlook(asked=asked, map_date=map_date, places=places, fit=model, cls=cls,
+                   radius_km=radius_km, horizon_days=horizon_days, replications=replications,
+                   seed=seed, files=tuple(str(f) for f in known.files), held=series.held,
+                   layer_map=series.layer_map, scenarios=scenarios)
+
+
+# -- as tables ------------------------------------------------------------------------------------
+
+CDF_DAYS = (30, 60, 90, 180, 270, 365, 540, 730)  # the hub table's cdf points (within horizon)
+
+
+def _day_or_none(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def place_rows(o: Outlook) -> list[dict]:
+    """One record per place, by risk: where it stands and its projection (None: beyond the
+    horizon)."""
+    rows = []
+    for rank, p in enumerate(o.places, start=1):
+        s, pl = p.standing, p.standing.place
+        q = {f"fall_day_p{round(100 * x)}": _day_or_none(p.quantile_days(x)) for x in QUANTILES}
+        dates = {k.replace("day", "date"): (None if v is None else
+                                            (o.map_date + dt.timedelta(days=int(v))).isoformat())
+                 for k, v in q.items()}
+        rows.append({
+            "rank": rank, "place": pl.slug, "name": pl.name,
+            "region": getattr(pl, "region", "") or "",
+            "population": getattr(pl, "population", None),
+            "lat": pl.lat, "lon": pl.lon, "distance_km": round(s.distance_km, 3),
+            "regime": s.regime, "regime_days": s.regime_days,
+            "surrounded_share": round(s.surrounded, 3),
+            "held_km2_within_radius": round(s.held_km2, 1),
+            **{f"p_fallen_{d}d": round(p.p_within(d), 4) for d in WITHIN_DAYS
+               if d <= o.horizon_days},
+            **q, **dates, "seed": p.seed,
+        })
+    return rows
+
+
+def hub_rows(o: Outlook) -> list[tuple]:
+    """The projections as the hub's long table: (reference_date, target, horizon, location,
+    output_type, output_type_id, value). ``target`` is ``fall_day`` (days after the
+    reference date), ``horizon`` the days simulated; quantile rows at the hub's 23 levels
+    (inf where beyond the horizon: an empty, null, field in the CSV), cdf rows P(fallen by day
+    ``output_type_id``)."""
+    from .scores import QUANTILE_LEVELS
+
+    ref = o.map_date.isoformat()
+    out = []
+    for p in o.places:
+        loc = p.standing.place.slug
+        out += [(ref, "fall_day", o.horizon_days, loc, "quantile", level,
+                 p.quantile_days(level)) for level in QUANTILE_LEVELS]
+        out += [(ref, "fall_day", o.horizon_days, loc, "cdf", d, p.p_within(d))
+                for d in CDF_DAYS if d <= o.horizon_days]
+    return out
+
+
+def summary(o: Outlook) -> dict:
+    """The outlook as JSON (``--json``)."""
+    f = o.fit
+    return {
+        "date": o.asked.isoformat(), "map_date": o.map_date.isoformat(),
+        "radius_km": o.radius_km, "horizon_days": o.horizon_days,
+        "replications": o.replications, "seed": o.seed, "held": o.held,
+        "snapshots": len(o.files), "last_snapshot": o.files[-1] if o.files else None,
+        "class": {"approaches": len(o.cls.approaches),
+                  "fell": sum(a.fell for a in o.cls.approaches),
+                  "within_km": o.cls.within_km, "until": o.cls.until.isoformat()},
+        "advance": {"base_mean_m_per_day": round(f.base_mean_m_per_day, 2),
+                    "base_cv": round(f.base_cv, 3), "noise_sd": round(f.noise_sd, 3),
+                    "regimes": {r.name: {"factor": round(r.factor, 4),
+                                         "sojourn_mean_days": round(r.sojourn_mean_days, 1),
+                                         "sojourn_cv": round(r.sojourn_cv, 3)}
+                                for r in f.regimes}},
+        "places": place_rows(o),
+    }

@@ -1,0 +1,108 @@
+"""The outlook's map: the held territory on the outlook's date and every place asked about,
+coloured by its probability of falling within 180 days, the likeliest labelled.
+
+One azimuthal equidistant frame around the places (km), matplotlib's object-oriented API, no
+tiles and nothing from the network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ...forecast.outlook import Outlook
+
+WITHIN_DAYS = 180
+LABELS = 14  # at most this many places are named (the likeliest to fall)
+MARGIN_KM = 25.0
+
+
+def outlook_figure(o: Outlook) -> Figure:
+    import numpy as np
+    import shapely
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    from ...data.front import Frame, held_polygons, read_held
+    from .map import _patch
+
+    places = [p.standing.place for p in o.places]
+    frame = Frame.around(places)
+    xy = shapely.get_coordinates(frame.points(places)) / 1000.0
+    prob = np.array([p.p_within(WITHIN_DAYS) for p in o.places])
+    lo, hi = xy.min(axis=0) - MARGIN_KM, xy.max(axis=0) + MARGIN_KM
+    snap = read_held(o.files[-1], o.layer_map, o.held)
+    held = frame.local(held_polygons(snap, o.layer_map, o.held))
+    view = shapely.box(lo[0] * 1000, lo[1] * 1000, hi[0] * 1000, hi[1] * 1000)
+    shown = shapely.intersection(shapely.union_all(held), view) if len(held) else None
+
+    width = 11.0
+    height = min(max(width * (hi[1] - lo[1]) / (hi[0] - lo[0]), 5.0), 14.0)
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.subplots()
+    if shown is not None and not shown.is_empty:
+        patch = _patch(shown, facecolor="#e8b4a8", edgecolor="#a52714", linewidth=0.8,
+                       zorder=1)
+        if patch is not None:
+            ax.add_patch(patch)
+    cmap = colormaps["YlOrRd"]
+    norm = Normalize(0.0, 1.0)
+    order = np.argsort(prob)  # likeliest drawn last, on top
+    sc = ax.scatter(xy[order, 0], xy[order, 1], c=prob[order], cmap=cmap, norm=norm, s=46,
+                    edgecolors="#333333", linewidths=0.6, zorder=3)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    fig.colorbar(sc, ax=ax, shrink=0.6, label=f"P(fallen within {WITHIN_DAYS} days)")
+    ax.set_title(f"Outlook of {o.map_date}: {len(o.places)} places within "
+                 f"{o.radius_km:g} km of the held territory (shaded); "
+                 f"{min(LABELS, len(o.places))} likeliest named", fontsize=10)
+    centre = f"{abs(frame.lat):.2f}°{'N' if frame.lat >= 0 else 'S'} " \
+             f"{abs(frame.lon):.2f}°{'E' if frame.lon >= 0 else 'W'}"
+    ax.set_xlabel(f"km east of {centre}")
+    ax.set_ylabel(f"km north of {centre}")
+    ax.grid(True, linewidth=0.3, alpha=0.5)
+    _labels(fig, ax, xy, [f"{p.standing.place.name} {_pct(x)}" for p, x in zip(o.places, prob)],
+            list(np.argsort(-prob, kind="stable")[:LABELS]))
+    return fig
+
+
+def _pct(p: float) -> str:
+    return "<1%" if 0 < p < 0.005 else (">99%" if 0.995 < p < 1 else f"{p:.0%}")
+
+
+def _labels(fig, ax, xy, texts, which) -> None:
+    """Name the points ``which`` (in order of importance), each at the first of a few spots
+    around its point where it overlaps no label already placed."""
+    spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
+             ((5, 13), "left"), ((-5, 13), "right")]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # the layout settles before the labels are measured
+    renderer = canvas.get_renderer()
+    placed = []
+    for i in which:
+        for k, (offset, ha) in enumerate(spots):
+            t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
+                            ha=ha, fontsize=8, zorder=4,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                  "alpha": 0.8})
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed) or k == len(spots) - 1:
+                placed.append(box)
+                break
+            t.remove()
+
+
+def outlook_map(o: Outlook, path: str | os.PathLike[str]) -> Path:
+    """Draw the outlook's map into ``path`` (.png, .svg or .pdf), whole or not at all."""
+    from .base import require_matplotlib, save
+
+    require_matplotlib()
+    return save(outlook_figure(o), path)

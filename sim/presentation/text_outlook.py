@@ -1,0 +1,124 @@
+"""The outlook and its forward evaluation as text: one table of places by risk, and the
+scores of outlooks made on past dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from .text import spark, table
+from .text_forecasts import _skill, forecaster_words
+
+if TYPE_CHECKING:
+    from ..forecast.outlook import Outlook
+
+
+def _p(x: float) -> str:
+    """A probability to two places, with the ends kept honest: 1.00 only when certain."""
+    if x >= 1.0:
+        return "1"
+    if x <= 0.0:
+        return "0"
+    return "<0.01" if x < 0.005 else (">0.99" if x > 0.995 else f"{x:.2f}")
+
+
+def _when(o: Outlook, day: float) -> str:
+    if day == float("inf"):
+        return f"> {o.horizon_days} d"
+    return (o.map_date + dt.timedelta(days=int(day))).isoformat()
+
+
+def format_outlook(o: Outlook, limit: int | None = None) -> str:
+    """``advsim outlook``: the places by risk."""
+    f = o.fit
+    names = [p.standing.place.name for p in o.places]
+    twice = {n for n in names if names.count(n) > 1}
+    head = [
+        f"Outlook of {o.map_date} (the last map on or before {o.asked}): "
+        f"{len(o.places)} places within {o.radius_km:g} km of the held territory and outside "
+        "it, by risk.",
+        f"  The class: {len(o.cls.approaches)} approaches (places the front came within "
+        f"{o.cls.within_km:g} km of, {sum(a.fell for a in o.cls.approaches)} fell) in "
+        f"{len(o.files)} maps up to {o.cls.until}; nothing later is read.",
+        f"  Advance fitted to it: base {f.base_mean_m_per_day:.0f} m/day "
+        f"(cv {f.base_cv:.2f} across places), regimes "
+        + ", ".join(f"{r.name} ×{r.factor:.2g} for ~{r.sojourn_mean_days:.0f} d"
+                    for r in f.regimes) + ".",
+        f"  {o.replications:,} replications a place over {o.horizon_days} days; "
+        "P(fallen within N days); dates of the 10th, 50th and 90th percentile of the fall.",
+        "",
+    ]
+    cols = [d for d in (30, 90, 180, 365) if d <= o.horizon_days]
+    rows = []
+    shown = o.places if limit is None else o.places[:limit]
+    for p in shown:
+        s = p.standing
+        name = s.place.name
+        if name in twice:
+            name += f" ({getattr(s.place, 'region', '') or s.place.slug})"
+        rows.append([name, f"{s.distance_km:.1f}", f"{s.regime} ({s.regime_days} d)",
+                     f"{s.surrounded:.0%}",
+                     *(_p(p.p_within(d)) for d in cols),
+                     *(_when(o, p.quantile_days(q)) for q in (0.1, 0.5, 0.9))])
+    body = table(["place", "km", "regime (days in it)", "surrounded",
+                  *(f"{d} d" for d in cols), "P10", "P50", "P90"], rows)
+    tail = []
+    if limit is not None and len(o.places) > limit:
+        tail = [f"    ... and {len(o.places) - limit} more (all of them: --out DIR or --json)"]
+    notes = ["",
+             "  km: to the held territory on the map. Regime: of the front's last step towards "
+             "the place (stalled < 20 m/day, grinding, surging ≥ 100, setback); a projection "
+             "starts a fresh spell in it.",
+             "  surrounded: the share of bearings with held ground within "
+             f"{o.radius_km:g} km."]
+    return "\n".join([*head, *body, *tail, *notes])
+
+
+def format_forward(t: dict) -> str:
+    """``advsim outlook --evaluate`` / ``--score``: outlooks made on past dates, scored on the
+    maps after each."""
+    origins = t["origins"]
+    span = origins[0] if len(origins) == 1 else f"{origins[0]} … {origins[-1]}"
+    out = [f"Forward evaluation: {t['cases']} projections of {t['places']} places from "
+           f"{len(origins)} origin{'s' if len(origins) != 1 else ''} ({span}), each fitted on "
+           f"the maps up to its origin only and scored on the maps after it, to "
+           f"{t['last_map']}; {t['fell']} of the projected places fell.", ""]
+    for d in t["skipped"]:
+        out.insert(1, f"  origin {d['origin']} skipped: {d['why']}")
+    out += _scores_table(t["pooled"])
+    out += ["", "  PIT histograms (10 bins, 0 to 1; flat is calibrated):"]
+    for name, s in t["pooled"].items():
+        out.append(f"    {forecaster_words(name):<16} {spark(s['pit']['histogram'])}  "
+                   f"{s['pit']['histogram']}")
+    out += ["", "  By distance at the origin (CRPS in days; skill against the reference class):"]
+    rows = []
+    for band, blk in t["by_band"].items():
+        for name, s in blk.items():
+            rows.append([f"{band} km" if name == next(iter(blk)) else "",
+                         forecaster_words(name), str(s["cases"]), str(s["fell"]),
+                         f"{s['coverage_50']:.2f}", f"{s['coverage_90']:.2f}",
+                         f"{s['mean_pit']:.2f}", f"{s['crps_days']:.1f}",
+                         _brier(s, 180), _skill(s["crps_skill"].get("reference_class"))])
+    out += table(["band", "forecast", "cases", "fell", "cover 50%", "cover 90%", "mean PIT",
+                  "CRPS d", "Brier 180", "skill/class"], rows)
+    return "\n".join(out)
+
+
+def _brier(s: dict, h: int) -> str:
+    v = s.get(f"brier_{h}")
+    return "—" if v is None else f"{v:.3f}"
+
+
+def _scores_table(pooled: dict) -> list[str]:
+    rows = []
+    for name, s in pooled.items():
+        k = s["pit"]["ks_pvalue"]
+        sk = s["crps_skill"]
+        rows.append([forecaster_words(name), f"{s['coverage_50']:.2f}",
+                     f"{s['coverage_90']:.2f}", "—" if k is None else f"{k:.3f}",
+                     f"{s['crps_days']:.1f}", _brier(s, 30), _brier(s, 90), _brier(s, 180),
+                     *(_skill(sk.get(b)) for b in ("persistence", "trailing_rate",
+                                                   "reference_class"))])
+    return table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "Brier 30",
+                  "Brier 90", "Brier 180", "skill/persist", "skill/trailing", "skill/class"],
+                 rows)

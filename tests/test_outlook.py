@@ -1,0 +1,346 @@
+"""advsim outlook and its forward evaluation, on synthetic maps with known answers: distances
+and surroundings against closed forms and the exact per-place trace, the places asked about,
+the regime now, projections that never read a map after their date, scenario files that
+reproduce them, and the scores of forward evaluation."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("shapely")
+pytest.importorskip("pyproj")
+
+import shapely
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.data.front import Frame, front_series, held_union, surroundings
+from sim.data.snapshots import snapshot_paths
+from sim.data.towns import Place
+from sim.data.trace import LocalFrame, measure_place
+from sim.fitting.advance_fit import fit
+from sim.forecast import forward as F
+from sim.forecast import outlook as O
+
+LAT0, LON0 = 48.0, 37.0
+KM_PER_DEG_LON = 111.32 * math.cos(math.radians(LAT0))  # near LAT0: enough for placing
+START = dt.date(2023, 1, 1)
+
+
+def place(name: str, east_km: float, north_km: float = 0.0) -> Place:
+    return Place(name=name, lat=LAT0 + north_km / 111.2, lon=LON0 + east_km / KM_PER_DEG_LON,
+                 slug=name.lower())
+
+
+def write_map(folder: Path, day: dt.date, edge_lon: float, extra: str = "") -> Path:
+    """A single-layer snapshot: held territory west of ``edge_lon`` (a band of latitudes)."""
+    poly = [[30.0, 45.0], [edge_lon, 45.0], [edge_lon, 51.0], [30.0, 51.0], [30.0, 45.0]]
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "Polygon", "coordinates": [poly]}}]}
+    p = folder / f"{day.isoformat()}.geojson"
+    p.write_text(json.dumps(doc) + extra)
+    return p
+
+
+def advancing_maps(folder: Path, n: int = 40, step_days: int = 14,
+                   km_per_step=lambda i: 0.8 if (i // 6) % 2 == 0 else 0.0) -> list[dt.date]:
+    """Maps every ``step_days`` with the front moving east by ``km_per_step(i)`` each step:
+    alternating runs of moving (grinding) and standing still, so a class can be fitted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    east_km, days = -30.0, []
+    for i in range(n):
+        day = START + dt.timedelta(days=step_days * i)
+        write_map(folder, day, LON0 + east_km / KM_PER_DEG_LON)
+        days.append(day)
+        east_km += km_per_step(i)
+    return days
+
+
+def places_csv(path: Path, places: list[Place]) -> Path:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "lat", "lon"])
+        for p in places:
+            w.writerow([p.name, p.lat, p.lon])
+    return path
+
+
+# -- measuring many places at once ----------------------------------------------------------------
+
+
+def test_distances_agree_with_the_exact_per_place_trace_within_a_tenth_of_a_percent():
+    held = shapely.Polygon([(36.0, 47.0), (37.5, 47.2), (38.0, 48.6), (36.4, 48.9)])
+    places = [place(f"p{i}", e, n) for i, (e, n) in
+              enumerate([(-150, -150), (-50, 40), (80, 10), (150, 90), (200, -120), (0, 0)])]
+    frame = Frame.around(places)
+    got = surroundings(held_union(frame, [held]), frame.points(places)).distance_km
+    for p, d in zip(places, got):
+        exact = measure_place(LocalFrame(p.lat, p.lon), [held], 30.0).distance_km
+        assert d == pytest.approx(exact, rel=1e-3, abs=0.005), p.name
+
+
+@pytest.mark.parametrize("d_km", [0.5, 5.0, 12.0, 25.0])
+def test_a_straight_front_gives_the_closed_form_bearing_share_and_circular_segment(d_km):
+    """Held ground beyond a straight line d km east of a place: of the bearings within R, the
+    share that reach it is (π − 2·asin(d/R)) / 2π; the held area within R is the circular
+    segment R²·acos(d/R) − d·√(R² − d²)."""
+    r = 30.0
+    frame = Frame(LAT0, LON0)
+    [pt] = frame.points([place("x", 0.0)])
+    line = shapely.box(d_km * 1000, -200_000, 200_000, 200_000)  # in the frame already
+    got = surroundings(line, np.array([pt]), r, bearings=3600)
+    assert got.distance_km[0] == pytest.approx(d_km, abs=1e-9)
+    share = (math.pi - 2 * math.asin(d_km / r)) / (2 * math.pi)
+    assert got.surrounded[0] == pytest.approx(share, abs=1e-3)
+    segment = r * r * math.acos(d_km / r) - d_km * math.sqrt(r * r - d_km * d_km)
+    assert got.held_km2[0] == pytest.approx(segment, rel=2e-3)
+
+
+def test_a_place_inside_the_held_territory_has_a_negative_distance_and_a_ring_surrounds():
+    frame = Frame(LAT0, LON0)
+    pts = frame.points([place("in", 0.0), place("ringed", 300.0)])
+    square = shapely.box(-10_000, -10_000, 10_000, 10_000)
+    ring = shapely.Point(shapely.get_coordinates(pts[1])[0]).buffer(20_000).difference(
+        shapely.Point(shapely.get_coordinates(pts[1])[0]).buffer(5_000))
+    got = surroundings(shapely.union_all([square, ring]), pts, 30.0)
+    assert got.distance_km[0] == pytest.approx(-10.0, abs=1e-6)
+    assert got.distance_km[1] == pytest.approx(5.0, abs=0.01)
+    assert got.surrounded[1] == 1.0
+
+
+# -- the regime now -------------------------------------------------------------------------------
+
+
+def test_the_regime_now_is_the_last_steps_and_counts_their_days():
+    days = [START + dt.timedelta(days=14 * i) for i in range(6)]
+    # closing 0, 0, 0, 1.5 km, 2.8 km a step: paces 0, 0, 0, 107 and 200 m/day (surging)
+    km = np.array([20.0, 20.0, 20.0, 20.0, 18.5, 15.7])
+    assert O.regime_now(days, km) == ("surging", 28)
+    assert O.regime_now(days[:4], km[:4]) == ("stalled", 42)
+    assert O.regime_now(days[:1], km[:1]) == (None, 0)
+    back = np.array([10.0, 10.5])  # moved away at 35.7 m/day
+    assert O.regime_now(days[:2], back) == ("setback", 14)
+
+
+# -- the outlook ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("world")
+    dates = advancing_maps(root / "maps")
+    # the front starts 30 km west of LON0 and moves 0.8 km a step in half of the steps
+    places = [place("Near", -3.0), place("Middle", 8.0), place("Far", 40.0),
+              place("Fallen", -20.0), place("North", 5.0, 150.0)]
+    # a row of places for the class to learn from
+    places += [place(f"C{e + 100}", float(e), -60.0) for e in range(-28, 20, 4)]
+    return root, dates, places, places_csv(root / "places.csv", places)
+
+
+def series_of(world, until: dt.date | None = None):
+    root, _, places, _ = world
+    paths = [p for p in snapshot_paths([root / "maps"])
+             if until is None or dt.date.fromisoformat(p.stem) <= until]
+    return front_series(paths, places)
+
+
+def test_the_outlook_asks_about_the_places_within_the_radius_and_outside(world):
+    s = series_of(world)
+    edge = s.distance_km[-1]
+    o = O.outlook(s, radius_km=30.0, replications=200, horizon_days=365)
+    asked = {p.standing.place.slug for p in o.places}
+    want = {s.places[j].slug for j in np.flatnonzero((edge > 0) & (edge <= 30.0))}
+    assert asked == want and "fallen" not in asked and "far" not in asked
+    risk = [p.p_within(180) for p in o.places]
+    assert risk == sorted(risk, reverse=True)
+    for p in o.places:  # P(fallen within) grows with the days, and the quantiles agree
+        ps = [p.p_within(d) for d in (30, 90, 180, 365)]
+        assert ps == sorted(ps)
+        med = p.quantile_days(0.5)
+        assert (p.p_within(med) >= 0.5) if math.isfinite(med) else p.p_within(365) < 0.5
+
+
+def test_an_outlook_never_reads_a_map_after_its_date(world, tmp_path):
+    """The same outlook whether the maps after its date exist or show anything else."""
+    root, dates, places, _ = world
+    day = dates[25]
+    other = tmp_path / "maps"
+    other.mkdir()
+    for p in snapshot_paths([root / "maps"]):
+        d = dt.date.fromisoformat(p.stem)
+        if d <= day:
+            (other / p.name).write_bytes(p.read_bytes())
+        else:  # later maps: the front jumps far east
+            write_map(other, d, LON0 + 1.0)
+    a = O.outlook(series_of(world), day, replications=300, horizon_days=200)
+    b = O.outlook(front_series(snapshot_paths([other]), places), day, replications=300,
+                  horizon_days=200)
+    assert a.map_date == b.map_date == day
+    assert a.cls.until == day and a.fit.until == day
+    assert [p.standing for p in a.places] == [p.standing for p in b.places]
+    for x, y in zip(a.places, b.places):
+        np.testing.assert_array_equal(x.fall_days, y.fall_days)
+
+
+def test_the_outlook_is_the_same_on_any_number_of_workers(world):
+    s = series_of(world)
+    one = O.outlook(s, replications=400, horizon_days=200, jobs=1)
+    two = O.outlook(s, replications=400, horizon_days=200, jobs=2)
+    for x, y in zip(one.places, two.places):
+        np.testing.assert_array_equal(x.fall_days, y.fall_days)
+
+
+def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_path):
+    from sim.artifacts.outlooks import write_scenarios
+    from sim.model.loader import load_scenario
+    from sim.running.runner import simulate
+
+    o = O.outlook(series_of(world), replications=300, horizon_days=300)
+    write_scenarios(tmp_path / "sc", o)
+    for p in o.places:
+        sc = load_scenario(tmp_path / "sc" / f"{p.standing.place.slug}.yaml")
+        assert sc == o.scenarios[p.standing.place.slug]
+        days = np.asarray(next(iter(simulate(sc).sectors.values())).objective_day, float)
+        np.testing.assert_array_equal(np.where(np.isfinite(days), days, np.inf), p.fall_days)
+
+
+def test_a_place_on_a_front_that_never_moves_is_projected_from_a_long_stall(tmp_path):
+    """A class whose fronts stall most of the time: a place in a stalled regime far out has a
+    small chance of falling within the horizon, one in a surging regime close in a large one."""
+    maps = tmp_path / "maps"
+    advancing_maps(maps, n=60, km_per_step=lambda i: 1.6 if i % 10 >= 8 else 0.0)
+    ps = [place("A", -8.0), place("B", 15.0)] + [place(f"C{e}", e, -60.0)
+                                                 for e in range(-28, 30, 3)]
+    o = O.outlook(front_series(snapshot_paths([maps]), ps), replications=500,
+                  horizon_days=365)
+    by = {p.standing.place.slug: p for p in o.places}
+    assert by["a"].p_within(365) > by["b"].p_within(365)
+
+
+# -- forward evaluation ---------------------------------------------------------------------------
+
+
+def test_the_observed_fall_is_the_first_later_map_inside_and_otherwise_censored(world):
+    s = series_of(world)
+    j = [p.slug for p in s.places].index("fallen")
+    inside = np.flatnonzero(s.distance_km[:, j] <= 0)
+    assert s.distance_km[0, j] > 0 and inside.size
+    k = int(inside[0]) - 3
+    days, fell, cap = F.observed_fall(s, j, k)
+    assert fell and days == (s.dates[inside[0]] - s.dates[k]).days
+    assert cap == (s.dates[-1] - s.dates[k]).days + 1
+    far = [p.slug for p in s.places].index("far")
+    assert F.observed_fall(s, far, 5) == ((s.dates[-1] - s.dates[5]).days + 1, False,
+                                          (s.dates[-1] - s.dates[5]).days + 1)
+
+
+def test_coverage_credits_a_censored_outcome_by_the_forecasts_own_mass_beyond_the_data():
+    x = np.arange(1, 101, dtype=float)  # uniform on 1..100; the 50% interval is 25..75
+    assert F.coverage(x, 30.0, True, 200.0, 0.5) == 1.0
+    assert F.coverage(x, 80.0, True, 200.0, 0.5) == 0.0
+    # not fallen by day 60: of the mass at or after 60 (41 members), 60..75 (16) is inside
+    assert F.coverage(x, 60.0, False, 60.0, 0.5) == pytest.approx(16 / 41)
+    assert F.coverage(x, 101.0, False, 101.0, 0.5) == 0.0  # it was sure of a fall by then
+    assert F.coverage(np.array([60.0]), 60.0, False, 60.0, 0.9) == 1.0  # "never", capped
+
+
+def test_brier_is_scored_only_where_the_outcome_is_known_at_the_horizon():
+    c = F.ForwardCase(place="x", name="X", origin=START, distance_km=3.0, regime="stalled",
+                      regime_days=14, observed_days=61.0, fell=False, cap=61.0,
+                      members={"m": np.array([10.0, 50.0, np.inf, np.inf])})
+    s = F.case_scores(c, "m", np.random.default_rng(0))
+    assert set(s["brier"]) == {30}  # standing on day 61: known at 30, not at 90 or 180
+    assert s["brier"][30] == (0.25, 0.0)
+    fell = F.ForwardCase(**{**c.__dict__, "observed_days": 40.0, "fell": True})
+    s = F.case_scores(fell, "m", np.random.default_rng(0))
+    assert s["brier"] == {30: (0.25, 0.0), 90: (0.5, 1.0), 180: (0.5, 1.0)}
+
+
+def test_forward_evaluation_fits_each_origin_on_the_maps_up_to_it_only(world):
+    s = series_of(world)
+    seen = []
+
+    def spy(cls):
+        seen.append((cls.until, max(d for a in cls.approaches for d in a.dates)))
+        return fit(cls)
+
+    origins = F.rolling_origins(s.dates, 90)
+    fw = F.evaluate_forward(s, origins, replications=100, fitted=spy)
+    assert [u for u, _ in seen] == [s.dates[s.index_of(o)] for o in origins]
+    assert all(last <= until for until, last in seen)
+    assert {c.origin for c in fw.cases} <= set(origins)
+    t = fw.table()
+    assert t["cases"] == len(fw.cases) > 0
+    assert set(t["pooled"]) == set(F.FORECASTS)
+    assert sum(b["class_model"]["cases"] for b in t["by_band"].values()) == len(fw.cases)
+    # persistence never forecasts a fall: its Brier is the share that fell
+    for h in F.BRIER_DAYS:
+        pairs = [(c.fell and c.observed_days <= h) for c in fw.cases if c.fell or c.cap > h]
+        if pairs:
+            assert t["pooled"]["persistence"][f"brier_{h}"] == pytest.approx(np.mean(pairs))
+
+
+def test_rolling_origins_are_spaced_and_leave_maps_before_and_after():
+    dates = [START + dt.timedelta(days=14 * i) for i in range(30)]
+    got = F.rolling_origins(dates, 60)
+    assert got[0] >= dates[0] + dt.timedelta(days=60)
+    assert all((b - a).days >= 60 for a, b in itertools.pairwise(got))
+    assert (dates[-1] - got[-1]).days >= F.MIN_SCORED_DAYS
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def test_the_command_writes_a_checked_folder_the_hub_table_and_geojson(world, tmp_path):
+    root, dates, _, csv_file = world
+    out, geo = tmp_path / "o", tmp_path / "places.geojson"
+    r = CliRunner().invoke(cli, ["outlook", str(root / "maps"), "--places", str(csv_file),
+                                 "-n", "200", "--horizon-days", "365", "--out", str(out),
+                                 "--geojson", str(geo)])
+    assert r.exit_code == 0, r.output
+    assert "Near" in r.output and "Far" not in r.output.split("place")[1]
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["kind"] == "outlook" and len(m["snapshots"]) == len(dates)
+    with open(out / "quantiles.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["reference_date", "target", "horizon", "location", "output_type",
+                             "output_type_id", "value"]
+    for loc in {r["location"] for r in rows}:
+        cdf = [float(r["value"]) for r in rows if r["location"] == loc
+               and r["output_type"] == "cdf"]
+        q = [r["value"] for r in rows if r["location"] == loc and r["output_type"] == "quantile"]
+        assert len(q) == 23 and cdf == sorted(cdf)
+        within = [float(v) for v in q if v]  # beyond the horizon: empty (null), the last ones
+        assert within == sorted(within) and q[len(within):] == [""] * (23 - len(within))
+    g = json.loads(geo.read_text())
+    with open(out / "places.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(g["features"]) == len(table) > 0
+    assert [f["properties"]["place"] for f in g["features"]] == [t["place"] for t in table]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--date", "2020-01-01"], "no map on or before 2020-01-01"),
+    (["--radius-km", "0.5"], "no place of the gazetteer within 0.5 km"),
+    (["--held", "nowhere"], "nowhere"),
+    (["--score"], "give --date"),
+    (["--evaluate", "--top", "3"], "--evaluate"),
+])
+def test_bad_requests_are_one_line_and_exit_2(world, tmp_path, args, message):
+    root, _, _, csv_file = world
+    out = tmp_path / "never"
+    r = CliRunner().invoke(cli, ["outlook", str(root / "maps"), "--places", str(csv_file),
+                                 "-n", "50", "--out", str(out), *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not out.exists()
