@@ -344,3 +344,31 @@ def test_bad_requests_are_one_line_and_exit_2(world, tmp_path, args, message):
     assert message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_measurements_are_cached_by_the_maps_hashes_and_a_damaged_entry_is_measured_again(
+        world, tmp_path, monkeypatch):
+    import sim.data.front as front
+
+    root, _, places, _ = world
+    paths = snapshot_paths([root / "maps"])
+    cache = tmp_path / "cache"
+    first = front_series(paths, places, cache=cache)
+    entries = sorted(cache.rglob("*.npz"))
+    assert len(entries) == len(paths)
+
+    def no_reading(*a, **k):
+        raise AssertionError("a cached snapshot was read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(front, "read_held", no_reading)
+        again = front_series(paths, places, cache=cache)
+    np.testing.assert_array_equal(first.distance_km, again.distance_km)
+    assert again.dates == first.dates
+    entries[0].write_bytes(b"not an npz")
+    moved = [Place(name=p.name, lat=p.lat + 0.01, lon=p.lon, slug=p.slug) for p in places]
+    redone = front_series(paths, places, cache=cache)  # the damaged one measured again
+    np.testing.assert_array_equal(first.distance_km, redone.distance_km)
+    other = front_series(paths, moved, cache=cache)  # other places: other entries
+    assert not np.array_equal(other.distance_km, first.distance_km)
+    assert len(list(cache.rglob("*.npz"))) == 2 * len(paths)

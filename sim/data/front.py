@@ -185,25 +185,91 @@ class FrontSeries:
 
 def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                  layer_map: LayerMap | None = None, held: str = ATTACKER_HELD,
-                 date_convention: str = "auto", frame: Frame | None = None) -> FrontSeries:
-    """Measure every place on every snapshot of ``paths`` (read one at a time)."""
+                 date_convention: str = "auto", frame: Frame | None = None,
+                 cache: Path | None = None) -> FrontSeries:
+    """Measure every place on every snapshot of ``paths`` (read one at a time). With
+    ``cache`` (a folder), each snapshot's measurements are kept there under a key of the
+    snapshot's sha256 and name, the places, the held territory, the layer map and the date convention,
+    so a second outlook on the same maps reads them instead of measuring again; an entry that
+    does not read back whole is measured again."""
     layer_map = layer_map or load_layer_map()
     if held != ATTACKER_HELD:
         layer_map.layer_spec(held)  # an unknown layer is one line, before any file is read
     frame = frame or Frame.around(places)
     points = frame.points(places)
+    setting = _setting(places, frame, layer_map, held, date_convention) if cache else ""
     rows: dict[dt.date, tuple[Path, np.ndarray]] = {}
     for path in paths:
-        snap = read_held(path, layer_map, held, date_convention)
-        if snap.map_date in rows:
-            raise SnapshotError(f"map date {snap.map_date} repeats (also "
-                                f"{rows[snap.map_date][0]}); give one publisher's snapshots",
-                                file=str(path))
-        union = held_union(frame, held_polygons(snap, layer_map, held))
-        rows[snap.map_date] = (Path(path), distances_km(union, points))
+        got = _cached(cache, path, setting, len(places)) if cache else None
+        if got is None:
+            snap = read_held(path, layer_map, held, date_convention)
+            union = held_union(frame, held_polygons(snap, layer_map, held))
+            got = (snap.map_date, distances_km(union, points))
+            if cache:
+                _keep(cache, path, setting, *got)
+        day, dist = got
+        if day in rows:
+            raise SnapshotError(f"map date {day} repeats (also {rows[day][0]}); give one "
+                                "publisher's snapshots", file=str(path))
+        rows[day] = (Path(path), dist)
     dates = tuple(sorted(rows))
     return FrontSeries(places=tuple(places), dates=dates,
                        files=tuple(rows[d][0] for d in dates),
                        distance_km=np.array([rows[d][1] for d in dates]).reshape(
                            len(dates), len(places)),
                        held=held, layer_map=layer_map)
+
+
+# -- the measurement cache -------------------------------------------------------------------------
+
+CACHE_FORMAT = 1
+
+
+def _setting(places: Sequence[Place], frame: Frame, layer_map: LayerMap, held: str,
+             date_convention: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256(f"{CACHE_FORMAT} {held} {date_convention} {frame.lat!r} {frame.lon!r}"
+                       .encode())
+    h.update(Path(layer_map.file).read_bytes() if Path(layer_map.file).is_file()
+             else layer_map.file.encode())
+    for p in places:
+        h.update(f"\n{p.slug} {p.lat!r} {p.lon!r}".encode())
+    return h.hexdigest()
+
+
+def _entry(cache: Path, path: Path | str, setting: str) -> Path:
+    import hashlib
+
+    from ..artifacts.files import sha256_file
+
+    # The name too: a map's date may come from it, and two dates may show the same map.
+    key = hashlib.sha256(f"{sha256_file(path)} {Path(path).name} {setting}".encode()
+                         ).hexdigest()
+    return Path(cache) / key[:2] / f"{key}.npz"
+
+
+def _cached(cache: Path, path: Path | str, setting: str, n: int):
+    entry = _entry(cache, path, setting)
+    try:
+        with np.load(entry) as z:
+            day = dt.date.fromisoformat(str(z["map_date"]))
+            dist = np.asarray(z["distance_km"], dtype=float)
+    except (OSError, ValueError, KeyError):
+        return None
+    return (day, dist) if dist.shape == (n,) else None
+
+
+def _keep(cache: Path, path: Path | str, setting: str, day: dt.date, dist: np.ndarray) -> None:
+    import io
+
+    from ..artifacts.files import atomic_write
+
+    entry = _entry(cache, path, setting)
+    buf = io.BytesIO()
+    np.savez(buf, map_date=np.array(day.isoformat()), distance_km=dist)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(entry, buf.getvalue())
+    except OSError:
+        pass  # a cache that cannot be written only costs time
