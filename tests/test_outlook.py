@@ -372,3 +372,22 @@ def test_measurements_are_cached_by_the_maps_hashes_and_a_damaged_entry_is_measu
     other = front_series(paths, moved, cache=cache)  # other places: other entries
     assert not np.array_equal(other.distance_km, first.distance_km)
     assert len(list(cache.rglob("*.npz"))) == 2 * len(paths)
+
+
+def test_places_beyond_a_clipped_maps_edge_are_not_asked_about(tmp_path):
+    """A map clipped to a box says nothing of the held territory beyond it: a place outside
+    the box is left out, and only such places is one line naming the extent."""
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for i in range(3):
+        p = write_map(maps, START + dt.timedelta(days=14 * i), LON0 - 0.2)
+        doc = json.loads(p.read_text())
+        doc["clip_bbox"] = [30.0, 45.0, LON0, 51.0]
+        p.write_text(json.dumps(doc))
+    inside, beyond = place("Inside", -5.0), place("Beyond", 10.0)
+    s = front_series(snapshot_paths([maps]), [inside, beyond])
+    assert s.distance_km[-1][1] < 30.0  # near the held territory, but beyond the map's edge
+    assert [x.place.slug for x in O.standing(s, 30.0, O.map_extent(s))] == ["inside"]
+    csv_file = places_csv(tmp_path / "p.csv", [beyond])
+    r = CliRunner().invoke(cli, ["outlook", str(maps), "--places", str(csv_file), "-n", "10"])
+    assert r.exit_code == 2 and "inside the map's extent (lon 30 to 37" in r.output

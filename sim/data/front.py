@@ -189,9 +189,9 @@ def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                  cache: Path | None = None) -> FrontSeries:
     """Measure every place on every snapshot of ``paths`` (read one at a time). With
     ``cache`` (a folder), each snapshot's measurements are kept there under a key of the
-    snapshot's sha256 and name, the places, the held territory, the layer map and the date convention,
-    so a second outlook on the same maps reads them instead of measuring again; an entry that
-    does not read back whole is measured again."""
+    snapshot's sha256 and name, the places, the held territory, the layer map and the date
+    convention, so a second outlook on the same maps reads them instead of measuring again;
+    an entry that does not read back whole is measured again."""
     layer_map = layer_map or load_layer_map()
     if held != ATTACKER_HELD:
         layer_map.layer_spec(held)  # an unknown layer is one line, before any file is read

@@ -57,7 +57,15 @@ from .forecasters import (
     reference_class_fall,
     trailing_rate_fall,
 )
-from .outlook import RADIUS_KM, Standing, class_of, place_scenario, project, standing
+from .outlook import (
+    RADIUS_KM,
+    Standing,
+    class_of,
+    map_extent,
+    place_scenario,
+    project,
+    standing,
+)
 
 if TYPE_CHECKING:
     from ..data.front import FrontSeries
@@ -143,7 +151,7 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
             skipped.append((o, "no map after it"))
             continue
         known = series.upto(series.dates[k])
-        stands = standing(known, radius_km)
+        stands = standing(known, radius_km, map_extent(known))
         cls = class_of(known, within_km=within_km)
         try:
             model = fitted(cls)

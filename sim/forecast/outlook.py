@@ -135,16 +135,30 @@ def class_of(series: FrontSeries, *, within_km: float = WITHIN_KM) -> ReferenceC
                           file=f"{len(series.files)} maps ({where} in {last.parent})")
 
 
-def standing(series: FrontSeries, radius_km: float = RADIUS_KM) -> list[Standing]:
+def standing(series: FrontSeries, radius_km: float = RADIUS_KM,
+             extent: tuple[float, float, float, float] | None = None) -> list[Standing]:
     """Every place within ``radius_km`` of the held territory on the series' last map and
-    outside it, with its regime (not yet its surroundings)."""
+    outside it, with its regime (not yet its surroundings); with ``extent`` (the map's lon/lat
+    box, W, S, E, N), only the places inside it: beyond a clipped map's edge the held
+    territory is not seen."""
     last = series.distance_km[-1]
     out = []
     for j in np.flatnonzero((last > 0) & (last <= radius_km)):
+        p = series.places[j]
+        if extent is not None and not (extent[0] <= p.lon <= extent[2]
+                                       and extent[1] <= p.lat <= extent[3]):
+            continue
         state, days = regime_now(series.dates, series.distance_km[:, j])
-        out.append(Standing(place=series.places[j], distance_km=float(last[j]),
-                            regime=state or "stalled", regime_days=days))
+        out.append(Standing(place=p, distance_km=float(last[j]), regime=state or "stalled",
+                            regime_days=days))
     return out
+
+
+def map_extent(series: FrontSeries) -> tuple[float, float, float, float] | None:
+    """The lon/lat box the last map was clipped to (None: not clipped)."""
+    from ..data.front import read_held
+
+    return read_held(series.files[-1], series.layer_map, series.held).clip_bbox
 
 
 def with_surroundings(stands: list[Standing], series: FrontSeries,
@@ -213,11 +227,15 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
     asked = day or series.dates[-1]
     known = series.upto(series.dates[series.index_of(asked)])
     map_date = known.dates[-1]
-    stands = standing(known, radius_km)
+    extent = map_extent(known)
+    stands = standing(known, radius_km, extent)
     if not stands:
+        w, south, e, n = extent or (0.0, 0.0, 0.0, 0.0)
+        where = "" if extent is None else (f" inside the map's extent (lon {w:g} to {e:g}, "
+                                           f"lat {south:g} to {n:g})")
         raise OutlookError(f"no place of the gazetteer within {radius_km:g} km of the held "
-                           f"territory on {map_date} (and outside it); widen --radius-km or "
-                           "give more places")
+                           f"territory on {map_date} (and outside it){where}; widen "
+                           "--radius-km or give other places")
     stands = with_surroundings(stands, known, radius_km)
     cls = class_of(known, within_km=within_km)
     model = fitted(cls)

@@ -1,0 +1,77 @@
+"""Time ``advsim outlook`` on the real snapshots, as a user runs it: every place of 5,000
+people or more within 30 km of the front on 2024-11-20, 10,000 replications each, from the
+snapshots to the printed table, with an empty measurement cache and again with it filled; and
+the rolling-origin forward evaluation over the same maps (1,000 replications a projection).
+
+    python benchmarks/outlook.py            # needs ../shared/data/frontlines beside the repo
+    python benchmarks/outlook.py --quick    # 500 replications: checks that it runs
+
+Each command runs in a subprocess (wall time and its peak memory); the baseline, measured first
+in this process, is json-parsing the 70 snapshot files, so the figures are also multiples of
+it. Skips (exit 0) when the data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data" / "frontlines" / "deepstate").resolve()
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, the child's peak RSS in MB, and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from sim.cli import main; main()", *args],
+                          env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr.strip()}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024, done.stdout
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: no snapshots at {DATA}")
+        return 0
+    files = sorted(DATA.glob("*.geojson"))
+    t0 = time.perf_counter()
+    for f in files:
+        json.loads(f.read_text())
+    parse = time.perf_counter() - t0
+    n = "500" if args.quick else "10000"
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "ADVSIM_CACHE": cache, "ADVSIM_PROGRESS": "0"}
+        common = ["outlook", str(DATA), "--date", "2024-11-20", "-n", n]
+        for label in ("outlook, empty cache", "outlook, cache filled"):
+            wall, mb, out = timed(common, env)
+            rows.append((label, wall, mb))
+        places = out.split("\n")[0].split(": ")[1].split(" places")[0]
+        wall, mb, out = timed(["outlook", str(DATA), "--evaluate",
+                               "-n", "100" if args.quick else "1000"], env)
+        rows.append(("rolling evaluation", wall, mb))
+    print(f"{places} places x {n} replications; {len(files)} snapshots; baseline (json-parsing "
+          f"the files): {parse:.2f} s; load: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    for label, wall, mb in rows:
+        print(f"  {label:<22} {wall:7.1f} s  ({wall / parse:6.1f} x baseline)  "
+              f"peak {mb:6.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
