@@ -313,8 +313,9 @@ def check_geojson(raw: bytes, content_type: str = "") -> None:
         raise Refused("not a GeoJSON FeatureCollection")
     for f in doc["features"]:
         g = f.get("geometry") if isinstance(f, dict) else None
-        kind = g.get("type") if isinstance(g, dict) else None
-        members = g.get("geometries") or [] if kind == "GeometryCollection" else [g]
+        if not isinstance(g, dict):
+            continue
+        members = (g.get("geometries") or []) if g.get("type") == "GeometryCollection" else [g]
         if any(isinstance(m, dict) and m.get("type") in _POLYGONAL for m in members):
             return
     raise Refused("a FeatureCollection without any Polygon or MultiPolygon")
