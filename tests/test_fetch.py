@@ -438,3 +438,25 @@ def test_bad_options_are_one_line(cache):
     assert r.exit_code == 2 and "expected a spacing such as 7d" in one_line(r)
     r = data("fetch", "--cache", str(cache), "--base-url", str(cache / "nowhere"))
     assert r.exit_code == 2 and one_line(r).startswith("--base-url: ")
+
+
+def test_one_fetch_at_a_time_and_a_dead_one_s_lock_is_taken_over(server, cache):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    folder = cache / "single-layer"
+    folder.mkdir(parents=True)
+    lock = folder / ch.LOCK
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    r = fetch_cli(server, cache, "--from", "2024-07-01", "--until", "2024-07-01")
+    assert r.exit_code == 2
+    assert one_line(r).startswith(f"{folder}: being written by another advsim data fetch "
+                                  f"(process {os.getpid()})")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    lock.write_text(json.dumps({"pid": int(dead), "host": socket.gethostname()}))
+    r = fetch_cli(server, cache, "--from", "2024-07-01", "--until", "2024-07-01")
+    assert r.exit_code == 0, r.output
+    assert not lock.exists()
