@@ -94,7 +94,7 @@ ARCHIVES = {a.name: a for a in (SINGLE_LAYER, MULTI_LAYER)}
 PREFERENCE = ("multi-layer", "single-layer")  # what an outlook reads when both are cached
 
 
-def archive(name: str) -> Archive:
+def archive_named(name: str) -> Archive:
     """An archive by name; another name is an AdvsimError naming those there are."""
     if name not in ARCHIVES:
         raise AdvsimError(f"archive: no archive {name!r} (expected one of "
@@ -122,7 +122,7 @@ def cache_root(cache: str | os.PathLike[str] | None = None) -> Path:
 
 def archive_dir(name: str, cache: str | os.PathLike[str] | None = None) -> Path:
     """The folder of one archive in the cache."""
-    return cache_root(cache) / archive(name).name
+    return cache_root(cache) / archive_named(name).name
 
 
 # -- the manifest -------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def new_manifest(arch: Archive) -> dict[str, Any]:
 def load_manifest(name: str, cache: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """An archive folder's manifest (a new one if the folder has none); an unreadable one is a
     CacheError naming it."""
-    arch = archive(name)
+    arch = archive_named(name)
     path = archive_dir(name, cache) / MANIFEST
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -239,12 +239,12 @@ def _cached(arch: Archive, folder: Path, item: dict[str, Any]) -> CachedFile:
     )
 
 
-def cached_files(archive_name: str | None = None,
+def cached_files(archive: str | None = None,
                  cache: str | os.PathLike[str] | None = None) -> list[CachedFile]:
     """The files of one archive (default: every archive) that the cache holds, each checked
     against the sha256 in its manifest, sorted by archive then map date. A file that is missing,
     truncated or changed is a CacheError naming it (run ``advsim data fetch`` to replace it)."""
-    names = [archive(archive_name).name] if archive_name is not None else list(ARCHIVES)
+    names = [archive_named(archive).name] if archive is not None else list(ARCHIVES)
     out: list[CachedFile] = []
     for name in names:
         arch = ARCHIVES[name]

@@ -179,9 +179,9 @@ class Source:
                           "or allow longer", file=url, param="timeout")
 
 
-def default_base(archive_name: str, ref: str = "main") -> str:
+def default_base(archive: str, ref: str = "main") -> str:
     """The archive's files on GitHub at ``ref`` (a branch or a commit)."""
-    base = SINGLE_LAYER_BASE if archive_name == "single-layer" else MULTI_LAYER_BASE
+    base = SINGLE_LAYER_BASE if archive == "single-layer" else MULTI_LAYER_BASE
     return base.format(ref=ref)
 
 
@@ -360,7 +360,7 @@ def download(source: Source, cand: Candidate, folder: Path) -> tuple[int, str] |
 # -- a fetch --------------------------------------------------------------------------------------
 
 
-def fetch(archive_name: str = "single-layer", *, since: dt.date | None = None,
+def fetch(archive: str = "single-layer", *, since: dt.date | None = None,
           until: dt.date | None = None, every_days: int | None = None,
           base_url: str | None = None, ref: str = "main", offline: bool = False,
           timeout: float = DEFAULT_TIMEOUT, cache: str | os.PathLike[str] | None = None,
@@ -374,7 +374,7 @@ def fetch(archive_name: str = "single-layer", *, since: dt.date | None = None,
     commit on GitHub; ``offline``: no network, only verify and report what the cache holds.
     A refused file is reported and not cached; a server that fails or stalls longer than
     ``timeout`` seconds is a FetchError (what was fetched before it is kept)."""
-    arch = ch.archive(archive_name)
+    arch = ch.archive_named(archive)
     if timeout <= 0:
         raise AdvsimError(f"timeout: expected seconds > 0, got {timeout:g}", param="timeout")
     if every_days is not None and every_days < 1:
