@@ -34,7 +34,7 @@ def test_help_does_not_import_scipy_or_the_engine():
 
 
 @pytest.mark.parametrize("command", ["sweep", "compare", "plot", "calibrate", "backtest",
-                                     "trace"])
+                                     "trace", "data"])
 def test_command_help_imports_no_heavy_modules(command):
     mods = loaded_after(
         "from sim.cli import cli\n"
@@ -85,3 +85,14 @@ def test_trace_without_the_geo_extra_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == "advsim trace needs shapely and pyproj: pip install 'advsim[geo]'"
+
+
+def test_the_map_cache_needs_neither_numpy_nor_shapely():
+    """advsim data fetch and list, and the cache an outlook reads, run on the standard
+    library (and platformdirs)."""
+    mods = loaded_after("import sim.data.cache, sim.data.fetch\n"
+                        "from sim.cli import cli\n"
+                        "try:\n    cli.main(['data', 'path'], standalone_mode=False)\n"
+                        "except SystemExit:\n    pass")
+    assert "sim.cli.data" in mods
+    assert not {"numpy", "scipy", "yaml", "shapely", "pyproj", "requests"} & mods

@@ -30,6 +30,7 @@ COMMANDS = {
                 "fall; scored on past dates."),
     "reference": ("sim.cli.reference", "Reference classes of traced approaches: build, show, "
                   "fit the advance, evaluate."),
+    "data": ("sim.cli.data", "The public map archives in your cache: fetch, list, path."),
 }
 
 
@@ -102,7 +103,10 @@ class LazyGroup(click.Group):
         command = self.get_command(ctx, name) if name else None
         if not e.params or command is None:
             return message
-        flags = {p.name: max(p.opts, key=len) for p in command.params
+        params = list(command.params)
+        if isinstance(command, click.Group):  # advsim data fetch: its subcommands' flags
+            params += [p for sub in command.commands.values() for p in sub.params]
+        flags = {p.name: max(p.opts, key=len) for p in params
                  if isinstance(p, click.Option) and not p.hidden}
         for param in e.params:
             if param in flags:
@@ -159,6 +163,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
           --observed scenarios/observed/synthetic-kurakhove.csv
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
       advsim trace ../shared/data/frontlines/occupied --to Pokrovsk -o approach.csv
+      advsim data fetch --from 2024-07-08 --until 2024-11-20 --every 7d
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 

@@ -8,7 +8,8 @@ sector, until, chart, json, out), reference fit and reference evaluate (replicat
 executor, scheduler, output; evaluate also json: their default replications are stated in
 their help), validate (set), compare (runs, label, sector, json),
 plot (runs, output, label, sector, metric), calibrate (sector, until, json), trace (output,
-chart, json), report (output); every command takes -v/--verbose.
+chart, json), report (output), data fetch (json, quiet), data list (json); every command takes
+-v/--verbose.
 """
 
 from __future__ import annotations

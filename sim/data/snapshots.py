@@ -7,8 +7,9 @@ property (DeepStateMap: ``properties.fill``); a layer map (YAML, ``sim/layers/``
 values are which role and which roles are attacker-held.
 
 A snapshot's date comes from a ``--dates`` table, else a top-level ``date`` or ``snapshot_utc``
-member, else ``YYYY-MM-DD`` or ``YYYYMMDD`` in its file name. Its *map date* (the day whose
-situation it shows) follows a date convention: see :data:`DATE_CONVENTIONS`.
+member, else ``YYYY-MM-DD`` or ``YYYYMMDD`` in its file name, else a file name that is a unix
+time (the multi-layer archive's ``geojsons/{unix_ts}.geojson``: its UTC date). Its *map date*
+(the day whose situation it shows) follows a date convention: see :data:`DATE_CONVENTIONS`.
 
 shapely (>= 2) is imported with this module: ``pip install 'advsim[geo]'``.
 """
@@ -46,6 +47,7 @@ DATE_CONVENTIONS = {
 }
 _SINGLE_LAYER_NAME = re.compile(r"^deepstatemap_data_\d{8}\.geojson$")
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+_UNIX_NAME = re.compile(r"^(\d{9,10})\.(?:geo)?json$", re.IGNORECASE)
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
 
@@ -211,9 +213,13 @@ def _date_of(path: Path, doc: dict, dates: dict[str, dt.date] | None) -> tuple[d
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))), "file name"
         except ValueError:
             pass
+    m = _UNIX_NAME.match(path.name)
+    if m:
+        t = dt.datetime.fromtimestamp(int(m.group(1)), tz=dt.timezone.utc)
+        return t.date(), "unix time in file name"
     raise SnapshotError(
-        "no date (expected YYYY-MM-DD or YYYYMMDD in the file name, a top-level date or "
-        "snapshot_utc member, or a row in --dates)", file=str(path),
+        "no date (expected YYYY-MM-DD or YYYYMMDD in the file name or a unix time as its name, "
+        "a top-level date or snapshot_utc member, or a row in --dates)", file=str(path),
     )
 
 
