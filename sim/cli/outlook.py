@@ -46,8 +46,11 @@ from .options import (
 @click.option("--layers", "layers_file", type=click.Path(dir_okay=False), default=None,
               metavar="FILE.yaml", help="Layer map replacing the DeepStateMap default.")
 @click.option("--date-convention", type=click.Choice(["auto", "same-day", "previous-day"]),
-              default="auto", show_default=True,
+              default=None, show_default="auto; the cache's own for its archives",
               help="How a snapshot's date becomes its map's (as in advsim trace).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR", help="The cache of maps (advsim data fetch) and of measurements "
+                                  "[default: $ADVSIM_CACHE, else the user's cache folder].")
 @replications_option
 @seed_option
 @jobs_option
@@ -78,7 +81,8 @@ from .options import (
 @quiet_option
 @verbose_option
 def command(inputs, day, radius_km, horizon_days, places_file, min_population, countries,
-            held, layers_file, date_convention, replications, seed, jobs, executor, scheduler,
+            held, layers_file, date_convention, cache_dir, replications, seed, jobs, executor,
+            scheduler,
             out, scenarios_dir, geojson_file, chart, top, score, evaluate, every_days, as_json,
             quiet) -> None:
     """Project the fall of every place near the front.
@@ -132,10 +136,11 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     layer_map = load_layer_map(layers_file)
     if held != "attacker_held":
         layer_map.layer(held)  # an unknown layer is one line, before anything is read
-    paths = _snapshots(inputs)
+    paths, convention = _snapshots(inputs, cache_dir)
     places = _places(places_file, min_population, countries, held)
     series = front_series(paths, places, layer_map=layer_map, held=held,
-                          date_convention=date_convention)
+                          date_convention=date_convention or convention,
+                          cache=_measures(cache_dir))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed}
     if evaluate or score:
@@ -189,15 +194,27 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
             click.echo("Wrote " + ", ".join(wrote))
 
 
-def _snapshots(inputs):
+def _snapshots(inputs, cache_dir):
+    """The snapshot files and their date convention: those given, else the cache's."""
     from ..data.snapshots import snapshot_paths
 
     if inputs:
-        return snapshot_paths(inputs)
+        return snapshot_paths(inputs), "auto"
     from ..data.cache import latest_archive_paths
 
-    _, paths, _ = latest_archive_paths()
-    return paths
+    _, paths, convention = latest_archive_paths(cache_dir)
+    return paths, convention
+
+
+def _measures(cache_dir):
+    """Where measurements are cached (None where no cache folder can be had)."""
+    from ..data.cache import cache_root
+    from ..errors import AdvsimError
+
+    try:
+        return cache_root(cache_dir) / "measures"
+    except AdvsimError:  # no platformdirs: measure every time
+        return None
 
 
 def _places(places_file, min_population, countries, held):
