@@ -188,15 +188,15 @@ def _package_list(countries: tuple[str, ...] | None) -> tuple[_Entry, ...]:
                       source=f"{ATTRIBUTION} {release}, geonameid {c['geonameid']}",
                       population=c.get("population"), country=c["countrycode"],
                       region=REGIONS.get(code, ""), geonameid=c["geonameid"])
-        row = corrections.get(c["geonameid"])
-        if row is None:
+        fixed = corrections.get(c["geonameid"])
+        if fixed is None:
             made.append((_Entry(place, code, (c["name"], *alternates)),
                          _base_slug(c["name"], c["geonameid"]), False))
             continue
-        fix = row.place  # the project's name, point and source; GeoNames' facts beside them
+        fix = fixed.place  # the project's name, point and source; GeoNames' facts beside them
         place = replace(place, name=fix.name, lat=fix.lat, lon=fix.lon,
                         source=fix.source or place.source)
-        names = (fix.name, *row.aliases, c["name"], *alternates)
+        names = (fix.name, *fixed.aliases, c["name"], *alternates)
         made.append((_Entry(place, code, names), fix.slug, True))
     for row in additions:
         code = next((k for k, v in REGIONS.items()
