@@ -218,11 +218,7 @@ def _measures(cache_dir):
 
 
 def _places(places_file, min_population, countries, held):
-    try:  # TEMPORARY until the gazetteer lands
-        from ..data.gazetteer import load_gazetteer
-    except ImportError:
-        from ..data.towns import load_towns
-        return list({p.slug: p for p in load_towns(places_file).values()}.values())
+    from ..data.gazetteer import load_gazetteer
 
     if not countries:
         countries = ("RU",) if held == "kursk_held" else ("UA",)

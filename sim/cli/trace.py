@@ -30,11 +30,13 @@ class _BBox(click.ParamType):
 @click.command("trace")
 @click.argument("inputs", nargs=-1, required=True, metavar="SNAPSHOT_OR_FOLDER...")
 @click.option("--to", "places", multiple=True, metavar="PLACE",
-              help="Measure from this place: a town of the towns file (case-insensitive) or "
-                   "LAT,LON in degrees (repeatable).")
+              help="Measure from this place: a town of the shipped towns file, else a place "
+                   "of Ukraine or Russia in GeoNames (names and old or other spellings, "
+                   "case-insensitive; the most populous namesake, or its slug), or LAT,LON in "
+                   "degrees (repeatable).")
 @click.option("--towns", "towns_file", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE.csv", help="Towns CSV (name,lat,lon[,aliases,source]) to use instead "
-                                       "of the shipped one.")
+              metavar="FILE.csv", help="Towns CSV (name,lat,lon[,aliases,source,...]) to use "
+                                       "instead of the shipped towns and GeoNames.")
 @click.option("--radius-km", type=click.FloatRange(min=0, min_open=True), default=30.0,
               show_default=True,
               help="Attacker-held km² and contact-line km are measured within this distance "
@@ -111,6 +113,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
       advsim trace ../shared/data/frontlines/deepstate --area kursk_held --json
       advsim trace snaps/ --to 48.2833,37.1833 --radius-km 20 --chart pokrovsk.png
       advsim trace snaps/ --to Pokrovsk --scenario --start 2024-11-19
+      advsim trace snaps/ --to Druzhkivka --to Краматорськ     # GeoNames names
     """
     import datetime as dt
 
@@ -143,7 +146,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     from ..data.towns import load_towns, resolve_place
     from ..presentation.text_fits import format_scenario, format_summary, format_trace
 
-    towns = load_towns(towns_file)
+    towns = load_towns(towns_file) if towns_file else None  # None: shipped, then GeoNames
     resolved = [resolve_place(p, towns, towns_file=towns_file or "the shipped towns file")
                 for p in places]
     layer_map = snapshots.load_layer_map(layers_file)

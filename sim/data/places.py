@@ -1,0 +1,109 @@
+"""A place to measure from, and the towns CSV that places are read from (the shipped
+``sim/data/towns.csv`` or a user's). Only the standard library is imported here."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ScenarioError
+
+TOWNS_FILE = Path(__file__).parent / "towns.csv"
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class PlaceError(ScenarioError):
+    """A place that cannot be resolved, or a bad towns file: ``FILE: what is wrong``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Place:
+    """A point to measure from, in WGS84 degrees; ``slug`` names its sector in observed series.
+
+    ``country`` is an ISO 3166 code, ``region`` its first-level region ("Donetsk Oblast"),
+    ``population`` and ``geonameid`` GeoNames' where known (None where not)."""
+
+    name: str
+    lat: float
+    lon: float
+    slug: str
+    source: str = ""
+    population: int | None = None
+    country: str = ""
+    region: str = ""
+    geonameid: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TownRow:
+    """One row of a towns CSV: its place (slug from its name alone), aliases and line."""
+
+    place: Place
+    aliases: tuple[str, ...]
+    line: int
+
+
+def slugify(name: str) -> str:
+    """Lower-case ASCII words joined by hyphens: 'Chasiv Yar' -> 'chasiv-yar'."""
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
+
+
+def _whole(row: dict, column: str, fname: str, line: int) -> int | None:
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise PlaceError(f"{column} must be a whole number (got {text!r})", file=fname,
+                         line=line) from None
+    if value < 0:
+        raise PlaceError(f"{column} must be >= 0 (got {value})", file=fname, line=line)
+    return value
+
+
+def read_towns(path: str | os.PathLike[str] | None = None) -> list[TownRow]:
+    """The rows of a towns CSV: columns ``name,lat,lon``, optional ``population``, ``country``
+    (ISO code), ``region``, ``aliases`` (separated by ``;``), ``source`` and ``geonameid``.
+    A bad row is a one-line PlaceError naming the file and line."""
+    fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
+    try:
+        with open(fname, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise PlaceError(f"cannot read the towns file: {e.strerror or e}", file=fname) from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise PlaceError(f"not a CSV of name,lat,lon ({e})", file=fname) from None
+    if not rows or not {"name", "lat", "lon"} <= set(rows[0]):
+        raise PlaceError("expected a CSV with columns name,lat,lon", file=fname, line=1)
+    out = []
+    for i, row in enumerate(rows, start=2):
+        if None in row:
+            raise PlaceError(f"more fields than the {len(row) - 1} columns of the header",
+                             file=fname, line=i)
+        name = (row.get("name") or "").strip()
+        try:
+            lat, lon = float(row["lat"]), float(row["lon"])
+        except (TypeError, ValueError):
+            raise PlaceError(f"lat,lon must be numbers (got {row.get('lat')!r}, "
+                             f"{row.get('lon')!r})", file=fname, line=i) from None
+        if not name or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise PlaceError("expected a name and lat in [-90, 90], lon in [-180, 180]",
+                             file=fname, line=i)
+        country = (row.get("country") or "").strip().upper()
+        if country and not _COUNTRY.match(country):
+            raise PlaceError(f"country must be a two-letter ISO code such as UA (got "
+                             f"{row.get('country')!r})", file=fname, line=i)
+        place = Place(name=name, lat=lat, lon=lon, slug=slugify(name),
+                      source=(row.get("source") or "").strip(),
+                      population=_whole(row, "population", fname, i), country=country,
+                      region=(row.get("region") or "").strip(),
+                      geonameid=_whole(row, "geonameid", fname, i))
+        aliases = tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip())
+        out.append(TownRow(place=place, aliases=aliases, line=i))
+    return out
