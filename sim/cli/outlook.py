@@ -129,7 +129,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         require_matplotlib()
         check_output(chart)
 
-    from ..data.front import front_series
+    from ..data.front import extent, front_series
     from ..data.snapshots import load_layer_map
     from ..presentation.progress import Progress, wanted
 
@@ -137,10 +137,15 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     if held != "attacker_held":
         layer_map.layer(held)  # an unknown layer is one line, before anything is read
     paths, convention = _snapshots(inputs, cache_dir)
-    places = _places(places_file, min_population, countries, held)
+    convention = date_convention or convention
+    box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
+                 date_convention=convention)
+    if box is None:
+        raise AdvsimError(f"no {held} territory on the first or the last map "
+                          f"({paths[0].name}, {paths[-1].name})", param="held")
+    places = _places(places_file, min_population, countries, held, box)
     series = front_series(paths, places, layer_map=layer_map, held=held,
-                          date_convention=date_convention or convention,
-                          cache=_measures(cache_dir))
+                          date_convention=convention, cache=_measures(cache_dir))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed}
     if evaluate or score:
@@ -217,10 +222,17 @@ def _measures(cache_dir):
         return None
 
 
-def _places(places_file, min_population, countries, held):
+def _places(places_file, min_population, countries, held, box):
+    """The gazetteer's places (or the user's) within ``box``, in the countries asked for."""
     from ..data.gazetteer import load_gazetteer
+    from ..errors import AdvsimError
 
     if not countries:
         countries = ("RU",) if held == "kursk_held" else ("UA",)
-    return load_gazetteer(min_population=min_population, countries=tuple(countries),
-                          file=places_file)
+    got = load_gazetteer(min_population=min_population, countries=tuple(countries),
+                         bbox=box, file=places_file)
+    if not got:
+        raise AdvsimError(f"no place of {places_file or 'the gazetteer'} near the maps' held "
+                          f"territory (lon {box[0]:.2f} to {box[2]:.2f}, lat {box[1]:.2f} to "
+                          f"{box[3]:.2f})", param="places")
+    return got

@@ -153,6 +153,27 @@ def surroundings(union, points: np.ndarray, radius_km: float = RADIUS_KM,
     return Surroundings(distance_km=dist, held_km2=held, surrounded=share)
 
 
+def extent(paths: Sequence[Path], layer_map: LayerMap, held: str = ATTACKER_HELD,
+           margin_km: float = 60.0,
+           date_convention: str = "auto") -> tuple[float, float, float, float] | None:
+    """A lon/lat box (W, S, E, N) holding the held territory of the first and the last map,
+    and ``margin_km`` around it: the places worth measuring (None: no held territory)."""
+    boxes = []
+    for path in {paths[0], paths[-1]}:
+        polys = held_polygons(read_held(path, layer_map, held, date_convention), layer_map,
+                              held)
+        if len(polys):
+            boxes.append(shapely.total_bounds(polys))
+    if not boxes:
+        return None
+    w, s = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    e, n = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    dlat = margin_km / 110.5
+    dlon = margin_km / (111.32 * math.cos(math.radians(min(max(abs(s), abs(n)), 85.0))))
+    return (max(w - dlon, -180.0), max(s - dlat, -90.0), min(e + dlon, 180.0),
+            min(n + dlat, 90.0))
+
+
 # -- every place on every snapshot ----------------------------------------------------------------
 
 
