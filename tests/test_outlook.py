@@ -391,3 +391,35 @@ def test_places_beyond_a_clipped_maps_edge_are_not_asked_about(tmp_path):
     csv_file = places_csv(tmp_path / "p.csv", [beyond])
     r = CliRunner().invoke(cli, ["outlook", str(maps), "--places", str(csv_file), "-n", "10"])
     assert r.exit_code == 2 and "inside the map's extent (lon 30 to 37" in r.output
+
+
+def test_with_no_snapshots_the_outlook_reads_the_cache_and_refuses_a_damaged_one(tmp_path,
+                                                                                 monkeypatch):
+    """Maps fetched (from a folder mirror) into the cache are what an outlook with no
+    snapshots reads, under the archive's date convention; a damaged cached file is one line
+    naming it, and nothing is written."""
+    monkeypatch.setenv("ADVSIM_PROGRESS", "0")
+    mirror, cache = tmp_path / "mirror", tmp_path / "cache"
+    advancing_maps(mirror, n=30)
+    for p in mirror.iterdir():  # named as the single-layer archive names its files
+        p.rename(mirror / f"deepstatemap_data_{p.stem.replace('-', '')}.geojson")
+    last = START + dt.timedelta(days=14 * 29)
+    r = CliRunner().invoke(cli, ["data", "fetch", "--base-url", str(mirror), "--cache",
+                                 str(cache), "--from", START.isoformat(), "--until",
+                                 last.isoformat()])
+    assert r.exit_code == 0, r.output
+    csv_file = places_csv(tmp_path / "p.csv", [place("Near", -3.0), place("Middle", 8.0)]
+                          + [place(f"C{e}", e, -60.0) for e in range(-28, 20, 4)])
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli, ["outlook", "--cache", str(cache), "--places", str(csv_file),
+                                 "-n", "100", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"Outlook of {last - dt.timedelta(days=1)}")  # the map of D-1
+    m = json.loads((out / "manifest.json").read_text())
+    assert all(str(cache) in f for f in m["snapshots"]) and len(m["snapshots"]) == 30
+    victim = sorted(cache.rglob("deepstatemap_data_*.geojson"))[3]
+    victim.write_bytes(victim.read_bytes()[:-5])
+    r = CliRunner().invoke(cli, ["outlook", "--cache", str(cache), "--places", str(csv_file),
+                                 "-n", "100", "--out", str(tmp_path / "never")])
+    assert r.exit_code == 2 and victim.name in r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "never").exists()

@@ -230,8 +230,11 @@ def fit_sojourn(spells: Sequence[Spell]) -> tuple[float, float, str]:
         return -ll
 
     s0 = max(float(np.std(logd)), 0.1)
-    res = optimize.minimize(nll, [float(logd.mean()), math.log(s0)], method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
+    # The simplex may try a spread of zero on the way (spells all of one length): that
+    # point's likelihood is -inf or NaN, which the search steps away from; no warning.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        res = optimize.minimize(nll, [float(logd.mean()), math.log(s0)], method="Nelder-Mead",
+                                options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
     mu, sigma = float(res.x[0]), math.exp(float(res.x[1]))
     sigma = min(sigma, 3.0)
     return (math.exp(mu + sigma**2 / 2), math.sqrt(math.expm1(sigma**2)),
