@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 import yaml
 
 from sim.model import builder as B
@@ -12,6 +13,21 @@ from sim.model.scenario import Scenario
 from sim.model.writer import dump
 from sim.running.outcomes import Result
 from sim.running.runner import simulate
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Every test's map and measurement cache is a folder of the test session's, never the
+    user's own (a test that means the default unsets ADVSIM_CACHE itself)."""
+    import os
+
+    old = os.environ.get("ADVSIM_CACHE")
+    os.environ["ADVSIM_CACHE"] = str(tmp_path_factory.mktemp("advsim-cache"))
+    yield
+    if old is None:
+        os.environ.pop("ADVSIM_CACHE", None)
+    else:
+        os.environ["ADVSIM_CACHE"] = old
+
 
 # The command line of an ``advsim`` child that a test interrupts with SIGINT. A test runner started
 # in the background by a non-interactive shell (CI scripts, ``nohup``, ``cmd &``) has SIGINT
