@@ -164,6 +164,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       advsim sweep scenarios/sweeps/kurakhove-forces.yaml -j 2
       advsim trace ../shared/data/frontlines/occupied --to Pokrovsk -o approach.csv
       advsim data fetch --from 2024-07-08 --until 2024-11-20 --every 7d
+      advsim outlook ../shared/data/frontlines/deepstate --date 2024-11-20
     """
     ctx.ensure_object(dict)["verbose"] = verbose
 
