@@ -14,6 +14,7 @@ from sim.model.writer import dump
 from sim.running.outcomes import Result
 from sim.running.runner import simulate
 
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
     """Every test's map and measurement cache is a folder of the test session's, never the

@@ -69,6 +69,7 @@ from .outlook import (
 
 if TYPE_CHECKING:
     from ..data.front import FrontSeries
+    from ..model.scenario import Scenario
     from ..running.executors import Executor
 
 EVERY_DAYS = 60
@@ -142,9 +143,9 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
     if not origins:
         raise ForwardError("no origin to score: the maps span too little time (an origin "
                            f"needs maps before it and {MIN_SCORED_DAYS} days of maps after it)")
-    plans = []  # (origin index k, standings, class, scenarios)
+    plans: list[tuple[int, list[Standing], ReferenceClass]] = []
     skipped: list[tuple[dt.date, str]] = []
-    runs = []
+    runs: list[Scenario] = []
     for o in origins:
         k = series.index_of(o)
         if k + 1 >= len(series.dates):
@@ -161,9 +162,9 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         if not stands:
             skipped.append((series.dates[k], "no place within the radius"))
             continue
-        cap = (series.dates[-1] - series.dates[k]).days + 1
+        horizon = (series.dates[-1] - series.dates[k]).days + 1
         at = series.dates[k].isoformat()
-        runs.extend(place_scenario(model, s, series.dates[k], horizon_days=cap,
+        runs.extend(place_scenario(model, s, series.dates[k], horizon_days=horizon,
                                    replications=replications,
                                    seed=outlook_seed(seed, f"{s.place.slug}@{at}"))
                     for s in stands)
@@ -183,7 +184,7 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         rel = np.array([(d - origin).days for d in series.dates[:k + 1]], dtype=float)
         for s in stands:
             j = index[s.place.slug]
-            days, fell, cap = observed_fall(series, j, k)
+            fall_day, fell, cap = observed_fall(series, j, k)
             members = {
                 CLASS_MODEL: next(simulated),
                 REFERENCE_CLASS: reference_class_fall(bands, pooled, s.distance_km, cap,
@@ -195,7 +196,7 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
             # A baseline puts "not by the end of the data" at cap: beyond the data, as inf.
             members = {k: (v if k == CLASS_MODEL else np.where(v >= cap, np.inf, v))
                        for k, v in members.items()}
-            cases.append(_case(s, origin, days, fell, cap, members))
+            cases.append(_case(s, origin, fall_day, fell, cap, members))
     return Forward(cases=cases, origins=tuple(series.dates[k] for k, _, _ in plans),
                    skipped=tuple(skipped), radius_km=radius_km, replications=replications,
                    seed=seed, last_map=series.dates[-1])

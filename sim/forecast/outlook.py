@@ -109,7 +109,7 @@ def regime_now(dates: Sequence[dt.date], distance_km: np.ndarray) -> tuple[str |
     (None, 0 with fewer than two observations)."""
     if len(dates) < 2:
         return None, 0
-    states = []
+    states: list[tuple[str, int]] = []
     for i in range(len(dates) - 1, 0, -1):
         days = (dates[i] - dates[i - 1]).days
         state = classify(float(distance_km[i - 1] - distance_km[i]) * 1000.0 / days)

@@ -36,13 +36,18 @@ def outlook_figure(o: Outlook) -> Figure:
     xy = shapely.get_coordinates(frame.points(places)) / 1000.0
     prob = np.array([p.p_within(WITHIN_DAYS) for p in o.places])
     lo, hi = xy.min(axis=0) - MARGIN_KM, xy.max(axis=0) + MARGIN_KM
-    snap = read_held(o.files[-1], o.layer_map, o.held)
-    held = frame.local(held_polygons(snap, o.layer_map, o.held))
+    from ...data.snapshots import load_layer_map
+
+    layer_map = o.layer_map or load_layer_map()
+    snap = read_held(o.files[-1], layer_map, o.held)
+    held = frame.local(held_polygons(snap, layer_map, o.held))
     view = shapely.box(lo[0] * 1000, lo[1] * 1000, hi[0] * 1000, hi[1] * 1000)
     shown = shapely.intersection(shapely.union_all(held), view) if len(held) else None
 
     width = 11.0
-    height = min(max(width * (hi[1] - lo[1]) / (hi[0] - lo[0]), 5.0), 14.0)
+    # The map's own aspect, for the axes left of the colour bar (about 2.6 in) with room for
+    # the title and the axis labels (about 1.6 in).
+    height = min(max((width - 2.6) * (hi[1] - lo[1]) / (hi[0] - lo[0]) + 1.6, 5.0), 14.0)
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.subplots()
     if shown is not None and not shown.is_empty:
@@ -86,7 +91,7 @@ def _labels(fig, ax, xy, texts, which) -> None:
     canvas = FigureCanvasAgg(fig)
     fig.draw_without_rendering()  # the layout settles before the labels are measured
     renderer = canvas.get_renderer()
-    placed = []
+    placed: list = []
     for i in which:
         for k, (offset, ha) in enumerate(spots):
             t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
