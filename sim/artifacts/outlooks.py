@@ -61,11 +61,11 @@ def geojson(o: Outlook) -> dict:
 
 
 def write_geojson(path: str | os.PathLike[str], o: Outlook) -> Path:
-    from .files import atomic_write
+    """The places as GeoJSON into ``path`` (an output: ``-`` is standard output)."""
+    from .outputs import write_output
 
-    p = Path(path)
-    atomic_write(p, (json.dumps(geojson(o), indent=1, allow_nan=False) + "\n").encode())
-    return p
+    return write_output(path, (json.dumps(geojson(o), indent=1, allow_nan=False) + "\n")
+                        .encode(), flag="--geojson")
 
 
 def write_outlook(folder: str | os.PathLike[str], o: Outlook, *,
@@ -95,7 +95,7 @@ def write_outlook(folder: str | os.PathLike[str], o: Outlook, *,
             else:
                 from ..presentation.charts.outlook import outlook_map
 
-                outlook_map(o, tmp / CHART)
+                outlook_map(o, tmp / CHART, keep=False)
         write_manifest(tmp, KIND, {
             **provenance(seed=o.seed),
             "map_date": o.map_date.isoformat(),

@@ -122,6 +122,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     import contextlib
     import json
 
+    from ..artifacts import outputs
     from ..errors import AdvsimError
     from ..presentation.progress import Progress, wanted
 
@@ -133,7 +134,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
                               "and --self-test)")
         from ..presentation.charts import check_output, require_matplotlib
 
-        check_output(chart)
+        check_output(chart, flag="--chart")
         require_matplotlib()  # before the run, not after it
     if quantiles_file:
         from ..forecast.quantiles import check_path
@@ -141,6 +142,10 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         check_path(quantiles_file)  # before the run, not after it
         if self_test is not None:
             raise AdvsimError("--quantiles writes the projections of --observed backtests")
+    to_stdout = outputs.is_stdout(chart) or outputs.is_stdout(quantiles_file)
+    if to_stdout and as_json:
+        raise click.UsageError("--json prints on standard output: give --chart and "
+                               "--quantiles a file")
     where = executor or ("dask" if scheduler else "local")
     stack = contextlib.ExitStack()
     bar = stack.enter_context(Progress("advsim backtest", {"simulating": 1}, enabled=wanted()))
@@ -155,10 +160,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
     every = origins if isinstance(origins, int) else None
     dates = origins if isinstance(origins, tuple) else ()
     if out is not None:
-        from pathlib import Path
-
-        if Path(out).exists():
-            raise AdvsimError(f"{out}: already exists (choose another --out)", param="out")
+        outputs.check_new_folder(out, flag="--out")
     from ..presentation import text_forecasts as text
 
     bt: Any  # one origin, many origins, or a self-test: each prints, and writes itself
@@ -184,17 +186,18 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         from ..presentation.charts import save
         from ..presentation.charts.backtest import backtest_chart
 
-        save(backtest_chart(bt), chart)
+        save(backtest_chart(bt), chart, flag="--chart")
     if quantiles_file:
         bt.quantiles().write(quantiles_file)
     if out is not None:
         from ..forecast.saved import write
 
         write(out, bt, inputs={"scenario": scenario, "observed": observed})
+        outputs.record(out)
     if as_json:
         click.echo(json.dumps(bt.summary()))
         return
-    click.echo(format_text(bt))
+    click.echo(format_text(bt), err=to_stdout)  # standard output holds the file
     for label, path in (("Chart", chart), ("Quantiles", quantiles_file), ("Backtest", out)):
         if path:
-            click.echo(f"\n{label}: {path}")
+            click.echo(f"\n{label}: {path}", err=to_stdout)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from .options import (
@@ -112,6 +110,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     """
     import json
 
+    from ..artifacts import outputs
     from ..errors import AdvsimError
 
     if evaluate and (score or out or scenarios_dir or geojson_file or chart or top):
@@ -120,14 +119,20 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     if score and day is None:
         raise click.UsageError("--score scores the outlook of --date against the maps after "
                                "it: give --date")
-    for path in (out, scenarios_dir):
-        if path is not None and os.path.lexists(path):
-            raise AdvsimError(f"{path}: already exists (choose a new folder)")
+    for flag, path in (("--out", out), ("--scenarios", scenarios_dir)):
+        if path is not None:
+            outputs.check_new_folder(path, flag=flag)
+    if geojson_file is not None:
+        outputs.check_output(geojson_file, flag="--geojson")
     if chart is not None:
         from ..presentation.charts import check_output, require_matplotlib
 
         require_matplotlib()
-        check_output(chart)
+        check_output(chart, flag="--chart")
+    to_stdout = outputs.is_stdout(chart) or outputs.is_stdout(geojson_file)
+    if to_stdout and as_json:
+        raise click.UsageError("--json prints on standard output: give --chart and --geojson "
+                               "a file")
 
     from ..data.front import extent, front_series
     from ..data.snapshots import load_layer_map
@@ -178,10 +183,12 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         from ..artifacts.outlooks import write_outlook
 
         write_outlook(out, o, inputs=[f for f in (places_file, layers_file) if f])
+        outputs.record(out)
     if scenarios_dir is not None:
         from ..artifacts.outlooks import write_scenarios
 
         write_scenarios(scenarios_dir, o)
+        outputs.record(scenarios_dir)
     if geojson_file is not None:
         from ..artifacts.outlooks import write_geojson
 
@@ -193,10 +200,10 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     if as_json:
         click.echo(json.dumps(summary(o), allow_nan=False))
     elif not quiet:
-        click.echo(format_outlook(o, top))
+        click.echo(format_outlook(o, top), err=to_stdout)  # standard output holds the file
         wrote = [w for w in (out, scenarios_dir, geojson_file, chart) if w]
         if wrote:
-            click.echo("Wrote " + ", ".join(wrote))
+            click.echo("Wrote " + ", ".join(wrote), err=to_stdout)
 
 
 def _snapshots(inputs, cache_dir):

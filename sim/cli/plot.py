@@ -3,7 +3,6 @@ tornado and swing charts of sweep folders."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -75,8 +74,7 @@ def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) ->
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
     from ..presentation.charts import SWEEP_KINDS, check_output
 
-    check_output(output)  # before reading the runs
-    _check_writable(Path(output))
+    check_output(output, flag="-o/--output")  # before reading the runs
     series = None
     if kind not in SWEEP_KINDS:
         from ..running.outcomes import Result
@@ -104,16 +102,7 @@ def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) ->
                     metrics=metrics, bin_days=bin_days, observed=series)
     except OSError as e:  # writing the chart: the disk is full, the folder went away...
         raise AdvsimError(f"{output}: cannot write it ({e.strerror or e})") from None
-    click.echo(str(path))
+    from ..artifacts.outputs import is_stdout
 
+    click.echo(str(path), err=is_stdout(output))  # standard output holds the chart
 
-def _check_writable(output: Path) -> None:
-    """The chart's folder (or the nearest that exists: the others are made) can be written,
-    before anything is read or drawn."""
-    from ..errors import AdvsimError
-
-    folder = next(p for p in [output.parent, *output.parent.parents] if p.exists())
-    if not folder.is_dir():
-        raise AdvsimError(f"{output}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise AdvsimError(f"{output}: the folder {folder} is read-only")

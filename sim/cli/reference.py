@@ -53,6 +53,7 @@ def build(series, until, within_km, output) -> None:
     Example:
       advsim reference build towns.csv --until 2024-11-20 -o class.yaml
     """
+    from ..artifacts import outputs
     from ..errors import AdvsimError
     from ..fitting.reference import build as build_class
     from ..fitting.reference import write_class
@@ -60,14 +61,16 @@ def build(series, until, within_km, output) -> None:
     if output is None:
         raise AdvsimError("reference build: name the class file with -o FILE.yaml",
                           param="output")
-    if not output.endswith((".yaml", ".yml")):
+    if not output.endswith((".yaml", ".yml")) and not outputs.is_stdout(output):
         raise AdvsimError(f"{output}: a class file is YAML (expected .yaml or .yml)",
                           param="output")
+    outputs.check_output(output, flag="-o/--output")
     cls = build_class(series, until=until, within_km=within_km)
     write_class(output, cls)
     fell = sum(a.fell for a in cls.approaches)
     click.echo(f"{output}: {len(cls.approaches)} towns ({fell} fell by {until}), "
-               f"{len(cls.origins())} origins. Read it with: advsim reference show {output}")
+               f"{len(cls.origins())} origins. Read it with: advsim reference show {output}",
+               err=outputs.is_stdout(output))
 
 
 @command.command("show")
@@ -82,26 +85,33 @@ def show(class_file, chart, as_json) -> None:
     """
     import json
 
+    from ..artifacts import outputs
     from ..fitting.reference import read_class, to_data
     from ..presentation.text_fits import format_reference
 
+    if chart:
+        from ..presentation.charts.base import check_output, require_matplotlib
+
+        check_output(chart, flag="--chart")  # before the class is read
+        require_matplotlib()
+        if as_json and outputs.is_stdout(chart):
+            raise click.UsageError("--json prints on standard output: give --chart a file")
     cls = read_class(class_file)
     if chart:
-        from ..presentation.charts.base import check_output, require_matplotlib, save
+        from ..presentation.charts.base import save
         from ..presentation.charts.reference import approach_chart
 
-        check_output(chart)
-        require_matplotlib()
-        save(approach_chart(cls), chart)
+        save(approach_chart(cls), chart, flag="--chart")
     if as_json:
         data = to_data(cls)
         for t in data["towns"].values():
             del t["series"]
         click.echo(json.dumps(data))
     else:
-        click.echo(format_reference(cls))
+        err = outputs.is_stdout(chart)  # standard output holds the chart
+        click.echo(format_reference(cls), err=err)
         if chart:
-            click.echo(f"\nchart: {chart}")
+            click.echo(f"\nchart: {chart}", err=err)
 
 
 @command.command("fit")
@@ -135,12 +145,14 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
     import sys
     from dataclasses import replace
 
-    from ..artifacts.files import atomic_write
+    from ..artifacts import outputs
     from ..fitting.advance_fit import CHECK_REPLICATIONS, fit
     from ..fitting.advance_fit import check as check_fit
     from ..fitting.reference import read_class
     from ..presentation.text_fits import format_fit
 
+    if output:
+        outputs.check_output(output, flag="-o/--output")
     cls = read_class(class_file)
     f = fit(cls)
     checks = []
@@ -154,7 +166,9 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
     text = format_fit(f, checks, class_file=class_file,
                       command="advsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     if output:
-        atomic_write(output, (text + "\n").encode())
+        outputs.write_output(output, (text + "\n").encode(), flag="-o/--output")
+        if outputs.is_stdout(output):
+            return  # printed once
     click.echo(text)
 
 
@@ -192,12 +206,16 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, e
     import json
     from pathlib import Path
 
-    from ..artifacts.files import atomic_write
+    from ..artifacts import outputs
     from ..fitting.reference import read_class
     from ..forecast.evaluation import REPLICATIONS, advance_of, evaluate
     from ..presentation.progress import Progress, wanted
     from ..presentation.text_forecasts import format_evaluation
 
+    if output:
+        outputs.check_output(output, flag="-o/--output")
+        if as_json and outputs.is_stdout(output):
+            raise click.UsageError("--json prints on standard output: give -o a file")
     cls = read_class(class_file)
     others = {}
     for path in versus:
@@ -211,5 +229,7 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, e
                       scheduler=scheduler, on_chunk=bar.callback("simulating"))
     table = ev.table()
     if output:
-        atomic_write(output, (json.dumps(table, indent=1) + "\n").encode())
-    click.echo(json.dumps(table) if as_json else format_evaluation(table))
+        outputs.write_output(output, (json.dumps(table, indent=1) + "\n").encode(),
+                             flag="-o/--output")
+    click.echo(json.dumps(table) if as_json else format_evaluation(table),
+               err=outputs.is_stdout(output))

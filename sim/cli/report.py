@@ -23,14 +23,15 @@ def command(items, output, title, no_charts) -> None:
     there; a folder advsim did not write, or altered since, is refused. A run's assumptions and
     sources are read from the scenario file as it was run, which its folder keeps
     (scenario.source.yaml), not from the file as it is now.
-    -o report.html writes one self-contained page (charts as inline SVG, no scripts,
-    nothing fetched; it prints cleanly); -o report.md writes Markdown for pasting, with its
-    charts as SVG files in report_charts/ beside it. A run's report holds the percentiles
-    and dates of the objective, progress and forces at checkpoint days, milestones, fan,
-    CDF, histogram, milestone and forces charts, the scenario as run with the assumptions
-    it marks (`# assumption:` comments) and the sources it cites, and provenance (version,
-    seed, scenario hash, versions). A sweep's: its points, sensitivity table, tornado and
-    (for a grid) swing charts. A backtest's: its scores and the baseline's (no charts).
+    -o report.html (or -o -, on standard output) writes one self-contained page (charts as
+    inline SVG, no scripts, nothing fetched; it prints cleanly); -o report.md writes Markdown
+    for pasting, with its charts as SVG files in report_charts/ beside it. A run's report
+    holds the percentiles and dates of the objective, progress and forces at checkpoint days,
+    milestones, fan, CDF, histogram, milestone and forces charts, the scenario as run with the
+    assumptions it marks (`# assumption:` comments) and the sources it cites, and provenance
+    (version, seed, scenario hash, versions). A sweep's: its points, sensitivity table,
+    tornado and (for a grid) swing charts. A backtest's: its scores and the baseline's (no
+    charts).
 
     \b
     Examples:
@@ -44,5 +45,7 @@ def command(items, output, title, no_charts) -> None:
 
     if not output:
         raise AdvsimError("report: -o FILE is required (a .html or .md to write)")
+    from ..artifacts.outputs import is_stdout
+
     for path in write_report(list(items), output, title=title, charts=not no_charts):
-        click.echo(str(path))
+        click.echo(str(path), err=is_stdout(output))  # standard output holds the page

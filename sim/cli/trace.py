@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from .options import chart_option, json_option, observed_date, output_option, verbose_option
@@ -130,15 +128,20 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         except ValueError:
             raise click.BadParameter(f"expected dates as YYYY-MM-DD,..., got {chart_dates!r}",
                                      param_hint="'--chart-dates'") from None
-    if out is not None and os.path.lexists(out):  # before the snapshots are measured
-        from ..errors import AdvsimError
+    from ..artifacts import outputs
 
-        raise AdvsimError(f"{out}: already exists (choose a new --out)")
+    if out is not None:  # before the snapshots are measured
+        outputs.check_new_folder(out, flag="--out")
+    if output is not None:
+        outputs.check_output(output, flag="-o/--output")
     if chart is not None:
         from ..presentation.charts import check_output, require_matplotlib
 
         require_matplotlib()
-        check_output(chart)
+        check_output(chart, flag="--chart")
+    if (as_json or as_scenario) and (outputs.is_stdout(output) or outputs.is_stdout(chart)):
+        raise click.UsageError("--json and --scenario print on standard output: give -o and "
+                               "--chart a file")
 
     from ..data import snapshots
     from ..data import trace as tr
@@ -173,10 +176,11 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     if out is not None:
         given = [f for f in (towns_file, layers_file, dates_file, clip_file) if f]
         result.write(out, inputs=given)
+        outputs.record(out)
     if fig is not None:
         from ..presentation.charts import save
 
-        save(fig, chart)
+        save(fig, chart, flag="--chart")
     if as_json:
         import json
 
@@ -184,10 +188,11 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     elif as_scenario:
         click.echo(format_scenario(result, start))
     elif output is not None or chart is not None or out is not None:
-        click.echo(format_summary(result, output=output, chart=chart))
+        err = outputs.is_stdout(output) or outputs.is_stdout(chart)  # stdout holds the file
+        click.echo(format_summary(result, output=output, chart=chart), err=err)
         if out is not None:
             click.echo(f"Wrote {out} (a trace folder: series.csv, snapshots.csv, trace.json, "
-                       "manifest.json)")
+                       "manifest.json)", err=err)
     else:
         click.echo(format_trace(result))
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import AdvsimError, ObservedError
+from ..errors import ObservedError
 from ..model.keypath import did_you_mean
 
 if TYPE_CHECKING:
@@ -321,15 +321,10 @@ def write_trace_csv(path: str | os.PathLike[str], result: Trace) -> Path:
     """Write a trace as an observed series CSV (``date,sector,value,frame,...``), whole or not
     at all: one row per place (sector = its slug; value = distance remaining, km) and per
     layer (value = km²) and snapshot."""
-    from ..artifacts.files import atomic_file
+    from ..artifacts.outputs import write_output
 
-    p = Path(path)
-    if p.is_dir():
-        raise AdvsimError(f"{p}: is a folder (-o/--output names a file)")
     text = io.StringIO(newline="")
     w = csv.writer(text)
     w.writerow(TRACE_COLUMNS)
     w.writerows(trace_rows(result))
-    with atomic_file(p) as f:
-        f.write(text.getvalue().encode("utf-8"))
-    return p
+    return write_output(path, text.getvalue().encode("utf-8"), flag="-o/--output")

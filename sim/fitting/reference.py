@@ -389,7 +389,7 @@ def to_data(cls: ReferenceClass) -> dict:
 
 
 def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
-    from ..artifacts.files import atomic_write
+    from ..artifacts.outputs import write_output
     from ..model.writer import dump_data
 
     text = dump_data(to_data(cls), flow_leaves=True, comments=[
@@ -397,8 +397,7 @@ def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
         f"{cls.until}.",
         "Derived from third-party map data: keep it out of version control. Read it with: "
         "advsim reference show FILE"])
-    atomic_write(path, text.encode())
-    return Path(path)
+    return write_output(path, text.encode(), flag="-o/--output")
 
 
 def read_class(path: str | os.PathLike[str]) -> ReferenceClass:

@@ -98,31 +98,34 @@ class QuantileTable:
                                                 observed[k]))
         return out
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the table whole or not at all: CSV, or Parquet for a ``.parquet`` suffix
-        (needs pyarrow)."""
-        from ..artifacts.files import atomic_file
+    def to_bytes(self, *, parquet: bool = False) -> bytes:
+        """The table as the bytes of a CSV file, or of a Parquet file (needs pyarrow)."""
+        import io
+
         from ..artifacts.tables import arrow_table, write_csv
 
-        p = check_path(path)
-        if p.suffix.lower() == ".parquet":
-            import io
-
+        if parquet:
             import pyarrow.parquet as pq
 
             buf = io.BytesIO()
             pq.write_table(arrow_table(self.columns()), buf)
-            data = buf.getvalue()
-        else:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-            try:
-                write_csv(tmp, self.columns())
-                data = tmp.read_bytes()
-            finally:
-                tmp.unlink(missing_ok=True)
-        with atomic_file(p) as f:
-            f.write(data)
+            return buf.getvalue()
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="advsim-") as tmp:
+            csv_path = Path(tmp) / "quantiles.csv"
+            write_csv(csv_path, self.columns())
+            return csv_path.read_bytes()
+
+    def write(self, path: str | os.PathLike[str], *, keep: bool = True) -> Path:
+        """Write the table whole or not at all: CSV, or Parquet for a ``.parquet`` suffix
+        (needs pyarrow); ``-`` is standard output, as CSV (``sim.artifacts.outputs``).
+        ``keep`` False: a file of a folder being written."""
+        from ..artifacts.outputs import output_file
+
+        p = check_path(path)
+        with output_file(path, flag="--quantiles", keep=keep) as f:
+            f.write(self.to_bytes(parquet=p.suffix.lower() == ".parquet"))
         return p
 
     @classmethod
@@ -148,8 +151,12 @@ class QuantileTable:
 def check_path(path: str | os.PathLike[str]) -> Path:
     """The path of a quantile table, refused (one AdvsimError) unless it can be written: a
     .csv or .parquet file name (Parquet with pyarrow installed), not a folder. Writes
-    nothing."""
+    nothing. ``-`` is standard output (CSV)."""
+    from ..artifacts.outputs import check_output, is_stdout
+
     p = Path(path)
+    if is_stdout(path):
+        return p
     if p.is_dir():
         raise AdvsimError(f"quantiles: {p} is a folder (expected a file)", param="quantiles")
     if p.suffix.lower() not in (".csv", ".parquet"):
@@ -162,4 +169,5 @@ def check_path(path: str | os.PathLike[str]) -> Path:
         except ImportError:
             raise AdvsimError("quantiles: a .parquet file needs pyarrow (pip install "
                               "'advsim[parquet]'); or write a .csv", param="quantiles") from None
+    check_output(path, flag="--quantiles")
     return p

@@ -66,7 +66,7 @@ def write(folder: str | os.PathLike[str], backtest: Any, *,
     target = Path(folder)
     with atomic_dir(target) as tmp:
         (tmp / SCORES).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        table.write(tmp / QUANTILES)
+        table.write(tmp / QUANTILES, keep=False)
         write_manifest(tmp, KIND, {
             "form": form,
             **provenance(seed=summary["seed"], **hashes),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..artifacts.files import atomic_write
+from ..artifacts import outputs
 from ..errors import AdvsimError
 from . import words
 
@@ -520,26 +520,29 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
                  charts: bool = True) -> list[Path]:
     """Write the report of ``items`` to ``output``: ``.html`` (one self-contained file) or
     ``.md`` (Markdown, its charts as SVG files in a folder ``NAME_charts`` beside it, or left
-    out with ``charts=False``). Returns the files written."""
+    out with ``charts=False``); ``-`` writes the HTML page to standard output. Returns the
+    files written."""
     out = Path(output)
-    if out.suffix.lower() not in FORMATS:
+    stdout = outputs.is_stdout(output)
+    if not stdout and out.suffix.lower() not in FORMATS:
         raise AdvsimError(f"output: {out}: unknown report suffix {out.suffix or '(none)'!r} "
                           "(expected .html or .md)", param="output")
+    outputs.check_output(output, flag="-o/--output")  # before anything is read or drawn
     from .charts.base import require_matplotlib
 
     require_matplotlib()
     sections = build(items)
     title = title or " · ".join(s.title for s in sections if s.level == 2)
-    if out.suffix.lower() == ".html":
-        atomic_write(out, to_html(sections, title).encode("utf-8"))
+    if stdout or out.suffix.lower() == ".html":
+        outputs.write_output(output, to_html(sections, title).encode("utf-8"),
+                             flag="-o/--output")
         return [out]
     chart_dir = f"{out.stem}_charts" if charts else None
     text, files = to_markdown(sections, title, chart_dir)
     written = []
     for name, svg in files.items():
         path = out.parent / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, svg.encode("utf-8"))
+        outputs.write_output(path, svg.encode("utf-8"), flag="-o/--output")
         written.append(path)
-    atomic_write(out, text.encode("utf-8"))
+    outputs.write_output(output, text.encode("utf-8"), flag="-o/--output")
     return [out, *written]

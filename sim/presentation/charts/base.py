@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...artifacts.files import atomic_file
+from ...artifacts import outputs
 from ...errors import AdvsimError
 
 if TYPE_CHECKING:
@@ -35,20 +35,29 @@ def require_matplotlib() -> None:
         ) from None
 
 
-def check_output(path: str | os.PathLike[str]) -> Path:
-    """The chart file's path, if its suffix names a format we write."""
+def check_output(path: str | os.PathLike[str], *, flag: str | None = None) -> Path:
+    """The chart file's path, if its suffix names a format we write and it can be written
+    (see ``sim.artifacts.outputs``); standard output (``-``) is PNG."""
     p = Path(path)
-    if p.suffix.lower() not in SUFFIXES:
+    if not outputs.is_stdout(path) and p.suffix.lower() not in SUFFIXES:
         raise AdvsimError(f"{p}: unknown image suffix {p.suffix or '(none)'!r} "
                           "(expected .png, .svg or .pdf)")
+    outputs.check_output(path, flag=flag)
     return p
 
 
-def save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` to ``path`` (format by suffix), whole or not at all."""
-    p = check_output(path)
-    with atomic_file(p) as f:
-        fig.savefig(f, format=p.suffix.lower()[1:], dpi=150)
+def image_format(path: str | os.PathLike[str]) -> str:
+    """The format a chart file is written in: by its suffix; PNG on standard output."""
+    return "png" if outputs.is_stdout(path) else Path(path).suffix.lower()[1:]
+
+
+def save(fig: Figure, path: str | os.PathLike[str], *, flag: str | None = None,
+         keep: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (format by suffix), whole or not at all; ``-`` is standard
+    output. ``keep`` False: a file of a folder being written."""
+    p = check_output(path, flag=flag)
+    with outputs.output_file(path, flag=flag, keep=keep) as f:
+        fig.savefig(f, format=image_format(path), dpi=150)
     return p
 
 

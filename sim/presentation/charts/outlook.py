@@ -105,9 +105,10 @@ def _labels(fig, ax, xy, texts, which) -> None:
             t.remove()
 
 
-def outlook_map(o: Outlook, path: str | os.PathLike[str]) -> Path:
-    """Draw the outlook's map into ``path`` (.png, .svg or .pdf), whole or not at all."""
+def outlook_map(o: Outlook, path: str | os.PathLike[str], *, keep: bool = True) -> Path:
+    """Draw the outlook's map into ``path`` (.png, .svg or .pdf), whole or not at all
+    (``keep`` False: the map of an outlook's folder)."""
     from .base import require_matplotlib, save
 
     require_matplotlib()
-    return save(outlook_figure(o), path)
+    return save(outlook_figure(o), path, flag="--chart", keep=keep)

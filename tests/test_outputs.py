@@ -1,0 +1,146 @@
+"""Every output a command writes goes through one gate (issue 24): standard output for ``-``, a
+symbolic link written through, a device, FIFO or folder never replaced, an output never one of
+the command's inputs or another of its outputs, a read-only folder refused before the work, a
+full disk one line with nothing left. The links and FIFOs are made in the test's own folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.artifacts import outputs
+from sim.cli import cli
+from sim.errors import AdvsimError
+
+SQUARE = {"type": "Polygon",
+          "coordinates": [[[37.1, 47.9], [37.3, 47.9], [37.3, 48.1], [37.1, 48.1], [37.1, 47.9]]]}
+PLACE = "48.3,37.2"
+
+
+def snaps(tmp_path: Path) -> Path:
+    """A folder of two tiny snapshots."""
+    folder = tmp_path / "snaps"
+    folder.mkdir()
+    text = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": SQUARE}]})
+    for day in ("20241120", "20241127"):
+        (folder / f"deepstatemap_data_{day}.geojson").write_text(text)
+    return folder
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def refused(r, *words: str) -> str:
+    """Exit 2, one line on stderr holding ``words``, no traceback, nothing on stdout."""
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 2, r.output
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.output and r.stdout == ""
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def listing(folder: Path) -> dict[str, str]:
+    """What a folder holds: each name and its kind (a link with its target)."""
+    out = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_symlink():
+            out[p.name] = f"-> {os.readlink(p)}"
+        else:
+            out[p.name] = "fifo" if stat.S_ISFIFO(p.lstat().st_mode) else \
+                "dir" if p.is_dir() else p.read_bytes().hex()
+    return out
+
+
+# -- item 1: standard output, links, devices ---------------------------------------------------
+
+def test_1_dash_writes_the_bytes_to_standard_output(capsysbinary):
+    for name in ("-", "/dev/stdout"):
+        outputs.write_output(name, b"a,b\n1,2\n")
+        assert capsysbinary.readouterr().out == b"a,b\n1,2\n"
+
+
+def test_1_a_symlink_is_written_through_and_stays_a_link(tmp_path):
+    (tmp_path / "real.csv").write_text("old")
+    os.symlink("real.csv", tmp_path / "link.csv")
+    outputs.write_output(tmp_path / "link.csv", b"new")
+    assert os.readlink(tmp_path / "link.csv") == "real.csv"
+    assert (tmp_path / "real.csv").read_bytes() == b"new"
+    os.symlink("made.csv", tmp_path / "dangling.csv")  # a dangling link makes its target
+    outputs.write_output(tmp_path / "dangling.csv", b"x")
+    assert (tmp_path / "made.csv").read_bytes() == b"x" and (tmp_path / "dangling.csv").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.csv", "link.csv", "made.csv",
+                                                         "real.csv"]  # no temporary left
+
+
+@pytest.mark.parametrize("make", ["fifo", "link-to-fifo", "folder", "loop"])
+def test_1_a_fifo_a_folder_or_a_loop_is_refused_and_kept(tmp_path, make):
+    target = tmp_path / "out.csv"
+    if make == "fifo":
+        os.mkfifo(target)
+    elif make == "link-to-fifo":
+        os.mkfifo(tmp_path / "pipe")
+        os.symlink("pipe", target)
+    elif make == "folder":
+        target.mkdir()
+    else:
+        os.symlink("out.csv", target)
+    before = listing(tmp_path)
+    with pytest.raises(AdvsimError, match=r"out\.csv: "):
+        outputs.write_output(target, b"data")
+    assert listing(tmp_path) == before
+
+
+def test_1_trace_writes_through_links_and_to_standard_output(tmp_path):
+    folder = snaps(tmp_path)
+    r = invoke("trace", folder, "--to", PLACE, "-o", "-")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0].startswith("date,sector,value,frame")
+    assert len(r.stdout.splitlines()) == 3 and "Wrote -" in r.stderr  # the summary beside it
+    (tmp_path / "real.csv").write_text("old")
+    os.symlink("real.csv", tmp_path / "link.csv")
+    r = invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "link.csv")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "link.csv").is_symlink()
+    assert (tmp_path / "real.csv").read_text().startswith("date,sector,value")
+    r = invoke("trace", folder, "--to", PLACE, "-o", "-", "--json")
+    refused(r, "--json")
+
+
+# Every command's output options: a FIFO there is refused in one line before any work (the
+# inputs named need not even exist), and stays a FIFO.
+COMMANDS = {
+    "trace -o": ["trace", "snaps", "--to", PLACE, "-o", "{}"],
+    "trace --chart": ["trace", "snaps", "--to", PLACE, "--chart", "{}.png"],
+    "plot -o": ["plot", "run", "-o", "{}.png"],
+    "report -o": ["report", "run", "-o", "{}.html"],
+    "reference build -o": ["reference", "build", "towns.csv", "--until", "2024-11-20", "-o",
+                           "{}.yaml"],
+    "reference show --chart": ["reference", "show", "class.yaml", "--chart", "{}.png"],
+    "reference fit -o": ["reference", "fit", "class.yaml", "-o", "{}"],
+    "reference evaluate -o": ["reference", "evaluate", "class.yaml", "-o", "{}"],
+    "backtest --quantiles": ["backtest", "s.yaml", "--observed", "o.csv", "--quantiles",
+                             "{}.csv"],
+    "backtest --chart": ["backtest", "s.yaml", "--observed", "o.csv", "--chart", "{}.png"],
+    "outlook --geojson": ["outlook", "snaps", "--geojson", "{}"],
+    "outlook --chart": ["outlook", "snaps", "--chart", "{}.png"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_1_every_output_option_refuses_a_fifo(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    args = COMMANDS[name]
+    fifo = next(a for a in args if "{}" in a).format("pipe")
+    os.mkfifo(fifo)
+    refused(invoke(*[a.format("pipe") for a in args]), fifo, "FIFO")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == [fifo]
