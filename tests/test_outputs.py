@@ -144,3 +144,50 @@ def test_1_every_output_option_refuses_a_fifo(tmp_path, monkeypatch, name):
     refused(invoke(*[a.format("pipe") for a in args]), fifo, "FIFO")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(os.listdir(tmp_path)) == [fifo]
+
+
+# -- item 2: an output is never an input, nor another output -----------------------------------
+
+def test_2_trace_refuses_to_write_over_a_snapshot_it_reads(tmp_path):
+    folder = snaps(tmp_path)
+    before = listing(folder)
+    one = folder / "deepstatemap_data_20241120.geojson"
+    refused(invoke("trace", folder, "--to", PLACE, "-o", one), "-o/--output", "is an input")
+    os.symlink(one, tmp_path / "alias.csv")  # the same file by another name
+    refused(invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "alias.csv"),
+            "is an input")
+    assert listing(folder) == before
+
+
+def test_2_two_outputs_of_one_command_are_two_files(tmp_path):
+    folder = snaps(tmp_path)
+    refused(invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "same.png", "--chart",
+                   tmp_path / "same.png"), "the same file")
+    refused(invoke("trace", folder, "--to", PLACE, "-o", "-", "--chart", "-"),
+            "both are standard output")
+    refused(invoke("outlook", folder, "--chart", tmp_path / "x.png", "--geojson",
+                   tmp_path / "x.png"), "--geojson", "--chart", "the same file")
+    assert sorted(os.listdir(tmp_path)) == ["snaps"]
+
+
+def test_2_backtest_refuses_quantiles_over_the_observed_series(tmp_path):
+    obs = tmp_path / "obs.csv"
+    obs.write_text("date,sector,value\n2024-11-20,a,0\n")
+    before = obs.read_bytes()
+    refused(invoke("backtest", tmp_path / "s.yaml", "--observed", obs, "--quantiles", obs),
+            "--quantiles", "is an input")
+    assert obs.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["obs.csv"]
+
+
+@pytest.mark.parametrize("args", [
+    ["reference", "build", "{in}", "--until", "2024-11-20", "-o", "{in}"],
+    ["reference", "fit", "{in}", "-o", "{in}"],
+    ["reference", "evaluate", "{in}", "-o", "{in}"],
+    ["plot", "run", "--observed", "{in}", "-o", "{in}"],
+], ids=["build", "fit", "evaluate", "plot"])
+def test_2_other_commands_refuse_an_input_as_output(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    name = "in.png" if args[0] == "plot" else "in.yaml"
+    Path(name).write_text("kept")
+    refused(invoke(*[a.replace("{in}", name) for a in args]), "is an input")
+    assert Path(name).read_text() == "kept"

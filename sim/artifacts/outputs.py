@@ -118,6 +118,25 @@ def check_new_folder(path: str | os.PathLike[str], *, flag: str | None = None) -
     return p
 
 
+def files_in(paths: Iterable[str | os.PathLike[str]],
+             suffixes: tuple[str, ...] = ()) -> list[str]:
+    """The files that inputs stand for, to compare outputs with: a file itself, a folder its
+    files of ``suffixes`` (what a reader of the folder reads); anything else nothing (its
+    reader says what is wrong with it)."""
+    out: list[str] = []
+    for p in paths:
+        spec = os.fspath(p)
+        if os.path.isdir(spec):
+            try:
+                out += [e.path for e in os.scandir(spec)
+                        if e.name.lower().endswith(suffixes) and e.is_file()]
+            except OSError:
+                continue
+        elif os.path.exists(spec):
+            out.append(spec)
+    return out
+
+
 def _same(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)

@@ -142,6 +142,8 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
         check_path(quantiles_file)  # before the run, not after it
         if self_test is not None:
             raise AdvsimError("--quantiles writes the projections of --observed backtests")
+    outputs.check_distinct({"--quantiles": quantiles_file, "--chart": chart, "--out": out},
+                           [scenario, observed])
     to_stdout = outputs.is_stdout(chart) or outputs.is_stdout(quantiles_file)
     if to_stdout and as_json:
         raise click.UsageError("--json prints on standard output: give --chart and "

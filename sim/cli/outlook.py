@@ -129,6 +129,9 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
 
         require_matplotlib()
         check_output(chart, flag="--chart")
+    outputs.check_distinct(
+        {"--out": out, "--scenarios": scenarios_dir, "--geojson": geojson_file, "--chart": chart},
+        [*outputs.files_in(inputs, (".geojson", ".json")), places_file, layers_file])
     to_stdout = outputs.is_stdout(chart) or outputs.is_stdout(geojson_file)
     if to_stdout and as_json:
         raise click.UsageError("--json prints on standard output: give --chart and --geojson "

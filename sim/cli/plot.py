@@ -75,6 +75,9 @@ def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) ->
     from ..presentation.charts import SWEEP_KINDS, check_output
 
     check_output(output, flag="-o/--output")  # before reading the runs
+    from ..artifacts.outputs import check_distinct
+
+    check_distinct({"-o/--output": output}, [*runs, observed])
     series = None
     if kind not in SWEEP_KINDS:
         from ..running.outcomes import Result

@@ -65,6 +65,7 @@ def build(series, until, within_km, output) -> None:
         raise AdvsimError(f"{output}: a class file is YAML (expected .yaml or .yml)",
                           param="output")
     outputs.check_output(output, flag="-o/--output")
+    outputs.check_distinct({"-o/--output": output}, series)
     cls = build_class(series, until=until, within_km=within_km)
     write_class(output, cls)
     fell = sum(a.fell for a in cls.approaches)
@@ -93,6 +94,7 @@ def show(class_file, chart, as_json) -> None:
         from ..presentation.charts.base import check_output, require_matplotlib
 
         check_output(chart, flag="--chart")  # before the class is read
+        outputs.check_distinct({"--chart": chart}, [class_file])
         require_matplotlib()
         if as_json and outputs.is_stdout(chart):
             raise click.UsageError("--json prints on standard output: give --chart a file")
@@ -153,6 +155,7 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
 
     if output:
         outputs.check_output(output, flag="-o/--output")
+        outputs.check_distinct({"-o/--output": output}, [class_file])
     cls = read_class(class_file)
     f = fit(cls)
     checks = []
@@ -216,6 +219,7 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, e
         outputs.check_output(output, flag="-o/--output")
         if as_json and outputs.is_stdout(output):
             raise click.UsageError("--json prints on standard output: give -o a file")
+        outputs.check_distinct({"-o/--output": output}, [class_file, *versus])
     cls = read_class(class_file)
     others = {}
     for path in versus:

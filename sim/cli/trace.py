@@ -139,6 +139,10 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
 
         require_matplotlib()
         check_output(chart, flag="--chart")
+    outputs.check_distinct(
+        {"-o/--output": output, "--chart": chart, "--out": out},
+        [*outputs.files_in(inputs, (".geojson", ".json")), towns_file, layers_file, dates_file,
+         clip_file])
     if (as_json or as_scenario) and (outputs.is_stdout(output) or outputs.is_stdout(chart)):
         raise click.UsageError("--json and --scenario print on standard output: give -o and "
                                "--chart a file")

@@ -528,6 +528,8 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
         raise AdvsimError(f"output: {out}: unknown report suffix {out.suffix or '(none)'!r} "
                           "(expected .html or .md)", param="output")
     outputs.check_output(output, flag="-o/--output")  # before anything is read or drawn
+    outputs.check_distinct({"-o/--output": output},
+                           [i for i in items if isinstance(i, (str, os.PathLike))])
     from .charts.base import require_matplotlib
 
     require_matplotlib()
