@@ -191,3 +191,31 @@ def test_2_other_commands_refuse_an_input_as_output(tmp_path, monkeypatch, args)
     Path(name).write_text("kept")
     refused(invoke(*[a.replace("{in}", name) for a in args]), "is an input")
     assert Path(name).read_text() == "kept"
+
+
+# -- item 3: an interruption says what it leaves -----------------------------------------------
+
+def test_3_an_interrupt_between_the_csv_and_the_chart_names_the_csv_it_keeps(tmp_path,
+                                                                            monkeypatch):
+    import sim.presentation.charts as charts
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(charts, "save", interrupted)
+    folder = snaps(tmp_path)
+    r = invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "a.csv", "--chart",
+               tmp_path / "a.png")
+    assert r.exit_code == 130, r.output
+    line, = r.stderr.splitlines()
+    assert line == ("advsim: interrupted; unfinished output was removed; finished before the "
+                    f"interruption and kept: {tmp_path / 'a.csv'}")
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "snaps"]
+    monkeypatch.undo()
+    r = invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "b.csv")  # a new command
+    assert r.exit_code == 0
+    from sim.cli import interrupted_message
+
+    assert outputs.finished() == [str(tmp_path / "b.csv")]
+    outputs.reset()
+    assert interrupted_message() == "advsim: interrupted; unfinished output was removed"

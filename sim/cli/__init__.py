@@ -77,6 +77,9 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         previous = _trap_termination()
+        outputs = sys.modules.get("sim.artifacts.outputs")
+        if outputs is not None:  # a command run before in this process (tests, notebooks)
+            outputs.reset()
         try:
             return super().invoke(ctx)
         except AdvsimError as e:
@@ -86,7 +89,7 @@ class LazyGroup(click.Group):
             ctx.exit(2)
         except (KeyboardInterrupt, Interrupted) as e:
             signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
-            click.echo("advsim: interrupted; unfinished output was removed", err=True)
+            click.echo(one_line(interrupted_message()), err=True)
             ctx.exit(128 + signum)
         finally:
             for signum, handler in previous.items():
@@ -114,6 +117,17 @@ class LazyGroup(click.Group):
                 message = re.sub(rf"\b{param}='([^']*)'", rf"{flag} \1", message)
                 message = re.sub(rf"(?<![-\w]){param}\b", flag, message, count=1)
         return message
+
+
+def interrupted_message() -> str:
+    """What an interrupted command leaves: unfinished output is always removed; outputs it
+    finished before the interruption (a trace's CSV before its chart) stay, and are named."""
+    outputs = sys.modules.get("sim.artifacts.outputs")
+    kept = outputs.finished() if outputs is not None else []
+    if not kept:
+        return "advsim: interrupted; unfinished output was removed"
+    return (f"advsim: interrupted; unfinished output was removed; finished before the "
+            f"interruption and kept: {', '.join(kept)}")
 
 
 def one_line(message: str) -> str:
