@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -128,6 +129,31 @@ def test_markdown_report_writes_its_charts_beside_it(made, tmp_path):
     r = invoke("report", made["run"], "-o", tmp_path / "bare.md", "--no-charts")
     assert r.exit_code == 0 and "*(chart left out:" in (tmp_path / "bare.md").read_text()
     assert not (tmp_path / "bare_charts").exists()
+
+
+def test_24_4_two_runs_of_one_scenario_keep_their_own_charts(made, tmp_path):
+    twin = tmp_path / "twin"
+    shutil.copytree(made["run"], twin)  # a second run of the same scenario
+    out = tmp_path / "two.md"
+    r = invoke("report", made["run"], twin, "-o", out)
+    assert r.exit_code == 0, r.output
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", out.read_text())
+    assert len(links) == 10 and len(set(links)) == 10, links
+    assert sorted(p.name for p in (tmp_path / "two_charts").iterdir()) == \
+        sorted(Path(link).name for link in links)
+    page = tmp_path / "two.html"
+    assert invoke("report", made["run"], twin, "-o", page).exit_code == 0
+    ids = re.findall(r'<figure class="chart" id="([^"]+)"', page.read_text())
+    assert len(ids) == 10 and len(set(ids)) == 10
+
+
+def test_24_4_a_charts_path_that_is_a_file_is_one_line(made, tmp_path):
+    (tmp_path / "r_charts").write_text("a file")
+    r = invoke("report", made["run"], "-o", tmp_path / "r.md")
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "Traceback" not in r.output, r.output
+    assert "r_charts: not a folder" in lines[0]
+    assert sorted(os.listdir(tmp_path)) == ["r_charts"]
 
 
 def test_bad_input_is_one_line_and_status_2(made, tmp_path):

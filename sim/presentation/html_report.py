@@ -395,14 +395,33 @@ def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult | SavedB
                           "folder (RUN_OR_SWEEP_OR_BACKTEST...)")
     loaded = [load(item) for item in items]
     out: list[Section] = []
-    for got in loaded:
+    used: set[str] = set()
+    for index, got in enumerate(loaded, 1):
         if isinstance(got, Result):
-            out += run_sections(got)
+            made = run_sections(got)
         elif isinstance(got, SavedBacktest):
-            out += backtest_sections(got)
+            made = backtest_sections(got)
         else:
-            out += sweep_sections(got)
+            made = sweep_sections(got)
+        out += _unique_charts(made, used, index)
     return out
+
+
+def _unique_charts(sections: list[Section], used: set[str], index: int) -> list[Section]:
+    """Chart names unique in the report: a name an earlier item used (two runs of one
+    scenario) gets the item's place in the report, so that neither's file replaces the
+    other's."""
+    for s in sections:
+        for i, (kind, b) in enumerate(s.blocks):
+            if kind != "chart":
+                continue
+            name, fig, caption = b
+            unique, n = name, index
+            while unique in used:
+                unique, n = f"{name}-{n}", n + 1
+            used.add(unique)
+            s.blocks[i] = (kind, (unique, fig, caption))
+    return sections
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -530,6 +549,13 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
     outputs.check_output(output, flag="-o/--output")  # before anything is read or drawn
     outputs.check_distinct({"-o/--output": output},
                            [i for i in items if isinstance(i, (str, os.PathLike))])
+    chart_dir = f"{out.stem}_charts" if charts and not stdout else None
+    beside = Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent
+    if chart_dir is not None and out.suffix.lower() == ".md":
+        folder = beside / chart_dir  # beside the file that links to the charts
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise AdvsimError(f"{folder}: not a folder (the report's charts go there: move "
+                              "it, or name another -o)")
     from .charts.base import require_matplotlib
 
     require_matplotlib()
@@ -539,11 +565,10 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
         outputs.write_output(output, to_html(sections, title).encode("utf-8"),
                              flag="-o/--output")
         return [out]
-    chart_dir = f"{out.stem}_charts" if charts else None
     text, files = to_markdown(sections, title, chart_dir)
     written = []
     for name, svg in files.items():
-        path = out.parent / name
+        path = beside / name
         outputs.write_output(path, svg.encode("utf-8"), flag="-o/--output")
         written.append(path)
     outputs.write_output(output, text.encode("utf-8"), flag="-o/--output")
