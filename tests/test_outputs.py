@@ -5,6 +5,7 @@ full disk one line with nothing left. The links and FIFOs are made in the test's
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -16,6 +17,8 @@ from click.testing import CliRunner
 from sim.artifacts import outputs
 from sim.cli import cli
 from sim.errors import AdvsimError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SQUARE = {"type": "Polygon",
           "coordinates": [[[37.1, 47.9], [37.3, 47.9], [37.3, 48.1], [37.1, 48.1], [37.1, 47.9]]]}
@@ -219,3 +222,109 @@ def test_3_an_interrupt_between_the_csv_and_the_chart_names_the_csv_it_keeps(tmp
     assert outputs.finished() == [str(tmp_path / "b.csv")]
     outputs.reset()
     assert interrupted_message() == "advsim: interrupted; unfinished output was removed"
+
+
+# -- item 17: a read-only folder before the work, a full disk while writing --------------------
+
+@pytest.fixture
+def read_only(tmp_path, monkeypatch):
+    """A folder that cannot be written: by its mode, and where that does not hold (as root) by
+    what os.access says of it."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.access(ro, os.W_OK):  # root: the mode does not stop it
+        real = os.access
+
+        def access(path, mode, *args, **kwargs):
+            if mode & os.W_OK and Path(path).resolve() == ro.resolve():
+                return False
+            return real(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+    yield ro
+    ro.chmod(0o755)
+
+
+READ_ONLY = {
+    "trace -o": ["trace", "snaps", "--to", PLACE, "-o", "ro/a.csv"],
+    "trace --out": ["trace", "snaps", "--to", PLACE, "--out", "ro/t"],
+    "backtest --quantiles": ["backtest", "s.yaml", "--observed", "o.csv", "--quantiles",
+                             "ro/q.csv"],
+    "backtest --out": ["backtest", "s.yaml", "--observed", "o.csv", "--out", "ro/bt"],
+    "report -o": ["report", "run", "-o", "ro/r.html"],
+    "reference build -o": ["reference", "build", "t.csv", "--until", "2024-11-20", "-o",
+                           "ro/c.yaml"],
+    "reference fit -o": ["reference", "fit", "c.yaml", "-o", "ro/fit.txt"],
+    "reference evaluate -o": ["reference", "evaluate", "c.yaml", "-o", "ro/ev.json"],
+    "plot -o": ["plot", "run", "-o", "ro/p.png"],
+    "outlook --out": ["outlook", "snaps", "--out", "ro/o"],
+    "outlook --chart": ["outlook", "snaps", "--chart", "ro/m.png"],
+    "sweep --out": ["sweep", str(ROOT / "scenarios/sweeps/kurakhove-forces.yaml"), "--out",
+                    "ro/s", "-q"],
+    "run --out": ["run", str(ROOT / "scenarios/kurakhove.yaml"), "--out", "ro/r", "-q"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY))
+def test_17_a_read_only_folder_is_refused_before_the_work(tmp_path, monkeypatch, read_only,
+                                                          name):
+    monkeypatch.chdir(tmp_path)
+    line = refused(invoke(*READ_ONLY[name]), "read-only")
+    assert "ro/" in line or str(read_only) in line
+    assert os.listdir(read_only) == []
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every file opened by its descriptor (as the atomic writes open theirs) is on a full
+    disk: its first write fails with ENOSPC."""
+    real = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+            return False
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: Full(real(fd, *a, **k)))
+
+
+def test_17_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, full_disk):
+    (tmp_path / "old.csv").write_text("kept")
+    with pytest.raises(AdvsimError, match="No space left on device"):
+        outputs.write_output(tmp_path / "old.csv", b"new")
+    from sim.forecast.quantiles import QuantileTable
+
+    with pytest.raises(AdvsimError, match=r"q\.csv: cannot write it \(No space left"):
+        QuantileTable.from_rows([]).write(tmp_path / "q.csv")
+    assert listing(tmp_path) == {"old.csv": b"kept".hex()}
+
+
+def test_17_trace_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, full_disk):
+    folder = snaps(tmp_path)
+    refused(invoke("trace", folder, "--to", PLACE, "-o", tmp_path / "a.csv"),
+            "a.csv: cannot write it (No space left on device)")
+    refused(invoke("trace", folder, "--to", PLACE, "--chart", tmp_path / "a.png"),
+            "a.png: cannot write it (No space left on device)")
+    assert sorted(os.listdir(tmp_path)) == ["snaps"]
+
+
+def test_17_a_folder_output_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
+    from sim.artifacts.files import atomic_dir
+
+    with pytest.raises(AdvsimError, match=r"out: cannot write x\.csv \(No space left"), \
+            atomic_dir(tmp_path / "out") as tmp:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / "x.csv"))
+    assert os.listdir(tmp_path) == []

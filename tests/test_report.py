@@ -156,6 +156,29 @@ def test_24_4_a_charts_path_that_is_a_file_is_one_line(made, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["r_charts"]
 
 
+def test_24_17_a_full_disk_leaves_no_report_and_no_charts_folder(made, tmp_path,
+                                                                 monkeypatch):
+    import errno
+
+    import sim.artifacts.outputs as outputs
+
+    real = outputs.atomic_file
+    calls = []
+
+    def full(path):  # the charts are written; the report itself finds the disk full
+        calls.append(path)
+        if str(path).endswith(".md"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path)
+
+    monkeypatch.setattr(outputs, "atomic_file", full)
+    r = invoke("report", made["run"], "-o", tmp_path / "r.md")
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "Traceback" not in r.output, r.output
+    assert "r.md: cannot write it (No space left on device)" in lines[0]
+    assert len(calls) == 6 and os.listdir(tmp_path) == []
+
+
 def test_bad_input_is_one_line_and_status_2(made, tmp_path):
     not_bt = tmp_path / "x.json"
     not_bt.write_text("[1, 2]")

@@ -65,6 +65,13 @@ def atomic_dir(target: Path, *, overwrite: bool = False, staging: Path | None = 
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(target)
+    except OSError as e:  # a full disk, the folder gone: one line, nothing of it left
+        if staging is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        name = Path(e.filename).name if getattr(e, "filename", None) else "its files"
+        kept = "" if staging is None else f" (what was finished is kept in {staging})"
+        raise AdvsimError(f"{target}: cannot write {name} ({e.strerror or e}); nothing was "
+                          f"written{kept}") from None
     except BaseException:
         if staging is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -175,7 +182,22 @@ def claimed(claim: Claim) -> Iterator[Path]:
     claim.commit()
 
 
+def check_writable(spec: str | os.PathLike[str], folder: Path) -> None:
+    """``folder`` (or the nearest of its parents that exists: the others are made) is a folder
+    this process may create files in; otherwise one AdvsimError naming ``spec``, before any
+    work."""
+    near = next((p for p in [folder, *folder.parents] if os.path.lexists(p)), None)
+    if near is None:
+        return
+    if not near.is_dir():
+        raise AdvsimError(f"{os.fspath(spec)}: {near} is a file, not a folder")
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise AdvsimError(f"{os.fspath(spec)}: the folder {near} is read-only (nothing was "
+                          "written)")
+
+
 def _make_parent(target: Path) -> None:
+    check_writable(target, target.parent)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):

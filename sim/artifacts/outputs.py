@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import AdvsimError
-from .files import atomic_file
+from .files import atomic_file, check_writable
 
 STDOUT = ("-", "/dev/stdout")
 
@@ -68,18 +68,6 @@ def _kind(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def _writable_folder(spec: str, folder: Path) -> None:
-    """``folder`` (or the nearest of its parents that exists: the others are made) is a folder
-    this process may create files in."""
-    near = next((p for p in [folder, *folder.parents] if os.path.lexists(p)), None)
-    if near is None:
-        return
-    if not near.is_dir():
-        raise AdvsimError(f"{spec}: {near} is a file, not a folder")
-    if not os.access(near, os.W_OK | os.X_OK):
-        raise AdvsimError(f"{spec}: the folder {near} is read-only (nothing was written)")
-
-
 def check_output(path: str | os.PathLike[str], *, flag: str | None = None) -> Path:
     """Refuse, before any work, an output that cannot be written as a file: an existing
     device, FIFO, socket or folder, a symbolic link loop, a folder that is read-only. Returns
@@ -103,7 +91,7 @@ def check_output(path: str | os.PathLike[str], *, flag: str | None = None) -> Pa
             raise AdvsimError(f"{spec}: {kind}; {flag or 'an output'} is written only to a "
                               "regular file or to standard output (-); nothing was written")
     target = Path(os.path.realpath(spec)) if os.path.islink(spec) else Path(spec)
-    _writable_folder(spec, target.parent)
+    check_writable(spec, target.parent)
     return target
 
 
@@ -114,7 +102,7 @@ def check_new_folder(path: str | os.PathLike[str], *, flag: str | None = None) -
     if os.path.lexists(spec):
         raise AdvsimError(f"{spec}: already exists (choose a new {flag or 'folder'})")
     p = Path(spec)
-    _writable_folder(spec, p.parent)
+    check_writable(spec, p.parent)
     return p
 
 

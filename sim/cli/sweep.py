@@ -103,6 +103,9 @@ def command(ctx, spec, vary, method, samples, levels, replications, seed, metric
         logging.getLogger("distributed").setLevel(logging.ERROR)
     name = sweep.name if sweep.name.lower().endswith("sweep") else f"{sweep.name} sweep"
     target = Path(out) if out else new_run_dir("results", name, sweep.seed)
+    from ..artifacts.files import check_writable
+
+    check_writable(target, target.parent)  # before the points are computed
     points, n = len(the_plan.points), the_plan.sweep.replications
     run = run_phases(sc, n, 1)
     phases = {"points": points * run["simulating"] / max(1, jobs or default_jobs()),

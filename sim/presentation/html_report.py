@@ -566,10 +566,20 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
                              flag="-o/--output")
         return [out]
     text, files = to_markdown(sections, title, chart_dir)
-    written = []
-    for name, svg in files.items():
-        path = beside / name
-        outputs.write_output(path, svg.encode("utf-8"), flag="-o/--output")
-        written.append(path)
-    outputs.write_output(output, text.encode("utf-8"), flag="-o/--output")
+    written: list[Path] = []
+    own = beside / chart_dir if chart_dir else None
+    made = own is not None and not os.path.lexists(own)
+    try:
+        for name, svg in files.items():
+            path = beside / name
+            outputs.write_output(path, svg.encode("utf-8"), flag="-o/--output")
+            written.append(path)
+        outputs.write_output(output, text.encode("utf-8"), flag="-o/--output")
+    except BaseException:
+        if made and own is not None:  # a failed report leaves no charts folder of its own
+            for path in written:
+                path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                own.rmdir()
+        raise
     return [out, *written]
