@@ -14,6 +14,10 @@ from ..errors import ScenarioError
 
 TOWNS_FILE = Path(__file__).parent / "towns.csv"
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Letters and digits of other scripts kept in slugs (not modifier letters such as U+02BC,
+# which slugs never had).
+_LETTERS = ("Lu", "Ll", "Lt", "Lo", "Nd")
+MAX_TOWNS_BYTES = 20 * 2**20  # a towns CSV: GeoNames' 10,800 places are about 1 MB
 
 
 class PlaceError(ScenarioError):
@@ -48,9 +52,21 @@ class TownRow:
 
 
 def slugify(name: str) -> str:
-    """Lower-case ASCII words joined by hyphens: 'Chasiv Yar' -> 'chasiv-yar'."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
+    """Lower-case words joined by hyphens, keeping the letters of every script: 'Chasiv Yar'
+    -> 'chasiv-yar', 'Київ' -> 'київ'. Latin letters lose their accents ('Bílá' -> 'bila'), as
+    they always did; a name of no letters or digits is spelled by its code points ('?' ->
+    'u003f'), so a slug is never empty and names without letters do not collide."""
+    parts = []
+    for c in unicodedata.normalize("NFC", name):
+        ascii_ = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+        if ascii_:
+            parts.append(re.sub(r"[^a-z0-9]", "-", ascii_.lower()))
+        elif unicodedata.category(c) in _LETTERS:
+            parts.append(c.lower())
+    slug = re.sub(r"-{2,}", "-", "".join(parts)).strip("-")
+    if slug:
+        return slug
+    return "-".join(f"u{ord(c):04x}" for c in name.strip()) or "place"
 
 
 def _whole(row: dict, column: str, fname: str, line: int) -> int | None:

@@ -46,9 +46,17 @@ def _given_latlon(text: str) -> Place | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or not math.isfinite(lat + lon):
         raise PlaceError(f"{text!r}: latitude must be in [-90, 90] and longitude in "
                          "[-180, 180] (expected LAT,LON in degrees)", file="--to")
-    name = f"{lat:g},{lon:g}"
-    slug = f"{abs(lat):g}{'n' if lat >= 0 else 's'}-{abs(lon):g}{'e' if lon >= 0 else 'w'}"
+    name = f"{_deg(lat)},{_deg(lon)}"
+    slug = (f"{_deg(abs(lat))}{'n' if lat >= 0 else 's'}-"
+            f"{_deg(abs(lon))}{'e' if lon >= 0 else 'w'}")
     return Place(name=name, lat=lat, lon=lon, slug=slug, source="given as LAT,LON")
+
+
+def _deg(x: float) -> str:
+    """Degrees as given: short where that is exact, else every digit (two places a few
+    metres apart do not share a name or a sector)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
 
 
 def _close(text: str, names: list[str]) -> str | None:

@@ -330,7 +330,10 @@ def trace(
     seen: dict[str, Place] = {}
     for p in places:
         if p.slug in seen:
-            raise SnapshotError(f"{p.name}: given twice", file="--to")
+            if seen[p.slug] == p:
+                raise SnapshotError(f"{p.name}: given twice", file="--to")
+            raise SnapshotError(f"{p.name} and {seen[p.slug].name} would share the sector "
+                                f"{p.slug!r}: give one of them", file="--to")
         seen[p.slug] = p
     layer_specs = {name: layer_map.layer_spec(name) for name in areas}
     roles = set(layer_map.attacker_roles(contested)) if places else set()

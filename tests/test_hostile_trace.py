@@ -1,0 +1,99 @@
+"""Hostile and careless input to ``advsim trace`` (issue 24): coordinates that are not degrees
+or not finite, place names of any script, devices, pipes, loops and huge files, tracebacks
+turned into one-line errors, and what is resolved without an error said once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("shapely")
+pytest.importorskip("pyproj")
+
+import shapely
+import yaml
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.data import trace as tr
+from sim.data.front import read_held
+from sim.data.places import slugify
+from sim.data.snapshots import SnapshotError, load_layer_map
+from sim.errors import AdvsimError
+
+NAME = "deepstatemap_data_20241120.geojson"
+
+
+def square(w=37.1, s=47.9, d=0.2):
+    return [[[w, s], [w + d, s], [w + d, s + d], [w, s + d], [w, s]]]
+
+
+def fc(*rings, **members) -> str:
+    return json.dumps({"type": "FeatureCollection", **members, "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": r}}
+        for r in rings]})
+
+
+def write(tmp_path, text, name=NAME):
+    (tmp_path / "snaps").mkdir(exist_ok=True)
+    p = tmp_path / "snaps" / name
+    p.write_text(text)
+    return p
+
+
+def fails(args) -> str:
+    """The one line of a refused command (exit 2, no traceback, nothing on stdout)."""
+    r = CliRunner().invoke(cli, ["trace", *args])
+    assert r.exit_code == 2, (r.exit_code, r.output)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.output and r.stdout == "", r.output
+    return lines[0]
+
+
+# -- 8: slugs of every script, never empty --------------------------------------------------------
+
+
+def test_slugs_keep_ascii_and_every_script():
+    assert slugify("Chasiv Yar") == "chasiv-yar"
+    assert slugify("Bílá Cerkev'") == "bila-cerkev"
+    assert slugify("Novoselivka (Donetsk Oblast)") == "novoselivka-donetsk-oblast"
+    assert slugify("Київ") == "київ" and slugify("Киев") == "киев"
+    assert slugify("Покровськ") != slugify("Покровск")
+    assert slugify("???") == "u003f-u003f-u003f" and slugify("!") != slugify("?")
+    assert all(slugify(x) for x in ("", " ", "-", "ʼ", "..."))
+
+
+def test_cyrillic_and_punctuation_names_are_sectors_of_their_own(tmp_path):
+    p = write(tmp_path, fc(square()))
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon\nКиїв,48.5,37.0\nКиев,48.6,37.0\n???,48.7,37.0\n",
+                     encoding="utf-8")
+    r = CliRunner().invoke(cli, ["trace", str(p), "--towns", str(towns), "--to", "Київ",
+                                 "--to", "Киев", "--to", "???", "--json"])
+    assert r.exit_code == 0, r.output
+    sectors = [v["sector"] for v in json.loads(r.stdout)["places"].values()]
+    assert sectors == ["київ", "киев", "u003f-u003f-u003f"]
+
+
+def test_two_places_a_few_metres_apart_do_not_collide(tmp_path):
+    p = write(tmp_path, fc(square()))
+    r = CliRunner().invoke(cli, ["trace", str(p), "--to", "48.28331,37.1", "--to",
+                                 "48.28332,37.1", "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.stdout)["places"]) == 2
+
+
+def test_two_names_with_one_slug_are_named(tmp_path):
+    p = write(tmp_path, fc(square()))
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon\nA B,48.5,37.0\nA.B,48.6,37.0\n")
+    r = CliRunner().invoke(cli, ["trace", str(p), "--towns", str(towns), "--to", "A B",
+                                 "--to", "A.B"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.splitlines()[-1] == (
+        "--to: A.B and A B would share the sector 'a-b': give one of them")
