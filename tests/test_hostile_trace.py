@@ -97,3 +97,20 @@ def test_two_names_with_one_slug_are_named(tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert r.stderr.splitlines()[-1] == (
         "--to: A.B and A B would share the sector 'a-b': give one of them")
+
+
+# -- 12: --scenario through the scenario writer ---------------------------------------------------
+
+
+def test_scenario_names_are_quoted_yaml(tmp_path):
+    p = write(tmp_path, fc(square()))
+    towns = tmp_path / "towns.csv"
+    names = ["A: b, c", "Yes", "*ref", "Site #3", "&x", "- y", "Київ"]
+    towns.write_text("name,lat,lon\n" + "".join(
+        f'"{n}",{48.3 + i / 50:.2f},37.2\n' for i, n in enumerate(names)), encoding="utf-8")
+    args = [x for n in names for x in ("--to", n)]
+    r = CliRunner().invoke(cli, ["trace", str(p), "--towns", str(towns), *args, "--scenario"])
+    assert r.exit_code == 0, r.output
+    doc = yaml.safe_load(r.stdout)
+    assert [v["objective"]["name"] for v in doc.values()] == names
+    assert all(v["kind"] == "axis" and v["length_km"] > 0 for v in doc.values())
