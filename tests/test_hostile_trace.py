@@ -55,6 +55,49 @@ def fails(args) -> str:
     return lines[0]
 
 
+# -- 7: coordinates that are not degrees or not finite --------------------------------------------
+
+
+@pytest.mark.parametrize(("first", "word"), [
+    ("1e308", "not longitude/latitude degrees"),
+    ("500", "not longitude/latitude degrees"),
+    ("NaN", "not a finite number (nan)"),
+    ("Infinity", "not a finite number (inf"),
+    ("-Infinity", "not a finite number (-inf"),
+])
+def test_a_coordinate_that_is_not_degrees_is_refused_at_its_feature(tmp_path, first, word):
+    text = fc(square(), square(11.1)).replace("11.1,", f"{first},", 1)  # the second feature's
+    p = write(tmp_path, text)
+    out = tmp_path / "o.csv"
+    line = fails([str(p), "--to", "Pokrovsk", "-o", str(out)])
+    assert line.startswith(f"{p}: features[1]: "), line
+    assert word in line and not out.exists()
+
+
+def test_a_web_mercator_export_is_refused_by_name(tmp_path):
+    x, y = 4_140_000.0, 6_140_000.0
+    merc = [[[x, y], [x + 2e4, y], [x + 2e4, y + 2e4], [x, y + 2e4], [x, y]]]
+    p = write(tmp_path, fc(merc))
+    line = fails([str(p), "--to", "Pokrovsk"])
+    assert line.startswith(f"{p}: features[0]: coordinates are not longitude/latitude degrees")
+    assert "Web Mercator" in line
+    # the outlook reads snapshots with the same reader
+    with pytest.raises(SnapshotError, match="not longitude/latitude degrees"):
+        read_held(p, load_layer_map())
+
+
+def test_json_output_is_valid_json(tmp_path):
+    p = write(tmp_path, fc(square()))
+    r = CliRunner().invoke(cli, ["trace", str(p), "--to", "Pokrovsk", "--json"])
+    assert r.exit_code == 0, r.output
+
+    def refuse(name):
+        raise AssertionError(f"{name} in JSON output")
+
+    doc = json.loads(r.stdout, parse_constant=refuse)
+    assert doc["places"]["Pokrovsk"]["series"][0]["distance_km"] > 0
+
+
 # -- 8: slugs of every script, never empty --------------------------------------------------------
 
 

@@ -180,7 +180,14 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     if as_json:
         import json
 
-        click.echo(json.dumps(result.to_dict()))
+        try:  # valid JSON or none: NaN and Infinity are not JSON
+            text = json.dumps(result.to_dict(), allow_nan=False)
+        except ValueError:
+            from ..errors import AdvsimError
+
+            raise AdvsimError("the trace holds a number that is not finite, which JSON cannot "
+                              "hold (a bad snapshot?); nothing was printed") from None
+        click.echo(text)
     elif as_scenario:
         click.echo(format_scenario(result, start))
     elif output is not None or chart is not None or out is not None:

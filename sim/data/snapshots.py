@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -452,6 +453,41 @@ def read_region(path: str | os.PathLike[str]):
     return shapely.union_all(polys)
 
 
+def _clip_bbox(box: Any, fname: str) -> tuple[float, float, float, float] | None:
+    """A snapshot's ``clip_bbox`` member: [W, S, E, N] in degrees, or absent."""
+    if box is None:
+        return None
+    if not (isinstance(box, list) and len(box) == 4 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in box)):
+        raise SnapshotError(f"expected [W, S, E, N] in degrees (got {_shown(box)})",
+                            file=fname, key="clip_bbox")
+    w, s, e, n = (float(x) for x in box)
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise SnapshotError(f"expected [W, S, E, N] in degrees, W <= E in [-180, 180] and "
+                            f"S <= N in [-90, 90] (got {_shown(box)})", file=fname,
+                            key="clip_bbox")
+    return (w, s, e, n)
+
+
+def _not_finite(g: Any) -> float | None:
+    """The first number in a geometry's coordinates that is not finite, if any."""
+    stack = [g.get("coordinates"), g.get("geometries")] if isinstance(g, dict) else [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, float) and not math.isfinite(x):
+            return x
+        if isinstance(x, dict):
+            stack += [x.get("coordinates"), x.get("geometries")]
+        elif isinstance(x, list):
+            stack += x
+    return None
+
+
+def _shown(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _polygonal(g):
     """The polygonal part of a repaired geometry (make_valid may add lines or points)."""
     parts = shapely.get_parts(g)
@@ -464,9 +500,25 @@ def _geometry(g: Any, gtype: str | None, fname: str, key: str):
     empty geometries are errors."""
     try:
         geom = shape(g)
-    except (ValueError, TypeError, IndexError, AttributeError,
+        xy = shapely.get_coordinates(geom)
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError, RecursionError,
             shapely.errors.ShapelyError) as e:
-        raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
+        odd = _not_finite(g)  # a NaN vertex leaves a ring unclosed: say what is wrong
+        if odd is not None:
+            raise SnapshotError(f"a coordinate is not a finite number ({odd}): expected "
+                                "longitude, latitude in degrees", file=fname, key=key) from None
+        raise SnapshotError(f"bad {gtype} coordinates ({_shown(str(e))})", file=fname,
+                            key=key) from None
     if geom.is_empty:
         raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+    if not np.isfinite(xy).all():
+        x, y = xy[~np.isfinite(xy).all(axis=1)][0]
+        raise SnapshotError(f"a coordinate is not a finite number ({x:g}, {y:g}): expected "
+                            "longitude, latitude in degrees", file=fname, key=key)
+    lon, lat = np.abs(xy).max(axis=0)
+    if lon > 180 or lat > 90:
+        raise SnapshotError(
+            f"coordinates are not longitude/latitude degrees (up to |x| = {lon:.6g}, |y| = "
+            f"{lat:.6g}; a projected export such as Web Mercator?): GeoJSON is in degrees, "
+            "longitude in [-180, 180], latitude in [-90, 90]", file=fname, key=key)
     return geom
