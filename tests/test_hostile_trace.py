@@ -157,3 +157,26 @@ def test_scenario_names_are_quoted_yaml(tmp_path):
     doc = yaml.safe_load(r.stdout)
     assert [v["objective"]["name"] for v in doc.values()] == names
     assert all(v["kind"] == "axis" and v["length_km"] > 0 for v in doc.values())
+
+
+# -- 13: polygons outside lon/lat: no endless search ----------------------------------------------
+
+
+def test_measuring_polygons_outside_lonlat_ends():
+    frame = tr.LocalFrame(48.28, 37.18)
+    far = shapely.box(500.0, 48.0, 501.0, 49.0)
+    with pytest.raises(AdvsimError, match="outside longitude/latitude degrees"):
+        tr.measure_place(frame, [far])
+    with pytest.raises(AdvsimError, match="not a finite number"):
+        tr.measure_place(frame, [shapely.box(1e308, 48.0, float("inf"), 49.0)])
+    with pytest.raises(AdvsimError, match="keep_local_km must be a finite number"):
+        tr.measure_place(frame, [shapely.box(37, 48, 38, 49)], keep_local_km=float("nan"))
+    # partly outside: measured on what lies within lon/lat
+    m = tr.measure_place(frame, [shapely.box(37.0, 48.0, 400.0, 48.1)])
+    assert m.distance_km is not None and 19 < m.distance_km < 21
+
+
+def test_every_polygon_outside_lonlat_is_refused_with_area(tmp_path):
+    p = write(tmp_path, fc(square(500.0, 48.0)))
+    line = fails([str(p), "--to", "Pokrovsk", "--area", "occupied"])
+    assert "features[0]: coordinates are not longitude/latitude degrees" in line
