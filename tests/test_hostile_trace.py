@@ -5,10 +5,6 @@ turned into one-line errors, and what is resolved without an error said once."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -44,6 +40,12 @@ def write(tmp_path, text, name=NAME):
     p = tmp_path / "snaps" / name
     p.write_text(text)
     return p
+
+
+@pytest.fixture
+def snaps(tmp_path):
+    write(tmp_path, fc(square()))
+    return tmp_path / "snaps"
 
 
 def fails(args) -> str:
@@ -180,3 +182,57 @@ def test_every_polygon_outside_lonlat_is_refused_with_area(tmp_path):
     p = write(tmp_path, fc(square(500.0, 48.0)))
     line = fails([str(p), "--to", "Pokrovsk", "--area", "occupied"])
     assert "features[0]: coordinates are not longitude/latitude degrees" in line
+
+
+# -- 17: tracebacks that are one-line errors ------------------------------------------------------
+
+
+def test_a_coordinate_with_thousands_of_digits(tmp_path):
+    p = write(tmp_path, fc(square()).replace("37.1,", "3" + "7" * 5000 + ",", 1))
+    assert "features[0]: a coordinate is not a finite number (inf" in fails(
+        [str(p), "--to", "Pokrovsk"])
+
+
+@pytest.mark.parametrize("where", ["snapshot", "clip"])
+def test_nesting_100k_deep(snaps, tmp_path, where):
+    deep = tmp_path / "deep.geojson"
+    deep.write_text('{"type": "Polygon", "coordinates": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    args = ([str(deep), "--to", "Pokrovsk"] if where == "snapshot"
+            else [str(snaps), "--area", "occupied", "--clip", str(deep)])
+    line = fails(args)
+    assert line.startswith(f"{deep}: not GeoJSON (nested too deeply")
+
+
+@pytest.mark.parametrize("box", [["a", 1, 2, 3], [36, 47, "38", 49], "36,47,38,49",
+                                 [36, 47, 380, 49], [36, 47, 38]])
+def test_a_bad_clip_bbox(tmp_path, box):
+    p = write(tmp_path, fc(square(), clip_bbox=box))
+    line = fails([str(p), "--to", "Pokrovsk"])
+    assert line.startswith(f"{p}: clip_bbox: expected [W, S, E, N] in degrees")
+
+
+@pytest.mark.parametrize("radius", ["nan", "inf", "-inf"])
+def test_a_radius_that_is_not_finite(snaps, radius):
+    line = fails([str(snaps), "--to", "Pokrovsk", "--radius-km", radius])
+    assert "--radius-km" in line
+
+
+def test_the_api_refuses_a_radius_that_is_not_finite(snaps):
+    with pytest.raises(AdvsimError, match="radius_km must be a finite number"):
+        tr.trace([snaps], [], areas=["occupied"], radius_km=float("nan"))
+
+
+def test_1e308_with_area(tmp_path):
+    p = write(tmp_path, fc(square(1e308, 48.0)))
+    assert "features[0]: coordinates are not longitude/latitude degrees" in fails(
+        [str(p), "--area", "occupied"])
+
+
+def test_a_map_date_before_year_one(tmp_path):
+    p = write(tmp_path, fc(square()), name="0001-01-01.geojson")
+    line = fails([str(p), "--to", "Pokrovsk", "--date-convention", "previous-day"])
+    assert line == (f"{p}: map date before year 1 (file date 0001-01-01 from its file name, "
+                    "under --date-convention previous-day)")
+    p2 = write(tmp_path, fc(square(), snapshot_utc="0001-01-01T00:00:00+05:00"),
+               name="x.geojson")
+    assert "snapshot_utc: expected an ISO date" in fails([str(p2), "--to", "Pokrovsk"])

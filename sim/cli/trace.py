@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import click
@@ -27,6 +28,14 @@ class _BBox(click.ParamType):
         return (w, s, e, n)
 
 
+def _finite(ctx, param, value):
+    """A number of km must be finite: nan and inf pass FloatRange's bounds."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of km > 0, got {value!r}",
+                                 ctx=ctx, param=param)
+    return value
+
+
 @click.command("trace")
 @click.argument("inputs", nargs=-1, required=True, metavar="SNAPSHOT_OR_FOLDER...")
 @click.option("--to", "places", multiple=True, metavar="PLACE",
@@ -38,7 +47,7 @@ class _BBox(click.ParamType):
               metavar="FILE.csv", help="Towns CSV (name,lat,lon[,aliases,source,...]) to use "
                                        "instead of the shipped towns and GeoNames.")
 @click.option("--radius-km", type=click.FloatRange(min=0, min_open=True), default=30.0,
-              show_default=True,
+              show_default=True, callback=_finite,
               help="Attacker-held km² and contact-line km are measured within this distance "
                    "of each place.")
 @click.option("--area", "areas", multiple=True, metavar="LAYER",

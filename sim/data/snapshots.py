@@ -50,6 +50,7 @@ _SINGLE_LAYER_NAME = re.compile(r"^deepstatemap_data_\d{8}\.geojson$")
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 _UNIX_NAME = re.compile(r"^(\d{9,10})\.(?:geo)?json$", re.IGNORECASE)
 _POLYGONAL = ("Polygon", "MultiPolygon")
+_MAX_INT_DIGITS = 30  # longer integers in GeoJSON are read as floats (then checked as numbers)
 
 
 class SnapshotError(ScenarioError):
@@ -191,6 +192,27 @@ def read_dates_table(path: str | os.PathLike[str]) -> dict[str, dt.date]:
     return out
 
 
+def load_geojson(raw: bytes, fname: str):
+    """Parse GeoJSON text: malformed, too deeply nested or unreadable text is one located
+    SnapshotError. Integers too long for their value to matter are read as floats, so an
+    absurd coordinate is refused where it stands (see ``_geometry``)."""
+    def parse_int(text: str) -> int | float:
+        return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+    try:
+        return json.loads(raw, parse_int=parse_int)
+    except UnicodeDecodeError as e:
+        raise SnapshotError(f"not GeoJSON (not UTF-8 text: {e.reason})", file=fname) from None
+    except json.JSONDecodeError as e:
+        raise SnapshotError(f"not GeoJSON (invalid JSON at line {e.lineno}: {e.msg})",
+                            file=fname) from None
+    except RecursionError:
+        raise SnapshotError("not GeoJSON (nested too deeply: GeoJSON nests a few levels)",
+                            file=fname) from None
+    except ValueError as e:
+        raise SnapshotError(f"not GeoJSON ({e})", file=fname) from None
+
+
 def _date_of(path: Path, doc: dict, dates: dict[str, dt.date] | None) -> tuple[dt.date, str]:
     """The snapshot's own date and where it came from."""
     if dates and path.name in dates:
@@ -205,7 +227,7 @@ def _date_of(path: Path, doc: dict, dates: dict[str, dt.date] | None) -> tuple[d
                 if t.tzinfo is not None:
                     t = t.astimezone(dt.timezone.utc)
                 return t.date(), key
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise SnapshotError(f"{key}: expected an ISO date, got {raw!r}",
                                     file=str(path)) from None
     m = _NAME_DATE.search(path.name)
@@ -322,13 +344,7 @@ def read_snapshot(
         raw = p.read_bytes()
     except OSError as e:
         raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    try:
-        doc = json.loads(raw)
-    except UnicodeDecodeError as e:
-        raise SnapshotError(f"not GeoJSON (not UTF-8 text: {e.reason})", file=fname) from None
-    except json.JSONDecodeError as e:
-        raise SnapshotError(f"not GeoJSON (invalid JSON at line {e.lineno}: {e.msg})",
-                            file=fname) from None
+    doc = load_geojson(raw, fname)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature",
                                                              *_POLYGONAL):
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
@@ -336,7 +352,12 @@ def read_snapshot(
                             f"Polygon; got type {got!r})", file=fname)
     file_date, date_source = _date_of(p, doc, dates)
     offset = map_date_offset(p, date_source, date_convention)
-    map_date = file_date - dt.timedelta(days=offset)
+    try:
+        map_date = file_date - dt.timedelta(days=offset)
+    except OverflowError:
+        raise SnapshotError(f"map date before year 1 (file date {file_date} from its "
+                            f"{date_source}, under --date-convention {date_convention})",
+                            file=fname) from None
 
     if doc["type"] == "FeatureCollection":
         features = doc.get("features")
@@ -406,9 +427,7 @@ def read_snapshot(
         polygons[role] = arr[keep]
         vals[role] = np.array(values[role], dtype=object)[keep]
         reps[role] = shapely.point_on_surface(polygons[role])
-    box = doc.get("clip_bbox")
-    clip_bbox = ((float(box[0]), float(box[1]), float(box[2]), float(box[3]))
-                 if isinstance(box, list) and len(box) == 4 else None)
+    clip_bbox = _clip_bbox(doc.get("clip_bbox"), fname)
     if multi:
         source = f"{layer_map.name} via {doc.get('source_repo') or p.parent.name}"
     elif _SINGLE_LAYER_NAME.match(p.name):
@@ -427,11 +446,10 @@ def read_region(path: str | os.PathLike[str]):
     """The union of every (Multi)Polygon in a GeoJSON file (a clip region), lon/lat."""
     fname = os.fspath(path)
     try:
-        doc = json.loads(Path(fname).read_bytes())
+        raw = Path(fname).read_bytes()
     except OSError as e:
         raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SnapshotError(f"not GeoJSON ({e})", file=fname) from None
+    doc = load_geojson(raw, fname)
     kind = doc.get("type") if isinstance(doc, dict) else None
     if kind == "FeatureCollection":
         items = [(f"features[{i}]", f.get("geometry") if isinstance(f, dict) else None)

@@ -335,8 +335,7 @@ def trace(
     (a function of the sorted map dates giving the dates to keep), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
     """
-    if not radius_km > 0:
-        raise ValueError(f"radius_km must be > 0 (got {radius_km})")
+    _check_radius(radius_km)
     if contested not in CONTESTED:
         raise ValueError(f"contested must be one of {CONTESTED} (got {contested!r})")
     layer_map = layer_map or load_layer_map()
