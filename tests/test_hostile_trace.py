@@ -5,6 +5,10 @@ turned into one-line errors, and what is resolved without an error said once."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -182,6 +186,111 @@ def test_every_polygon_outside_lonlat_is_refused_with_area(tmp_path):
     p = write(tmp_path, fc(square(500.0, 48.0)))
     line = fails([str(p), "--to", "Pokrovsk", "--area", "occupied"])
     assert "features[0]: coordinates are not longitude/latitude degrees" in line
+
+
+# -- 14 and 21: devices, pipes, loops, huge files -------------------------------------------------
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "pipe.geojson"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def huge(tmp_path):
+    path = tmp_path / "huge.geojson"
+    with open(path, "wb") as f:
+        f.truncate(200 * 2**20)  # sparse: no disk used
+    return path
+
+
+@pytest.mark.parametrize("option", [None, "--towns", "--dates", "--clip"])
+def test_a_fifo_is_named_and_not_read(snaps, fifo, option):
+    args = [str(fifo)] if option is None else [str(snaps), option, str(fifo)]
+    line = fails([*args, "--to", "48,37", "--area", "occupied"])
+    assert line.startswith(f"{fifo}: a named pipe (FIFO), not a file (expected ")
+
+
+@pytest.mark.parametrize(("option", "limit"), [(None, "50 MB"), ("--towns", "20 MB"),
+                                               ("--dates", "5 MB"), ("--clip", "50 MB")])
+def test_a_huge_file_is_refused_with_the_limit(snaps, huge, option, limit):
+    args = [str(huge)] if option is None else [str(snaps), option, str(huge)]
+    line = fails([*args, "--to", "48,37", "--area", "occupied"])
+    assert line.startswith(f"{huge}: too large: ")
+    assert f"at most {limit} (got 200 MB)" in line
+
+
+def test_refusing_a_huge_snapshot_or_a_fifo_costs_little(huge, fifo):
+    code = textwrap.dedent("""
+        import resource, sys, time
+        from click.testing import CliRunner
+        from sim.cli import cli
+        t = time.perf_counter()
+        r = CliRunner().invoke(cli, ["trace", sys.argv[1], "--to", "48,37"])
+        assert r.exit_code == 2, r.output
+        seconds = time.perf_counter() - t
+        try:  # this process's own peak: ru_maxrss keeps the forking parent's across exec
+            with open("/proc/self/status") as f:
+                peak = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+        except OSError:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(seconds, peak)
+    """)
+    for path in (huge, fifo):
+        got = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                             text=True, timeout=60, check=True).stdout.split()
+        seconds, peak_kb = float(got[0]), int(got[1])
+        assert peak_kb < 300 * 1024 and seconds < 2.0, (path, seconds, peak_kb)
+
+
+def test_links_that_go_nowhere_are_named(tmp_path):
+    loop = tmp_path / "loop.geojson"
+    loop.symlink_to(tmp_path / "other")
+    (tmp_path / "other").symlink_to(loop)
+    dangling = tmp_path / "gone.geojson"
+    dangling.symlink_to(tmp_path / "nowhere")
+    assert fails([str(loop), "--to", "Pokrovsk"]) == (
+        f"{loop}: a symbolic link loop (expected a GeoJSON snapshot or a folder of them)")
+    assert fails([str(dangling), "--to", "Pokrovsk"]) == (
+        f"{dangling}: a dangling symbolic link (expected a GeoJSON snapshot or a folder of "
+        "them)")
+
+
+def test_a_folder_with_a_dangling_link_says_so_once(snaps):
+    (snaps / "gone.geojson").symlink_to(snaps / "nowhere")
+    os.mkfifo(snaps / "pipe.geojson")
+    r = CliRunner().invoke(cli, ["trace", str(snaps), "--to", "Pokrovsk"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [
+        f"note: {snaps}: skipped 2 entries that are not files: gone.geojson (a dangling "
+        "symbolic link), pipe.geojson (a named pipe (FIFO))"]
+
+
+def test_repeated_dates_rows_are_said_once_and_conflicts_refused(snaps, tmp_path):
+    dates = tmp_path / "dates.csv"
+    dates.write_text(f"file,date\n{NAME},2024-11-19\n{NAME},2024-11-19\n{NAME},2024-11-19\n")
+    r = CliRunner().invoke(cli, ["trace", str(snaps), "--to", "Pokrovsk", "--dates", str(dates)])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [
+        f"note: {dates}: 2 repeated rows with the same date (first: {NAME}), read once"]
+    dates.write_text(f"file,date\n{NAME},2024-11-19\n{NAME},2024-11-12\n")
+    line = fails([str(snaps), "--to", "Pokrovsk", "--dates", str(dates)])
+    assert line == (f"{dates}:3: {NAME}: dated 2024-11-19 on line 2 and 2024-11-12 here: give "
+                    "one date per file")
+
+
+def test_duplicate_town_names_are_said_once(snaps, tmp_path):
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon\nNovo,48.1,37.0\nnovo,48.2,37.0\nNovo,48.3,37.0\n")
+    r = CliRunner().invoke(cli, ["trace", str(snaps), "--towns", str(towns), "--to", "Novo",
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [
+        f"note: {towns}: 1 name or slug on more than one row (first: 'novo', lines 2 and 3); "
+        "each names its first row"]
+    assert json.loads(r.stdout)["places"]["Novo"]["lat"] == 48.1
 
 
 # -- 17: tracebacks that are one-line errors ------------------------------------------------------

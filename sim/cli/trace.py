@@ -155,11 +155,15 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     from ..data.towns import load_towns, resolve_place
     from ..presentation.text_fits import format_scenario, format_summary, format_trace
 
-    towns = load_towns(towns_file) if towns_file else None  # None: shipped, then GeoNames
+    def note(line: str) -> None:
+        click.echo(f"note: {line}", err=True)
+
+    towns = (load_towns(towns_file, on_note=note) if towns_file
+             else None)  # None: shipped, then GeoNames
     resolved = [resolve_place(p, towns, towns_file=towns_file or "the shipped towns file")
                 for p in places]
     layer_map = snapshots.load_layer_map(layers_file)
-    dates = snapshots.read_dates_table(dates_file) if dates_file else None
+    dates = snapshots.read_dates_table(dates_file, on_note=note) if dates_file else None
     clip = snapshots.read_region(clip_file) if clip_file else None
     for name in areas:
         layer_map.layer(name)  # an unknown layer fails before any snapshot is read
@@ -171,6 +175,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         inputs, resolved, areas=areas, layer_map=layer_map, radius_km=radius_km,
         contested=contested, clip=clip, bbox=bbox, dates=dates,
         date_convention=date_convention, chart_dates=chart_pick, chart_km=radius_km,
+        on_note=note,
     )
     fig = None
     if chart is not None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import unicodedata
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
+from .inputs import read_text
 
 TOWNS_FILE = Path(__file__).parent / "towns.csv"
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -88,12 +90,10 @@ def read_towns(path: str | os.PathLike[str] | None = None) -> list[TownRow]:
     (ISO code), ``region``, ``aliases`` (separated by ``;``), ``source`` and ``geonameid``.
     A bad row is a one-line PlaceError naming the file and line."""
     fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
+    text = read_text(fname, "a towns CSV of name,lat,lon", MAX_TOWNS_BYTES, PlaceError)
     try:
-        with open(fname, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        raise PlaceError(f"cannot read the towns file: {e.strerror or e}", file=fname) from None
-    except (UnicodeDecodeError, csv.Error) as e:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as e:
         raise PlaceError(f"not a CSV of name,lat,lon ({e})", file=fname) from None
     if not rows or not {"name", "lat", "lon"} <= set(rows[0]):
         raise PlaceError("expected a CSV with columns name,lat,lon", file=fname, line=1)

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
 import os
 import re
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import AdvsimError, ScenarioError
+from .inputs import kind_of, read_bytes, read_text
 
 GEO_HINT = "advsim trace needs shapely and pyproj: pip install 'advsim[geo]'"
 try:
@@ -50,6 +54,9 @@ _SINGLE_LAYER_NAME = re.compile(r"^deepstatemap_data_\d{8}\.geojson$")
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 _UNIX_NAME = re.compile(r"^(\d{9,10})\.(?:geo)?json$", re.IGNORECASE)
 _POLYGONAL = ("Polygon", "MultiPolygon")
+# Limits read before anything else: a multi-layer DeepStateMap snapshot is a few MB.
+MAX_SNAPSHOT_BYTES = 50 * 2**20  # a snapshot or a clip region (GeoJSON)
+MAX_DATES_BYTES = 5 * 2**20  # a --dates table: tens of thousands of rows
 _MAX_INT_DIGITS = 30  # longer integers in GeoJSON are read as floats (then checked as numbers)
 
 
@@ -170,26 +177,48 @@ def load_layer_map(path: str | os.PathLike[str] | None = None) -> LayerMap:
 # -- dates ---------------------------------------------------------------------------------------
 
 
-def read_dates_table(path: str | os.PathLike[str]) -> dict[str, dt.date]:
-    """A ``file,date`` CSV: the map date of each snapshot, by file name."""
+def read_dates_table(path: str | os.PathLike[str], *,
+                     on_note: Callable[[str], None] | None = None) -> dict[str, dt.date]:
+    """A ``file,date`` CSV: the map date of each snapshot, by file name. A file named on two
+    rows keeps its last row, said once through ``on_note`` (default: a warning); two
+    different dates for one file are an error."""
     fname = os.fspath(path)
+    text = read_text(fname, "a CSV of file,date", MAX_DATES_BYTES, SnapshotError)
     try:
-        with open(fname, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise SnapshotError(f"not a CSV of file,date ({e})", file=fname) from None
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "date"]:
         raise SnapshotError("expected a CSV with header file,date", file=fname, line=1)
-    out = {}
+    out: dict[str, dt.date] = {}
+    lines: dict[str, int] = {}
+    repeated = []
     for i, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         try:
-            out[os.path.basename(row[0].strip())] = dt.date.fromisoformat(row[1].strip())
+            name, day = os.path.basename(row[0].strip()), dt.date.fromisoformat(row[1].strip())
         except (IndexError, ValueError):
             raise SnapshotError(f"expected file,YYYY-MM-DD, got {','.join(row)!r}",
                                 file=fname, line=i) from None
+        if name in out:
+            if out[name] != day:
+                raise SnapshotError(f"{name}: dated {out[name]} on line {lines[name]} and "
+                                    f"{day} here: give one date per file", file=fname, line=i)
+            repeated.append(name)
+        out[name], lines[name] = day, i
+    if repeated:
+        _note(f"{fname}: {len(repeated)} repeated row{'s' if len(repeated) > 1 else ''} with "
+              f"the same date (first: {repeated[0]}), read once", on_note)
     return out
+
+
+def _note(line: str, on_note: Callable[[str], None] | None) -> None:
+    """Say once what was resolved without an error."""
+    if on_note is not None:
+        on_note(line)
+    else:
+        warnings.warn(line, stacklevel=3)
 
 
 def load_geojson(raw: bytes, fname: str):
@@ -296,23 +325,38 @@ class Snapshot:
         return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 
-def snapshot_paths(inputs) -> list[Path]:
+def snapshot_paths(inputs, *, on_note: Callable[[str], None] | None = None) -> list[Path]:
     """The snapshot files named, a folder standing for its ``*.geojson`` and ``*.json`` files
-    (sorted by name)."""
+    (sorted by name). A folder's entries that are not regular files (dangling links, pipes)
+    are skipped, said once through ``on_note`` (default: a warning)."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir()
-                           if q.is_file() and q.suffix.lower() in (".geojson", ".json"))
+        kind = kind_of(p)
+        if kind is None and p.is_dir():
+            found, skipped = [], []
+            for q in sorted(p.iterdir()):
+                if q.suffix.lower() not in (".geojson", ".json"):
+                    continue
+                what = kind_of(q)
+                if what is None and q.is_file():
+                    found.append(q)
+                elif what is not None:
+                    skipped.append(f"{q.name} ({what.split(',')[0]})")
+            if skipped:
+                _note(f"{p}: skipped {len(skipped)} entr{'ies' if len(skipped) > 1 else 'y'} "
+                      f"that {'are not files' if len(skipped) > 1 else 'is not a file'}: "
+                      + ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else ""), on_note)
             if not found:
                 raise SnapshotError("no snapshots in this folder (expected *.geojson files)",
                                     file=str(p))
             out += found
-        elif p.is_file():
+        elif kind is None:
             out.append(p)
         else:
-            raise SnapshotError("no such file or folder", file=str(p))
+            raise SnapshotError(kind if kind == "no such file or folder"
+                                else f"{kind} (expected a GeoJSON snapshot or a folder of them)",
+                                file=str(p))
     if not out:
         raise SnapshotError("no snapshots given (expected GeoJSON files or folders)",
                             file="advsim trace")
@@ -340,11 +384,8 @@ def read_snapshot(
     """
     p = Path(path)
     fname = str(p)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    doc = load_geojson(raw, fname)
+    doc = load_geojson(read_bytes(p, "a GeoJSON snapshot", MAX_SNAPSHOT_BYTES, SnapshotError),
+                       fname)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature",
                                                              *_POLYGONAL):
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
@@ -445,11 +486,8 @@ def read_snapshot(
 def read_region(path: str | os.PathLike[str]):
     """The union of every (Multi)Polygon in a GeoJSON file (a clip region), lon/lat."""
     fname = os.fspath(path)
-    try:
-        raw = Path(fname).read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    doc = load_geojson(raw, fname)
+    doc = load_geojson(read_bytes(fname, "a GeoJSON clip region", MAX_SNAPSHOT_BYTES,
+                                  SnapshotError), fname)
     kind = doc.get("type") if isinstance(doc, dict) else None
     if kind == "FeatureCollection":
         items = [(f"features[{i}]", f.get("geometry") if isinstance(f, dict) else None)

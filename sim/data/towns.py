@@ -11,6 +11,8 @@ import difflib
 import math
 import os
 import re
+import warnings
+from collections.abc import Callable
 from functools import lru_cache
 
 from . import gazetteer as gz
@@ -22,14 +24,33 @@ __all__ = ["TOWNS_FILE", "Place", "PlaceError", "TownRow", "load_towns", "read_t
 _LATLON = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*,\s*([+-]?\d+(?:\.\d*)?)\s*$")
 
 
-def load_towns(path: str | os.PathLike[str] | None = None) -> dict[str, Place]:
+def load_towns(path: str | os.PathLike[str] | None = None, *,
+               on_note: Callable[[str], None] | None = None) -> dict[str, Place]:
     """The towns of a CSV (see ``read_towns``), keyed by every lower-case name, alias and
-    slug; the first row wins a key two rows share."""
+    slug; the first row wins a key two rows share, which is said once through ``on_note``
+    (default: a warning)."""
     towns: dict[str, Place] = {}
+    lines: dict[str, int] = {}
+    shared: list[tuple[str, int, int]] = []  # key, the first row's line, this row's
     for row in read_towns(path):
         place = row.place
-        for key in {place.name.casefold(), place.slug, *(a.casefold() for a in row.aliases)}:
-            towns.setdefault(key, place)
+        for key in sorted({place.name.casefold(), place.slug,
+                           *(a.casefold() for a in row.aliases)}):
+            if key not in towns:
+                towns[key], lines[key] = place, row.line
+            elif towns[key] is not place:
+                shared.append((key, lines[key], row.line))
+    if shared:
+        keys = sorted({k for k, _a, _b in shared})
+        key, first, line = shared[0]
+        fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
+        note = (f"{fname}: {len(keys)} name{'s' if len(keys) > 1 else ''} or slug"
+                f"{'s' if len(keys) > 1 else ''} on more than one row (first: {key!r}, lines "
+                f"{first} and {line}); each names its first row")
+        if on_note is not None:
+            on_note(note)
+        else:
+            warnings.warn(note, stacklevel=2)
     return towns
 
 

@@ -328,12 +328,15 @@ def trace(
     date_convention: str = "auto",
     chart_dates: Callable[[list[dt.date]], set[dt.date]] | None = None,
     chart_km: float | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Trace:
     """Measure every snapshot in ``inputs`` (files or folders) for each place and layer.
 
     ``clip`` (a lon/lat polygon) and ``bbox`` restrict the layer areas. With ``chart_dates``
     (a function of the sorted map dates giving the dates to keep), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
+    What is resolved without an error (a folder's entries that are not files) is said once
+    through ``on_note`` (default: a warning).
     """
     _check_radius(radius_km)
     if contested not in CONTESTED:
@@ -353,7 +356,7 @@ def trace(
     roles = set(layer_map.attacker_roles(contested)) if places else set()
     for spec_roles, values, _box in layer_specs.values():
         roles |= layer_map.roles_for(spec_roles, values)
-    paths = snapshot_paths(inputs)
+    paths = snapshot_paths(inputs, on_note=on_note)
     frames = {p.slug: LocalFrame(p.lat, p.lon) for p in places}
     area_frame = AreaFrame() if areas else None
     if clip is not None:
