@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from .options import chart_option, json_option, observed_date, output_option, verbose_option
@@ -25,6 +27,14 @@ class _BBox(click.ParamType):
         return (w, s, e, n)
 
 
+def _finite(ctx, param, value):
+    """A number of km must be finite: nan and inf pass FloatRange's bounds."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of km > 0, got {value!r}",
+                                 ctx=ctx, param=param)
+    return value
+
+
 @click.command("trace")
 @click.argument("inputs", nargs=-1, required=True, metavar="SNAPSHOT_OR_FOLDER...")
 @click.option("--to", "places", multiple=True, metavar="PLACE",
@@ -36,7 +46,7 @@ class _BBox(click.ParamType):
               metavar="FILE.csv", help="Towns CSV (name,lat,lon[,aliases,source,...]) to use "
                                        "instead of the shipped towns and GeoNames.")
 @click.option("--radius-km", type=click.FloatRange(min=0, min_open=True), default=30.0,
-              show_default=True,
+              show_default=True, callback=_finite,
               help="Attacker-held km² and contact-line km are measured within this distance "
                    "of each place.")
 @click.option("--area", "areas", multiple=True, metavar="LAYER",
@@ -153,11 +163,15 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     from ..data.towns import load_towns, resolve_place
     from ..presentation.text_fits import format_scenario, format_summary, format_trace
 
-    towns = load_towns(towns_file) if towns_file else None  # None: shipped, then GeoNames
+    def note(line: str) -> None:
+        click.echo(f"note: {line}", err=True)
+
+    towns = (load_towns(towns_file, on_note=note) if towns_file
+             else None)  # None: shipped, then GeoNames
     resolved = [resolve_place(p, towns, towns_file=towns_file or "the shipped towns file")
                 for p in places]
     layer_map = snapshots.load_layer_map(layers_file)
-    dates = snapshots.read_dates_table(dates_file) if dates_file else None
+    dates = snapshots.read_dates_table(dates_file, on_note=note) if dates_file else None
     clip = snapshots.read_region(clip_file) if clip_file else None
     for name in areas:
         layer_map.layer(name)  # an unknown layer fails before any snapshot is read
@@ -169,6 +183,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
         inputs, resolved, areas=areas, layer_map=layer_map, radius_km=radius_km,
         contested=contested, clip=clip, bbox=bbox, dates=dates,
         date_convention=date_convention, chart_dates=chart_pick, chart_km=radius_km,
+        on_note=note,
     )
     fig = None
     if chart is not None:
@@ -188,7 +203,14 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     if as_json:
         import json
 
-        click.echo(json.dumps(result.to_dict()))
+        try:  # valid JSON or none: NaN and Infinity are not JSON
+            text = json.dumps(result.to_dict(), allow_nan=False)
+        except ValueError:
+            from ..errors import AdvsimError
+
+            raise AdvsimError("the trace holds a number that is not finite, which JSON cannot "
+                              "hold (a bad snapshot?); nothing was printed") from None
+        click.echo(text)
     elif as_scenario:
         click.echo(format_scenario(result, start))
     elif output is not None or chart is not None or out is not None:

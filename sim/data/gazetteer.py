@@ -116,7 +116,8 @@ def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> floa
 
 
 def _base_slug(name: str, geonameid: int) -> str:
-    return slugify(name) or f"geonames-{geonameid}"  # a name in Cyrillic only
+    slug = slugify(name)  # GeoNames' slugs stay ASCII: a name in Cyrillic only takes its id
+    return slug if slug.isascii() else f"geonames-{geonameid}"
 
 
 def _unique_slugs(entries: Sequence[tuple[str, str, int | None, bool]]) -> list[str]:

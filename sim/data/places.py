@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import unicodedata
@@ -11,9 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
+from .inputs import read_text
 
 TOWNS_FILE = Path(__file__).parent / "towns.csv"
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Letters and digits of other scripts kept in slugs (not modifier letters such as U+02BC,
+# which slugs never had).
+_LETTERS = ("Lu", "Ll", "Lt", "Lo", "Nd")
+MAX_TOWNS_BYTES = 20 * 2**20  # a towns CSV: GeoNames' 10,800 places are about 1 MB
 
 
 class PlaceError(ScenarioError):
@@ -48,9 +54,21 @@ class TownRow:
 
 
 def slugify(name: str) -> str:
-    """Lower-case ASCII words joined by hyphens: 'Chasiv Yar' -> 'chasiv-yar'."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
+    """Lower-case words joined by hyphens, keeping the letters of every script: 'Chasiv Yar'
+    -> 'chasiv-yar', 'Київ' -> 'київ'. Latin letters lose their accents ('Bílá' -> 'bila'), as
+    they always did; a name of no letters or digits is spelled by its code points ('?' ->
+    'u003f'), so a slug is never empty and names without letters do not collide."""
+    parts = []
+    for c in unicodedata.normalize("NFC", name):
+        ascii_ = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+        if ascii_:
+            parts.append(re.sub(r"[^a-z0-9]", "-", ascii_.lower()))
+        elif unicodedata.category(c) in _LETTERS:
+            parts.append(c.lower())
+    slug = re.sub(r"-{2,}", "-", "".join(parts)).strip("-")
+    if slug:
+        return slug
+    return "-".join(f"u{ord(c):04x}" for c in name.strip()) or "place"
 
 
 def _whole(row: dict, column: str, fname: str, line: int) -> int | None:
@@ -72,12 +90,10 @@ def read_towns(path: str | os.PathLike[str] | None = None) -> list[TownRow]:
     (ISO code), ``region``, ``aliases`` (separated by ``;``), ``source`` and ``geonameid``.
     A bad row is a one-line PlaceError naming the file and line."""
     fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
+    text = read_text(fname, "a towns CSV of name,lat,lon", MAX_TOWNS_BYTES, PlaceError)
     try:
-        with open(fname, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        raise PlaceError(f"cannot read the towns file: {e.strerror or e}", file=fname) from None
-    except (UnicodeDecodeError, csv.Error) as e:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as e:
         raise PlaceError(f"not a CSV of name,lat,lon ({e})", file=fname) from None
     if not rows or not {"name", "lat", "lon"} <= set(rows[0]):
         raise PlaceError("expected a CSV with columns name,lat,lon", file=fname, line=1)

@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
+import math
 import os
 import re
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import AdvsimError, ScenarioError
+from .inputs import kind_of, read_bytes, read_text
 
 GEO_HINT = "advsim trace needs shapely and pyproj: pip install 'advsim[geo]'"
 try:
@@ -49,6 +54,10 @@ _SINGLE_LAYER_NAME = re.compile(r"^deepstatemap_data_\d{8}\.geojson$")
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 _UNIX_NAME = re.compile(r"^(\d{9,10})\.(?:geo)?json$", re.IGNORECASE)
 _POLYGONAL = ("Polygon", "MultiPolygon")
+# Limits read before anything else: a multi-layer DeepStateMap snapshot is a few MB.
+MAX_SNAPSHOT_BYTES = 50 * 2**20  # a snapshot or a clip region (GeoJSON)
+MAX_DATES_BYTES = 5 * 2**20  # a --dates table: tens of thousands of rows
+_MAX_INT_DIGITS = 30  # longer integers in GeoJSON are read as floats (then checked as numbers)
 
 
 class SnapshotError(ScenarioError):
@@ -168,26 +177,69 @@ def load_layer_map(path: str | os.PathLike[str] | None = None) -> LayerMap:
 # -- dates ---------------------------------------------------------------------------------------
 
 
-def read_dates_table(path: str | os.PathLike[str]) -> dict[str, dt.date]:
-    """A ``file,date`` CSV: the map date of each snapshot, by file name."""
+def read_dates_table(path: str | os.PathLike[str], *,
+                     on_note: Callable[[str], None] | None = None) -> dict[str, dt.date]:
+    """A ``file,date`` CSV: the map date of each snapshot, by file name. A file named on two
+    rows keeps its last row, said once through ``on_note`` (default: a warning); two
+    different dates for one file are an error."""
     fname = os.fspath(path)
+    text = read_text(fname, "a CSV of file,date", MAX_DATES_BYTES, SnapshotError)
     try:
-        with open(fname, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise SnapshotError(f"not a CSV of file,date ({e})", file=fname) from None
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "date"]:
         raise SnapshotError("expected a CSV with header file,date", file=fname, line=1)
-    out = {}
+    out: dict[str, dt.date] = {}
+    lines: dict[str, int] = {}
+    repeated = []
     for i, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         try:
-            out[os.path.basename(row[0].strip())] = dt.date.fromisoformat(row[1].strip())
+            name, day = os.path.basename(row[0].strip()), dt.date.fromisoformat(row[1].strip())
         except (IndexError, ValueError):
             raise SnapshotError(f"expected file,YYYY-MM-DD, got {','.join(row)!r}",
                                 file=fname, line=i) from None
+        if name in out:
+            if out[name] != day:
+                raise SnapshotError(f"{name}: dated {out[name]} on line {lines[name]} and "
+                                    f"{day} here: give one date per file", file=fname, line=i)
+            repeated.append(name)
+        out[name], lines[name] = day, i
+    if repeated:
+        _note(f"{fname}: {len(repeated)} repeated row{'s' if len(repeated) > 1 else ''} with "
+              f"the same date (first: {repeated[0]}), read once", on_note)
     return out
+
+
+def _note(line: str, on_note: Callable[[str], None] | None) -> None:
+    """Say once what was resolved without an error."""
+    if on_note is not None:
+        on_note(line)
+    else:
+        warnings.warn(line, stacklevel=3)
+
+
+def load_geojson(raw: bytes, fname: str):
+    """Parse GeoJSON text: malformed, too deeply nested or unreadable text is one located
+    SnapshotError. Integers too long for their value to matter are read as floats, so an
+    absurd coordinate is refused where it stands (see ``_geometry``)."""
+    def parse_int(text: str) -> int | float:
+        return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+    try:
+        return json.loads(raw, parse_int=parse_int)
+    except UnicodeDecodeError as e:
+        raise SnapshotError(f"not GeoJSON (not UTF-8 text: {e.reason})", file=fname) from None
+    except json.JSONDecodeError as e:
+        raise SnapshotError(f"not GeoJSON (invalid JSON at line {e.lineno}: {e.msg})",
+                            file=fname) from None
+    except RecursionError:
+        raise SnapshotError("not GeoJSON (nested too deeply: GeoJSON nests a few levels)",
+                            file=fname) from None
+    except ValueError as e:
+        raise SnapshotError(f"not GeoJSON ({e})", file=fname) from None
 
 
 def _date_of(path: Path, doc: dict, dates: dict[str, dt.date] | None) -> tuple[dt.date, str]:
@@ -204,7 +256,7 @@ def _date_of(path: Path, doc: dict, dates: dict[str, dt.date] | None) -> tuple[d
                 if t.tzinfo is not None:
                     t = t.astimezone(dt.timezone.utc)
                 return t.date(), key
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise SnapshotError(f"{key}: expected an ISO date, got {raw!r}",
                                     file=str(path)) from None
     m = _NAME_DATE.search(path.name)
@@ -273,23 +325,38 @@ class Snapshot:
         return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 
-def snapshot_paths(inputs) -> list[Path]:
+def snapshot_paths(inputs, *, on_note: Callable[[str], None] | None = None) -> list[Path]:
     """The snapshot files named, a folder standing for its ``*.geojson`` and ``*.json`` files
-    (sorted by name)."""
+    (sorted by name). A folder's entries that are not regular files (dangling links, pipes)
+    are skipped, said once through ``on_note`` (default: a warning)."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir()
-                           if q.is_file() and q.suffix.lower() in (".geojson", ".json"))
+        kind = kind_of(p)
+        if kind is None and p.is_dir():
+            found, skipped = [], []
+            for q in sorted(p.iterdir()):
+                if q.suffix.lower() not in (".geojson", ".json"):
+                    continue
+                what = kind_of(q)
+                if what is None and q.is_file():
+                    found.append(q)
+                elif what is not None:
+                    skipped.append(f"{q.name} ({what.split(',')[0]})")
+            if skipped:
+                _note(f"{p}: skipped {len(skipped)} entr{'ies' if len(skipped) > 1 else 'y'} "
+                      f"that {'are not files' if len(skipped) > 1 else 'is not a file'}: "
+                      + ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else ""), on_note)
             if not found:
                 raise SnapshotError("no snapshots in this folder (expected *.geojson files)",
                                     file=str(p))
             out += found
-        elif p.is_file():
+        elif kind is None:
             out.append(p)
         else:
-            raise SnapshotError("no such file or folder", file=str(p))
+            raise SnapshotError(kind if kind == "no such file or folder"
+                                else f"{kind} (expected a GeoJSON snapshot or a folder of them)",
+                                file=str(p))
     if not out:
         raise SnapshotError("no snapshots given (expected GeoJSON files or folders)",
                             file="advsim trace")
@@ -317,17 +384,8 @@ def read_snapshot(
     """
     p = Path(path)
     fname = str(p)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    try:
-        doc = json.loads(raw)
-    except UnicodeDecodeError as e:
-        raise SnapshotError(f"not GeoJSON (not UTF-8 text: {e.reason})", file=fname) from None
-    except json.JSONDecodeError as e:
-        raise SnapshotError(f"not GeoJSON (invalid JSON at line {e.lineno}: {e.msg})",
-                            file=fname) from None
+    doc = load_geojson(read_bytes(p, "a GeoJSON snapshot", MAX_SNAPSHOT_BYTES, SnapshotError),
+                       fname)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature",
                                                              *_POLYGONAL):
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
@@ -335,7 +393,12 @@ def read_snapshot(
                             f"Polygon; got type {got!r})", file=fname)
     file_date, date_source = _date_of(p, doc, dates)
     offset = map_date_offset(p, date_source, date_convention)
-    map_date = file_date - dt.timedelta(days=offset)
+    try:
+        map_date = file_date - dt.timedelta(days=offset)
+    except OverflowError:
+        raise SnapshotError(f"map date before year 1 (file date {file_date} from its "
+                            f"{date_source}, under --date-convention {date_convention})",
+                            file=fname) from None
 
     if doc["type"] == "FeatureCollection":
         features = doc.get("features")
@@ -405,9 +468,7 @@ def read_snapshot(
         polygons[role] = arr[keep]
         vals[role] = np.array(values[role], dtype=object)[keep]
         reps[role] = shapely.point_on_surface(polygons[role])
-    box = doc.get("clip_bbox")
-    clip_bbox = ((float(box[0]), float(box[1]), float(box[2]), float(box[3]))
-                 if isinstance(box, list) and len(box) == 4 else None)
+    clip_bbox = _clip_bbox(doc.get("clip_bbox"), fname)
     if multi:
         source = f"{layer_map.name} via {doc.get('source_repo') or p.parent.name}"
     elif _SINGLE_LAYER_NAME.match(p.name):
@@ -425,12 +486,8 @@ def read_snapshot(
 def read_region(path: str | os.PathLike[str]):
     """The union of every (Multi)Polygon in a GeoJSON file (a clip region), lon/lat."""
     fname = os.fspath(path)
-    try:
-        doc = json.loads(Path(fname).read_bytes())
-    except OSError as e:
-        raise SnapshotError(f"cannot read: {e.strerror or e}", file=fname) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SnapshotError(f"not GeoJSON ({e})", file=fname) from None
+    doc = load_geojson(read_bytes(fname, "a GeoJSON clip region", MAX_SNAPSHOT_BYTES,
+                                  SnapshotError), fname)
     kind = doc.get("type") if isinstance(doc, dict) else None
     if kind == "FeatureCollection":
         items = [(f"features[{i}]", f.get("geometry") if isinstance(f, dict) else None)
@@ -452,6 +509,41 @@ def read_region(path: str | os.PathLike[str]):
     return shapely.union_all(polys)
 
 
+def _clip_bbox(box: Any, fname: str) -> tuple[float, float, float, float] | None:
+    """A snapshot's ``clip_bbox`` member: [W, S, E, N] in degrees, or absent."""
+    if box is None:
+        return None
+    if not (isinstance(box, list) and len(box) == 4 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in box)):
+        raise SnapshotError(f"expected [W, S, E, N] in degrees (got {_shown(box)})",
+                            file=fname, key="clip_bbox")
+    w, s, e, n = (float(x) for x in box)
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise SnapshotError(f"expected [W, S, E, N] in degrees, W <= E in [-180, 180] and "
+                            f"S <= N in [-90, 90] (got {_shown(box)})", file=fname,
+                            key="clip_bbox")
+    return (w, s, e, n)
+
+
+def _not_finite(g: Any) -> float | None:
+    """The first number in a geometry's coordinates that is not finite, if any."""
+    stack = [g.get("coordinates"), g.get("geometries")] if isinstance(g, dict) else [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, float) and not math.isfinite(x):
+            return x
+        if isinstance(x, dict):
+            stack += [x.get("coordinates"), x.get("geometries")]
+        elif isinstance(x, list):
+            stack += x
+    return None
+
+
+def _shown(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _polygonal(g):
     """The polygonal part of a repaired geometry (make_valid may add lines or points)."""
     parts = shapely.get_parts(g)
@@ -464,9 +556,25 @@ def _geometry(g: Any, gtype: str | None, fname: str, key: str):
     empty geometries are errors."""
     try:
         geom = shape(g)
-    except (ValueError, TypeError, IndexError, AttributeError,
+        xy = shapely.get_coordinates(geom)
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError, RecursionError,
             shapely.errors.ShapelyError) as e:
-        raise SnapshotError(f"bad {gtype} coordinates ({e})", file=fname, key=key) from None
+        odd = _not_finite(g)  # a NaN vertex leaves a ring unclosed: say what is wrong
+        if odd is not None:
+            raise SnapshotError(f"a coordinate is not a finite number ({odd}): expected "
+                                "longitude, latitude in degrees", file=fname, key=key) from None
+        raise SnapshotError(f"bad {gtype} coordinates ({_shown(str(e))})", file=fname,
+                            key=key) from None
     if geom.is_empty:
         raise SnapshotError(f"geometry is an empty {gtype}", file=fname, key=key)
+    if not np.isfinite(xy).all():
+        x, y = xy[~np.isfinite(xy).all(axis=1)][0]
+        raise SnapshotError(f"a coordinate is not a finite number ({x:g}, {y:g}): expected "
+                            "longitude, latitude in degrees", file=fname, key=key)
+    lon, lat = np.abs(xy).max(axis=0)
+    if lon > 180 or lat > 90:
+        raise SnapshotError(
+            f"coordinates are not longitude/latitude degrees (up to |x| = {lon:.6g}, |y| = "
+            f"{lat:.6g}; a projected export such as Web Mercator?): GeoJSON is in degrees, "
+            "longitude in [-180, 180], latitude in [-90, 90]", file=fname, key=key)
     return geom

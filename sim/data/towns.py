@@ -11,6 +11,8 @@ import difflib
 import math
 import os
 import re
+import warnings
+from collections.abc import Callable
 from functools import lru_cache
 
 from . import gazetteer as gz
@@ -22,14 +24,33 @@ __all__ = ["TOWNS_FILE", "Place", "PlaceError", "TownRow", "load_towns", "read_t
 _LATLON = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*,\s*([+-]?\d+(?:\.\d*)?)\s*$")
 
 
-def load_towns(path: str | os.PathLike[str] | None = None) -> dict[str, Place]:
+def load_towns(path: str | os.PathLike[str] | None = None, *,
+               on_note: Callable[[str], None] | None = None) -> dict[str, Place]:
     """The towns of a CSV (see ``read_towns``), keyed by every lower-case name, alias and
-    slug; the first row wins a key two rows share."""
+    slug; the first row wins a key two rows share, which is said once through ``on_note``
+    (default: a warning)."""
     towns: dict[str, Place] = {}
+    lines: dict[str, int] = {}
+    shared: list[tuple[str, int, int]] = []  # key, the first row's line, this row's
     for row in read_towns(path):
         place = row.place
-        for key in {place.name.casefold(), place.slug, *(a.casefold() for a in row.aliases)}:
-            towns.setdefault(key, place)
+        for key in sorted({place.name.casefold(), place.slug,
+                           *(a.casefold() for a in row.aliases)}):
+            if key not in towns:
+                towns[key], lines[key] = place, row.line
+            elif towns[key] is not place:
+                shared.append((key, lines[key], row.line))
+    if shared:
+        keys = sorted({k for k, _a, _b in shared})
+        key, first, line = shared[0]
+        fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
+        note = (f"{fname}: {len(keys)} name{'s' if len(keys) > 1 else ''} or slug"
+                f"{'s' if len(keys) > 1 else ''} on more than one row (first: {key!r}, lines "
+                f"{first} and {line}); each names its first row")
+        if on_note is not None:
+            on_note(note)
+        else:
+            warnings.warn(note, stacklevel=2)
     return towns
 
 
@@ -46,9 +67,17 @@ def _given_latlon(text: str) -> Place | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or not math.isfinite(lat + lon):
         raise PlaceError(f"{text!r}: latitude must be in [-90, 90] and longitude in "
                          "[-180, 180] (expected LAT,LON in degrees)", file="--to")
-    name = f"{lat:g},{lon:g}"
-    slug = f"{abs(lat):g}{'n' if lat >= 0 else 's'}-{abs(lon):g}{'e' if lon >= 0 else 'w'}"
+    name = f"{_deg(lat)},{_deg(lon)}"
+    slug = (f"{_deg(abs(lat))}{'n' if lat >= 0 else 's'}-"
+            f"{_deg(abs(lon))}{'e' if lon >= 0 else 'w'}")
     return Place(name=name, lat=lat, lon=lon, slug=slug, source="given as LAT,LON")
+
+
+def _deg(x: float) -> str:
+    """Degrees as given: short where that is exact, else every digit (two places a few
+    metres apart do not share a name or a sector)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
 
 
 def _close(text: str, names: list[str]) -> str | None:

@@ -51,6 +51,12 @@ _DISC_SEGMENTS = 256  # per quarter circle: the disc's area is within 1e-5 of pi
 _KM_PER_DEG_LAT_MIN = 110.5  # a degree of latitude is 110.57-111.69 km: a box this wide is enough
 _KM_PER_DEG_LON_EQ = 111.32
 _ORIGIN = shapely.Point(0.0, 0.0)
+_WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _check_radius(km: float, name: str = "radius_km") -> None:
+    if not (isinstance(km, (int, float)) and 0 < km < math.inf):
+        raise AdvsimError(f"{name} must be a finite number of km > 0 (got {km!r})", param=name)
 
 
 def _apply(transformer: pyproj.Transformer) -> Callable[[np.ndarray], np.ndarray]:
@@ -132,8 +138,9 @@ def measure_place(
     the edges of the snapshot's ``clip_bbox``; international borders and coasts that lie within
     the radius are counted (the map does not say which edges they are).
     """
-    if not radius_km > 0:
-        raise ValueError(f"radius_km must be > 0 (got {radius_km})")
+    _check_radius(radius_km)
+    if keep_local_km is not None:
+        _check_radius(keep_local_km, "keep_local_km")
     polygons = np.asarray(polygons, dtype=object).ravel()
     if polygons.size == 0:
         return PlaceMeasure(distance_km=None, held_km2_within_radius=0.0,
@@ -141,8 +148,13 @@ def measure_place(
     bounds = shapely.total_bounds(polygons)
     keep_km = 2.0 * keep_local_km if keep_local_km is not None else 0.0
     half_km = max(radius_km, keep_km) * 1.05 + 2.0
+    if not np.isfinite(bounds).all():
+        raise AdvsimError("polygons: a coordinate is not a finite number", param="polygons")
+    # The box doubles until it holds the answer; from about 20,000 km it is the whole of
+    # lon/lat, where the search ends whatever the polygons are: at most about 15 rounds.
     while True:
         box = frame.box(half_km)
+        whole = box == _WORLD
         covers = (box[0] <= bounds[0] and box[1] <= bounds[1]
                   and box[2] >= bounds[2] and box[3] >= bounds[3])
         pieces = polygons if covers else shapely.clip_by_rect(polygons, *box)
@@ -155,10 +167,13 @@ def measure_place(
                 reach = float(shapely.distance(shapely.boundary(union), _ORIGIN))
                 signed = -reach if reach > 0 else 0.0
             # Edges the box cut lie at least half_km away: nearer, the answer is the map's.
-            if covers or reach < half_km * 1000.0:
+            if covers or whole or reach < half_km * 1000.0:
                 break
-        elif covers:
-            raise AssertionError("covering box lost the polygons")  # pragma: no cover
+        elif covers or whole:
+            raise AdvsimError(
+                "polygons: they lie outside longitude/latitude degrees (their bounds are "
+                f"{', '.join(f'{b:.6g}' for b in bounds)}; expected W, S, E, N within "
+                "[-180, 180] and [-90, 90])", param="polygons")
         half_km *= 2.0
 
     disc = frame.disc(radius_km)
@@ -313,15 +328,17 @@ def trace(
     date_convention: str = "auto",
     chart_dates: Callable[[list[dt.date]], set[dt.date]] | None = None,
     chart_km: float | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Trace:
     """Measure every snapshot in ``inputs`` (files or folders) for each place and layer.
 
     ``clip`` (a lon/lat polygon) and ``bbox`` restrict the layer areas. With ``chart_dates``
     (a function of the sorted map dates giving the dates to keep), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
+    What is resolved without an error (a folder's entries that are not files) is said once
+    through ``on_note`` (default: a warning).
     """
-    if not radius_km > 0:
-        raise ValueError(f"radius_km must be > 0 (got {radius_km})")
+    _check_radius(radius_km)
     if contested not in CONTESTED:
         raise ValueError(f"contested must be one of {CONTESTED} (got {contested!r})")
     layer_map = layer_map or load_layer_map()
@@ -330,13 +347,16 @@ def trace(
     seen: dict[str, Place] = {}
     for p in places:
         if p.slug in seen:
-            raise SnapshotError(f"{p.name}: given twice", file="--to")
+            if seen[p.slug] == p:
+                raise SnapshotError(f"{p.name}: given twice", file="--to")
+            raise SnapshotError(f"{p.name} and {seen[p.slug].name} would share the sector "
+                                f"{p.slug!r}: give one of them", file="--to")
         seen[p.slug] = p
     layer_specs = {name: layer_map.layer_spec(name) for name in areas}
     roles = set(layer_map.attacker_roles(contested)) if places else set()
     for spec_roles, values, _box in layer_specs.values():
         roles |= layer_map.roles_for(spec_roles, values)
-    paths = snapshot_paths(inputs)
+    paths = snapshot_paths(inputs, on_note=on_note)
     frames = {p.slug: LocalFrame(p.lat, p.lon) for p in places}
     area_frame = AreaFrame() if areas else None
     if clip is not None:
