@@ -82,3 +82,42 @@ def test_observed_series_round_trip(tmp_path):
     assert path.read_text().splitlines()[1] == "2024-01-01,'=1+1,2,'@src"
     back = read_observed(path)
     assert list(back) == ["=1+1"] and back["=1+1"].extra["source"] == ("@src",)
+
+
+def _outside_fences(md: str) -> list[str]:
+    out, fence = [], None
+    for line in md.splitlines():
+        if fence is None and line.startswith("```"):
+            fence = line[: len(line) - len(line.lstrip("`"))]
+        elif fence is not None and line.strip() == fence:
+            fence = None
+        elif fence is None:
+            out.append(line)
+    return out
+
+
+def test_markdown_report_escapes_what_users_wrote(tmp_path):
+    sector = B.axis("<b>axis</b>", length_km=5, advance=100,
+                    objective="<img src=x onerror=alert(1)>", milestones={"<i>m</i>": 1.0})
+    sc = B.checked(B.scenario(sector, horizon_days=60, name="<script>alert(1)</script>",
+                              description="fine\n# injected heading\n[link](javascript:x)"))
+    text = dump(sc) + "# assumption: <iframe src=x> ``` \n"
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(cli, ["run", str(path), "-n", "20", "-j", "1", "--out", str(run),
+                                 "-q"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["report", str(run), "-o", str(tmp_path / "r.md"),
+                                 "--no-charts"])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "r.md").read_text()
+    prose = _outside_fences(md)
+    assert not [line for line in prose if "<" in line or ">" in line]  # no raw HTML
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "&lt;iframe src=x&gt;" in md and "&lt;i&gt;m&lt;/i&gt;" in md
+    assert not [line for line in prose if line.startswith("# injected")]
+    assert "\\[link\\](javascript:x)" in md
+    # the scenario as written stays inside one fence, which its own ``` cannot close
+    fences = [line for line in md.splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0 and all(len(f.rstrip("yaml")) > 3 for f in fences)
