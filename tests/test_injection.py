@@ -121,3 +121,38 @@ def test_markdown_report_escapes_what_users_wrote(tmp_path):
     # the scenario as written stays inside one fence, which its own ``` cannot close
     fences = [line for line in md.splitlines() if line.startswith("```")]
     assert len(fences) % 2 == 0 and all(len(f.rstrip("yaml")) > 3 for f in fences)
+
+
+def _series_csv(path, towns):
+    import datetime as dt
+
+    rows = ["date,sector,value,frame"]
+    for name, km0 in towns.items():
+        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
+                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_names_are_one_line_in_class_files_and_series(tmp_path):
+    f = _series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
+    out = tmp_path / "c.yaml"
+    r = CliRunner().invoke(cli, ["reference", "build", str(f), "--until", "2024-11-20",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    out.write_text(out.read_text().replace("\n  a:\n", "\n  \"a\\ninjected: 1\":\n"))
+    for args in (["show", str(out)], ["fit", str(out), "--no-check", "-o",
+                                      str(tmp_path / "adv.yaml")]):
+        r = CliRunner().invoke(cli, ["reference", *args])
+        assert r.exit_code == 2, r.output
+        assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+        assert "a town's name is one line of text (got 'a\\ninjected: 1')" in r.output
+        assert "\ninjected" not in r.output
+    assert not (tmp_path / "adv.yaml").exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f.read_text().replace(",a,", ',"a\ninjected",', 1))
+    r = CliRunner().invoke(cli, ["reference", "build", str(bad), "--until", "2024-11-20",
+                                 "-o", str(tmp_path / "c2.yaml")])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert f"{bad}:2: sector: a name is one line of text" in r.output
+    assert not (tmp_path / "c2.yaml").exists()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import AdvsimError, ObservedError
-from ..model.keypath import did_you_mean
+from ..model.keypath import did_you_mean, printable
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -181,6 +181,9 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
             if not sector:
                 raise ObservedError("empty (expected a sector name)", file=file, line=line,
                                     key="sector")
+            if not sector.isprintable():
+                raise ObservedError(f"a name is one line of text (got {printable(sector, 40)})",
+                                    file=file, line=line, key="sector")
             frame = fields[at["frame"]].strip() if "frame" in at else ""
             frame = frame or "advanced_km"
             if frame not in FRAMES:

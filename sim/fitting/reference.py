@@ -412,6 +412,7 @@ def read_class(path: str | os.PathLike[str]) -> ReferenceClass:
 
 def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
     """Check a class file's every value (a file edited by hand is refused at its line)."""
+    from ..model.keypath import printable
     from ..model.loader import Context, Node
 
     ctx = Context(lines, file)
@@ -439,7 +440,12 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
         raise towns.error(f"at most {MAX_TOWNS} towns (got {len(items)})")
     approaches = []
     for name, t in items:
+        if not name.strip() or not name.isprintable():
+            raise t.error(f"a town's name is one line of text (got {printable(name, 40)})")
         t.mapping(("series",), ("source", "approach"))
+        if t.has("source") and not str(t["source"].value).isprintable():
+            raise t["source"].error("a file name on one line (got "
+                                    f"{printable(str(t['source'].value), 40)})")
         rows = t["series"].list(nonempty=True)
         if len(rows) > MAX_OBSERVATIONS:
             raise t["series"].error(f"at most {MAX_OBSERVATIONS} observations")
