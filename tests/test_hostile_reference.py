@@ -1,0 +1,94 @@
+"""Hostile and careless input to reference, compare, report, backtest and the Python API
+(issue 24): nothing lost, nothing silently wrong, one line naming the flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.model import builder as B
+from sim.model.writer import dump
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def series_csv(path: Path, towns: dict[str, float]) -> Path:
+    rows = ["date,sector,value,frame"]
+    for name, km0 in towns.items():
+        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
+                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def class_file(tmp_path) -> Path:
+    out = tmp_path / "class.yaml"
+    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
+    r = run("reference", "build", f, "--until", "2024-11-20", "-o", out)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def scenario_file(path: Path, rate: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump(B.checked(B.scenario(
+        B.axis("x", length_km=10, advance=rate), horizon_days=100))))
+    return path
+
+
+# -- 5: reference evaluate --versus keys rows by a unique label ------------------------------
+
+
+def test_versus_rows_keep_every_file(tmp_path, class_file):
+    files = [scenario_file(tmp_path / "a" / "model.yaml", 30),
+             scenario_file(tmp_path / "b" / "model.yaml", 60),
+             scenario_file(tmp_path / "persistence.yaml", 90),
+             scenario_file(tmp_path / "class model.yaml", 120)]
+    args = ["reference", "evaluate", class_file, "-n", "20", "-j", "1", "--json"]
+    for f in files:
+        args += ["--versus", f]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    pooled = json.loads(r.stdout)["pooled"]
+    assert set(pooled) == {"class_model", "reference_class", "persistence", "trailing_rate",
+                           "model", str(tmp_path / "b" / "model"), str(tmp_path / "persistence"),
+                           str(tmp_path / "class model")}
+    assert len({json.dumps(v["crps_days"]) for v in pooled.values()}) == len(pooled)
+    labelled = run(*args, "--label", "slow", "--label", "fast", "--label", "p", "--label", "q")
+    assert labelled.exit_code == 0, labelled.output
+    assert {"slow", "fast", "p", "q"} <= set(json.loads(labelled.stdout)["pooled"])
+    assert json.loads(labelled.stdout)["pooled"]["fast"] == pooled[str(tmp_path / "b" / "model")]
+
+
+@pytest.mark.parametrize("labels,expect", [
+    (["one"], "--label: one per scenario file (2 files, 1 labels)"),
+    (["same", "same"], "--label: 'same' is given twice"),
+    (["persistence", "x"], "--label: 'persistence' names a forecaster every evaluation scores"),
+    (["class model", "x"], "--label: 'class model' names a forecaster"),
+])
+def test_versus_labels_refused_in_one_line(tmp_path, class_file, labels, expect):
+    a = scenario_file(tmp_path / "a.yaml", 30)
+    args = ["reference", "evaluate", class_file, "-n", "20", "--versus", a, "--versus", a]
+    for label in labels:
+        args += ["--label", label]
+    r = run(*args)
+    assert r.exit_code == 2 and expect in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_evaluate_api_refuses_a_reserved_label(class_file):
+    from sim.errors import AdvsimError
+    from sim.fitting.reference import read_class
+    from sim.forecast.evaluation import evaluate
+
+    cls = read_class(class_file)
+    with pytest.raises(AdvsimError, match="others: 'persistence' names a forecaster"):
+        evaluate(cls, others={"persistence": cls and B.advance(50)})
