@@ -92,3 +92,39 @@ def test_evaluate_api_refuses_a_reserved_label(class_file):
     cls = read_class(class_file)
     with pytest.raises(AdvsimError, match="others: 'persistence' names a forecaster"):
         evaluate(cls, others={"persistence": cls and B.advance(50)})
+
+
+# -- 6: compare --match objective never keeps one of two sectors silently --------------------
+
+
+def two_runs(tmp_path) -> tuple[Path, Path]:
+    twin = B.scenario(B.axis("north", length_km=5, advance=50, objective="Pokrovsk"),
+                      B.axis("south", length_km=8, advance=50, objective="Pokrovsk"),
+                      B.axis("east", length_km=8, advance=50, objective="Kurakhove"),
+                      horizon_days=60)
+    one = B.scenario(B.axis("axis", length_km=6, advance=60, objective="Pokrovsk"),
+                     horizon_days=60)
+    out = []
+    for name, sc in (("twin", twin), ("one", one)):
+        f = tmp_path / f"{name}.yaml"
+        f.write_text(dump(B.checked(sc)))
+        r = run("run", f, "-n", "50", "-j", "1", "--out", tmp_path / name, "-q")
+        assert r.exit_code == 0, r.output
+        out.append(tmp_path / name)
+    return out[0], out[1]
+
+
+def test_compare_by_objective_refuses_two_sectors_of_one_objective(tmp_path):
+    twin, one = two_runs(tmp_path)
+    for runs, which in (((twin, one), "A"), ((one, twin), "B")):
+        r = run("compare", *runs, "--match", "objective")
+        assert r.exit_code == 2, r.output
+        assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+        assert (f"--match: sectors 'north' and 'south' of run {which} share the objective "
+                "'Pokrovsk', and --match objective pairs one sector per objective") in r.output
+        assert "--match sector" in r.output
+    import sim
+
+    with pytest.raises(sim.AdvsimError, match="match: sectors 'north' and 'south'"):
+        sim.compare([sim.Result.from_folder(twin), sim.Result.from_folder(one)],
+                    match="objective")
