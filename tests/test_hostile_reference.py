@@ -128,3 +128,39 @@ def test_compare_by_objective_refuses_two_sectors_of_one_objective(tmp_path):
     with pytest.raises(sim.AdvsimError, match="match: sectors 'north' and 'south'"):
         sim.compare([sim.Result.from_folder(twin), sim.Result.from_folder(one)],
                     match="objective")
+
+
+# -- 11: a report reads only what advsim wrote, by the kind its manifest names ---------------
+
+
+def test_report_reads_only_folders_advsim_wrote_by_kind(tmp_path):
+    import shutil
+
+    _, one = two_runs(tmp_path)
+    fake = tmp_path / "fake-backtest"  # a JSON with sectors, as a backtest's scores look
+    fake.mkdir()
+    (fake / "scores.json").write_text(json.dumps({"sectors": {"x": {"crps": 1}}}))
+    relabelled = tmp_path / "relabelled"  # a run's folder whose manifest claims a backtest
+    shutil.copytree(one, relabelled)
+    manifest = json.loads((relabelled / "manifest.json").read_text())
+    (relabelled / "manifest.json").write_text(json.dumps({**manifest, "kind": "backtest"}))
+    other = tmp_path / "trace"  # a kind a report does not hold
+    shutil.copytree(one, other)
+    (other / "manifest.json").write_text(json.dumps({**manifest, "kind": "trace"}))
+    unkinded = tmp_path / "unkinded"  # no kind: only the run reader may take it
+    shutil.copytree(one, unkinded)
+    (unkinded / "manifest.json").write_text(json.dumps({"sectors": {}}))
+    cases = [
+        (one / "summary.json", "a file of the folder"),
+        (fake / "scores.json", "not a folder advsim wrote"),
+        (fake, "not written by advsim"),
+        (relabelled, "not a backtest folder of advsim backtest --out (no scores.json)"),
+        (other, "a trace folder of advsim trace --out, which a report does not hold"),
+        (unkinded, "manifest.json lists no checksums"),
+    ]
+    for item, message in cases:
+        r = run("report", item, "-o", tmp_path / "r.md")
+        assert r.exit_code == 2, (item, r.output)
+        assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+        assert r.output.startswith(f"{item}: ") and message in r.output, r.output
+    assert not (tmp_path / "r.md").exists()
