@@ -164,3 +164,33 @@ def test_report_reads_only_folders_advsim_wrote_by_kind(tmp_path):
         assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
         assert r.output.startswith(f"{item}: ") and message in r.output, r.output
     assert not (tmp_path / "r.md").exists()
+
+
+# -- 9: reference build writes only class files its reader reads -----------------------------
+
+
+def test_build_refuses_a_class_its_reader_would_refuse(tmp_path, monkeypatch):
+    out = tmp_path / "c.yaml"
+    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
+    r = run("reference", "build", f, "--until", "2024-11-20", "--within-km", "20000",
+            "-o", out)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "--within-km must be a positive number of km, at most 10000 (got 20000)" in r.output
+    far = tmp_path / "far.csv"  # a distance the class file cannot hold
+    far.write_text(f.read_text().replace("2023-01-01,a,10.0000", "2023-01-01,a,20000.0000"))
+    r = run("reference", "build", far, "--until", "2024-11-20", "-o", out)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert f"{out}: not written: its reader would refuse it (towns.a.series.0.1: " \
+        "must be <= 10000" in r.output
+    assert not out.exists()
+    from sim.model import loader
+
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 2000)  # a class larger than its reader reads
+    r = run("reference", "build", f, "--until", "2024-11-20", "-o", out)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert f"{out}: not written: the class would be" in r.output
+    assert "a class file is read up to 0.00191 MB" in r.output
+    assert not out.exists()
+    monkeypatch.undo()
+    r = run("reference", "build", f, "--until", "2024-11-20", "-o", out)
+    assert r.exit_code == 0 and out.exists(), r.output

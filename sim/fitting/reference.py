@@ -51,6 +51,7 @@ BANDS_KM = (0.0, 2.0, 5.0, 10.0, 25.0)
 STATES = ("stalled", "grinding", "surging", "setback")
 MIN_TOWNS = 2
 MAX_TOWNS = 10_000
+MAX_WITHIN_KM = 1e4  # and distances in a class file: ±10,000 km
 MAX_OBSERVATIONS = 100_000  # per town
 
 
@@ -297,9 +298,9 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     -o`` CSVs), from observations on or before ``until``."""
     from ..data.observed import read_observed
 
-    if not (math.isfinite(within_km) and within_km > 0):
-        raise ClassError(f"within_km must be a positive number of km (got {within_km:g})",
-                             param="within_km")
+    if not (math.isfinite(within_km) and 0 < within_km <= MAX_WITHIN_KM):
+        raise ClassError(f"within_km must be a positive number of km, at most "
+                         f"{MAX_WITHIN_KM:g} (got {within_km:g})", param="within_km")
     approaches: list[Approach] = []
     sources = []
     seen: dict[str, str] = {}
@@ -389,6 +390,9 @@ def to_data(cls: ReferenceClass) -> dict:
 
 
 def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
+    """Write ``cls`` as a class file, whole, once ``read_class`` would read it back: a class
+    its own reader refuses (too large, a distance out of range) is a ClassError naming the
+    file, and nothing is written."""
     from ..artifacts.files import atomic_write
     from ..model.writer import dump_data
 
@@ -397,8 +401,30 @@ def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
         f"{cls.until}.",
         "Derived from third-party map data: keep it out of version control. Read it with: "
         "advsim reference show FILE"])
-    atomic_write(path, text.encode())
+    data = text.encode()
+    check_class_text(data, os.fspath(path))
+    atomic_write(path, data)
     return Path(path)
+
+
+def check_class_text(data: bytes, file: str) -> None:
+    """Refuse (a ClassError naming ``file``, as not written) a class file's bytes that
+    ``read_class`` would refuse: read back with the reader's own rules and limits."""
+    from ..model.loader import MAX_FILE_BYTES, read_yaml
+
+    if len(data) > MAX_FILE_BYTES:
+        raise ClassError(f"not written: the class would be {len(data) / 2**20:.3g} MB, and a "
+                         f"class file is read up to {MAX_FILE_BYTES / 2**20:.3g} MB (a class "
+                         "keeps every town's series up to its until date: fewer towns, fewer "
+                         "snapshots or an earlier until)", file=file)
+    try:
+        parsed, lines = read_yaml(data.decode(), file)
+        parse_class(parsed, lines, file)
+    except ScenarioError as e:
+        where = f"{e.key}: " if e.key else ""
+        raise ClassError(f"not written: its reader would refuse it ({where}{e.message}"
+                         f"{', line ' + str(e.line) if e.line else ''}; the series it was built "
+                         "from holds this)", file=file) from None
 
 
 def read_class(path: str | os.PathLike[str]) -> ReferenceClass:
@@ -423,7 +449,7 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
     if fmt != FORMAT:
         raise root["advsim_reference"].error(f"unknown class format {fmt} (expected {FORMAT})")
     until = _date(root["until"])
-    within = root["within_km"].number(gt=0, le=1e4)
+    within = root["within_km"].number(gt=0, le=MAX_WITHIN_KM)
     if root.has("definitions"):
         d = root["definitions"]
         d.mapping((), ("stall_below_m_per_day", "stall_min_days", "surge_from_m_per_day",
@@ -462,7 +488,7 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
                 raise row[0].error(f"not after the previous date {dates[-1]} (dates must "
                                    "increase)")
             dates.append(day)
-            values.append(row[1].number(ge=-1e4, le=1e4))
+            values.append(row[1].number(ge=-MAX_WITHIN_KM, le=MAX_WITHIN_KM))
         a = approach(name, dates, values, within, source=t["source"].value
                      if t.has("source") else "")
         if a is None:
