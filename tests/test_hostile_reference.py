@@ -194,3 +194,27 @@ def test_build_refuses_a_class_its_reader_would_refuse(tmp_path, monkeypatch):
     monkeypatch.undo()
     r = run("reference", "build", f, "--until", "2024-11-20", "-o", out)
     assert r.exit_code == 0 and out.exists(), r.output
+
+
+# -- 10: a class file cut short is refused by name --------------------------------------------
+
+
+def test_class_file_cut_at_any_line_is_refused(tmp_path, class_file):
+    from sim.errors import AdvsimError
+    from sim.fitting.reference import END_LINE, read_class
+
+    text = class_file.read_text()
+    assert text.endswith(END_LINE + "\n")
+    whole = read_class(class_file)
+    lines = text.splitlines(keepends=True)
+    cut = tmp_path / "cut.yaml"
+    for n in range(1, len(lines)):
+        cut.write_text("".join(lines[:n]))
+        with pytest.raises(AdvsimError, match=f"^{cut}:{n}: cut short: no end line"):
+            read_class(cut)
+    cut.write_text("".join(lines[:-4]))  # a town's series halved: it would load otherwise
+    r = run("reference", "show", cut)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert f"{cut}:{len(lines) - 4}: cut short: no end line '{END_LINE}'" in r.output
+    cut.write_text(text.rstrip("\n"))  # the last line break lost: nothing is lost
+    assert read_class(cut).towns == whole.towns

@@ -51,6 +51,7 @@ BANDS_KM = (0.0, 2.0, 5.0, 10.0, 25.0)
 STATES = ("stalled", "grinding", "surging", "setback")
 MIN_TOWNS = 2
 MAX_TOWNS = 10_000
+END_LINE = "# end of the reference class"  # written last: a file without it was cut short
 MAX_WITHIN_KM = 1e4  # and distances in a class file: ±10,000 km
 MAX_OBSERVATIONS = 100_000  # per town
 
@@ -401,7 +402,7 @@ def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
         f"{cls.until}.",
         "Derived from third-party map data: keep it out of version control. Read it with: "
         "advsim reference show FILE"])
-    data = text.encode()
+    data = (text + END_LINE + "\n").encode()
     check_class_text(data, os.fspath(path))
     atomic_write(path, data)
     return Path(path)
@@ -410,7 +411,7 @@ def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
 def check_class_text(data: bytes, file: str) -> None:
     """Refuse (a ClassError naming ``file``, as not written) a class file's bytes that
     ``read_class`` would refuse: read back with the reader's own rules and limits."""
-    from ..model.loader import MAX_FILE_BYTES, read_yaml
+    from ..model.loader import MAX_FILE_BYTES
 
     if len(data) > MAX_FILE_BYTES:
         raise ClassError(f"not written: the class would be {len(data) / 2**20:.3g} MB, and a "
@@ -418,8 +419,7 @@ def check_class_text(data: bytes, file: str) -> None:
                          "keeps every town's series up to its until date: fewer towns, fewer "
                          "snapshots or an earlier until)", file=file)
     try:
-        parsed, lines = read_yaml(data.decode(), file)
-        parse_class(parsed, lines, file)
+        class_of_text(data.decode(), file)
     except ScenarioError as e:
         where = f"{e.key}: " if e.key else ""
         raise ClassError(f"not written: its reader would refuse it ({where}{e.message}"
@@ -428,12 +428,23 @@ def check_class_text(data: bytes, file: str) -> None:
 
 
 def read_class(path: str | os.PathLike[str]) -> ReferenceClass:
-    from ..model.loader import read_text, read_yaml
+    from ..model.loader import read_text
 
     fname = os.fspath(path)
-    text = read_text(fname, "a reference class YAML file")
-    data, lines = read_yaml(text, fname)
-    return parse_class(data, lines, fname)
+    return class_of_text(read_text(fname, "a reference class YAML file"), fname)
+
+
+def class_of_text(text: str, file: str) -> ReferenceClass:
+    """A class file's text read and checked; one cut short (without its end line, which
+    advsim writes last) is refused by name before anything else."""
+    from ..model.loader import read_yaml
+
+    if END_LINE not in text.splitlines():
+        raise ClassError(f"cut short: no end line {END_LINE!r} (every class file advsim "
+                         "writes ends with it; build the class again)", file=file,
+                         line=text.count("\n") + (not text.endswith("\n")))
+    data, lines = read_yaml(text, file)
+    return parse_class(data, lines, file)
 
 
 def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
