@@ -218,3 +218,88 @@ def test_class_file_cut_at_any_line_is_refused(tmp_path, class_file):
     assert f"{cut}:{len(lines) - 4}: cut short: no end line '{END_LINE}'" in r.output
     cut.write_text(text.rstrip("\n"))  # the last line break lost: nothing is lost
     assert read_class(cut).towns == whole.towns
+
+
+# -- 22: the Python API: one AdvsimError naming the parameter and what it accepts ------------
+
+
+@pytest.fixture(scope="module")
+def api_result():
+    import sim
+
+    sc = B.checked(B.scenario(B.axis("x", length_km=5, advance=100), horizon_days=60))
+    return sc, sim.simulate(sc, replications=20, seed=1)
+
+
+def test_api_arguments_are_one_error_naming_the_parameter(tmp_path, api_result):
+    import sim
+    from sim.data.trace import trace
+    from sim.fitting import reference
+    from sim.forecast.evaluation import evaluate
+
+    sc, result = api_result
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon\nA,48,37\n")
+    obs = tmp_path / "obs.csv"
+    obs.write_text("date,sector,value\n2024-11-20,x,0\n2024-12-01,x,1\n")
+    cases = [  # (call, parameter, TypeError or ValueError, what the message says)
+        (lambda: sim.simulate("scenarios/kurakhove.yaml"), "scenario", TypeError,
+         "expected a Scenario (sim.load_scenario(path) reads one from a file)"),
+        (lambda: sim.simulate(None), "scenario", TypeError, "got NoneType None"),
+        (lambda: sim.simulate(sc, replications=0), "replications", ValueError,
+         "expected a whole number from 1 to 1,000,000,000 or None (got 0)"),
+        (lambda: sim.simulate(sc, replications=1.5), "replications", TypeError, "(got 1.5)"),
+        (lambda: sim.simulate(sc, replications=True), "replications", TypeError,
+         "(got bool True)"),
+        (lambda: sim.simulate(sc, replications="100"), "replications", TypeError,
+         "(got '100')"),
+        (lambda: sim.simulate(sc, seed=1.5), "seed", TypeError, "expected a whole number"),
+        (lambda: sim.simulate(sc, replications=10**12), "replications", ValueError,
+         "(got 1,000,000,000,000)"),
+        (lambda: sim.compare(result), "runs", TypeError,
+         "expected a list of two or more Results"),
+        (lambda: sim.plot([None], output=tmp_path / "x.png"), "runs", TypeError,
+         "(got NoneType None)"),
+        (lambda: sim.backtest(result, obs), "scenario", TypeError,
+         "expected a Scenario or a scenario file's path (got Result"),
+        (lambda: reference.build(str(towns), until=dt.date(2024, 1, 1)), "series_files",
+         TypeError, f"got the single path '{towns}' (put it in a list"),
+        (lambda: reference.build([towns], until="2024-01-01"), "until", TypeError,
+         "expected a datetime.date"),
+        (lambda: evaluate(None, every_days=0), "cls", TypeError, "expected a ReferenceClass"),
+        (lambda: trace(tmp_path, "Pokrovsk"), "inputs", TypeError,
+         "got the single path"),
+        (lambda: trace([tmp_path], "Pokrovsk"), "places", TypeError,
+         "expected a list of Places"),
+    ]
+    for call, param, kind, says in cases:
+        with pytest.raises(sim.AdvsimError) as e:
+            call()
+        assert isinstance(e.value, kind), (param, e.value)
+        assert e.value.params == (param,) and str(e.value).startswith(f"{param}: "), e.value
+        assert says in str(e.value), (says, str(e.value))
+    from sim.fitting.reference import read_class
+
+    cls = read_class(_class_of(tmp_path))
+    with pytest.raises(ValueError, match=r"^every_days: expected a whole number from 1"):
+        evaluate(cls, every_days=0)
+
+
+def _class_of(tmp_path: Path) -> Path:
+    out = tmp_path / "class.yaml"
+    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
+    assert run("reference", "build", f, "--until", "2024-11-20", "-o", out).exit_code == 0
+    return out
+
+
+def test_api_memory_estimate_guards_simulate(api_result):
+    import time
+
+    import sim
+
+    sc, _ = api_result
+    t0 = time.perf_counter()
+    with pytest.raises(sim.AdvsimError, match=r"^replications: 1,000,000,000 replications × 60 "
+                       r"days × 1 sector need about [\d.]+ GB of memory, more than the"):
+        sim.simulate(sc, replications=10**9)
+    assert time.perf_counter() - t0 < 2

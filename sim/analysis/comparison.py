@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ParameterTypeError, instance, shown
 from ..seeds import bootstrap_rng
 from .bootstrap import RESAMPLES, bootstrap, censor_at, interval, round_or_none
 from .summary import censored_percentiles, pkey
@@ -132,11 +132,16 @@ def compare_runs(
     """
     from ..running.outcomes import Result
 
+    accepts = "Results (sim.simulate, sim.Result.from_folder) or results folders"
+    if not isinstance(runs, (list, tuple)):
+        raise ParameterTypeError(f"runs: expected a list of two or more {accepts} (got "
+                                 f"{shown(runs)})", param="runs")
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
     if match not in ("sector", "objective"):
         raise AdvsimError(f"match: {match!r} (expected sector or objective)", param="match")
-    results = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
+    results = [r if isinstance(r, Result) else Result.from_folder(
+        instance(r, (str, os.PathLike), "runs", accepts)) for r in runs]
     labels = list(labels) if labels else default_labels(len(results))
     if len(labels) != len(results):
         raise AdvsimError(f"labels: {len(labels)} labels for {len(results)} runs",

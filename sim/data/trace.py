@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ParameterTypeError, shown
+from ..errors import paths as path_list
 from .snapshots import (
     CONTESTED,
     DATE_CONVENTIONS,
@@ -320,6 +321,13 @@ def trace(
     (a function of the sorted map dates giving the dates to keep), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
     """
+    inputs = path_list(list(inputs) if isinstance(inputs, Iterator) else inputs, "inputs",
+                       "snapshot files or folders")
+    places = [places] if isinstance(places, (str, Place)) else list(places)
+    if not all(isinstance(p, Place) for p in places):
+        raise ParameterTypeError(
+            f"places: expected a list of Places (sim.data.towns.resolve_place('Pokrovsk') "
+            f"finds one by name; got {shown(places)})", param="places")
     if not radius_km > 0:
         raise ValueError(f"radius_km must be > 0 (got {radius_km})")
     if contested not in CONTESTED:

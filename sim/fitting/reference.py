@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ObservedError, ScenarioError
+from ..errors import ObservedError, ParameterTypeError, ScenarioError, instance, paths, shown
 
 FORMAT = 1
 WITHIN_KM = 25.0
@@ -299,6 +299,11 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     -o`` CSVs), from observations on or before ``until``."""
     from ..data.observed import read_observed
 
+    series_files = paths(series_files, "series_files", "traced series files (CSV)")
+    if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+        raise ParameterTypeError(f"until: expected a datetime.date (got {shown(until)})",
+                                 param="until")
+    instance(within_km, (int, float), "within_km", "a number of km")
     if not (math.isfinite(within_km) and 0 < within_km <= MAX_WITHIN_KM):
         raise ClassError(f"within_km must be a positive number of km, at most "
                          f"{MAX_WITHIN_KM:g} (got {within_km:g})", param="within_km")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import instance, whole_number
 from ..fitting.advance_fit import Approaches, fall_days_batch, fit
 from ..fitting.reference import BANDS_KM, KaplanMeier, Origin, ReferenceClass, km_by_band
 from ..model.scenario import Advance
@@ -91,9 +92,15 @@ def evaluate(cls: ReferenceClass, *, others: Mapping[str, Advance] | None = None
              on_chunk: Callable[[int, int], None] | None = None) -> Evaluation:
     """Leave-one-town-out projections of every town's fall day, scored (see the module).
     ``others``: more advance blocks to score, by a label each (``versus_labels``)."""
-    others = dict(others or {})
-    for label in others:
+    instance(cls, ReferenceClass, "cls", "a ReferenceClass (sim.fitting.reference.read_class)")
+    whole_number(every_days, "every_days", low=1, high=100_000)
+    whole_number(replications, "replications", low=1, high=10**7)
+    whole_number(seed, "seed", low=0, high=2**63 - 1)
+    others = {} if others is None else dict(instance(others, Mapping, "others",
+                                                     "advance blocks by label"))
+    for label, block in others.items():
         check_label(label)
+        instance(block, Advance, "others", "advance blocks (sim.model.scenario.Advance) by label")
     plans = []  # (town, train, origins, caps)
     batch: list[Approaches] = []
     for town, train in leave_one_town_out(cls):
