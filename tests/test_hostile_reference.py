@@ -303,3 +303,44 @@ def test_api_memory_estimate_guards_simulate(api_result):
                        r"days × 1 sector need about [\d.]+ GB of memory, more than the"):
         sim.simulate(sc, replications=10**9)
     assert time.perf_counter() - t0 < 2
+
+
+# -- 21: messages in the command line's words --------------------------------------------------
+
+
+def test_reference_and_compare_messages_speak_the_flags(tmp_path, class_file):
+    f = series_csv(tmp_path / "s2.csv", {"a": 10, "b": 6})
+    for args, says in (
+        (["--within-km", "20000"], "--within-km must be a positive number of km, at most 10000 "
+                                   "(got 20000)"),
+        (["--until", "2020-01-01"], "no observation on or before --until 2020-01-01 (the first "
+                                    "is 2023-01-01)"),
+    ):
+        if args[0] == "--until":
+            r = run("reference", "build", f, *args, "-o", tmp_path / "c.yaml")
+        else:
+            r = run("reference", "build", f, "--until", "2024-11-20", *args,
+                    "-o", tmp_path / "c.yaml")
+        assert r.exit_code == 2 and r.output.strip() == says, r.output
+    r = run("reference", "evaluate", class_file, "-n", "20", "-j", "256", "--json")
+    assert r.exit_code == 0
+    assert "-j 256 is more than the" in r.stderr and "using -j" in r.stderr
+    _, one = two_runs(tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text(dump(B.checked(B.scenario(
+        B.axis("y", length_km=6, advance=60, objective="Kramatorsk"), horizon_days=60))))
+    assert run("run", other, "-n", "50", "-j", "1", "--out", tmp_path / "o", "-q").exit_code == 0
+    r = run("compare", one, tmp_path / "o", "--match", "objective")
+    assert r.exit_code == 2 and r.output.strip() == (
+        "compare: the runs share no objective (with --match objective, sectors are matched by "
+        "their objective's name)"), r.output
+
+
+@pytest.mark.parametrize("origins", ["", ",,", " "])
+def test_backtest_origins_given_nothing_says_so(tmp_path, origins):
+    sc = scenario_file(tmp_path / "s.yaml", 50)
+    obs = tmp_path / "obs.csv"
+    obs.write_text("date,sector,value\n2024-11-20,x,0\n2024-12-01,x,1\n")
+    r = run("backtest", sc, "--observed", obs, "--origins", origins)
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert f"got {origins!r} (no number and no date)" in r.output and "None" not in r.output

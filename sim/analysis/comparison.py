@@ -157,6 +157,9 @@ def compare_runs(
                               f"(common: {', '.join(common) or 'none'})", param="sectors")
         common = [s for s in common if s in sectors]
     if not common:
+        if match == "objective":
+            raise AdvsimError("compare: the runs share no objective (with match='objective', "
+                              "sectors are matched by their objective's name)", param="match")
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
     horizon = min(r.horizon_days for r in results)
     total = len(common) * (len(results) - 1) * resamples

@@ -39,11 +39,15 @@ class _Origins(click.ParamType):
             if int(text) < 1:
                 self.fail(f"expected EVERY_DAYS >= 1 or dates, got {value!r}", param, ctx)
             return int(text)
+        expected = "expected EVERY_DAYS (e.g. 14) or dates YYYY-MM-DD,YYYY-MM-DD,...; got "
         try:
-            return tuple(dt.date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
+            dates = tuple(dt.date.fromisoformat(d.strip()) for d in text.split(",")
+                          if d.strip())
         except ValueError:
-            self.fail(f"expected EVERY_DAYS (e.g. 14) or dates YYYY-MM-DD,YYYY-MM-DD,...; got "
-                      f"{value!r}", param, ctx)
+            self.fail(f"{expected}{value!r}", param, ctx)
+        if not dates:
+            self.fail(f"{expected}{value!r} (no number and no date)", param, ctx)
+        return dates
 
 
 @click.command("backtest")

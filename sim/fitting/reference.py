@@ -57,7 +57,11 @@ MAX_OBSERVATIONS = 100_000  # per town
 
 
 class ClassError(ScenarioError):
-    """A bad reference class input: a series, an option or a class file."""
+    """A bad reference class input: a series, an option or a class file (located where it
+    is in a file; an option's message starts with the parameter it names)."""
+
+    def __str__(self) -> str:
+        return super().__str__() if self.file or self.line is not None else self.message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -336,8 +340,8 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     if not seen:
         raise ClassError("no series in the files given")
     if first_dates and min(first_dates) > until:
-        raise ClassError(f"no observation on or before --until {until} (the first is "
-                             f"{min(first_dates)})", param="until")
+        raise ClassError(f"no observation on or before until {until} (the first is "
+                         f"{min(first_dates)})", param="until")
     if len(approaches) < MIN_TOWNS:
         names = ", ".join(a.town for a in approaches) or "none"
         raise ClassError(
