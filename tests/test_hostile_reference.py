@@ -344,3 +344,36 @@ def test_backtest_origins_given_nothing_says_so(tmp_path, origins):
     r = run("backtest", sc, "--observed", obs, "--origins", origins)
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
     assert f"got {origins!r} (no number and no date)" in r.output and "None" not in r.output
+
+
+# -- 15: backtest --origins estimates its memory before it starts -------------------------------
+
+
+def test_backtest_origins_refuses_beyond_memory_with_the_figures(tmp_path, monkeypatch):
+    import time
+
+    from sim.errors import AdvsimError
+    from sim.forecast import many_origins
+    from sim.running import executors
+
+    sc = tmp_path / "s.yaml"
+    sc.write_text(dump(B.checked(B.scenario(B.axis("x", length_km=2000, advance=50),
+                                            start="2015-01-01", horizon_days=365))))
+    obs = tmp_path / "obs.csv"
+    obs.write_text("date,sector,value\n" + "".join(
+        f"{dt.date(2015, 1, 1) + dt.timedelta(days=i)},x,{0.05 * i:.3f}\n"
+        for i in range(3000)))
+    monkeypatch.setattr(executors, "available_memory", lambda: 8 * 2**30)
+    t0 = time.perf_counter()
+    r = run("backtest", sc, "--observed", obs, "--origins", "1", "-n", "10000")
+    assert time.perf_counter() - t0 < 10  # planned and refused, nothing run
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert r.output.startswith("--origins: 2,999 origins × 10,000 replications, up to 365 days "
+                               "each, need about ")
+    assert "GB of memory, more than the 8.0 GB available (use fewer origins, fewer " \
+        "replications, a shorter horizon, or --force)" in r.output
+    plan = many_origins.plan_origins(sc, obs, every_days=1, replications=10000)
+    assert many_origins.origins_memory(plan) > 40 * 2**30  # as measured: about 40 GB
+    with pytest.raises(AdvsimError, match=r"^origins: 2,999 origins"):
+        many_origins.check_origins_memory(plan)
+    assert many_origins.check_origins_memory(plan, force=True) > 8 * 2**30

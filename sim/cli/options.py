@@ -4,9 +4,9 @@ always a file; ``--chart FILE`` draws a command's chart into a file.
 
 Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet, force),
 sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
-sector, until, chart, json, out), reference fit and reference evaluate (replications, seed, jobs,
-executor, scheduler, output; evaluate also json: their default replications are stated in
-their help), validate (set), compare (runs, label, sector, json),
+sector, until, chart, json, out, force), reference fit and reference evaluate (replications,
+seed, jobs, executor, scheduler, output; evaluate also json: their default replications are
+stated in their help), validate (set), compare (runs, label, sector, json),
 plot (runs, output, label, sector, metric), calibrate (sector, until, json), trace (output,
 chart, json), report (output), data fetch (json, quiet), data list (json); every command takes
 -v/--verbose.
