@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import AdvsimError, ObservedError, ScenarioError
+from .errors import (
+    AdvsimError,
+    ObservedError,
+    ParameterError,
+    ParameterTypeError,
+    ScenarioError,
+)
 
 __version__ = "0.1.0"
 
@@ -52,6 +58,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AdvsimError", "ObservedError", "Result", "ScenarioError", "__version__", "backtest",
+    "AdvsimError", "ObservedError", "ParameterError", "ParameterTypeError", "Result",
+    "ScenarioError", "__version__", "backtest",
     "compare", "load_scenario", "plot", "read_observed", "simulate",
 ]

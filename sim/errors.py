@@ -1,6 +1,11 @@
-"""The one root exception of advsim and the scenario error that names file, line and key."""
+"""The one root exception of advsim, the scenario error that names file, line and key, and the
+checks of the Python API's arguments (each error names the parameter and what it accepts)."""
 
 from __future__ import annotations
+
+import numbers
+import os
+from typing import Any
 
 
 class AdvsimError(Exception):
@@ -56,3 +61,61 @@ class ScenarioError(AdvsimError):
 
 class ObservedError(ScenarioError):
     """A bad observed series (CSV), located as ``FILE:LINE: column: what is wrong``."""
+
+
+class ParameterError(AdvsimError, ValueError):
+    """An argument of the Python API out of range: names the parameter and what it accepts."""
+
+
+class ParameterTypeError(AdvsimError, TypeError):
+    """An argument of the Python API of the wrong type: names the parameter and what it
+    accepts."""
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as an error shows it: its type and a repr cut to ``limit`` characters."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(value).__name__} {text}" if not isinstance(value, (int, float, str)) \
+        or isinstance(value, bool) else text
+
+
+def whole_number(value: Any, param: str, *, low: int, high: int,
+                 none: bool = False) -> int | None:
+    """``value`` as an int when it is a whole number (not a bool, a float or text) from
+    ``low`` to ``high``, or None where ``none`` allows it; otherwise one ParameterTypeError or
+    ParameterError naming ``param``."""
+    if value is None and none:
+        return None
+    accepts = f"a whole number from {low:,} to {high:,}" + (" or None" if none else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ParameterTypeError(f"{param}: expected {accepts} (got {shown(value)})",
+                                 param=param)
+    if not low <= int(value) <= high:
+        raise ParameterError(f"{param}: expected {accepts} (got {int(value):,})", param=param)
+    return int(value)
+
+
+def instance(value: Any, types: type | tuple[type, ...], param: str, accepts: str) -> Any:
+    """``value`` when it is one of ``types``; otherwise a ParameterTypeError naming ``param``
+    and what it ``accepts``."""
+    if not isinstance(value, types):
+        raise ParameterTypeError(f"{param}: expected {accepts} (got {shown(value)})",
+                                 param=param)
+    return value
+
+
+def paths(value: Any, param: str, what: str = "files") -> list[str]:
+    """A list of paths given as a list (or tuple) of str or PathLike; a single path is refused,
+    since iterating it would read each of its characters as a file."""
+    accepts = f"a list of {what} (str or os.PathLike)"
+    if isinstance(value, (str, bytes, os.PathLike)):
+        raise ParameterTypeError(f"{param}: expected {accepts}, got the single path "
+                                 f"{os.fsdecode(value)!r} (put it in a list: [{value!r}])",
+                                 param=param)
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (str, os.PathLike)) for v in value):
+        raise ParameterTypeError(f"{param}: expected {accepts} (got {shown(value)})",
+                                 param=param)
+    return [os.fspath(v) for v in value]

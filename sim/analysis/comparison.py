@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ParameterTypeError, instance, shown
 from ..seeds import bootstrap_rng
 from .bootstrap import RESAMPLES, bootstrap, censor_at, interval, round_or_none
 from .summary import censored_percentiles, pkey
@@ -132,17 +132,23 @@ def compare_runs(
     """
     from ..running.outcomes import Result
 
+    accepts = "Results (sim.simulate, sim.Result.from_folder) or results folders"
+    if not isinstance(runs, (list, tuple)):
+        raise ParameterTypeError(f"runs: expected a list of two or more {accepts} (got "
+                                 f"{shown(runs)})", param="runs")
     if len(runs) < 2:
         raise AdvsimError("compare: name at least two results folders")
-    results = [r if isinstance(r, Result) else Result.from_folder(r) for r in runs]
-    if match == "objective":
-        results = [results[0], *(_by_objective(results[0], r) for r in results[1:])]
-    elif match != "sector":
+    if match not in ("sector", "objective"):
         raise AdvsimError(f"match: {match!r} (expected sector or objective)", param="match")
+    results = [r if isinstance(r, Result) else Result.from_folder(
+        instance(r, (str, os.PathLike), "runs", accepts)) for r in runs]
     labels = list(labels) if labels else default_labels(len(results))
     if len(labels) != len(results):
         raise AdvsimError(f"labels: {len(labels)} labels for {len(results)} runs",
                           param="labels")
+    if match == "objective":
+        results = [results[0], *(_by_objective(results[0], r, labels[0], label)
+                                 for r, label in zip(results[1:], labels[1:]))]
     common = [s for s in results[0].sectors if all(s in r.sectors for r in results[1:])]
     if sectors:
         missing = [s for s in sectors if s not in common]
@@ -151,6 +157,9 @@ def compare_runs(
                               f"(common: {', '.join(common) or 'none'})", param="sectors")
         common = [s for s in common if s in sectors]
     if not common:
+        if match == "objective":
+            raise AdvsimError("compare: the runs share no objective (with match='objective', "
+                              "sectors are matched by their objective's name)", param="match")
         raise AdvsimError("compare: the runs share no sector (sectors are matched by name)")
     horizon = min(r.horizon_days for r in results)
     total = len(common) * (len(results) - 1) * resamples
@@ -222,12 +231,30 @@ def compare_runs(
     })
 
 
-def _by_objective(first: Result, r: Result) -> Result:
-    """``r`` with its sectors renamed to the first run's sectors of the same objective."""
+def _by_objective(first: Result, r: Result, first_label: str = "A", label: str = "B"
+                  ) -> Result:
+    """``r`` with its sectors renamed to the first run's sectors of the same objective. An
+    objective both runs have that two sectors of one run share cannot pair one to one: an
+    AdvsimError naming both, never one kept silently."""
     import dataclasses
 
-    names = {s.objective: name for name, s in first.sectors.items()}
-    renamed = {names[s.objective]: s for s in r.sectors.values() if s.objective in names}
+    def by_objective(run: Result) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name, s in run.sectors.items():
+            out.setdefault(s.objective, []).append(name)
+        return out
+
+    mine, theirs = by_objective(first), by_objective(r)
+    for objective in (o for o in mine if o in theirs):
+        for run_label, names in ((first_label, mine[objective]), (label, theirs[objective])):
+            if len(names) > 1:
+                both = " and ".join(repr(n) for n in names)
+                raise AdvsimError(
+                    f"match: sectors {both} of run {run_label} share the objective "
+                    f"{objective!r}, and match='objective' pairs one sector per objective "
+                    "(pair them by name, match='sector', or give each its own objective)",
+                    param="match")
+    renamed = {mine[s.objective][0]: s for s in r.sectors.values() if s.objective in mine}
     return dataclasses.replace(r, sectors=renamed)
 
 

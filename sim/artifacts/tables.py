@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -96,7 +97,7 @@ def _constant(a: np.ndarray) -> bool:
     return False
 
 
-def _format(a: np.ndarray) -> list[str]:
+def _format(a: np.ndarray, guard: bool = True) -> list[str]:
     if a.dtype == bool:
         return np.where(a, "true", "false").tolist()
     if a.dtype.kind in "iu":
@@ -120,17 +121,48 @@ def _format(a: np.ndarray) -> list[str]:
         text = np.array(["" if np.isnat(v) else str(v) for v in values], dtype=object)
         return text[inverse.ravel()].tolist()
     items = [str(v) for v in a.tolist()]
-    quoted = {v: _quote(v) for v in set(items)}
+    quoted = {v: _quote(v, guard) for v in set(items)}
     return list(map(quoted.__getitem__, items))
 
 
 def csv_fields(a: np.ndarray) -> list[str]:
-    """A column's fields as ``write_csv`` writes them (a label on a chart reads as the CSV)."""
-    return _format(np.asarray(a))
+    """A column's fields as ``write_csv`` writes them (a label on a chart reads as the CSV),
+    without the guard against formulas (a chart runs none)."""
+    return _format(np.asarray(a), guard=False)
 
 
-def _quote(text: str) -> str:
-    """A CSV field: quoted where it holds a comma, a quote or a line break."""
+# A spreadsheet runs a cell starting with = + - @ (or a tab or carriage return) as a formula:
+# such a text gets a leading ' (as OWASP advises for CSV injection), and so does one that
+# starts with ' before them, so that reading takes exactly one ' off. Numbers stay numbers.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def escape_cell(text: str) -> str:
+    """A text cell as a spreadsheet shows it and never runs it: ``=1+2`` as ``'=1+2``; a
+    number (``-1.5``) as it is. ``unescape_cell`` is its inverse."""
+    if _FORMULA.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def unescape_cell(text: str) -> str:
+    """A text cell as ``escape_cell`` had it: one leading ' taken off a formula's guard."""
+    if text[:1] == "'" and _FORMULA.match(text):
+        return text[1:]
+    return text
+
+
+def csv_line(fields: Iterable[str]) -> str:
+    """One CSV line of text fields, each guarded and quoted as every CSV advsim writes."""
+    return ",".join(_quote(f) for f in fields) + "\n"
+
+
+def _quote(text: str, guard: bool = True) -> str:
+    """A CSV field: guarded against formulas (``escape_cell``), and quoted where it holds a
+    comma, a quote or a line break."""
+    if guard:
+        text = escape_cell(text)
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -276,7 +308,7 @@ def read_table(csv_path: Path, spec: str, columns: Sequence[str] | None = None,
     except (OSError, pa.ArrowException) as e:
         raise AdvsimError(f"{spec}: cannot read {path.name} ({str(e).splitlines()[0]})"
                           ) from None
-    return _from_arrow(pa, table)
+    return _unescape_columns(_from_arrow(pa, table))
 
 
 def table_file(csv_path: Path) -> Path:
@@ -303,7 +335,7 @@ def table_column_names(csv_path: Path, spec: str) -> list[str]:
             line = f.readline().decode("utf-8", "replace").rstrip("\r\n")
     except OSError as e:
         raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
-    return next(csv.reader([line]), [])
+    return [unescape_cell(k) for k in next(csv.reader([line]), [])]
 
 
 def read_table_parts(csv_path: Path, spec: str, columns: Sequence[str]
@@ -383,15 +415,30 @@ def _read_arrow_csv(pa: ModuleType, path: Path, spec: str, columns: Sequence[str
     import pyarrow.csv as pcsv
 
     with open(path, "rb") as f:
-        header = next(csv.reader([f.readline().decode("utf-8", "replace").rstrip("\r\n")]),
-                      [])
+        raw = next(csv.reader([f.readline().decode("utf-8", "replace").rstrip("\r\n")]), [])
+    written = {unescape_cell(k): k for k in raw}  # a column's name -> as written
+    header = list(written)
     _require(columns, header, path, spec)
-    types = {k: pa.string() for k in header if k in TEXT}
-    types.update({k: pa.date32() for k in header if k in DATES})
-    opts = pcsv.ConvertOptions(include_columns=None if columns is None else list(columns),
-                               column_types=types, true_values=["true"],
-                               false_values=["false"], strings_can_be_null=False)
-    return pcsv.read_csv(path, convert_options=opts)
+    types = {written[k]: pa.string() for k in header if k in TEXT}
+    types.update({written[k]: pa.date32() for k in header if k in DATES})
+    opts = pcsv.ConvertOptions(
+        include_columns=None if columns is None else [written[c] for c in columns],
+        column_types=types, true_values=["true"], false_values=["false"],
+        strings_can_be_null=False)
+    table = pcsv.read_csv(path, convert_options=opts)
+    return table.rename_columns([unescape_cell(k) for k in table.column_names])
+
+
+def _unescape_columns(table: dict[str, Any]) -> dict[str, Any]:
+    """Text columns read from a CSV as they were before ``escape_cell`` (Labels: each distinct
+    name once)."""
+    for name, col in table.items():
+        if isinstance(col, Labels):
+            col.names = [unescape_cell(v) for v in col.names]
+        elif isinstance(col, np.ndarray) and col.dtype == object:
+            table[name] = np.array([unescape_cell(v) if isinstance(v, str) else v
+                                    for v in col.tolist()], dtype=object)
+    return table
 
 
 def _require(columns: Sequence[str] | None, have: Sequence[str], path: Path, spec: str) -> None:
@@ -509,12 +556,13 @@ def read_csv_columns(path: Path, spec: str) -> dict[str, list[str]]:
         raise AdvsimError(f"{spec}: cannot read {path.name} ({e})") from None
     if not rows or not rows[0]:
         raise AdvsimError(f"{spec}: {path.name} is empty")
-    header, body = rows[0], rows[1:]
+    header, body = [unescape_cell(h) for h in rows[0]], rows[1:]
     if any(len(r) != len(header) for r in body):
         bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
         raise AdvsimError(f"{spec}: {path.name}:{bad}: {len(header)} fields expected")
     by_column = list(zip(*body)) if body else [() for _ in header]
-    return {k: list(v) for k, v in zip(header, by_column)}
+    return {k: [unescape_cell(x) if x[:1] == "'" else x for x in v]
+            for k, v in zip(header, by_column)}
 
 
 def floats(values: list[str], path: Path, censored: bool = False) -> np.ndarray:

@@ -10,6 +10,7 @@ import click
 from .options import (
     chart_option,
     executor_option,
+    force_option,
     jobs_option,
     json_option,
     out_dir_option,
@@ -39,11 +40,15 @@ class _Origins(click.ParamType):
             if int(text) < 1:
                 self.fail(f"expected EVERY_DAYS >= 1 or dates, got {value!r}", param, ctx)
             return int(text)
+        expected = "expected EVERY_DAYS (e.g. 14) or dates YYYY-MM-DD,YYYY-MM-DD,...; got "
         try:
-            return tuple(dt.date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
+            dates = tuple(dt.date.fromisoformat(d.strip()) for d in text.split(",")
+                          if d.strip())
         except ValueError:
-            self.fail(f"expected EVERY_DAYS (e.g. 14) or dates YYYY-MM-DD,YYYY-MM-DD,...; got "
-                      f"{value!r}", param, ctx)
+            self.fail(f"{expected}{value!r}", param, ctx)
+        if not dates:
+            self.fail(f"{expected}{value!r} (no number and no date)", param, ctx)
+        return dates
 
 
 @click.command("backtest")
@@ -72,6 +77,7 @@ class _Origins(click.ParamType):
 @seed_option
 @set_option
 @jobs_option
+@force_option
 @executor_option
 @scheduler_option
 @out_dir_option
@@ -79,7 +85,7 @@ class _Origins(click.ParamType):
 @json_option
 @verbose_option
 def command(scenario, observed, origins, self_test, baseline_days, quantiles_file, sectors,
-            until, replications, seed, overrides, jobs, executor, scheduler, out, chart,
+            until, replications, seed, overrides, jobs, force, executor, scheduler, out, chart,
             as_json) -> None:
     """Run SCENARIO and score it against what OBSERVED shows happened: from its start, or from
     many origins (--origins).
@@ -178,7 +184,7 @@ def command(scenario, observed, origins, self_test, baseline_days, quantiles_fil
 
             bt, format_text = backtest_origins(scenario, observed, every_days=every,
                                                dates=dates, sectors=sectors, until=until,
-                                               **run), text.format_origins
+                                               force=force, **run), text.format_origins
         else:
             from ..forecast.backtest import backtest
 

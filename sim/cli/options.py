@@ -4,9 +4,9 @@ always a file; ``--chart FILE`` draws a command's chart into a file.
 
 Used by: run (replications, seed, set, jobs, executor, scheduler, out, json, quiet, force),
 sweep (the same, and metric), backtest (replications, seed, set, jobs, executor, scheduler,
-sector, until, chart, json, out), reference fit and reference evaluate (replications, seed, jobs,
-executor, scheduler, output; evaluate also json: their default replications are stated in
-their help), validate (set), compare (runs, label, sector, json),
+sector, until, chart, json, out, force), reference fit and reference evaluate (replications,
+seed, jobs, executor, scheduler, output; evaluate also json: their default replications are
+stated in their help), validate (set), compare (runs, label, sector, json),
 plot (runs, output, label, sector, metric), calibrate (sector, until, json), trace (output,
 chart, json), report (output), data fetch (json, quiet), data list (json); every command takes
 -v/--verbose.
@@ -71,21 +71,12 @@ def check_memory(ctx: click.Context, *, replications: int, days: int, sectors: i
                  jobs: int, force: bool, quiet: bool, what: str = "this run") -> None:
     """Refuse, before anything is computed, work that needs more memory than is available
     (unless ``force``); note on stderr work that needs over 3 GB (unless ``quiet``)."""
-    from ..engine import CHUNK_SIZE
-    from ..errors import AdvsimError
-    from ..running.executors import available_memory, default_jobs, memory_estimate
+    from ..running.executors import check_memory as refuse_beyond_memory
 
-    workers = min(jobs or default_jobs(), -(-replications // CHUNK_SIZE))
-    need = memory_estimate(replications=replications, days=days, sectors=sectors,
-                           workers=workers, chunk_size=CHUNK_SIZE)
-    have = available_memory()
+    need, have = refuse_beyond_memory(replications=replications, days=days, sectors=sectors,
+                                      jobs=jobs, force=force)
     shape = (f"{replications:,} replications × {days:,} days × {sectors} sector"
              f"{'s' if sectors != 1 else ''}")
-    if have is not None and need > have and not force:
-        raise AdvsimError(
-            f"replications: {shape} need about {_gb(need)} of memory, more than the "
-            f"{_gb(have)} available (use fewer replications, a shorter horizon, or --force)",
-            param="replications")
     if need > NOTE_BYTES and not quiet:
         click.echo(f"{ctx.command_path}: {what} needs about {_gb(need)} of memory ({shape}"
                    + (f"; {_gb(have)} available" if have is not None else "") + ")", err=True)

@@ -182,6 +182,9 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
 @click.option("--versus", "versus", multiple=True, metavar="SCENARIO.yaml",
               help="Also score this scenario's advance block (its first sector's), run the "
                    "same way (repeatable).")
+@click.option("--label", "labels", multiple=True, metavar="TEXT",
+              help="The name of each --versus scenario's rows, in order (repeatable; default: "
+                   "the file's stem, or its path where the stem is taken).")
 @replications_option
 @seed_option
 @jobs_option
@@ -190,8 +193,8 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
 @json_option
 @output_option
 @verbose_option
-def evaluate_command(class_file, every_days, versus, replications, seed, jobs, executor,
-                     scheduler, as_json, output) -> None:
+def evaluate_command(class_file, every_days, versus, labels, replications, seed, jobs,
+                     executor, scheduler, as_json, output) -> None:
     """Leave-one-town-out: project each town's fall from the other towns' fit, and score it.
 
     For each town, the advance is fitted to the other towns; its fall day is projected from
@@ -207,24 +210,23 @@ def evaluate_command(class_file, every_days, versus, replications, seed, jobs, e
     whatever the workers.
     """
     import json
-    from pathlib import Path
 
     from ..artifacts import outputs
     from ..fitting.reference import read_class
-    from ..forecast.evaluation import REPLICATIONS, advance_of, evaluate
+    from ..forecast.evaluation import REPLICATIONS, advance_of, evaluate, versus_labels
     from ..presentation.progress import Progress, wanted
     from ..presentation.text_forecasts import format_evaluation
 
+    if labels and not versus:
+        raise click.UsageError("--label names --versus scenarios (none given)")
+    names = versus_labels(versus, labels)  # before any file is read
     if output:
         outputs.check_output(output, flag="-o/--output")
         if as_json and outputs.is_stdout(output):
             raise click.UsageError("--json prints on standard output: give -o a file")
         outputs.check_distinct({"-o/--output": output}, [class_file, *versus])
     cls = read_class(class_file)
-    others = {}
-    for path in versus:
-        _, block = advance_of(path)
-        others[f"{Path(path).stem}"] = block
+    others = {label: advance_of(path)[1] for label, path in zip(names, versus)}
     with Progress("evaluate", {"simulating": 1.0}, enabled=wanted()) as bar:
         ev = evaluate(cls, others=others, every_days=every_days,
                       replications=REPLICATIONS if replications is None else replications,

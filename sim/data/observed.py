@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ObservedError
-from ..model.keypath import did_you_mean
+from ..model.keypath import did_you_mean, printable
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -124,6 +124,8 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
     if not text.strip():
         raise ObservedError("the file is empty (expected a header date,sector,value and rows)",
                             file=file, line=1)
+    from ..artifacts.tables import unescape_cell
+
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -175,10 +177,13 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
                         file=file, line=line, key=name,
                     )
             date = _date(fields[at["date"]], file, line)
-            sector = fields[at["sector"]].strip()
+            sector = unescape_cell(fields[at["sector"]].strip())
             if not sector:
                 raise ObservedError("empty (expected a sector name)", file=file, line=line,
                                     key="sector")
+            if not sector.isprintable():
+                raise ObservedError(f"a name is one line of text (got {printable(sector, 40)})",
+                                    file=file, line=line, key="sector")
             frame = fields[at["frame"]].strip() if "frame" in at else ""
             frame = frame or "advanced_km"
             if frame not in FRAMES:
@@ -199,7 +204,7 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
                     file=file, line=line, key="date",
                 )
             seen[sector, date] = line
-            extra = tuple(fields[at[c]].strip() for c in extra_cols)
+            extra = tuple(unescape_cell(fields[at[c]].strip()) for c in extra_cols)
             rows.setdefault(sector, []).append((date, value, line, extra))
     except csv.Error as e:
         raise ObservedError(f"bad CSV: {e}", file=file, line=reader.line_num) from None
@@ -243,12 +248,14 @@ def write_observed(
     path: str | os.PathLike[str], series: Iterable[ObservedSeries], *, source: str = ""
 ) -> None:
     """Write series as ``date,sector,value[,source]``, in date order within each sector."""
+    from ..artifacts.tables import csv_line
+
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow([*COLUMNS, "source"] if source else COLUMNS)
+        f.write(csv_line([*COLUMNS, "source"] if source else COLUMNS))
         for s in series:
             for d, v in zip(s.dates, s.values.tolist()):
-                w.writerow([d.isoformat(), s.sector, f"{v:.6g}", *([source] if source else [])])
+                f.write(csv_line([d.isoformat(), s.sector, f"{v:.6g}",
+                                  *([source] if source else [])]))
 
 
 def _date(raw: str, file: str, line: int) -> dt.date:
@@ -322,9 +329,7 @@ def write_trace_csv(path: str | os.PathLike[str], result: Trace) -> Path:
     at all: one row per place (sector = its slug; value = distance remaining, km) and per
     layer (value = km²) and snapshot."""
     from ..artifacts.outputs import write_output
+    from ..artifacts.tables import csv_line
 
-    text = io.StringIO(newline="")
-    w = csv.writer(text)
-    w.writerow(TRACE_COLUMNS)
-    w.writerows(trace_rows(result))
-    return write_output(path, text.getvalue().encode("utf-8"), flag="-o/--output")
+    text = csv_line(TRACE_COLUMNS) + "".join(map(csv_line, trace_rows(result)))
+    return write_output(path, text.encode("utf-8"), flag="-o/--output")

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AdvsimError
+from ..errors import AdvsimError, ParameterTypeError, shown
+from ..errors import paths as path_list
 from .snapshots import (
     CONTESTED,
     DATE_CONVENTIONS,
@@ -338,6 +339,13 @@ def trace(
     What is resolved without an error (a folder's entries that are not files) is said once
     through ``on_note`` (default: a warning).
     """
+    inputs = path_list(list(inputs) if isinstance(inputs, Iterator) else inputs, "inputs",
+                       "snapshot files or folders")
+    places = [places] if isinstance(places, (str, Place)) else list(places)
+    if not all(isinstance(p, Place) for p in places):
+        raise ParameterTypeError(
+            f"places: expected a list of Places (sim.data.towns.resolve_place('Pokrovsk') "
+            f"finds one by name; got {shown(places)})", param="places")
     _check_radius(radius_km)
     if contested not in CONTESTED:
         raise ValueError(f"contested must be one of {CONTESTED} (got {contested!r})")

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ObservedError, ScenarioError
+from ..errors import ObservedError, ParameterTypeError, ScenarioError, instance, paths, shown
 
 FORMAT = 1
 WITHIN_KM = 25.0
@@ -51,11 +51,17 @@ BANDS_KM = (0.0, 2.0, 5.0, 10.0, 25.0)
 STATES = ("stalled", "grinding", "surging", "setback")
 MIN_TOWNS = 2
 MAX_TOWNS = 10_000
+END_LINE = "# end of the reference class"  # written last: a file without it was cut short
+MAX_WITHIN_KM = 1e4  # and distances in a class file: ±10,000 km
 MAX_OBSERVATIONS = 100_000  # per town
 
 
 class ClassError(ScenarioError):
-    """A bad reference class input: a series, an option or a class file."""
+    """A bad reference class input: a series, an option or a class file (located where it
+    is in a file; an option's message starts with the parameter it names)."""
+
+    def __str__(self) -> str:
+        return super().__str__() if self.file or self.line is not None else self.message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,9 +303,14 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     -o`` CSVs), from observations on or before ``until``."""
     from ..data.observed import read_observed
 
-    if not (math.isfinite(within_km) and within_km > 0):
-        raise ClassError(f"within_km must be a positive number of km (got {within_km:g})",
-                             param="within_km")
+    series_files = paths(series_files, "series_files", "traced series files (CSV)")
+    if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+        raise ParameterTypeError(f"until: expected a datetime.date (got {shown(until)})",
+                                 param="until")
+    instance(within_km, (int, float), "within_km", "a number of km")
+    if not (math.isfinite(within_km) and 0 < within_km <= MAX_WITHIN_KM):
+        raise ClassError(f"within_km must be a positive number of km, at most "
+                         f"{MAX_WITHIN_KM:g} (got {within_km:g})", param="within_km")
     approaches: list[Approach] = []
     sources = []
     seen: dict[str, str] = {}
@@ -329,8 +340,8 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     if not seen:
         raise ClassError("no series in the files given")
     if first_dates and min(first_dates) > until:
-        raise ClassError(f"no observation on or before --until {until} (the first is "
-                             f"{min(first_dates)})", param="until")
+        raise ClassError(f"no observation on or before until {until} (the first is "
+                         f"{min(first_dates)})", param="until")
     if len(approaches) < MIN_TOWNS:
         names = ", ".join(a.town for a in approaches) or "none"
         raise ClassError(
@@ -389,6 +400,9 @@ def to_data(cls: ReferenceClass) -> dict:
 
 
 def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
+    """Write ``cls`` as a class file, whole, once ``read_class`` would read it back: a class
+    its own reader refuses (too large, a distance out of range) is a ClassError naming the
+    file, and nothing is written."""
     from ..artifacts.outputs import write_output
     from ..model.writer import dump_data
 
@@ -397,20 +411,53 @@ def write_class(path: str | os.PathLike[str], cls: ReferenceClass) -> Path:
         f"{cls.until}.",
         "Derived from third-party map data: keep it out of version control. Read it with: "
         "advsim reference show FILE"])
-    return write_output(path, text.encode(), flag="-o/--output")
+    data = (text + END_LINE + "\n").encode()
+    check_class_text(data, os.fspath(path))
+    return write_output(path, data, flag="-o/--output")
+
+
+def check_class_text(data: bytes, file: str) -> None:
+    """Refuse (a ClassError naming ``file``, as not written) a class file's bytes that
+    ``read_class`` would refuse: read back with the reader's own rules and limits."""
+    from ..model.loader import MAX_FILE_BYTES
+
+    if len(data) > MAX_FILE_BYTES:
+        raise ClassError(f"not written: the class would be {len(data) / 2**20:.3g} MB, and a "
+                         f"class file is read up to {MAX_FILE_BYTES / 2**20:.3g} MB (a class "
+                         "keeps every town's series up to its until date: fewer towns, fewer "
+                         "snapshots or an earlier until)", file=file)
+    try:
+        class_of_text(data.decode(), file)
+    except ScenarioError as e:
+        where = f"{e.key}: " if e.key else ""
+        raise ClassError(f"not written: its reader would refuse it ({where}{e.message}"
+                         f"{', line ' + str(e.line) if e.line else ''}; the series it was built "
+                         "from holds this)", file=file) from None
 
 
 def read_class(path: str | os.PathLike[str]) -> ReferenceClass:
-    from ..model.loader import read_text, read_yaml
+    from ..model.loader import read_text
 
     fname = os.fspath(path)
-    text = read_text(fname, "a reference class YAML file")
-    data, lines = read_yaml(text, fname)
-    return parse_class(data, lines, fname)
+    return class_of_text(read_text(fname, "a reference class YAML file"), fname)
+
+
+def class_of_text(text: str, file: str) -> ReferenceClass:
+    """A class file's text read and checked; one cut short (without its end line, which
+    advsim writes last) is refused by name before anything else."""
+    from ..model.loader import read_yaml
+
+    if END_LINE not in text.splitlines():
+        raise ClassError(f"cut short: no end line {END_LINE!r} (every class file advsim "
+                         "writes ends with it; build the class again)", file=file,
+                         line=text.count("\n") + (not text.endswith("\n")))
+    data, lines = read_yaml(text, file)
+    return parse_class(data, lines, file)
 
 
 def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
     """Check a class file's every value (a file edited by hand is refused at its line)."""
+    from ..model.keypath import printable
     from ..model.loader import Context, Node
 
     ctx = Context(lines, file)
@@ -421,7 +468,7 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
     if fmt != FORMAT:
         raise root["advsim_reference"].error(f"unknown class format {fmt} (expected {FORMAT})")
     until = _date(root["until"])
-    within = root["within_km"].number(gt=0, le=1e4)
+    within = root["within_km"].number(gt=0, le=MAX_WITHIN_KM)
     if root.has("definitions"):
         d = root["definitions"]
         d.mapping((), ("stall_below_m_per_day", "stall_min_days", "surge_from_m_per_day",
@@ -438,7 +485,12 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
         raise towns.error(f"at most {MAX_TOWNS} towns (got {len(items)})")
     approaches = []
     for name, t in items:
+        if not name.strip() or not name.isprintable():
+            raise t.error(f"a town's name is one line of text (got {printable(name, 40)})")
         t.mapping(("series",), ("source", "approach"))
+        if t.has("source") and not str(t["source"].value).isprintable():
+            raise t["source"].error("a file name on one line (got "
+                                    f"{printable(str(t['source'].value), 40)})")
         rows = t["series"].list(nonempty=True)
         if len(rows) > MAX_OBSERVATIONS:
             raise t["series"].error(f"at most {MAX_OBSERVATIONS} observations")
@@ -455,7 +507,7 @@ def parse_class(data: Any, lines: dict, file: str) -> ReferenceClass:
                 raise row[0].error(f"not after the previous date {dates[-1]} (dates must "
                                    "increase)")
             dates.append(day)
-            values.append(row[1].number(ge=-1e4, le=1e4))
+            values.append(row[1].number(ge=-MAX_WITHIN_KM, le=MAX_WITHIN_KM))
         a = approach(name, dates, values, within, source=t["source"].value
                      if t.has("source") else "")
         if a is None:

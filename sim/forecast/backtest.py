@@ -30,7 +30,7 @@ import numpy as np
 from .. import __version__
 from ..analysis.summary import pkey
 from ..data.observed import ObservedSeries, read_observed
-from ..errors import AdvsimError, ObservedError
+from ..errors import AdvsimError, ObservedError, ParameterError, instance, whole_number
 from ..model.scenario import MAX_HORIZON_DAYS, Scenario, Sector
 from ..running.outcomes import Result
 from ..seeds import backtest_rng
@@ -287,16 +287,19 @@ def backtest(
 def load_inputs(scenario: Scenario | str | os.PathLike[str], overrides: Sequence[str],
               horizon_days: int | None) -> tuple[Scenario, str, int | None]:
     """The scenario, where it came from, and the horizon given explicitly (None if not)."""
+    instance(scenario, (Scenario, str, os.PathLike), "scenario",
+             "a Scenario or a scenario file's path")
     if isinstance(scenario, Scenario):
         if overrides:
-            raise ValueError("overrides apply to a scenario file; change a Scenario with "
-                             "dataclasses.replace")
+            raise ParameterError("overrides: apply to a scenario file; change a Scenario with "
+                                 "dataclasses.replace", param="overrides")
         sc0, where = scenario, scenario.name
     else:
         from ..model.loader import load_scenario
 
         sc0, where = load_scenario(scenario, overrides), os.fspath(scenario)
-    explicit = horizon_days
+    explicit = whole_number(horizon_days, "horizon_days", low=1, high=MAX_HORIZON_DAYS,
+                            none=True)
     if any(o.partition("=")[0].strip() == "horizon_days" for o in overrides):
         if horizon_days is not None and horizon_days != sc0.horizon_days:
             raise AdvsimError(
@@ -313,7 +316,8 @@ def read_series(observed) -> tuple[dict[str, ObservedSeries], str]:
     if isinstance(observed, Mapping):
         series_all = dict(observed)
         return series_all, next((s.file for s in series_all.values()), "<observed>")
-    obs_file = os.fspath(observed)
+    obs_file = os.fspath(instance(observed, (str, os.PathLike), "observed",
+                                  "an observed series file's path, or series by sector"))
     return read_observed(obs_file), obs_file
 
 

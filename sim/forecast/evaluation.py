@@ -26,12 +26,13 @@ test's p-value is optimistic; per-town figures show how much one town weighs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import instance, whole_number
 from ..fitting.advance_fit import Approaches, fall_days_batch, fit
 from ..fitting.reference import BANDS_KM, KaplanMeier, Origin, ReferenceClass, km_by_band
 from ..model.scenario import Advance
@@ -89,8 +90,17 @@ def evaluate(cls: ReferenceClass, *, others: Mapping[str, Advance] | None = None
              jobs: int | None = 1, executor: str | Executor = "local",
              scheduler: str | None = None,
              on_chunk: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Leave-one-town-out projections of every town's fall day, scored (see the module)."""
-    others = dict(others or {})
+    """Leave-one-town-out projections of every town's fall day, scored (see the module).
+    ``others``: more advance blocks to score, by a label each (``versus_labels``)."""
+    instance(cls, ReferenceClass, "cls", "a ReferenceClass (sim.fitting.reference.read_class)")
+    whole_number(every_days, "every_days", low=1, high=100_000)
+    whole_number(replications, "replications", low=1, high=10**7)
+    whole_number(seed, "seed", low=0, high=2**63 - 1)
+    others = {} if others is None else dict(instance(others, Mapping, "others",
+                                                     "advance blocks by label"))
+    for label, block in others.items():
+        check_label(label)
+        instance(block, Advance, "others", "advance blocks (sim.model.scenario.Advance) by label")
     plans = []  # (town, train, origins, caps)
     batch: list[Approaches] = []
     for town, train in leave_one_town_out(cls):
@@ -175,6 +185,54 @@ class Evaluation:
                 "replications": self.replications, "seed": self.seed,
                 "until": self.cls.until.isoformat(), "within_km": self.cls.within_km,
                 "bands_km": list(BANDS_KM), "pooled": pooled, "per_town": per_town}
+
+
+RESERVED = (CLASS_MODEL, *FALL_BASELINES)  # the forecasters every evaluation scores
+
+
+def check_label(label: object, param: str = "others") -> str:
+    """``label`` if it can name another forecaster: one line of text, none of the names (or
+    words) of the forecasters every evaluation scores."""
+    from ..errors import AdvsimError
+
+    if not isinstance(label, str) or not label.strip() or not label.isprintable():
+        raise AdvsimError(f"{param}: a label is one line of text (got {label!r})", param=param)
+    if label in RESERVED or label.replace(" ", "_") in RESERVED:
+        raise AdvsimError(f"{param}: {label!r} names a forecaster every evaluation scores "
+                          f"({', '.join(RESERVED)}); choose another label", param=param)
+    return label
+
+
+def versus_labels(paths: Sequence[str], labels: Sequence[str] = ()) -> list[str]:
+    """A unique label for each scenario file scored beside the class: ``labels`` in order
+    where given (one per file, each unique), else each file's stem, or its path where the stem
+    is taken (by another file or by a forecaster every evaluation scores)."""
+    from pathlib import Path
+
+    from ..errors import AdvsimError
+
+    if labels:
+        if len(labels) != len(paths):
+            raise AdvsimError(f"labels: one per scenario file ({len(paths)} files, "
+                              f"{len(labels)} labels)", param="labels")
+        out = [check_label(x, "labels") for x in labels]
+        for i, x in enumerate(out):
+            if x in out[:i]:
+                raise AdvsimError(f"labels: {x!r} is given twice (for {paths[out.index(x)]} "
+                                  f"and {paths[i]}; expected one label per file)",
+                                  param="labels")
+        return out
+    out = []
+    for path in paths:
+        label = Path(path).stem
+        taken = label.replace(" ", "_") in RESERVED or label in out or not label.isprintable()
+        if taken:
+            label = str(Path(path).with_suffix("")) if label.isprintable() else repr(path)
+        n, base = 2, label
+        while label in out or label.replace(" ", "_") in RESERVED:
+            label, n = f"{base} ({n})", n + 1
+        out.append(label)
+    return out
 
 
 def advance_of(path: str, sector: str | None = None) -> tuple[str, Advance]:

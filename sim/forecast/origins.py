@@ -32,7 +32,10 @@ def calendar(series: Mapping[str, ObservedSeries], every_days: int | None = None
     last = max(s.dates[-1] for s in series.values())
     if dates:
         return sorted(set(dates))
-    if not every_days or every_days < 1:
+    if every_days is None:
+        raise AdvsimError("origins: give every_days (a whole number of days >= 1) or dates "
+                          "(got neither)", param="origins")
+    if every_days < 1:
         raise AdvsimError(f"origins: every_days must be a whole number of days >= 1 (got "
                           f"{every_days})", param="origins")
     first = max(s.dates[0] for s in series.values())

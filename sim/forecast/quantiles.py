@@ -138,12 +138,14 @@ class QuantileTable:
             cols = pq.read_table(p).to_pydict()
             rows: list[Sequence[Any]] = list(zip(*(cols[c] for c in COLUMNS)))
         else:
+            from ..artifacts.tables import unescape_cell
+
             with open(p, newline="", encoding="utf-8") as f:
                 reader = csv.reader(f)
                 if tuple(next(reader, ())) != COLUMNS:
                     raise AdvsimError(f"{p}: not a quantile table (expected the columns "
                                       f"{','.join(COLUMNS)})")
-                rows = [list(r) for r in reader]
+                rows = [[unescape_cell(x) for x in r] for r in reader]
         return cls.from_rows([(r[0], r[1], int(r[2]), r[3], float(r[5]), float(r[6]))
                               for r in rows])
 

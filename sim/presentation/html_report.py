@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -499,39 +500,61 @@ def to_markdown(sections: Sequence[Section], title: str,
                 chart_dir: str | None) -> tuple[str, dict[str, str]]:
     """Markdown for pasting, and the SVG files of its charts by name (linked beside it; with
     ``chart_dir`` None, charts are left out with a note)."""
-    def cell(x: Any) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"# {title}", "", f"advsim {__version__}", ""]
+    esc = md_escape
+    lines = [f"# {esc(title)}", "", f"advsim {esc(__version__)}", ""]
     files: dict[str, str] = {}
     for s in sections:
-        lines += ["#" * s.level + " " + s.title, ""]
+        lines += ["#" * s.level + " " + esc(s.title), ""]
         for kind, b in s.blocks:
             if kind == "text":
-                lines += [b, ""]
+                lines += [esc(b), ""]
             elif kind == "items":
-                lines += [f"- {x}" for x in b] + [""]
+                lines += [f"- {esc(x)}" for x in b] + [""]
             elif kind == "code":
                 text, caption = b
-                lines += [f"{caption}:", "", "```yaml", text.rstrip("\n"), "```", ""]
+                fence = md_fence(text)
+                lines += [f"{esc(caption)}:", "", f"{fence}yaml", text.rstrip("\n"), fence, ""]
             elif kind == "table":
                 header, rows, caption = b
                 if caption:
-                    lines += [f"**{caption}**", ""]
+                    lines += [f"**{esc(caption)}**", ""]
                 header = [h or " " for h in header]
-                lines.append("| " + " | ".join(cell(h) for h in header) + " |")
+                lines.append("| " + " | ".join(esc(h) for h in header) + " |")
                 lines.append("|" + "|".join(" --- " for _ in header) + "|")
-                lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+                lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
                 lines.append("")
             else:
                 name, fig, caption = b
                 if chart_dir is None:
-                    lines += [f"*(chart left out: {caption})*", ""]
+                    lines += [f"*(chart left out: {esc(caption)})*", ""]
                     continue
                 file = f"{chart_dir}/{name}.svg"
                 files[file] = svg_of(fig)
-                lines += [f"![{caption}]({file})", ""]
+                lines += [f"![{esc(caption)}]({urllib.parse.quote(file)})", ""]
     return "\n".join(lines).rstrip("\n") + "\n", files
+
+
+# Punctuation Markdown acts on (an underscore only where it can start or end emphasis: not
+# inside a word, as in a file name), and what starts a heading, list or rule at a line's start.
+_MD_PUNCT = re.compile(r"([\\`*\[\]~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_BLOCK = re.compile(r"^(?:(#|[+\-=](?=\s|$|[+\-=]))|(\d{1,9})([.)])(?=\s|$))")
+
+
+def md_escape(x: Any) -> str:
+    """Text as Markdown that shows it and nothing else (every renderer, CommonMark's too): one
+    line (as HTML shows it), no raw HTML (``<``, ``>`` and ``&`` as entities), no emphasis,
+    link, code or table cell border, and no heading, list or rule at its start."""
+    s = " ".join(str(x).split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_PUNCT.sub(r"\\\1", s)
+    return _MD_BLOCK.sub(lambda m: "\\" + m.group(1) if m.group(1)
+                         else m.group(2) + "\\" + m.group(3), s)
+
+
+def md_fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``, which it then cannot end."""
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    return "`" * max(3, max(runs, default=0) + 1)
 
 
 def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine import CHUNK_SIZE, SectorChunk, simulate_chunk
-from ..errors import AdvsimError
+from ..errors import AdvsimError, instance, whole_number
 from ..model.scenario import Scenario
 from .executors import Executor, default_jobs, open_executor
 from .outcomes import Result, SectorOutcomes
+
+MAX_REPLICATIONS = 10**9  # as a scenario file's replications
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,12 +33,14 @@ def chunks(replications: int, size: int = CHUNK_SIZE) -> list[tuple[int, int, in
 
 
 def planned(scenario: Scenario, replications: int | None, seed: int | None) -> Planned:
-    """A scenario with its replications and seed (each defaulting to the scenario's own)."""
-    n = scenario.replications if replications is None else int(replications)
-    if n < 1:
-        raise ValueError(f"replications must be >= 1 (got {n})")
-    return Planned(scenario=scenario, replications=n,
-                   seed=scenario.seed if seed is None else int(seed))
+    """A scenario with its replications and seed (each defaulting to the scenario's own); a
+    bad argument is one AdvsimError naming the parameter and what it accepts."""
+    instance(scenario, Scenario, "scenario",
+             "a Scenario (sim.load_scenario(path) reads one from a file)")
+    n = whole_number(replications, "replications", low=1, high=MAX_REPLICATIONS, none=True)
+    s = whole_number(seed, "seed", low=0, high=2**63 - 1, none=True)
+    return Planned(scenario=scenario, replications=scenario.replications if n is None else n,
+                   seed=scenario.seed if s is None else s)
 
 
 def collect(

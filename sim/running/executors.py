@@ -71,6 +71,34 @@ def memory_estimate(*, replications: int, days: int, sectors: int, workers: int,
                             + in_flight * per_chunk * (days + 1) * COMPUTE_DAY_BYTES))
 
 
+def check_memory(*, replications: int, days: int, sectors: int, jobs: int | None,
+                 force: bool = False, chunk_size: int | None = None) -> tuple[int, int | None]:
+    """(bytes needed, bytes available or None) of a run, refused (an AdvsimError naming
+    ``replications``, with both figures) where it needs more than is available, unless
+    ``force``; before anything is computed."""
+    from ..engine import CHUNK_SIZE
+    from ..errors import AdvsimError
+
+    size = chunk_size or CHUNK_SIZE
+    workers = min(jobs or default_jobs(), -(-replications // size))
+    need = memory_estimate(replications=replications, days=days, sectors=sectors,
+                           workers=workers, chunk_size=size)
+    have = available_memory()
+    if have is not None and need > have and not force:
+        shape = (f"{replications:,} replications × {days:,} days × {sectors} sector"
+                 f"{'s' if sectors != 1 else ''}")
+        raise AdvsimError(
+            f"replications: {shape} need about {gb(need)} of memory, more than the "
+            f"{gb(have)} available (use fewer replications, a shorter horizon, or force)",
+            param=("replications", "force"))
+    return need, have
+
+
+def gb(n: float) -> str:
+    """Bytes as GB (MB below a tenth of one), as memory figures are shown."""
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MB"
+
+
 def available_memory() -> int | None:
     """Bytes of memory this process may still use: the system's available memory, or the
     control group's limit where that is lower; None where neither can be read."""

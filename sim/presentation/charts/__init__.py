@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from ...errors import AdvsimError
+from ...errors import AdvsimError, instance
 from .base import check_output, require_matplotlib, save
 
 if TYPE_CHECKING:
@@ -57,9 +57,13 @@ def plot(
         draw = tornado_chart if kind == "tornado" else swing_chart
         fig = draw(cast("SweepLike", items[0]), metrics=list(metrics) if metrics else None)
     else:
+        from ...running.outcomes import Result
         from . import runs as charts
 
-        loaded = cast("list[Result]", list(items))
+        loaded = [instance(r, Result, "runs", "Results (sim.simulate, sim.Result.from_folder) "
+                           "or results folders")
+                  if not isinstance(r, (str, os.PathLike)) else Result.from_folder(r)
+                  for r in items]
         if kind == "fan":
             fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
         elif kind == "forces":
