@@ -148,6 +148,7 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
     extra_cols = [c for c in names if c not in (*COLUMNS, "frame")]
     frames: dict[str, tuple[str, int]] = {}
 
+    controls = _CONTROL.search(text) is not None  # else no field need be searched for one
     rows: dict[str, list[tuple[dt.date, float, int, tuple[str, ...]]]] = {}
     seen: dict[tuple[str, dt.date], int] = {}
     try:
@@ -169,7 +170,7 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
                        else ""),
                     file=file, line=line, key=missing,
                 )
-            for name, f in zip(names, fields):
+            for name, f in zip(names, fields if controls else ()):
                 bad = _CONTROL.search(f)
                 if bad:
                     raise ObservedError(

@@ -401,6 +401,22 @@ def zi_cdf(rate: float, p: float, k_shape: float, gap: float, x: float) -> float
     return float((1 - p) ** n + np.sum(w * below))
 
 
+def _zi_pit(rate: float, p: float, k_shape: float, gap: np.ndarray, d: np.ndarray,
+            u: np.ndarray, t: _Terms) -> np.ndarray:
+    """Every increment's :func:`zi_cdf` at once, over the flat (increment, moving days) pairs
+    (a zero increment's is randomised by ``u`` within its atom): one pass whatever the rows."""
+    from scipy.special import gammainc
+
+    pit = u * (1 - p) ** gap
+    if not t.n_pos:
+        return pit
+    log_w = t.log_choose + t.kf * math.log(p) + t.n_minus_k * math.log1p(-p)
+    below = gammainc(t.kf * k_shape, t.x * (p * k_shape) / rate)
+    pos = d > 0
+    pit[pos] = (1 - p) ** gap[pos] + np.add.reduceat(np.exp(log_w) * below, t.starts)
+    return np.minimum(pit, 1.0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ZeroInflatedFit:
     """Maximum-likelihood fit of zero-inflated daily advances (a day moves with probability
@@ -549,8 +565,7 @@ def fit_zero_inflated(
         cv_hat, cv_ci = float(cv), None
     rng = rng if rng is not None else np.random.default_rng(0)
     u = rng.uniform(size=n)
-    pit = np.array([u[i] * (1 - p_hat) ** int(gap[i]) if d[i] == 0
-                    else zi_cdf(r_hat, p_hat, k_hat, gap[i], d[i]) for i in range(n)])
+    pit = _zi_pit(r_hat, p_hat, k_hat, gap, d, u, cache)
     ks, ks_p, lag1, lag1_p = _fit_check(pit)
     return ZeroInflatedFit(
         rate_m_per_day=r_hat, rate_ci=(float(rate_ci[0]), float(rate_ci[1])), p_move=p_hat,
