@@ -39,3 +39,68 @@ def test_the_zero_inflated_pits_are_computed_at_once_not_per_increment(monkeypat
     want = [u[i] * 0.4 ** int(gap[i]) if d[i] == 0 else real(150.0, 0.6, 1.7, gap[i], d[i])
             for i in range(400)]
     assert got == pytest.approx(want, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def many_sectors(tmp_path_factory):
+    """A run of 15 axis sectors (more than a report charts), with forces bands, as a folder."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+    from sim.model import builder as B
+    from sim.model.writer import dump
+
+    root = tmp_path_factory.mktemp("many")
+    sc = B.scenario(*[B.axis(f"s{i:02d}", length_km=40 - 2 * i, advance=200,
+                             milestones={"half": 10})
+                      for i in range(15)], name="many", horizon_days=120)
+    (root / "many.yaml").write_text(dump(sc), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["run", str(root / "many.yaml"), "-n", "50", "-j", "1",
+                                 "--out", str(root / "run"), "-q"])
+    assert r.exit_code == 0, r.output
+    return root / "run"
+
+
+def test_reading_a_run_converts_each_forces_column_once_not_once_per_sector(many_sectors,
+                                                                             monkeypatch):
+    """300 sectors took over 300 s: every sector and side converted every column whole."""
+    from sim.artifacts import results
+    from sim.running.outcomes import Result
+
+    calls = []
+    real = results.floats
+    monkeypatch.setattr(results, "floats", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    run = Result.from_folder(many_sectors)
+    forces = [c for c in calls if c.name == "forces_bands.csv"]
+    assert run.sectors["s14"].has_forces_bands()
+    assert 0 < len(forces) <= 16  # day and the percentiles, whatever the number of sectors
+
+
+def test_the_report_charts_a_bounded_number_of_sectors_and_says_which(many_sectors,
+                                                                      monkeypatch):
+    """The report's cost scales with what it draws: a panel per sector in each chart, at most
+    CHART_SECTORS of them; every sector keeps its tables."""
+    from sim.presentation import html_report
+    from sim.presentation.charts import runs as charts
+    from sim.running.outcomes import Result
+
+    drawn: dict[str, list[str]] = {}
+    for kind in ("fan_chart", "cdf_chart", "hist_chart", "milestones_chart", "forces_chart"):
+        real = getattr(charts, kind)
+        monkeypatch.setattr(charts, kind, lambda runs, *, sectors=None, _k=kind, _r=real, **kw:
+                            drawn.setdefault(_k, list(sectors or [])) and _r(runs, sectors=sectors,
+                                                                             **kw))
+    run = Result.from_folder(many_sectors)
+    sections = html_report.run_sections(run)
+    assert set(drawn) == {"fan_chart", "cdf_chart", "hist_chart", "milestones_chart",
+                          "forces_chart"}
+    want = html_report.charted_sectors(run)
+    assert len(want) == html_report.CHART_SECTORS < 15
+    assert all(got == want for got in drawn.values())
+    # those likeliest to fall, in the scenario's order
+    prob = {n: s["objective"]["prob_reached"] for n, s in run.summary()["sectors"].items()}
+    assert min(prob[n] for n in want) >= max(prob[n] for n in prob if n not in want)
+    assert len(set(prob.values())) > 1 and want == sorted(want)
+    texts = [b for s in sections for k, b in s.blocks if k == "text"]
+    assert any(t.startswith("The charts draw 12 of the 15 sectors") for t in texts)
+    assert sum(s.title.startswith("Sector ") for s in sections) == 15

@@ -481,15 +481,18 @@ def _read_forces_bands(path: Path, spec: str) -> dict[str, dict[str, dict[str, n
     for key in ("sector", "quantity"):
         if key not in cols:
             raise AdvsimError(f"{spec}: forces_bands.csv has no column {key!r}")
-    sector, quantity = np.asarray(cols["sector"]), np.asarray(cols["quantity"])
+    quantity = np.asarray(cols["quantity"])
+    numbers = {k: floats(v, path) for k, v in cols.items() if k == "day" or k.startswith("p")}
     out: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for name in dict.fromkeys(cols["sector"]):
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(cols["sector"]):
+        groups.setdefault(name, []).append(i)
+    for name, where in groups.items():  # each column converted once, not once per sector
+        rows = np.asarray(where, dtype=np.intp)
         for side in ("attacker", "defender"):
-            sel = (sector == name) & (quantity == f"{side}_troops")
-            if sel.any():
-                out.setdefault(name, {})[side] = {
-                    k: floats(v, path)[sel] for k, v in cols.items()
-                    if k == "day" or k.startswith("p")}
+            sel = rows[quantity[rows] == f"{side}_troops"]
+            if sel.size:
+                out.setdefault(name, {})[side] = {k: v[sel] for k, v in numbers.items()}
     return out
 
 

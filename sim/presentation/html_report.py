@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..sweep.table import SweepResult
 
 FORMATS = (".html", ".md")
+CHART_SECTORS = 12  # a run's charts draw at most this many sectors, a panel each
 
 
 @dataclass
@@ -210,21 +211,29 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
         out.append(sec)
     if charts:
         ch = Section("Charts", 3)
-        ch.chart(f"{_slug(run.name)}-fan", fan_chart([run]),
+        drawn = charted_sectors(run, summary)
+        shown = {n: run.sectors[n] for n in drawn}
+        if len(drawn) < len(run.sectors):
+            ch.text(f"The charts draw {len(drawn)} of the {len(run.sectors)} sectors, one panel "
+                    "each: those most likely to reach their objective within the horizon "
+                    f"({', '.join(drawn)}). Every sector's numbers are in its tables above; "
+                    "advsim plot draws any other (--sector).")
+        ch.chart(f"{_slug(run.name)}-fan", fan_chart([run], sectors=drawn),
                  "Progress per day: shades P5–P95 to P45–P55 in 10% steps, and the median")
-        if any(so.reached.any() for so in run.sectors.values()):
-            ch.chart(f"{_slug(run.name)}-cdf", cdf_chart([run]),
+        if any(so.reached.any() for so in shown.values()):
+            ch.chart(f"{_slug(run.name)}-cdf", cdf_chart([run], sectors=drawn),
                      "P(objective reached) by date, to the horizon")
-            ch.chart(f"{_slug(run.name)}-hist", hist_chart([run]),
+            ch.chart(f"{_slug(run.name)}-hist", hist_chart([run], sectors=drawn),
                      "Date the objective is reached; hatched: not within the horizon")
         else:
             ch.text("No replication reaches the objective within the horizon: no chart of "
                     "when it falls.")
-        if any(so.sector.milestones for so in run.sectors.values()):
-            ch.chart(f"{_slug(run.name)}-milestones", milestones_chart([run]),
+        if any(so.sector.milestones for so in shown.values()):
+            ch.chart(f"{_slug(run.name)}-milestones", milestones_chart([run], sectors=drawn),
                      "When each milestone falls")
-        if all(so.has_forces_bands() for so in run.sectors.values()):
-            ch.chart(f"{_slug(run.name)}-forces", forces_chart([run]), "Troops by side per day")
+        if all(so.has_forces_bands() for so in shown.values()):
+            ch.chart(f"{_slug(run.name)}-forces", forces_chart([run], sectors=drawn),
+                     "Troops by side per day")
         out.append(ch)
     out.append(scenario_section(run))
     prov = Section("Provenance", 3)
@@ -246,6 +255,19 @@ def run_sections(run: Result, charts: bool = True) -> list[Section]:
     )])
     out.append(prov)
     return out
+
+
+def charted_sectors(run: Result, summary: dict | None = None) -> list[str]:
+    """The sectors a run's charts draw, in the scenario's order: all of them up to
+    ``CHART_SECTORS``, else those most likely to reach their objective within the horizon (a
+    panel each: drawing costs as much as the panels, not the sectors tabled)."""
+    names = list(run.sectors)
+    if len(names) <= CHART_SECTORS:
+        return names
+    sectors = (summary or run.summary())["sectors"]
+    ranked = sorted(range(len(names)),
+                    key=lambda i: (-sectors[names[i]]["objective"]["prob_reached"], i))
+    return [names[i] for i in sorted(ranked[:CHART_SECTORS])]
 
 
 def scenario_section(run: Result) -> Section:
