@@ -104,3 +104,52 @@ def test_the_report_charts_a_bounded_number_of_sectors_and_says_which(many_secto
     texts = [b for s in sections for k, b in s.blocks if k == "text"]
     assert any(t.startswith("The charts draw 12 of the 15 sectors") for t in texts)
     assert sum(s.title.startswith("Sector ") for s in sections) == 15
+
+
+def test_a_towns_file_over_the_limit_is_refused_before_it_is_read(tmp_path):
+    """A 2-million-row towns file took 47 s and 1.5 GB; over 20 MB it is refused from its
+    size, in this child process's own time and peak memory."""
+    import subprocess
+    import sys
+    import textwrap
+
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon\n" + "Town,48.5,37.25\n" * 1_400_000, encoding="utf-8")
+    code = textwrap.dedent("""
+        import sys, time
+        from sim.data.places import read_towns
+        from sim.errors import AdvsimError
+        t = time.perf_counter()
+        try:
+            read_towns(sys.argv[1])
+        except AdvsimError as e:
+            line = str(e)
+        seconds = time.perf_counter() - t
+        with open("/proc/self/status") as f:
+            peak = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+        print(seconds, peak, line)
+    """)
+    got = subprocess.run([sys.executable, "-c", code, str(towns)], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.split(maxsplit=2)
+    seconds, peak_kb, line = float(got[0]), int(got[1]), got[2]
+    assert "too large: a towns CSV of name,lat,lon may be at most 20 MB (got 21.4 MB)" in line
+    assert peak_kb < 300 * 1024 and seconds < 2.0, (seconds, peak_kb)
+
+
+def test_slugs_of_a_towns_file_cost_a_lookup_per_character_not_a_regex(tmp_path):
+    """Half a million rows under the limit took 12 s in slugify alone: an ASCII name is slugged
+    at once, another script's characters once each."""
+    from sim.data import places
+
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,lat,lon,aliases\n" + "".join(
+        f"{name} {i},48.5,37.25,\n" for i in range(500) for name in ("Chasiv Yar", "Київ",
+                                                                      "Bílá Cerkev")),
+        encoding="utf-8")
+    places._slug_char.cache_clear()
+    rows = places.read_towns(towns)
+    assert [r.place.slug for r in rows[:3]] == ["chasiv-yar-0", "київ-0", "bila-cerkev-0"]
+    assert rows[-1].line == 1501
+    info = places._slug_char.cache_info()
+    assert info.misses <= len(set("Київ Bílá Cerkev 0123456789"))  # each character once
+    assert places.slugify("?") == "u003f" and places.slugify("A--B ") == "a-b"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -26,7 +27,7 @@ class PlaceError(ScenarioError):
     """A place that cannot be resolved, or a bad towns file: ``FILE: what is wrong``."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Place:
     """A point to measure from, in WGS84 degrees; ``slug`` names its sector in observed series.
 
@@ -44,7 +45,7 @@ class Place:
     geonameid: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TownRow:
     """One row of a towns CSV: its place (slug from its name alone), aliases and line."""
 
@@ -58,17 +59,28 @@ def slugify(name: str) -> str:
     -> 'chasiv-yar', 'Київ' -> 'київ'. Latin letters lose their accents ('Bílá' -> 'bila'), as
     they always did; a name of no letters or digits is spelled by its code points ('?' ->
     'u003f'), so a slug is never empty and names without letters do not collide."""
-    parts = []
-    for c in unicodedata.normalize("NFC", name):
-        ascii_ = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
-        if ascii_:
-            parts.append(re.sub(r"[^a-z0-9]", "-", ascii_.lower()))
-        elif unicodedata.category(c) in _LETTERS:
-            parts.append(c.lower())
-    slug = re.sub(r"-{2,}", "-", "".join(parts)).strip("-")
+    if name.isascii():  # most names: each character is its own NFC and NFKD form
+        spelled = _NOT_SLUG.sub("-", name.lower())
+    else:
+        spelled = "".join(map(_slug_char, unicodedata.normalize("NFC", name)))
+    slug = _HYPHENS.sub("-", spelled).strip("-")
     if slug:
         return slug
     return "-".join(f"u{ord(c):04x}" for c in name.strip()) or "place"
+
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]")
+_HYPHENS = re.compile(r"-{2,}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug_char(c: str) -> str:
+    """One character of a slug: its ASCII letters or digits (else hyphens), a letter of
+    another script lower-cased, or nothing."""
+    ascii_ = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+    if ascii_:
+        return _NOT_SLUG.sub("-", ascii_.lower())
+    return c.lower() if unicodedata.category(c) in _LETTERS else ""
 
 
 def _whole(row: dict, column: str, fname: str, line: int) -> int | None:
@@ -91,14 +103,18 @@ def read_towns(path: str | os.PathLike[str] | None = None) -> list[TownRow]:
     A bad row is a one-line PlaceError naming the file and line."""
     fname = os.fspath(path) if path is not None else str(TOWNS_FILE)
     text = read_text(fname, "a towns CSV of name,lat,lon", MAX_TOWNS_BYTES, PlaceError)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        return _town_rows(reader, fname)  # row by row: no list of every row's dict at once
     except csv.Error as e:
         raise PlaceError(f"not a CSV of name,lat,lon ({e})", file=fname) from None
-    if not rows or not {"name", "lat", "lon"} <= set(rows[0]):
+
+
+def _town_rows(reader: csv.DictReader, fname: str) -> list[TownRow]:
+    if not {"name", "lat", "lon"} <= set(reader.fieldnames or ()):
         raise PlaceError("expected a CSV with columns name,lat,lon", file=fname, line=1)
     out = []
-    for i, row in enumerate(rows, start=2):
+    for i, row in enumerate(reader, start=2):
         if None in row:
             raise PlaceError(f"more fields than the {len(row) - 1} columns of the header",
                              file=fname, line=i)
@@ -122,4 +138,6 @@ def read_towns(path: str | os.PathLike[str] | None = None) -> list[TownRow]:
                       geonameid=_whole(row, "geonameid", fname, i))
         aliases = tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip())
         out.append(TownRow(place=place, aliases=aliases, line=i))
+    if not out:
+        raise PlaceError("expected a CSV with columns name,lat,lon", file=fname, line=1)
     return out
