@@ -153,3 +153,78 @@ def test_slugs_of_a_towns_file_cost_a_lookup_per_character_not_a_regex(tmp_path)
     info = places._slug_char.cache_info()
     assert info.misses <= len(set("Київ Bílá Cerkev 0123456789"))  # each character once
     assert places.slugify("?") == "u003f" and places.slugify("A--B ") == "a-b"
+
+
+@pytest.fixture
+def daily_class(tmp_path):
+    """A class of three towns observed every 14 days: --every-days 1 gives ~90 origins."""
+    import datetime as dt
+
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    rows = ["date,sector,value,frame"]
+    for name, km0 in {"a": 10, "b": 6, "c": 12}.items():
+        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
+                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "class.yaml"
+    r = CliRunner().invoke(cli, ["reference", "build", str(tmp_path / "s.csv"), "--until",
+                                 "2024-11-20", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_evaluate_refuses_beyond_the_memory_available_before_any_run(daily_class,
+                                                                     monkeypatch):
+    """--every-days 1 -n 5000 reached 2.7 GB after 9 minutes: the memory of every origin's
+    projections is estimated once the origins are planned, and refused with the figures."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+    from sim.forecast import evaluation
+    from sim.running import executors
+
+    monkeypatch.setattr(executors, "available_memory", lambda: 50 * 2**20)
+    ran = []
+    real = evaluation.fall_days_batch
+    monkeypatch.setattr(evaluation, "fall_days_batch", lambda *a, **k: ran.append(1) or
+                        real(*a, **k))
+    args = ["reference", "evaluate", str(daily_class), "--every-days", "1", "-j", "1"]
+    r = CliRunner().invoke(cli, [*args, "-n", "5000"])
+    assert r.exit_code == 2 and ran == []
+    line = r.output.strip()
+    assert "\n" not in line
+    assert line.startswith("--every-days 1: ")
+    assert " origins × 5,000 replications × 2 forecasts need about " in line
+    assert "of memory, more than the 50 MB available" in line and line.endswith("or --force)")
+    # more replications, more memory: the estimate scales with the work
+    from sim.fitting.advance_fit import Approaches
+    from sim.model import builder as B
+
+    def one(reps: int, origins: int) -> int:
+        return evaluation.evaluation_memory([Approaches(
+            block=B.advance(50), origins=[(f"o{i}", 5.0, None) for i in range(origins)],
+            horizon_days=100, replications=reps, seed=1)])
+    assert one(4000, 10) > one(1000, 10) and one(1000, 40) > one(1000, 10)
+    r = CliRunner().invoke(cli, [*args, "-n", "20", "--force", "--json"])
+    assert r.exit_code == 0, r.output
+    assert ran == [1]
+
+
+def test_evaluate_shows_its_progress_while_simulating(daily_class, monkeypatch):
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+    from sim.presentation.progress import Progress
+
+    seen = []
+    real = Progress.update
+    monkeypatch.setattr(Progress, "update", lambda self, phase, done, total: seen.append(
+        (self.label, phase, done, total)) or real(self, phase, done, total))
+    r = CliRunner().invoke(cli, ["reference", "evaluate", str(daily_class), "--every-days", "7",
+                                 "-n", "20", "-j", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    assert seen and all(s[:2] == ("evaluate", "simulating") for s in seen)
+    assert seen[-1][2] == seen[-1][3] > 0

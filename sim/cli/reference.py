@@ -8,6 +8,7 @@ import click
 from .options import (
     chart_option,
     executor_option,
+    force_option,
     jobs_option,
     json_option,
     observed_date,
@@ -188,12 +189,13 @@ def fit_command(class_file, check, replications, seed, jobs, executor, scheduler
 @replications_option
 @seed_option
 @jobs_option
+@force_option
 @executor_option
 @scheduler_option
 @json_option
 @output_option
 @verbose_option
-def evaluate_command(class_file, every_days, versus, labels, replications, seed, jobs,
+def evaluate_command(class_file, every_days, versus, labels, replications, seed, jobs, force,
                      executor, scheduler, as_json, output) -> None:
     """Leave-one-town-out: project each town's fall from the other towns' fit, and score it.
 
@@ -232,7 +234,7 @@ def evaluate_command(class_file, every_days, versus, labels, replications, seed,
                       replications=REPLICATIONS if replications is None else replications,
                       seed=1 if seed is None else seed, jobs=jobs,
                       executor=executor or ("dask" if scheduler else "local"),
-                      scheduler=scheduler, on_chunk=bar.callback("simulating"))
+                      scheduler=scheduler, on_chunk=bar.callback("simulating"), force=force)
     table = ev.table()
     if output:
         outputs.write_output(output, (json.dumps(table, indent=1) + "\n").encode(),
