@@ -423,3 +423,17 @@ def test_with_no_snapshots_the_outlook_reads_the_cache_and_refuses_a_damaged_one
                                  "-n", "100", "--out", str(tmp_path / "never")])
     assert r.exit_code == 2 and victim.name in r.output
     assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "never").exists()
+
+
+def test_namesakes_are_told_apart_in_the_table_by_region_then_position():
+    from sim.presentation.text_outlook import _labels
+
+    def named(slug, lat, lon, region):
+        return Place(name="Lazurnyi", lat=lat, lon=lon, slug=slug, region=region)
+
+    got = _labels([named("a", 48.1, 37.5, "Donetsk Oblast"),
+                   named("b", 47.9, 37.2, "Donetsk Oblast"),
+                   named("c", 46.6, 32.9, "Kherson Oblast"), place("Other", 0.0)])
+    assert got == {"a": "Lazurnyi (Donetsk Oblast, 48.10°N 37.50°E)",
+                   "b": "Lazurnyi (Donetsk Oblast, 47.90°N 37.20°E)",
+                   "c": "Lazurnyi (Kherson Oblast)", "other": "Other"}

@@ -31,8 +31,7 @@ def _when(o: Outlook, day: float) -> str:
 def format_outlook(o: Outlook, limit: int | None = None) -> str:
     """``advsim outlook``: the places by risk."""
     f = o.fit
-    names = [p.standing.place.name for p in o.places]
-    twice = {n for n in names if names.count(n) > 1}
+    labels = _labels([p.standing.place for p in o.places])
     head = [
         f"Outlook of {o.map_date} (the last map on or before {o.asked}): "
         f"{len(o.places)} places within {o.radius_km:g} km of the held territory and outside "
@@ -53,10 +52,8 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
     shown = o.places if limit is None else o.places[:limit]
     for p in shown:
         s = p.standing
-        name = s.place.name
-        if name in twice:
-            name += f" ({getattr(s.place, 'region', '') or s.place.slug})"
-        rows.append([name, f"{s.distance_km:.1f}", f"{s.regime} ({s.regime_days} d)",
+        rows.append([labels[s.place.slug], f"{s.distance_km:.1f}",
+                     f"{s.regime} ({s.regime_days} d)",
                      f"{s.surrounded:.0%}",
                      *(_p(p.p_within(d)) for d in cols),
                      *(_when(o, p.quantile_days(q)) for q in (0.1, 0.5, 0.9))])
@@ -72,6 +69,26 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
              "  surrounded: the share of bearings with held ground within "
              f"{o.radius_km:g} km."]
     return "\n".join([*head, *body, *tail, *notes])
+
+
+def _labels(places) -> dict[str, str]:
+    """Each place's name as the table prints it, told apart from its namesakes: by region,
+    and by position where the region is shared too."""
+    def where(p) -> str:
+        return f"{abs(p.lat):.2f}°{'N' if p.lat >= 0 else 'S'} " \
+               f"{abs(p.lon):.2f}°{'E' if p.lon >= 0 else 'W'}"
+
+    names = [p.name for p in places]
+    out = {}
+    for p in places:
+        label = p.name
+        if names.count(p.name) > 1:
+            region = getattr(p, "region", "") or ""
+            shared = sum(q.name == p.name and (getattr(q, "region", "") or "") == region
+                         for q in places) > 1
+            label += f" ({', '.join(x for x in (region, where(p) if shared else '') if x)})"
+        out[p.slug] = label
+    return out
 
 
 def format_forward(t: dict) -> str:
