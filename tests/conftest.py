@@ -64,3 +64,16 @@ def edited(sc: Scenario, changes: dict[str, object], drop: tuple[str, ...] = ())
         else:
             node[last] = value
     return yaml.safe_dump(raw, sort_keys=False)
+
+
+def closing_series_csv(path, towns: dict[str, float]):
+    """A traced series CSV (frame remaining_km): each town ``name: km`` closing 0.5 km every
+    14 days from 2023-01-01, 30 observations; the input a reference class is built from."""
+    import datetime as dt
+
+    rows = ["date,sector,value,frame"]
+    for name, km0 in towns.items():
+        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
+                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    return path

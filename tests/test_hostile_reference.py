@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import closing_series_csv
 
 from sim.cli import cli
 from sim.model import builder as B
@@ -19,19 +20,10 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def series_csv(path: Path, towns: dict[str, float]) -> Path:
-    rows = ["date,sector,value,frame"]
-    for name, km0 in towns.items():
-        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
-                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
 @pytest.fixture
 def class_file(tmp_path) -> Path:
     out = tmp_path / "class.yaml"
-    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
+    f = closing_series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
     r = run("reference", "build", f, "--until", "2024-11-20", "-o", out)
     assert r.exit_code == 0, r.output
     return out
@@ -171,7 +163,7 @@ def test_report_reads_only_folders_advsim_wrote_by_kind(tmp_path):
 
 def test_build_refuses_a_class_its_reader_would_refuse(tmp_path, monkeypatch):
     out = tmp_path / "c.yaml"
-    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
+    f = closing_series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
     r = run("reference", "build", f, "--until", "2024-11-20", "--within-km", "20000",
             "-o", out)
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
@@ -287,7 +279,7 @@ def test_api_arguments_are_one_error_naming_the_parameter(tmp_path, api_result):
 
 def _class_of(tmp_path: Path) -> Path:
     out = tmp_path / "class.yaml"
-    f = series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
+    f = closing_series_csv(tmp_path / "s.csv", {"a": 10, "b": 6, "c": 12})
     assert run("reference", "build", f, "--until", "2024-11-20", "-o", out).exit_code == 0
     return out
 
@@ -309,7 +301,7 @@ def test_api_memory_estimate_guards_simulate(api_result):
 
 
 def test_reference_and_compare_messages_speak_the_flags(tmp_path, class_file):
-    f = series_csv(tmp_path / "s2.csv", {"a": 10, "b": 6})
+    f = closing_series_csv(tmp_path / "s2.csv", {"a": 10, "b": 6})
     for args, says in (
         (["--within-km", "20000"], "--within-km must be a positive number of km, at most 10000 "
                                    "(got 20000)"),

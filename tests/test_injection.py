@@ -9,6 +9,7 @@ import csv
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import closing_series_csv
 
 from sim.artifacts import tables
 from sim.artifacts.tables import (
@@ -123,19 +124,8 @@ def test_markdown_report_escapes_what_users_wrote(tmp_path):
     assert len(fences) % 2 == 0 and all(len(f.rstrip("yaml")) > 3 for f in fences)
 
 
-def _series_csv(path, towns):
-    import datetime as dt
-
-    rows = ["date,sector,value,frame"]
-    for name, km0 in towns.items():
-        rows += [f"{dt.date(2023, 1, 1) + dt.timedelta(days=14 * i)},{name},"
-                 f"{km0 - 0.5 * i:.4f},remaining_km" for i in range(30)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
 def test_names_are_one_line_in_class_files_and_series(tmp_path):
-    f = _series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
+    f = closing_series_csv(tmp_path / "s.csv", {"a": 10, "b": 6})
     out = tmp_path / "c.yaml"
     r = CliRunner().invoke(cli, ["reference", "build", str(f), "--until", "2024-11-20",
                                  "-o", str(out)])
