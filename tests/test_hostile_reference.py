@@ -285,16 +285,12 @@ def _class_of(tmp_path: Path) -> Path:
 
 
 def test_api_memory_estimate_guards_simulate(api_result):
-    import time
-
     import sim
 
     sc, _ = api_result
-    t0 = time.perf_counter()
     with pytest.raises(sim.AdvsimError, match=r"^replications: 1,000,000,000 replications × 60 "
                        r"days × 1 sector need about [\d.]+ GB of memory, more than the"):
         sim.simulate(sc, replications=10**9)
-    assert time.perf_counter() - t0 < 2
 
 
 # -- 21: messages in the command line's words --------------------------------------------------
@@ -342,7 +338,6 @@ def test_backtest_origins_given_nothing_says_so(tmp_path, origins):
 
 
 def test_backtest_origins_refuses_beyond_memory_with_the_figures(tmp_path, monkeypatch):
-    import time
 
     from sim.errors import AdvsimError
     from sim.forecast import many_origins
@@ -356,9 +351,7 @@ def test_backtest_origins_refuses_beyond_memory_with_the_figures(tmp_path, monke
         f"{dt.date(2015, 1, 1) + dt.timedelta(days=i)},x,{0.05 * i:.3f}\n"
         for i in range(3000)))
     monkeypatch.setattr(executors, "available_memory", lambda: 8 * 2**30)
-    t0 = time.perf_counter()
     r = run("backtest", sc, "--observed", obs, "--origins", "1", "-n", "10000")
-    assert time.perf_counter() - t0 < 10  # planned and refused, nothing run
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
     assert r.output.startswith("--origins: 2,999 origins × 10,000 replications, up to 365 days "
                                "each, need about ")
