@@ -279,3 +279,40 @@ def test_old_spellings_of_released_flags_are_gone():
     r = CliRunner().invoke(cli, ["calibrate", str(path), "--sector", "kursk", "--front-km", "60",
                                  "--kind", "area"])
     assert r.exit_code == 2 and "No such option '--kind'" in r.output
+
+
+def test_a_long_series_shows_its_reading_and_fitting_on_a_terminal(tmp_path, monkeypatch):
+    """A million rows take seconds to read: the reading reports every ROWS_PER_REPORT lines,
+    the line moves forward only, and it is erased before the fit is printed."""
+    from sim.data import observed
+    from sim.presentation.progress import Progress
+
+    real = Progress.__init__
+    monkeypatch.setattr(Progress, "__init__", lambda self, *a, **k: real(
+        self, *a, **{**k, "delay": 0.0, "rate": 1e9}))
+    monkeypatch.setattr(observed, "ROWS_PER_REPORT", 10)
+    gap, d = gamma_series(np.random.default_rng(3), 80.0, 0.6, 45, max_gap=1)
+    days = np.concatenate([[0], np.cumsum(gap)]).astype(int)
+    path = tmp_path / "long.csv"
+    path.write_text("date,sector,value\n" + "".join(
+        f"{dt.date(2024, 1, 1) + dt.timedelta(days=int(t))},s,{v / 1000:.6f}\n"
+        for t, v in zip(days, np.concatenate([[0], np.cumsum(d)]))))
+    r = CliRunner().invoke(cli, ["calibrate", str(path)], env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    parts = [p for p in r.stderr.split("\r") if p.strip("\033[K")]
+    assert [p.split(" · ")[0] for p in parts] == [
+        *(f"advsim calibrate: reading {n}/47" for n in (10, 20, 30, 40)),
+        "advsim calibrate: fitting"]
+    shares = [int(p.split(" · ")[1].rstrip("%")) for p in parts]
+    assert shares == sorted(shares) and r.stderr.endswith("\r\033[K")
+    assert r.stdout.startswith("s (axis): 46 observations")
+
+
+def test_the_summed_likelihood_is_the_sum_over_increments_for_irregular_gaps():
+    from sim.fitting.calibrate import _GammaStats
+
+    gap, d = gamma_series(np.random.default_rng(8), 120.0, 0.9, 200)
+    st = _GammaStats(gap, d)
+    assert len(st.gaps) > 5  # the gaps differ: the grouping is exercised
+    for rate, k in ((120.0, 1.2), (60.0, 0.3), (300.0, 9.0)):
+        assert st.loglik(rate, k) == pytest.approx(loglik(rate, k, gap, d), rel=1e-12)

@@ -18,7 +18,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,8 +91,11 @@ MAX_VALUE = 1e9  # km or km²
 MAX_BYTES = 50 * 2**20  # an observed series: years of daily rows for many sectors
 
 
-def read_observed(path: str | os.PathLike[str]) -> dict[str, ObservedSeries]:
-    """Read an observed series CSV into one series per sector, in the order they first appear."""
+def read_observed(
+    path: str | os.PathLike[str], *, on_rows: Callable[[int, int], None] | None = None,
+) -> dict[str, ObservedSeries]:
+    """Read an observed series CSV into one series per sector, in the order they first appear;
+    ``on_rows(done, total)`` hears of the lines read, for a progress line."""
     fname = os.fspath(path)
     try:
         st = os.stat(fname)
@@ -116,10 +119,15 @@ def read_observed(path: str | os.PathLike[str]) -> dict[str, ObservedSeries]:
                             file=fname, line=line) from None
     except OSError as e:
         raise ObservedError(f"cannot read: {e.strerror or e}", file=fname) from None
-    return parse_observed(text, file=fname)
+    return parse_observed(text, file=fname, on_rows=on_rows)
 
 
-def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, ObservedSeries]:
+ROWS_PER_REPORT = 50_000  # how often a long file's reading reports its progress
+
+
+def parse_observed(
+    text: str, *, file: str = "<observed>", on_rows: Callable[[int, int], None] | None = None,
+) -> dict[str, ObservedSeries]:
     """Parse observed series from CSV text; see :func:`read_observed`."""
     if not text.strip():
         raise ObservedError("the file is empty (expected a header date,sector,value and rows)",
@@ -151,10 +159,13 @@ def parse_observed(text: str, *, file: str = "<observed>") -> dict[str, Observed
     controls = _CONTROL.search(text) is not None  # else no field need be searched for one
     rows: dict[str, list[tuple[dt.date, float, int, tuple[str, ...]]]] = {}
     seen: dict[tuple[str, dt.date], int] = {}
+    lines = text.count("\n") if on_rows else 0
     try:
         end = reader.line_num
         for fields in reader:
             line, end = end + 1, reader.line_num  # a quoted field may span lines: name the first
+            if on_rows and line % ROWS_PER_REPORT == 0:
+                on_rows(line, lines)
             if not any(f.strip() for f in fields):
                 continue  # a blank line
             if len(fields) != len(names) and any("\n" in f or "\r" in f for f in fields):

@@ -204,23 +204,43 @@ def loglik(rate: float, k: float, gap_days: np.ndarray, advance_m: np.ndarray) -
                         - gammaln(shape) - shape * math.log(rate / k)))
 
 
-def _score_k(log_k: float, rate: float, gap: np.ndarray, d: np.ndarray) -> float:
-    """d loglik / dk (times k, which keeps its sign): decreasing in k, as loglik is concave."""
-    from scipy.special import digamma
+class _GammaStats:
+    """What the gamma likelihood needs of the increments, summed once: with shape gap·k,
+    ℓ = k·Σgap·log d − Σlog d − (k/rate)·Σd − Σ_g n_g·lnΓ(g·k) − k·Σgap·log(rate/k), so each
+    evaluation costs one term per distinct gap, not one per increment (a million daily rows
+    are one term)."""
 
-    k = math.exp(log_k)
-    return float(np.sum(gap * (np.log(d) - math.log(rate) + log_k + 1 - digamma(gap * k))
-                        - d / rate) * k)
+    def __init__(self, gap: np.ndarray, d: np.ndarray) -> None:
+        log_d = np.log(d)
+        self.gap_log_d, self.log_d = float(gap @ log_d), float(log_d.sum())
+        self.d, self.gap = float(d.sum()), float(gap.sum())
+        self.gaps, counts = np.unique(gap, return_counts=True)
+        self.counts = counts.astype(float)
+
+    def loglik(self, rate: float, k: float) -> float:
+        from scipy.special import gammaln
+
+        return (k * self.gap_log_d - self.log_d - k * self.d / rate
+                - float(self.counts @ gammaln(self.gaps * k)) - k * self.gap * math.log(rate / k))
+
+    def score_k(self, log_k: float, rate: float) -> float:
+        """d loglik / dk (times k, which keeps its sign): decreasing in k, as loglik is
+        concave."""
+        from scipy.special import digamma
+
+        k = math.exp(log_k)
+        return k * (self.gap_log_d + self.gap * (log_k + 1 - math.log(rate))
+                    - float(self.counts @ (self.gaps * digamma(self.gaps * k))) - self.d / rate)
 
 
-def _k_hat(rate: float, gap: np.ndarray, d: np.ndarray) -> float | None:
+def _k_hat(rate: float, st: _GammaStats) -> float | None:
     """The k maximising the likelihood at ``rate``; None when it runs to infinity (cv → 0)."""
     from scipy.optimize import brentq
 
     lo, hi = (math.log(x) for x in _K_RANGE)
-    if _score_k(hi, rate, gap, d) >= 0:
+    if st.score_k(hi, rate) >= 0:
         return None
-    return math.exp(brentq(_score_k, lo, hi, args=(rate, gap, d), xtol=1e-12, rtol=1e-12))
+    return math.exp(brentq(st.score_k, lo, hi, args=(rate,), xtol=1e-12, rtol=1e-12))
 
 
 def _crossing(f, x0: float, step: float, limit: int = 200) -> float:
@@ -290,20 +310,21 @@ def fit_gamma_increments(
     rate = float(d.sum() / gap.sum())
     cut = stats.chi2.ppf(level, 1) / 2
     if cv is None:
-        k = _k_hat(rate, gap, d)
+        st = _GammaStats(gap, d)
+        k = _k_hat(rate, st)
         if k is None:
             raise ObservedError(
                 "the increments are proportional to their gaps (a straight line), so the daily "
                 "variability cannot be fitted; fix it with cv", file=file, key=sector, param="cv",
             )
-        lmax = loglik(rate, k, gap, d)
+        lmax = st.loglik(rate, k)
 
         def rate_gap(r: float) -> float:
-            kr = _k_hat(r, gap, d)
-            return (loglik(r, kr, gap, d) if kr else -math.inf) - (lmax - cut)
+            kr = _k_hat(r, st)
+            return (st.loglik(r, kr) if kr else -math.inf) - (lmax - cut)
 
         def k_gap(x: float) -> float:
-            return loglik(rate, x, gap, d) - (lmax - cut)
+            return st.loglik(rate, x) - (lmax - cut)
 
         rate_ci = (_crossing(rate_gap, rate, 0.5), _crossing(rate_gap, rate, 2.0))
         k_lo, k_hi = _crossing(k_gap, k, 0.5), _crossing(k_gap, k, 2.0)
