@@ -470,3 +470,30 @@ def test_an_altered_trace_folder_is_refused_naming_the_file(series_dir, tmp_path
         Result.from_folder(out)
     assert str(e.value) == (f"{out}: a trace folder of advsim trace --out (expected a results "
                             "folder of advsim run)")
+
+
+def test_reference_build_reads_a_trace_folder_and_refuses_it_cut_short(series_dir, tmp_path):
+    """A trace folder is what advsim writes for itself to read: its series.csv is checked
+    against the manifest, so a file cut at a line's end (a plain CSV reader cannot tell) is
+    refused by name, where the same rows as a standalone CSV would be read as a shorter series."""
+    from sim.errors import AdvsimError
+    from sim.fitting.reference import build
+
+    out, csv_file = tmp_path / "traced", tmp_path / "approach.csv"
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--to",
+                                 "48.2,37.05", "--out", str(out), "-o", str(csv_file)])
+    assert r.exit_code == 0, r.output
+    until = dt.date(2024, 9, 30)
+    from_folder, from_csv = build([out], until=until), build([csv_file], until=until)
+    def rows(cls):
+        return [(a.town, a.dates, a.remaining_km.tolist(), a.fell) for a in cls.approaches]
+
+    assert rows(from_folder) == rows(from_csv) and len(rows(from_csv)) == 2
+    lines = (out / "series.csv").read_bytes().splitlines(keepends=True)
+    (out / "series.csv").write_bytes(b"".join(lines[:-1]))  # cut at a line's end
+    with pytest.raises(AdvsimError, match=r"series.csv: does not match its checksum"):
+        build([out], until=until)
+    r = CliRunner().invoke(cli, ["reference", "build", str(out), "--until", "2024-09-30",
+                                 "-o", str(tmp_path / "c.yaml")])
+    assert r.exit_code == 2 and "series.csv: does not match its checksum" in r.stderr
+    assert not (tmp_path / "c.yaml").exists()

@@ -43,7 +43,8 @@ def command() -> None:
 @output_option
 @verbose_option
 def build(series, until, within_km, output) -> None:
-    """Build a reference class from SERIES (advsim trace -o CSVs, frame remaining_km).
+    """Build a reference class from SERIES (advsim trace -o CSVs, frame remaining_km, or
+    advsim trace --out folders, whose series.csv is checked against the folder's manifest).
 
     Every town whose front came within --within-km is followed from then to its fall (the
     first later observation with the town's centre inside attacker-held territory) or,

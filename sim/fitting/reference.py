@@ -300,7 +300,9 @@ def km_by_band(origins: Sequence[Origin], bands: Sequence[float] = BANDS_KM
 def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
           within_km: float = WITHIN_KM) -> ReferenceClass:
     """The reference class of the ``remaining_km`` series in ``series_files`` (``advsim trace
-    -o`` CSVs), from observations on or before ``until``."""
+    -o`` CSVs, or ``advsim trace --out`` folders, whose series.csv is first checked against the
+    folder's manifest: a cut or edited file is refused by name), from observations on or
+    before ``until``."""
     from ..data.observed import read_observed
 
     series_files = paths(series_files, "series_files", "traced series files (CSV)")
@@ -317,6 +319,12 @@ def build(series_files: Sequence[str | os.PathLike[str]], *, until: dt.date,
     first_dates: list[dt.date] = []
     for path in series_files:
         fname = os.fspath(path)
+        if os.path.isdir(fname):
+            from ..artifacts.files import read_manifest
+            from ..artifacts.traces import TRACE_FILES
+
+            read_manifest(fname, "trace", required=TRACE_FILES)
+            fname = os.path.join(fname, "series.csv")
         series = read_observed(fname)
         sources.append({"file": Path(fname).name,
                         "sha256": hashlib.sha256(Path(fname).read_bytes()).hexdigest()})
