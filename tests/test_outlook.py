@@ -262,7 +262,7 @@ def test_brier_is_scored_only_where_the_outcome_is_known_at_the_horizon():
     assert s["brier"][30] == (0.25, 0.0)
     fell = F.ForwardCase(**{**c.__dict__, "observed_days": 40.0, "fell": True})
     s = F.case_scores(fell, "m", np.random.default_rng(0))
-    assert s["brier"] == {30: (0.25, 0.0), 90: (0.5, 1.0), 180: (0.5, 1.0)}
+    assert s["brier"] == {30: (0.25, 0.0), 90: (0.5, 1.0), 180: (0.5, 1.0), 365: (0.5, 1.0)}
 
 
 def test_forward_evaluation_fits_each_origin_on_the_maps_up_to_it_only(world):
@@ -287,6 +287,42 @@ def test_forward_evaluation_fits_each_origin_on_the_maps_up_to_it_only(world):
         pairs = [(c.fell and c.observed_days <= h) for c in fw.cases if c.fell or c.cap > h]
         if pairs:
             assert t["pooled"]["persistence"][f"brier_{h}"] == pytest.approx(np.mean(pairs))
+
+
+def segment_km2(r: float, d: float) -> float:
+    """Held ground beyond a straight line d km from the centre of a disc of radius r."""
+    d = min(max(d, 0.0), r)
+    return r * r * math.acos(d / r) - d * math.sqrt(r * r - d * d)
+
+
+def test_each_case_knows_its_surroundings_and_its_local_fronts_activity(world):
+    """On a straight front the surrounded share and the held km² within a radius have closed
+    forms (see above); the activity is the km² gained within ACTIVITY_RADIUS_KM per day since
+    the map ACTIVITY_DAYS before the origin. The groups partition the cases, and the base
+    rate's Brier score is p(1 − p) where persistence's (which never forecasts a fall) is p."""
+    s = series_of(world)
+    fw = F.evaluate_forward(s, F.rolling_origins(s.dates, 90), replications=50)
+    r = F.ACTIVITY_RADIUS_KM
+    moved = 0
+    for c in fw.cases:
+        k = s.index_of(c.origin)
+        then = max(i for i, d in enumerate(s.dates)
+                   if d <= c.origin - dt.timedelta(days=F.ACTIVITY_DAYS))
+        j = [p.slug for p in s.places].index(c.place)
+        d_now, d_then = s.distance_km[k, j], s.distance_km[then, j]
+        want = (segment_km2(r, d_now) - segment_km2(r, d_then)) / (s.dates[k] - s.dates[then]).days
+        assert c.activity_km2_per_day == pytest.approx(want, rel=5e-3, abs=1e-4), c
+        share = (math.pi - 2 * math.asin(min(d_now / 30.0, 1.0))) / (2 * math.pi)
+        assert c.surrounded == pytest.approx(share, abs=0.015)  # 72 bearings: 5 degrees
+        moved += want > 0.01
+    assert 0 < moved < len(fw.cases)  # both quiet and active cases are exercised
+    t = fw.table()
+    for key in ("by_surrounded", "by_activity"):
+        assert sum(g["class_model"]["cases"] for g in t[key].values()) == t["cases"]
+    for h in F.BRIER_DAYS:
+        p = t["pooled"]["persistence"][f"brier_{h}"]
+        if p is not None:
+            assert t["pooled"]["class_model"][f"brier_{h}_base_rate"] == pytest.approx(p * (1 - p))
 
 
 def test_rolling_origins_are_spaced_and_leave_maps_before_and_after():

@@ -24,12 +24,18 @@ is neither dropped nor counted as fallen:
   censored outcome counts the forecast's own probability that a fall at or after ``cap`` lies
   in the interval (the interval's mass there over the forecast's mass there; none: 0), so a
   forecast is credited only as far as it expected to be;
-- the Brier score of "fallen within 30/90/180 days", over the cases whose outcome is known at
-  that horizon (fallen, or seen standing beyond it).
+- the Brier score of "fallen within 30/90/180/365 days", over the cases whose outcome is known
+  at that horizon (fallen, or seen standing beyond it), beside the Brier score of always saying
+  those cases' own share fallen (the base rate, known only after the fact, so a baseline harder
+  to beat than any rate known at the origin).
 
 All pooled, and by distance band at the origin (0–2, 2–5, 5–10, 10–30 km), because errors
-differ with the distance. Cases of one place at successive origins share its outcome: the
-pooled PIT test's p-value is optimistic.
+differ with the distance; by how surrounded the place was at the origin (the share of bearings
+with held ground within the radius: up to a quarter, to a half, beyond); and by the local
+front's activity (held km² gained within ``ACTIVITY_RADIUS_KM`` of the place per day over the
+``ACTIVITY_DAYS`` before the origin: none, slow, active). The groups' edges were fixed before
+any score was seen. Cases of one place at successive origins share its outcome: the pooled PIT
+test's p-value is optimistic.
 """
 
 from __future__ import annotations
@@ -75,7 +81,11 @@ if TYPE_CHECKING:
 EVERY_DAYS = 60
 REPLICATIONS = 1000
 BANDS_KM = (0.0, 2.0, 5.0, 10.0, 30.0)
-BRIER_DAYS = (30, 90, 180)
+BRIER_DAYS = (30, 90, 180, 365)
+SURROUNDED_GROUPS = (0.0, 0.25, 0.5, 1.0)  # share of bearings with held ground
+ACTIVITY_RADIUS_KM = 10.0
+ACTIVITY_DAYS = 90
+ACTIVITY_GROUPS = (("none", 0.01), ("slow", 0.1), ("active", float("inf")))  # km²/day, up to
 FORECASTS = (CLASS_MODEL, *FALL_BASELINES)
 MIN_SCORED_DAYS = 30  # an origin needs at least this many days of maps after it
 
@@ -99,6 +109,8 @@ class ForwardCase:
     fell: bool
     cap: float  # days from the origin to one day past the last map
     members: dict[str, np.ndarray]
+    surrounded: float = 0.0  # share of bearings with held ground within the radius
+    activity_km2_per_day: float = 0.0  # held km² gained nearby per day before the origin
 
     @property
     def band(self) -> tuple[float, float]:
@@ -106,6 +118,17 @@ class ForwardCase:
             if lo < self.distance_km <= hi:
                 return lo, hi
         return BANDS_KM[-2], BANDS_KM[-1]
+
+    @property
+    def surrounded_group(self) -> str:
+        for lo, hi in itertools.pairwise(SURROUNDED_GROUPS):
+            if self.surrounded <= hi:
+                return f"{lo:g}-{hi:g}"
+        return f"{SURROUNDED_GROUPS[-2]:g}-{SURROUNDED_GROUPS[-1]:g}"
+
+    @property
+    def activity_group(self) -> str:
+        return next(name for name, top in ACTIVITY_GROUPS if self.activity_km2_per_day <= top)
 
 
 def rolling_origins(dates: Sequence[dt.date], every_days: int = EVERY_DAYS) -> list[dt.date]:
@@ -162,6 +185,7 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         if not stands:
             skipped.append((series.dates[k], "no place within the radius"))
             continue
+        stands = _with_covariates(stands, known, radius_km)
         horizon = (series.dates[-1] - series.dates[k]).days + 1
         at = series.dates[k].isoformat()
         runs.extend(place_scenario(model, s, series.dates[k], horizon_days=horizon,
@@ -202,11 +226,35 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
                    seed=seed, last_map=series.dates[-1])
 
 
+def _with_covariates(stands: list[Standing], known: FrontSeries,
+                     radius_km: float) -> list[Standing]:
+    """The places with their surroundings on the origin's map and the local front's activity:
+    held km² within ``ACTIVITY_RADIUS_KM`` gained per day since the map ``ACTIVITY_DAYS``
+    before (or the first map, if later)."""
+    from dataclasses import replace
+
+    from .outlook import surroundings_on, with_surroundings
+
+    stands = with_surroundings(stands, known, radius_km)
+    if not stands:
+        return stands
+    k = len(known.dates) - 1
+    then = max(0, sum(d <= known.dates[k] - dt.timedelta(days=ACTIVITY_DAYS)
+                      for d in known.dates) - 1)
+    days = (known.dates[k] - known.dates[then]).days
+    places = [s.place for s in stands]
+    now = surroundings_on(known, k, places, ACTIVITY_RADIUS_KM).held_km2
+    before = surroundings_on(known, then, places, ACTIVITY_RADIUS_KM).held_km2 if days else now
+    rate = (now - before) / days if days else np.zeros(len(stands))
+    return [replace(s, activity_km2_per_day=float(r)) for s, r in zip(stands, rate)]
+
+
 def _case(s: Standing, origin: dt.date, days: float, fell: bool, cap: float,
           members: dict[str, np.ndarray]) -> ForwardCase:
     return ForwardCase(place=s.place.slug, name=s.place.name, origin=origin,
                        distance_km=s.distance_km, regime=s.regime, regime_days=s.regime_days,
-                       observed_days=days, fell=fell, cap=cap, members=members)
+                       observed_days=days, fell=fell, cap=cap, members=members,
+                       surrounded=s.surrounded, activity_km2_per_day=s.activity_km2_per_day)
 
 
 # -- scores ---------------------------------------------------------------------------------------
@@ -255,6 +303,10 @@ def pooled_scores(cases: Sequence[ForwardCase], name: str, rng: np.random.Genera
         out[f"brier_{h}"] = (S.brier([p for p, _ in pairs], [o for _, o in pairs])
                              if pairs else None)
         out[f"brier_{h}_cases"] = len(pairs)
+        # Always saying the cases' own share fallen by h (known only after the fact: a baseline
+        # harder to beat than any rate known at the origin).
+        share = float(np.mean([o for _, o in pairs])) if pairs else None
+        out[f"brier_{h}_base_rate"] = None if share is None else share * (1 - share)
     return out
 
 
@@ -289,10 +341,21 @@ class Forward:
             mine = [c for c in self.cases if c.band == (lo, hi)]
             if mine:
                 by_band[f"{lo:g}-{hi:g}"] = block(mine)
+
+        def grouped(key: Callable[[ForwardCase], str], names: Sequence[str]) -> dict:
+            return {g: block(mine) for g in names
+                    if (mine := [c for c in self.cases if key(c) == g])}
         return {"origins": [o.isoformat() for o in self.origins],
                 "skipped": [{"origin": d.isoformat(), "why": why} for d, why in self.skipped],
                 "cases": len(self.cases), "places": len({c.place for c in self.cases}),
                 "fell": sum(c.fell for c in self.cases), "radius_km": self.radius_km,
                 "replications": self.replications, "seed": self.seed,
                 "last_map": self.last_map.isoformat(), "bands_km": list(BANDS_KM),
-                "pooled": block(self.cases), "by_band": by_band}
+                "pooled": block(self.cases), "by_band": by_band,
+                "by_surrounded": grouped(
+                    lambda c: c.surrounded_group,
+                    [f"{a:g}-{b:g}" for a, b in itertools.pairwise(SURROUNDED_GROUPS)]),
+                "by_activity": grouped(lambda c: c.activity_group,
+                                       [name for name, _ in ACTIVITY_GROUPS]),
+                "activity": {"radius_km": ACTIVITY_RADIUS_KM, "days": ACTIVITY_DAYS,
+                             "groups_km2_per_day": dict(ACTIVITY_GROUPS[:-1])}}

@@ -64,6 +64,7 @@ class Standing:
     regime_days: int  # how long the steps up to the map have been in ``regime``
     held_km2: float = 0.0
     surrounded: float = 0.0  # share of bearings with held ground within the radius
+    activity_km2_per_day: float = 0.0  # held km² gained nearby per day (forward evaluation)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,17 +167,23 @@ def with_surroundings(stands: list[Standing], series: FrontSeries,
     """The places with the held km² and share of bearings around them on the last map."""
     from dataclasses import replace
 
-    from ..data.front import Frame, held_polygons, held_union, read_held, surroundings
-
     if not stands:
         return stands
-    places = [s.place for s in stands]
-    frame = Frame.around(places)
-    snap = read_held(series.files[-1], series.layer_map, series.held)
-    union = held_union(frame, held_polygons(snap, series.layer_map, series.held))
-    got = surroundings(union, frame.points(places), radius_km)
+    got = surroundings_on(series, len(series.files) - 1, [s.place for s in stands], radius_km)
     return [replace(s, held_km2=float(got.held_km2[i]), surrounded=float(got.surrounded[i]))
             for i, s in enumerate(stands)]
+
+
+def surroundings_on(series: FrontSeries, k: int, places: Sequence[Place],
+                    radius_km: float = RADIUS_KM):
+    """What map ``k`` of ``series`` shows around ``places`` within ``radius_km``: distance,
+    held km² and the share of bearings with held ground (:class:`sim.data.front.Surroundings`)."""
+    from ..data.front import Frame, held_polygons, held_union, read_held, surroundings
+
+    frame = Frame.around(places)
+    snap = read_held(series.files[k], series.layer_map, series.held)
+    union = held_union(frame, held_polygons(snap, series.layer_map, series.held))
+    return surroundings(union, frame.points(places), radius_km)
 
 
 # -- the projection -------------------------------------------------------------------------------
