@@ -231,6 +231,9 @@ class _SectorState:
             self.switch_draws = _Buffered(Uniform(low=0.0, high=1.0), rng)
             self.regime = np.full(n, names.index(adv.regimes.initial), dtype=np.int64)
             self.regime_until = self._sojourn(self.regime, np.zeros(n))
+            if adv.regimes.elapsed_days:  # the same draws, as residuals beyond the elapsed days
+                first = adv.regimes.states[names.index(adv.regimes.initial)].sojourn_days
+                self.regime_until = first.residual(self.regime_until, adv.regimes.elapsed_days)
         self.can_retreat = retreat < 0  # a negative daily advance is possible: reflect at 0
 
         # Outputs, by original index within the chunk.

@@ -55,8 +55,9 @@ def regime(name: str, factor: float, sojourn_days: Dist,
                   next=tuple((k, float(p)) for k, p in (next or {}).items()))
 
 
-def regimes(*states: Regime, initial: str | None = None) -> Regimes:
-    """A chain of regimes, starting in ``initial`` (default: the first)."""
+def regimes(*states: Regime, initial: str | None = None, elapsed_days: float = 0.0) -> Regimes:
+    """A chain of regimes, starting in ``initial`` (default: the first), which has already
+    lasted ``elapsed_days`` at the start."""
     names = [s.name for s in states]
     filled = []
     for s in states:
@@ -65,7 +66,8 @@ def regimes(*states: Regime, initial: str | None = None) -> Regimes:
             nxt = tuple((o, 1 / len(others)) for o in others) if others else ((s.name, 1.0),)
             s = Regime(name=s.name, factor=s.factor, sojourn_days=s.sojourn_days, next=nxt)
         filled.append(s)
-    return Regimes(initial=initial or names[0], states=tuple(filled))
+    return Regimes(initial=initial or names[0], states=tuple(filled),
+                   elapsed_days=float(elapsed_days))
 
 
 def advance(base_m_per_day: Dist, *, noise: Dist | None = None, regimes: Regimes | None = None,

@@ -33,6 +33,16 @@ class Distribution:
         precise to 1e-7, far below any input's uncertainty."""
         return self.sample(rng, size).astype(np.float32)
 
+    # Whether :meth:`residual` is defined (a duration's law beyond a time already elapsed).
+    has_residual = False
+
+    def residual(self, draws: np.ndarray, elapsed: float) -> np.ndarray:
+        """What is left of a duration of this law that has already lasted ``elapsed``: maps
+        unconditional ``draws`` T to draws of T − e given T > e, one for one and monotone (each
+        draw's survival S(T) becomes S(e)·S(T), its quantile beyond e), so that it takes the
+        same random numbers as the unconditional draws."""
+        raise NotImplementedError(f"{type(self).__name__} has no residual law")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Fixed(Distribution):
@@ -52,6 +62,12 @@ class Fixed(Distribution):
 
     def sample(self, rng, size):
         return np.full(size, float(self.value))
+
+    has_residual = True
+
+    def residual(self, draws, elapsed):
+        # Past its fixed length a duration has nothing left: it ends at once.
+        return np.maximum(np.asarray(draws, dtype=float) - elapsed, 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +230,23 @@ class LogNormal(Distribution):
     def sample(self, rng, size):
         return rng.lognormal(self.mu, self.sigma, size)
 
+    has_residual = True
+
+    def residual(self, draws, elapsed):
+        from scipy.special import log_ndtr, ndtri_exp
+
+        draws = np.asarray(draws, dtype=float)
+        if elapsed <= 0:
+            return draws
+        if self.sigma == 0:
+            return np.maximum(draws - elapsed, 0.0)
+        # In log space, so that a stall far into the tail keeps its quantiles: log S(e) +
+        # log S(T), and back through the inverse of the normal's log-CDF.
+        z_e = (math.log(elapsed) - self.mu) / self.sigma
+        z = (np.log(draws) - self.mu) / self.sigma
+        beyond = -ndtri_exp(log_ndtr(-z_e) + log_ndtr(-z))
+        return np.maximum(np.exp(self.mu + self.sigma * beyond) - elapsed, 0.0)
+
     def sample32(self, rng, size):
         z = rng.standard_normal(size, dtype=np.float32)
         z *= self.sigma
@@ -264,6 +297,20 @@ class Gamma(Distribution):
         z = rng.standard_gamma((self.mean / self.sd) ** 2, size, dtype=np.float32)
         z *= self.sd**2 / self.mean
         return z
+
+    has_residual = True
+
+    def residual(self, draws, elapsed):
+        from scipy.special import gammaincc, gammainccinv
+
+        draws = np.asarray(draws, dtype=float)
+        if elapsed <= 0:
+            return draws
+        if self._point:
+            return np.maximum(draws - elapsed, 0.0)
+        k, theta = (self.mean / self.sd) ** 2, self.sd**2 / self.mean
+        tail = gammaincc(k, elapsed / theta) * gammaincc(k, draws / theta)
+        return np.maximum(gammainccinv(k, tail) * theta - elapsed, 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -851,7 +851,7 @@ def _month(key: Any) -> int | None:
 
 
 def _regimes(n: _Node) -> Regimes:
-    n.mapping(("states",), ("initial",))
+    n.mapping(("states",), ("initial", "elapsed_days"))
     states_node = n["states"]
     items = states_node.items()
     if not items:
@@ -884,7 +884,15 @@ def _regimes(n: _Node) -> Regimes:
         initial = n["initial"].text()
         if initial not in names:
             raise n["initial"].error(f"unknown regime{did_you_mean(initial, names)}")
-    return Regimes(initial=initial, states=tuple(states))
+    elapsed = 0.0
+    if n.has("elapsed_days"):
+        elapsed = n["elapsed_days"].number(ge=0, le=MAX_HORIZON_DAYS * 10)
+        first = states[names.index(initial)].sojourn_days
+        if elapsed and not first.has_residual:
+            raise n["elapsed_days"].error(
+                f"the initial regime's sojourn_days ({type(first).__name__.lower()}) has no "
+                "residual law; elapsed_days needs fixed, gamma or lognormal sojourns")
+    return Regimes(initial=initial, states=tuple(states), elapsed_days=elapsed)
 
 
 def _attrition(n: _Node) -> Attrition:

@@ -65,6 +65,9 @@ class Regimes:
 
     initial: str
     states: tuple[Regime, ...]
+    # Days the initial regime has already lasted at the start: its first sojourn is then the
+    # residual of its law beyond them (semi-Markov), not a fresh one.
+    elapsed_days: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -128,10 +128,14 @@ def advance_data(a: Advance) -> dict:
     if a.noise is not None:
         out["noise"] = dist_data(a.noise)
     if a.regimes is not None:
-        out["regimes"] = {"initial": a.regimes.initial, "states": {
+        regimes: dict[str, Any] = {"initial": a.regimes.initial}
+        if a.regimes.elapsed_days:
+            regimes["elapsed_days"] = number(a.regimes.elapsed_days)
+        regimes["states"] = {
             r.name: {"factor": number(r.factor), "sojourn_days": dist_data(r.sojourn_days),
                      "next": _Flow((k, number(p)) for k, p in r.next)}
-            for r in a.regimes.states}}
+            for r in a.regimes.states}
+        out["regimes"] = regimes
     if a.force is not None:
         f = a.force
         force = _Block(reference_ratio=number(f.reference_ratio), elasticity=number(f.elasticity))
