@@ -226,6 +226,40 @@ def test_a_place_on_a_front_that_never_moves_is_projected_from_a_long_stall(tmp_
     assert by["a"].p_within(365) > by["b"].p_within(365)
 
 
+def test_time_in_regime_starts_each_place_part_way_through_its_regime(world, tmp_path):
+    """With the extension a place's first sojourn is the residual beyond the days it has spent
+    in its regime (its scenario says so, and the projection is that scenario's); without it,
+    a fresh sojourn. A front stalled for longer than a stall's mean is then less likely to move
+    soon than a fresh stall would make it, as the lognormal's residual grows with time."""
+    s = series_of(world)
+    plain = O.outlook(s, replications=100, horizon_days=365, extensions=frozenset())
+    kept = O.outlook(s, replications=100, horizon_days=365,
+                     extensions=frozenset({O.TIME_IN_REGIME}))
+    assert kept.extensions == (O.TIME_IN_REGIME,) and plain.extensions == ()
+    assert O.summary(kept)["advance"]["extensions"] == [O.TIME_IN_REGIME]
+    for p in kept.places:
+        st = p.standing
+        regimes = kept.scenarios[st.place.slug].sectors[0].advance.regimes
+        assert regimes.initial == st.regime and regimes.elapsed_days == st.regime_days > 0
+        assert plain.scenarios[st.place.slug].sectors[0].advance.regimes.elapsed_days == 0
+
+    # Stalls of 1 to 15 steps between moves (a heavy-tailed sojourn, as on real fronts), then
+    # one of 32 steps up to the last map.
+    moves = {2, 3, 5, 6, 9, 10, 15, 16, 25, 26, 42, 43}
+    maps = tmp_path / "maps"
+    advancing_maps(maps, n=76, km_per_step=lambda i: 1.6 if i in moves else 0.0)
+    ps = [place("A", -10.0)] + [place(f"C{e}", e, -60.0) for e in range(-28, 30, 3)]
+    series = front_series(snapshot_paths([maps]), ps)
+    runs = {ext: O.outlook(series, replications=2000, horizon_days=120, extensions=ext)
+            for ext in (frozenset(), frozenset({O.TIME_IN_REGIME}))}
+    fresh, residual = (next(p for p in o.places if p.standing.place.slug == "a")
+                       for o in runs.values())
+    stall = next(r for r in runs[frozenset()].fit.regimes if r.name == "stalled")
+    assert fresh.standing.regime == "stalled"
+    assert fresh.standing.regime_days > stall.sojourn_mean_days
+    assert residual.p_within(120) < fresh.p_within(120) - 0.05
+
+
 # -- forward evaluation ---------------------------------------------------------------------------
 
 
@@ -370,6 +404,7 @@ def test_the_command_writes_a_checked_folder_the_hub_table_and_geojson(world, tm
     (["--held", "nowhere"], "nowhere"),
     (["--score"], "give --date"),
     (["--evaluate", "--top", "3"], "--evaluate"),
+    (["--extensions", "time-in-regime,tempo"], "unknown model extension 'tempo'"),
 ])
 def test_bad_requests_are_one_line_and_exit_2(world, tmp_path, args, message):
     root, _, _, csv_file = world

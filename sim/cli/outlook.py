@@ -75,14 +75,19 @@ from .options import (
                    "after it.")
 @click.option("--every", "every_days", type=click.IntRange(min=1), default=60,
               show_default=True, help="Days between the origins of --evaluate.")
+@click.option("--extensions", "extension_names", default=None, metavar="NAME[,NAME...]",
+              help="The advance model's extensions, comma-separated, or none: time-in-regime "
+                   "(a place's regime starts part-way through, its first sojourn the residual "
+                   "beyond the days already spent in it) [default: those forward evaluation "
+                   "kept, docs/outlook.md].")
 @json_option
 @quiet_option
 @verbose_option
 def command(inputs, day, radius_km, horizon_days, places_file, min_population, countries,
             held, layers_file, date_convention, cache_dir, replications, seed, jobs, executor,
             scheduler,
-            out, scenarios_dir, geojson_file, chart, top, score, evaluate, every_days, as_json,
-            quiet) -> None:
+            out, scenarios_dir, geojson_file, chart, top, score, evaluate, every_days,
+            extension_names, as_json, quiet) -> None:
     """Project the fall of every place near the front.
 
     From the map on --date (the last one on or before it; default the latest), every place of
@@ -112,7 +117,10 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
 
     from ..artifacts import outputs
     from ..errors import AdvsimError
+    from ..forecast.outlook import extensions_of
 
+    extensions = extensions_of(None if extension_names is None else [
+        n.strip() for n in extension_names.split(",") if n.strip() and n.strip() != "none"])
     if evaluate and (score or out or scenarios_dir or geojson_file or chart or top):
         raise click.UsageError("--evaluate scores past outlooks; it takes no --score, --out, "
                                "--scenarios, --geojson, --chart or --top")
@@ -155,7 +163,8 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     series = front_series(paths, places, layer_map=layer_map, held=held,
                           date_convention=convention, cache=_measures(cache_dir))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
-           "scheduler": scheduler, "seed": 1 if seed is None else seed}
+           "scheduler": scheduler, "seed": 1 if seed is None else seed,
+           "extensions": extensions}
     if evaluate or score:
         from ..forecast.forward import REPLICATIONS, evaluate_forward, rolling_origins
         from ..presentation.text_outlook import format_forward

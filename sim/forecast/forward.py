@@ -64,6 +64,7 @@ from .forecasters import (
     trailing_rate_fall,
 )
 from .outlook import (
+    KEPT,
     RADIUS_KM,
     Standing,
     class_of,
@@ -161,8 +162,10 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
                      replications: int = REPLICATIONS, seed: int = 1, jobs: int | None = 1,
                      executor: str | Executor = "local", scheduler: str | None = None,
                      fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
+                     extensions: frozenset[str] = KEPT,
                      on_chunk: Callable[[int, int], None] | None = None) -> Forward:
-    """Outlooks at every origin, fitted on the maps up to it, scored on the maps after it."""
+    """Outlooks at every origin, fitted on the maps up to it, scored on the maps after it,
+    the model with ``extensions``."""
     if not origins:
         raise ForwardError("no origin to score: the maps span too little time (an origin "
                            f"needs maps before it and {MIN_SCORED_DAYS} days of maps after it)")
@@ -190,7 +193,8 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         at = series.dates[k].isoformat()
         runs.extend(place_scenario(model, s, series.dates[k], horizon_days=horizon,
                                    replications=replications,
-                                   seed=outlook_seed(seed, f"{s.place.slug}@{at}"))
+                                   seed=outlook_seed(seed, f"{s.place.slug}@{at}"),
+                                   extensions=extensions)
                     for s in stands)
         plans.append((k, stands, cls))
     if not plans:
@@ -223,7 +227,7 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
             cases.append(_case(s, origin, fall_day, fell, cap, members))
     return Forward(cases=cases, origins=tuple(series.dates[k] for k, _, _ in plans),
                    skipped=tuple(skipped), radius_km=radius_km, replications=replications,
-                   seed=seed, last_map=series.dates[-1])
+                   seed=seed, last_map=series.dates[-1], extensions=tuple(sorted(extensions)))
 
 
 def _with_covariates(stands: list[Standing], known: FrontSeries,
@@ -321,6 +325,7 @@ class Forward:
     replications: int
     seed: int
     last_map: dt.date
+    extensions: tuple[str, ...] = ()
 
     def table(self) -> dict:
         """Pooled and by-band scores of every forecaster, with CRPS skill against each
@@ -351,6 +356,7 @@ class Forward:
                 "fell": sum(c.fell for c in self.cases), "radius_km": self.radius_km,
                 "replications": self.replications, "seed": self.seed,
                 "last_map": self.last_map.isoformat(), "bands_km": list(BANDS_KM),
+                "extensions": list(self.extensions),
                 "pooled": block(self.cases), "by_band": by_band,
                 "by_surrounded": grouped(
                     lambda c: c.surrounded_group,

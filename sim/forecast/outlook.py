@@ -100,6 +100,30 @@ class Outlook:
     held: str
     layer_map: LayerMap | None = field(default=None, repr=False)
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
+    extensions: tuple[str, ...] = ()  # of the advance model (EXTENSIONS)
+
+
+# -- the model's extensions ------------------------------------------------------------------------
+
+TIME_IN_REGIME = "time-in-regime"
+EXTENSIONS = {
+    TIME_IN_REGIME: "each place's regime starts part-way through: its first sojourn is what is "
+                    "left of the regime's law beyond the days the place has spent in it",
+}
+# What forward evaluation kept (docs/outlook.md, the ablation): the outlook's default.
+KEPT: frozenset[str] = frozenset()
+
+
+def extensions_of(names) -> frozenset[str]:
+    """The extensions named (``None``: the kept ones), each checked."""
+    if names is None:
+        return KEPT
+    got = frozenset(names)
+    unknown = sorted(got - set(EXTENSIONS))
+    if unknown:
+        raise OutlookError(f"unknown model extension {unknown[0]!r} (known: "
+                           f"{', '.join(sorted(EXTENSIONS))})", param="extensions")
+    return got
 
 
 # -- where a place stands -------------------------------------------------------------------------
@@ -190,15 +214,22 @@ def surroundings_on(series: FrontSeries, k: int, places: Sequence[Place],
 
 
 def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_days: int,
-                   replications: int, seed: int) -> Scenario:
+                   replications: int, seed: int,
+                   extensions: frozenset[str] = KEPT) -> Scenario:
     """One place's approach as a scenario: the fitted advance from its distance, in its
-    regime, from ``start``, with the run seed ``seed``."""
+    regime, from ``start``, with the run seed ``seed``; with ``time-in-regime``, that regime
+    has already lasted the place's ``regime_days``."""
     from dataclasses import replace
 
     sc = approach_scenario(model.block(), [(s.place.slug, s.distance_km, s.regime)],
                            horizon_days, start=start, replications=replications,
                            seed=seed)
     sector = replace(sc.sectors[0], objective=s.place.name)
+    regimes = sector.advance.regimes
+    if (TIME_IN_REGIME in extensions and regimes is not None and s.regime_days
+            and regimes.initial == s.regime):
+        sector = replace(sector, advance=replace(sector.advance, regimes=replace(
+            regimes, elapsed_days=float(s.regime_days))))
     return replace(sc, name=f"outlook-{s.place.slug}", sectors=(sector,),
                    description=(f"{s.place.name}: {s.distance_km:.2f} km from the held territory "
                                 f"on {start}, {s.regime} for {s.regime_days} days; the advance "
@@ -228,9 +259,10 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
             replications: int = REPLICATIONS, seed: int = 1, jobs: int | None = 1,
             executor: str | Executor = "local", scheduler: str | None = None,
             fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
+            extensions: frozenset[str] = KEPT,
             on_chunk: Callable[[int, int], None] | None = None) -> Outlook:
     """The outlook of every place near the front on ``day`` (default: the last map), from
-    the maps up to it only (see the module)."""
+    the maps up to it only (see the module), with the model's ``extensions``."""
     asked = day or series.dates[-1]
     known = series.upto(series.dates[series.index_of(asked)])
     map_date = known.dates[-1]
@@ -248,7 +280,8 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
     model = fitted(cls)
     scenarios = {s.place.slug: place_scenario(model, s, map_date, horizon_days=horizon_days,
                                               replications=replications,
-                                              seed=outlook_seed(seed, s.place.slug))
+                                              seed=outlook_seed(seed, s.place.slug),
+                                              extensions=extensions)
                  for s in stands}
     days = project(list(scenarios.values()), jobs=jobs, executor=executor,
                    scheduler=scheduler, on_chunk=on_chunk)
@@ -258,7 +291,8 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
     return Outlook(asked=asked, map_date=map_date, places=places, fit=model, cls=cls,
                    radius_km=radius_km, horizon_days=horizon_days, replications=replications,
                    seed=seed, files=tuple(str(f) for f in known.files), held=series.held,
-                   layer_map=series.layer_map, scenarios=scenarios)
+                   layer_map=series.layer_map, scenarios=scenarios,
+                   extensions=tuple(sorted(extensions)))
 
 
 # -- as tables ------------------------------------------------------------------------------------
@@ -330,6 +364,7 @@ def summary(o: Outlook) -> dict:
                     "regimes": {r.name: {"factor": round(r.factor, 4),
                                          "sojourn_mean_days": round(r.sojourn_mean_days, 1),
                                          "sojourn_cv": round(r.sojourn_cv, 3)}
-                                for r in f.regimes}},
+                                for r in f.regimes},
+                    "extensions": list(o.extensions)},
         "places": place_rows(o),
     }
