@@ -23,24 +23,26 @@ MISSING = "—"            # no value at all (nothing to report), as distinct fr
 P_FLOOR = 1e-16          # below this a p-value is "< 1e-16": float64 cannot say more
 
 
-def _absent(x: float | None) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+def _nan(x: float) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def day(d: float | None) -> str:
     """A day from the start as a whole day ("1" for 1.56), or :data:`CENSORED` for ``None``."""
-    return CENSORED if _absent(d) else str(math.floor(d))
+    return CENSORED if d is None or _nan(d) else str(math.floor(d))
 
 
 def date(start: dt.date, d: float | None) -> str:
     """The date of day ``d`` from ``start`` (the date of :func:`day`), or :data:`CENSORED`."""
-    return CENSORED if _absent(d) else (start + dt.timedelta(days=math.floor(d))).isoformat()
+    if d is None or _nan(d):
+        return CENSORED
+    return (start + dt.timedelta(days=math.floor(d))).isoformat()
 
 
 def probability(p: float | None, digits: int = 2) -> str:
     """``p`` at ``digits`` decimals, never shown as 0 or 1 unless it is exactly that: 0.998 at
     two decimals is "> 0.99", 0.003 is "< 0.01"."""
-    if _absent(p):
+    if p is None or _nan(p):
         return MISSING
     if p == 0 or p == 1:
         return f"{p:.0f}"
@@ -54,7 +56,7 @@ def probability(p: float | None, digits: int = 2) -> str:
 
 def pvalue(p: float | None) -> str:
     """A test's p-value with its relation: "= 0.032", "= 3.2e-05", "< 1e-16"."""
-    if _absent(p):
+    if p is None or _nan(p):
         return MISSING
     if p < P_FLOOR:
         return f"< {P_FLOOR:.0e}"
@@ -63,17 +65,17 @@ def pvalue(p: float | None) -> str:
 
 def signed(x: float | None, digits: int) -> str:
     """``x`` with its sign always shown, an ASCII minus and thousands separators: "+1,234.5"."""
-    return MISSING if _absent(x) else f"{x:+,.{digits}f}"
+    return MISSING if x is None or _nan(x) else f"{x:+,.{digits}f}"
 
 
 def km(x: float | None) -> str:
     """A distance or an advance in km, to 0.1 km: "1.3"."""
-    return MISSING if _absent(x) else f"{x:,.1f}"
+    return MISSING if x is None or _nan(x) else f"{x:,.1f}"
 
 
 def km2(x: float | None) -> str:
     """An area in km², to 1 km² from 100 km² up, else to 0.1 km²."""
-    if _absent(x):
+    if x is None or _nan(x):
         return MISSING
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
 
@@ -81,7 +83,7 @@ def km2(x: float | None) -> str:
 def decimals_for(values: Sequence[float | None], sig: int = 3) -> int:
     """The decimals that give the largest finite value of ``values`` ``sig`` significant figures
     (at least 0): the decimals a column of them shares."""
-    finite = [abs(v) for v in values if not _absent(v) and math.isfinite(v) and v != 0]
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
     if not finite:
         return 0
     return max(0, sig - 1 - math.floor(math.log10(max(finite))))
@@ -92,13 +94,13 @@ def column(values: Sequence[float | None], sig: int = 3, *, sign: bool = False) 
     ASCII minus, :data:`MISSING` for an absent value: [0.153, 2.1] gives ["0.15", "2.10"]."""
     k = decimals_for(values, sig)
     spec = f"{'+' if sign else ''},.{k}f"
-    return [MISSING if _absent(v) else format(v, spec) for v in values]
+    return [MISSING if v is None or _nan(v) else format(v, spec) for v in values]
 
 
 def number(x: float | None, sig: int = 3) -> str:
     """One number to ``sig`` significant figures, without exponent below 10**(sig + 3), thousands
     separated: 25000.0 is "25,000", 0.1534 is "0.153", 2.0 is "2"."""
-    if _absent(x):
+    if x is None or _nan(x):
         return MISSING
     if not math.isfinite(x):
         return str(x)
