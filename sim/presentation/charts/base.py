@@ -61,6 +61,13 @@ def save(fig: Figure, path: str | os.PathLike[str], *, flag: str | None = None,
     return p
 
 
+def figure_or_file(fig: Figure, output: str | os.PathLike[str] | None, *,
+                   flag: str | None = None) -> Figure | Path:
+    """What a chart function gives back: the Figure itself without ``output`` (a notebook
+    shows it), else the file written whole (``save``) and its path."""
+    return fig if output is None else save(fig, output, flag=flag)
+
+
 # -- shared pieces -------------------------------------------------------------------------------
 
 
