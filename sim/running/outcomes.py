@@ -267,14 +267,27 @@ class Result:
                     ["sector", "objective", "P(reached)", "P10 date", "P50 date", "P90 date"],
                     rows)
 
-    def plot(self, kind: str = "fan", output: str | os.PathLike[str] | None = None,
-             **options):
+    def plot(self, kind: str = "fan", output: str | os.PathLike[str] | None = None, *,
+             labels: list[str] | None = None, sectors: list[str] | None = None,
+             bin_days: int = 7, observed=None):
         """This run's chart of ``kind`` (fan, cdf, hist, milestones, forces): a matplotlib
-        Figure, or with ``output`` that file and its path (``sim.plot``'s ``labels``,
-        ``sectors``, ``bin_days`` and ``observed`` as keywords)."""
-        from ..presentation.charts import plot
+        Figure, or with ``output`` that file and its path (the keywords as ``sim.plot``'s)."""
+        from ..presentation.charts.base import (
+            check_kind,
+            check_output,
+            figure_or_file,
+            require_matplotlib,
+        )
+        from ..presentation.charts.runs import RUN_KINDS, draw
 
-        return plot(self, kind=kind, output=output, **options)
+        check_kind(kind, RUN_KINDS)
+        if output is not None:
+            check_output(output)
+        require_matplotlib()
+        fig = draw([self], kind, labels=list(labels) if labels else None,
+                   sectors=list(sectors) if sectors else None, bin_days=bin_days,
+                   observed=observed)
+        return figure_or_file(fig, output)
 
     def table(self, name: str | None = None) -> dict[str, np.ndarray]:
         """A table as columns (``pandas.DataFrame(result.table("outcomes"))``, say).

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast, overload
 
 from ...errors import AdvsimError, instance
-from .base import check_output, figure_or_file, require_matplotlib, save
+from .base import check_kind, check_output, figure_or_file, require_matplotlib, save
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -49,9 +49,7 @@ def plot(
     by hand). ``observed`` (an ObservedSeries, or a dict
     of them by sector) draws observed history on the fan chart, left of the run's day 0.
     """
-    if kind not in KINDS:
-        raise AdvsimError(f"kind: {kind!r} is not a chart kind (expected "
-                          f"{', '.join(KINDS[:-1])} or {KINDS[-1]})", param="kind")
+    check_kind(kind, KINDS)
     if output is not None:
         check_output(output)
     items = [runs] if isinstance(runs, (str, os.PathLike)) or not isinstance(
@@ -70,22 +68,14 @@ def plot(
         fig = draw(cast("SweepLike", items[0]), metrics=list(metrics) if metrics else None)
     else:
         from ...running.outcomes import Result
-        from . import runs as charts
+        from .runs import draw as draw_runs
 
         loaded = [instance(r, Result, "runs", "Results (sim.simulate, sim.Result.from_folder) "
                            "or results folders")
                   if not isinstance(r, (str, os.PathLike)) else Result.from_folder(r)
                   for r in items]
-        if kind == "fan":
-            fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
-        elif kind == "forces":
-            fig = charts.forces_chart(loaded, labels=labels, sectors=sectors)
-        elif kind == "cdf":
-            fig = charts.cdf_chart(loaded, labels=labels, sectors=sectors)
-        elif kind == "hist":
-            fig = charts.hist_chart(loaded, labels=labels, sectors=sectors, bin_days=bin_days)
-        else:
-            fig = charts.milestones_chart(loaded, labels=labels, sectors=sectors)
+        fig = draw_runs(loaded, kind, labels=labels, sectors=sectors, bin_days=bin_days,
+                        observed=observed)
     return figure_or_file(fig, output)
 
 
