@@ -105,5 +105,5 @@ def test_backtest_of_a_scenario_object_equals_that_of_its_file(tmp_path):
 
 def test_repr_is_short():
     r = sim.simulate(sim.load_scenario(KURAKHOVE), replications=100, seed=1)
-    assert repr(r) == ("Result(scenario='Kurakhove → Pokrovsk (at the reported rate)', "
-                       "replications=100, seed=1, sectors=['kurakhove'])")
+    assert repr(r) == ("<Result Kurakhove → Pokrovsk (at the reported rate): 1 sector, "
+                       "100 replications, seed 1>")

@@ -316,6 +316,12 @@ def test_forward_evaluation_fits_each_origin_on_the_maps_up_to_it_only(world):
     assert t["cases"] == len(fw.cases) > 0
     assert set(t["pooled"]) == set(F.FORECASTS)
     assert sum(b["class_model"]["cases"] for b in t["by_band"].values()) == len(fw.cases)
+    assert repr(fw) == (f"<Forward evaluation to {s.dates[-1]}: {len(fw.cases)} projections of "
+                        f"{len({c.place for c in fw.cases})} places, from {len(origins)} "
+                        f"origins, {t['fell']} fell>")
+    html = fw._repr_html_()
+    assert html.count("<tr>") == 1 + len(F.FORECASTS)
+    assert f"<td>class_model</td><td>{t['pooled']['class_model']['coverage_50']:.3f}</td>" in html
     # persistence never forecasts a fall: its Brier is the share that fell
     for h in F.BRIER_DAYS:
         pairs = [(c.fell and c.observed_days <= h) for c in fw.cases if c.fell or c.cap > h]

@@ -580,6 +580,10 @@ def test_a_sweep_folder_reads_itself_back_as_the_sweep_that_wrote_it(spec, tmp_p
     made = run_sweep(plan(load_sweep(spec)), out, jobs=1)
     back = SweepResult.from_folder(out)
     assert back.manifest["kind"] == "sweep" and back.manifest == made.manifest
+    sw = made.plan.sweep
+    assert repr(back) == repr(made) == (
+        f"<SweepResult {sw.name}: {len(made.plan.points)} points ({sw.method}), "
+        f"{sw.replications:,} replications each, {len(sw.parameters)} parameters>")
     assert back.metrics == made.metrics and back.spec_yaml == (out / "sweep.yaml").read_text()
     # the table (unrounded, from points.parquet), the ranking and the JSON are the sweep's own
     assert list(back.table) == list(made.table)

@@ -278,19 +278,18 @@ class Comparison(dict):
         return {name: s.get("reading", "") for name, s in self.get("sectors", {}).items()}
 
     def __repr__(self) -> str:
-        labels = " vs ".join(r.get("label", "?") for r in self.get("runs", []))
-        sectors = "; ".join(self.readings().values())
-        return f"Comparison({labels}: {sectors})"
+        from ..presentation.notebook import one_line
+
+        labels = " vs ".join(str(r.get("label", "?")) for r in self.get("runs", []))
+        readings = "; ".join(one_line(r, 200) for r in self.readings().values())
+        return f"<Comparison {one_line(labels)}: {readings}>"
 
     def _repr_html_(self) -> str:
-        from html import escape
+        from ..presentation.notebook import html
 
-        runs = ", ".join(escape(str(r.get("label"))) for r in self.get("runs", []))
-        rows = "".join(
-            f"<tr><td>{escape(name)}</td><td>{escape(text)}</td></tr>"
-            for name, text in self.readings().items())
-        return (f"<div><b>Comparison</b> of {runs} ({escape(self.get('differences', ''))})"
-                f"<table><tr><th>sector</th><th>reading</th></tr>{rows}</table></div>")
+        runs = ", ".join(str(r.get("label")) for r in self.get("runs", []))
+        return html("Comparison", f"of {runs} ({self.get('differences', '')})",
+                    ["sector", "reading"], list(self.readings().items()))
 
 
 def default_labels(n: int) -> list[str]:

@@ -145,7 +145,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         raise click.UsageError("--json prints on standard output: give --chart and --geojson "
                                "a file")
 
-    from ..data.front import extent, front_series
+    from ..data.front import series_near
     from ..data.snapshots import load_layer_map
     from ..presentation.progress import Progress, wanted
 
@@ -154,14 +154,10 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         layer_map.layer(held)  # an unknown layer is one line, before anything is read
     paths, convention = _snapshots(inputs, cache_dir)
     convention = date_convention or convention
-    box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
-                 date_convention=convention)
-    if box is None:
-        raise AdvsimError(f"no {held} territory on the first or the last map "
-                          f"({paths[0].name}, {paths[-1].name})", param="held")
-    places = _places(places_file, min_population, countries, held, box)
-    series = front_series(paths, places, layer_map=layer_map, held=held,
-                          date_convention=convention, cache=_measures(cache_dir))
+    series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
+                         min_population=min_population, countries=countries,
+                         places_file=places_file, date_convention=convention,
+                         cache=_measures(cache_dir))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed,
            "extensions": extensions}
@@ -239,19 +235,3 @@ def _measures(cache_dir):
         return cache_root(cache_dir) / "measures"
     except AdvsimError:  # no platformdirs: measure every time
         return None
-
-
-def _places(places_file, min_population, countries, held, box):
-    """The gazetteer's places (or the user's) within ``box``, in the countries asked for."""
-    from ..data.gazetteer import load_gazetteer
-    from ..errors import AdvsimError
-
-    if not countries:
-        countries = ("RU",) if held == "kursk_held" else ("UA",)
-    got = load_gazetteer(min_population=min_population, countries=tuple(countries),
-                         bbox=box, file=places_file)
-    if not got:
-        raise AdvsimError(f"no place of {places_file or 'the gazetteer'} near the maps' held "
-                          f"territory (lon {box[0]:.2f} to {box[2]:.2f}, lat {box[1]:.2f} to "
-                          f"{box[3]:.2f})", param="places")
-    return got

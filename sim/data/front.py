@@ -241,6 +241,31 @@ def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                        held=held, layer_map=layer_map)
 
 
+def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
+                held: str = ATTACKER_HELD, min_population: int = 5000,
+                countries: Sequence[str] = (), places_file: str | None = None,
+                date_convention: str = "auto", cache: Path | None = None) -> FrontSeries:
+    """Every place of the gazetteer (or of ``places_file``) near the held territory of the
+    first or the last map, measured on every map: what an outlook reads. ``countries``
+    default to those the held layer advances into (UA, or RU for kursk_held)."""
+    from .gazetteer import load_gazetteer
+
+    box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
+                 date_convention=date_convention)
+    if box is None:
+        raise AdvsimError(f"no {held} territory on the first or the last map "
+                          f"({paths[0].name}, {paths[-1].name})", param="held")
+    countries = tuple(countries) or (("RU",) if held == "kursk_held" else ("UA",))
+    places = load_gazetteer(min_population=min_population, countries=countries, bbox=box,
+                            file=places_file)
+    if not places:
+        raise AdvsimError(f"no place of {places_file or 'the gazetteer'} near the maps' held "
+                          f"territory (lon {box[0]:.2f} to {box[2]:.2f}, lat {box[1]:.2f} to "
+                          f"{box[3]:.2f})", param="places")
+    return front_series(paths, places, layer_map=layer_map, held=held,
+                        date_convention=date_convention, cache=cache)
+
+
 # -- the measurement cache -------------------------------------------------------------------------
 
 CACHE_FORMAT = 1

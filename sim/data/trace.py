@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AdvsimError, ParameterTypeError, shown
+from ..errors import AdvsimError, ParameterError, ParameterTypeError, shown
 from ..errors import paths as path_list
 from .snapshots import (
     CONTESTED,
@@ -283,6 +283,46 @@ class Trace:
                   for slug, (name, info) in got.pop("places").items()}
         return cls(places=places, **got)
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        span = (f"{self.snapshots[0]['date']} … {self.snapshots[-1]['date']}"
+                if self.snapshots else "no snapshot")
+        return short("Trace", span, [count(len(self.places), "place"),
+                                     count(len(self.areas), "area"),
+                                     count(len(self.snapshots), "snapshot")])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: each place's distance and each layer's area on the first and the
+        last map."""
+        from ..presentation.notebook import html
+
+        rows = []
+        for p, series in self.places.values():
+            if series:
+                rows.append((p.name, "distance, km", series[0]["date"],
+                             series[0]["distance_km"], series[-1]["date"],
+                             series[-1]["distance_km"]))
+        for name, series in self.areas.items():
+            if series:
+                rows.append((name, "area, km²", series[0]["date"], series[0]["area_km2"],
+                             series[-1]["date"], series[-1]["area_km2"]))
+        return html("Trace", f"of {len(self.snapshots):,} snapshots",
+                    ["place or layer", "measure", "first map", "value", "last map", "value"],
+                    rows)
+
+    def plot(self, output: str | os.PathLike[str] | None = None):
+        """The map chart of the places: a matplotlib Figure, or with ``output`` that file and
+        its path. Needs the geometry that ``trace(..., chart_dates=6)`` keeps."""
+        from ..presentation.charts import figure_or_file, require_matplotlib
+        from ..presentation.charts.map import map_chart
+
+        if not self.charts:
+            raise AdvsimError("chart_dates: this trace kept no map geometry to plot (trace it "
+                              "with chart_dates=6, say)", param="chart_dates")
+        require_matplotlib()
+        return figure_or_file(map_chart(self), output)
+
     def to_dict(self) -> dict:
         """The JSON of ``advsim trace --json``."""
         return {
@@ -327,14 +367,15 @@ def trace(
     bbox: tuple[float, float, float, float] | None = None,
     dates: dict[str, dt.date] | None = None,
     date_convention: str = "auto",
-    chart_dates: Callable[[list[dt.date]], set[dt.date]] | None = None,
+    chart_dates: Callable[[list[dt.date]], set[dt.date]] | int | None = None,
     chart_km: float | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> Trace:
     """Measure every snapshot in ``inputs`` (files or folders) for each place and layer.
 
     ``clip`` (a lon/lat polygon) and ``bbox`` restrict the layer areas. With ``chart_dates``
-    (a function of the sorted map dates giving the dates to keep), the attacker-held territory
+    (a function of the sorted map dates giving the dates to keep, or a number of dates evenly
+    spaced through them: ``Trace.plot`` draws them), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
     What is resolved without an error (a folder's entries that are not files) is said once
     through ``on_note`` (default: a warning).
@@ -347,6 +388,15 @@ def trace(
             f"places: expected a list of Places (sim.data.towns.resolve_place('Pokrovsk') "
             f"finds one by name; got {shown(places)})", param="places")
     _check_radius(radius_km)
+    pick = chart_dates if callable(chart_dates) or chart_dates is None else None
+    if isinstance(chart_dates, int) and not isinstance(chart_dates, bool):
+        if chart_dates < 1:
+            raise ParameterError(f"chart_dates: expected a number of dates from 1 (got "
+                                 f"{chart_dates})", param="chart_dates")
+        pick = evenly_spaced(chart_dates)
+    elif pick is None and chart_dates is not None:
+        raise ParameterTypeError(f"chart_dates: expected a number of dates or a function of "
+                                 f"the map dates (got {shown(chart_dates)})", param="chart_dates")
     if contested not in CONTESTED:
         raise ValueError(f"contested must be one of {CONTESTED} (got {contested!r})")
     layer_map = layer_map or load_layer_map()
@@ -421,8 +471,8 @@ def trace(
     out.places = {p.slug: (p, [place_rows[p.slug][i] for i in order]) for p in places}
     out.areas = {a: [area_rows[a][i] for i in order] for a in areas}
 
-    if chart_dates is not None and places:
-        wanted = chart_dates(sorted(by_date))
+    if pick is not None and places:
+        wanted = pick(sorted(by_date))
         km = chart_km or radius_km
         out.charts = {p.slug: [] for p in places}
         for day in sorted(wanted):

@@ -151,6 +151,34 @@ class ReferenceClass:
     def towns(self) -> tuple[str, ...]:
         return tuple(a.town for a in self.approaches)
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("ReferenceClass", f"until {self.until}",
+                     [f"{count(len(self.approaches), 'approach', 'approaches')} within "
+                      f"{self.within_km:g} km", f"{sum(a.fell for a in self.approaches):,} fell"])
+
+    def _repr_html_(self, top: int = 30) -> str:
+        """A notebook's view: each approach, when it began, and its fall or last map."""
+        from ..presentation.notebook import html
+
+        rows = [(a.town, a.entered.isoformat(), f"{a.remaining_km[a.start]:.1f}",
+                 f"{a.fall_date}" if a.fell else f"standing on {a.last}")
+                for a in self.approaches[:top]]
+        return html(f"Reference class until {self.until}",
+                    f"{len(self.approaches)} approaches within {self.within_km:g} km · "
+                    f"{self.file}", ["town", "within range from", "km then", "fell"], rows,
+                    more=len(self.approaches) - top)
+
+    def plot(self, output: str | os.PathLike[str] | None = None):
+        """The approach chart: a matplotlib Figure, or with ``output`` that file and its
+        path."""
+        from ..presentation.charts import figure_or_file, require_matplotlib
+        from ..presentation.charts.reference import approach_chart
+
+        require_matplotlib()
+        return figure_or_file(approach_chart(self), output)
+
     def without(self, town: str) -> ReferenceClass:
         return replace(self, approaches=tuple(a for a in self.approaches if a.town != town))
 

@@ -132,6 +132,35 @@ class Backtest:
     def origin(self) -> dt.date:
         return self.scenario.start
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("Backtest", self.scenario.name,
+                     [f"from {self.origin}", count(len(self.sectors), "sector"),
+                      count(sum(len(b.days) for b in self.sectors.values()), "scored date"),
+                      count(self.result.replications, "replication")])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: each sector's scores against what was observed."""
+        from ..presentation.notebook import html
+
+        return html(self.scenario.name, f"backtest from {self.origin} against "
+                    f"{self.observed_file} · {self.result.replications:,} replications",
+                    ["sector", "unit", "scored dates", "CRPS", "cover 50%", "cover 90%",
+                     "skill/trailing"],
+                    [(name, b.unit, len(b.days), b.scores.get("crps"),
+                      b.scores.get("coverage_50"), b.scores.get("coverage_90"),
+                      b.summary()["crps_skill"]) for name, b in self.sectors.items()])
+
+    def plot(self, output: str | os.PathLike[str] | None = None):
+        """The backtest chart (observations over the model's fan): a matplotlib Figure, or
+        with ``output`` that file and its path."""
+        from ..presentation.charts import figure_or_file, require_matplotlib
+        from ..presentation.charts.backtest import backtest_chart
+
+        require_matplotlib()
+        return figure_or_file(backtest_chart(self), output)
+
     def summary(self) -> dict:
         """The JSON of ``advsim backtest --json``."""
         from ..presentation.text_forecasts import BASELINE_WORDS, note_text

@@ -327,6 +327,27 @@ class Forward:
     last_map: dt.date
     extensions: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("Forward", f"evaluation to {self.last_map}",
+                     [f"{count(len(self.cases), 'projection')} of "
+                      f"{count(len({c.place for c in self.cases}), 'place')}",
+                      f"from {count(len(self.origins), 'origin')}",
+                      f"{sum(c.fell for c in self.cases):,} fell"])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the pooled scores of every forecaster."""
+        from ..presentation.notebook import html
+
+        pooled = self.table()["pooled"]
+        return html(f"Forward evaluation to {self.last_map}",
+                    f"{len(self.cases):,} projections from {len(self.origins)} origins, "
+                    f"each fitted on the maps up to its origin only",
+                    ["forecast", "cover 50%", "cover 90%", "mean PIT", "CRPS d"],
+                    [(name, s["coverage_50"], s["coverage_90"], s["mean_pit"], s["crps_days"])
+                     for name, s in pooled.items()])
+
     def table(self) -> dict:
         """Pooled and by-band scores of every forecaster, with CRPS skill against each
         baseline (1 − CRPS / the baseline's CRPS)."""

@@ -58,6 +58,26 @@ class OriginsBacktest:
     def cases(self) -> list[SectorBacktest]:
         return [b for bt in self.origins for b in bt.sectors.values()]
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("OriginsBacktest", self.scenario.name,
+                     [count(len(self.origins), "origin"), count(len(self.cases()), "case"),
+                      count(self.replications, "replication"), f"seed {self.seed}"])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the pooled scores of the model and of each baseline."""
+        from ..presentation.notebook import html
+
+        p = self.pooled()
+        rows = [("model", p.get("crps"), p.get("coverage_50"), p.get("coverage_90"),
+                 p.get("brier"))]
+        rows += [(name, b.get("crps"), b.get("coverage_50"), b.get("coverage_90"),
+                  b.get("brier")) for name, b in p.get("baselines", {}).items()]
+        return html(self.scenario.name, f"backtest from {len(self.origins)} origins against "
+                    f"{self.observed_file} · {p.get('n_obs', 0):,} scored dates",
+                    ["forecast", "CRPS", "cover 50%", "cover 90%", "Brier"], rows)
+
     def pooled(self) -> dict:
         """Scores pooled over every origin, sector and scored date."""
         return pool(self.cases())

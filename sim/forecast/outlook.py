@@ -25,6 +25,7 @@ has no memory of how long a regime has lasted): the days in regime are printed, 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -124,6 +125,40 @@ def extensions_of(names) -> frozenset[str]:
         raise OutlookError(f"unknown model extension {unknown[0]!r} (known: "
                            f"{', '.join(sorted(EXTENSIONS))})", param="extensions")
     return got
+
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("Outlook", f"of {self.map_date}",
+                     [f"{count(len(self.places), 'place')} within {self.radius_km:g} km",
+                      f"{self.replications:,} replications a place over "
+                      f"{self.horizon_days} days", f"seed {self.seed}"])
+
+    def _repr_html_(self, top: int = 10) -> str:
+        """A notebook's view: the ``top`` places by risk, with P(fallen) and the median date."""
+        from ..presentation.notebook import html
+
+        rows = []
+        for p in self.places[:top]:
+            s, mid = p.standing, p.quantile_days(0.5)
+            rows.append((s.place.name, f"{s.distance_km:.1f}", f"{s.regime} ({s.regime_days} d)",
+                         f"{p.p_within(90):.2f}", f"{p.p_within(365):.2f}",
+                         (self.map_date + dt.timedelta(days=int(mid))).isoformat()
+                         if np.isfinite(mid) else f"> {self.horizon_days} d"))
+        return html(f"Outlook of {self.map_date}",
+                    f"{len(self.places)} places within {self.radius_km:g} km of the held "
+                    f"territory, by risk · {self.replications:,} replications a place",
+                    ["place", "km", "regime", "P(90 d)", "P(365 d)", "P50 date"], rows,
+                    more=len(self.places) - top)
+
+    def plot(self, output: str | os.PathLike[str] | None = None):
+        """The outlook's map: a matplotlib Figure, or with ``output`` that file and its
+        path."""
+        from ..presentation.charts import figure_or_file, require_matplotlib
+        from ..presentation.charts.outlook import outlook_figure
+
+        require_matplotlib()
+        return figure_or_file(outlook_figure(self), output)
 
 
 # -- where a place stands -------------------------------------------------------------------------
@@ -293,6 +328,33 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                    seed=seed, files=tuple(str(f) for f in known.files), held=series.held,
                    layer_map=series.layer_map, scenarios=scenarios,
                    extensions=tuple(sorted(extensions)))
+
+
+def outlook_of_maps(inputs: Sequence[str | os.PathLike[str]], day: dt.date | None = None, *,
+                    radius_km: float = RADIUS_KM, horizon_days: int = HORIZON_DAYS,
+                    replications: int = REPLICATIONS, seed: int = 1,
+                    min_population: int = 5000, countries: Sequence[str] = (),
+                    held: str = "attacker_held", places_file: str | None = None,
+                    layers_file: str | None = None, date_convention: str = "auto",
+                    cache: str | os.PathLike[str] | None = None, jobs: int | None = 1) -> Outlook:
+    """``advsim outlook`` in one call: the outlook on ``day`` (default: the last map) of every
+    gazetteer place of ``min_population`` or more within ``radius_km`` of the held territory
+    of the map snapshots ``inputs`` (files or folders). ``cache`` (a folder) keeps each map's
+    measurements for the next call; without it every map is measured."""
+    from pathlib import Path
+
+    from ..data.front import series_near
+    from ..data.snapshots import load_layer_map, snapshot_paths
+
+    layer_map = load_layer_map(layers_file)
+    if held != "attacker_held":
+        layer_map.layer(held)  # an unknown layer is one line, before anything is read
+    series = series_near(snapshot_paths(inputs), radius_km=radius_km, layer_map=layer_map,
+                         held=held, min_population=min_population, countries=countries,
+                         places_file=places_file, date_convention=date_convention,
+                         cache=None if cache is None else Path(cache))
+    return outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
+                   replications=replications, seed=seed, jobs=jobs)
 
 
 # -- as tables ------------------------------------------------------------------------------------

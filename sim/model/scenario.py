@@ -426,6 +426,21 @@ class Scenario:
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
     description: str = ""
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
+        return short("Scenario", self.name, [count(len(self.sectors), "sector"),
+                                            f"from {self.start} over {self.horizon_days} days"])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: what each sector is, in words."""
+        from ..presentation.notebook import html
+        from ..presentation.words import headline
+
+        return html(self.name, f"from {self.start} over {self.horizon_days} days",
+                    ["sector", "what", "milestones"],
+                    [(s.name, headline(s), len(s.milestones)) for s in self.sectors])
+
     def date_of(self, day: float) -> dt.date:
         """The calendar date on which a (fractional) scenario day falls."""
         return self.start + dt.timedelta(days=int(day // 1))

@@ -244,29 +244,50 @@ class Result:
         return self.scenario.date_of(day)
 
     def __repr__(self) -> str:
-        where = f", source={self.source!r}" if self.source else ""
-        return (f"Result(scenario={self.scenario.name!r}, replications={self.replications}, "
-                f"seed={self.seed}, sectors={list(self.sectors)}{where})")
+        from ..presentation.notebook import count, short
+
+        return short("Result", self.name, [count(len(self.sectors), "sector"),
+                                           count(self.replications, "replication"),
+                                           f"seed {self.seed}"])
 
     def _repr_html_(self) -> str:
         """A notebook's view: per sector, P(objective) and the P10, P50 and P90 of the day it
         falls, as dates."""
-        from html import escape as esc
+        from ..presentation.notebook import html
 
         sc = self.scenario
         rows = []
         for name, so in self.sectors.items():
             days = censored_percentiles(so.objective_day, (10, 50, 90))
             dates = [sc.date_of(d).isoformat() if d is not None else "> horizon" for d in days]
-            rows.append(f"<tr><td>{esc(name)}</td><td>{esc(so.objective)}</td>"
-                        f"<td>{so.reached.mean():.3f}</td>"
-                        + "".join(f"<td>{d}</td>" for d in dates) + "</tr>")
-        source = f" · {esc(self.source)}" if self.source else ""
-        return (f"<div><b>{esc(sc.name)}</b>: {self.replications:,} replications · seed "
-                f"{self.seed} · from {sc.start} over {sc.horizon_days} days{source}"
-                "<table><tr><th>sector</th><th>objective</th><th>P(reached)</th>"
-                "<th>P10 date</th><th>P50 date</th><th>P90 date</th></tr>"
-                + "".join(rows) + "</table></div>")
+            rows.append([name, so.objective, f"{so.reached.mean():.3f}", *dates])
+        source = f" · {self.source}" if self.source else ""
+        return html(sc.name, f"{self.replications:,} replications · seed {self.seed} · from "
+                    f"{sc.start} over {sc.horizon_days} days{source}",
+                    ["sector", "objective", "P(reached)", "P10 date", "P50 date", "P90 date"],
+                    rows)
+
+    def plot(self, kind: str = "fan", output: str | os.PathLike[str] | None = None, *,
+             labels: list[str] | None = None, sectors: list[str] | None = None,
+             bin_days: int = 7, observed=None):
+        """This run's chart of ``kind`` (fan, cdf, hist, milestones, forces): a matplotlib
+        Figure, or with ``output`` that file and its path (the keywords as ``sim.plot``'s)."""
+        from ..presentation.charts.base import (
+            check_kind,
+            check_output,
+            figure_or_file,
+            require_matplotlib,
+        )
+        from ..presentation.charts.runs import RUN_KINDS, draw
+
+        check_kind(kind, RUN_KINDS)
+        if output is not None:
+            check_output(output)
+        require_matplotlib()
+        fig = draw([self], kind, labels=list(labels) if labels else None,
+                   sectors=list(sectors) if sectors else None, bin_days=bin_days,
+                   observed=observed)
+        return figure_or_file(fig, output)
 
     def table(self, name: str | None = None) -> dict[str, np.ndarray]:
         """A table as columns (``pandas.DataFrame(result.table("outcomes"))``, say).

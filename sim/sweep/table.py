@@ -64,10 +64,13 @@ class SweepResult:
         return _read_sweep(folder)
 
     def __repr__(self) -> str:
+        from ..presentation.notebook import count, short
+
         sw = self.plan.sweep
-        return (f"SweepResult({sw.name!r}: {len(self.plan.points)} points ({sw.method}) of "
-                f"{sw.replications:,} replications, parameters "
-                f"{', '.join(p.path for p in sw.parameters)}; {self.path})")
+        return short("SweepResult", sw.name,
+                     [f"{count(len(self.plan.points), 'point')} ({sw.method})",
+                      f"{sw.replications:,} replications each",
+                      count(len(sw.parameters), "parameter")])
 
     def _repr_html_(self) -> str:
         """A notebook's view: the sweep, and the parameters ranked for each headline metric."""

@@ -1,18 +1,20 @@
 """Every chart advsim draws, as matplotlib figures: of runs (fan, cdf, hist, milestones,
-forces), of a sweep (tornado, swing) and of a backtest. ``plot`` draws one into a file."""
+forces), of a sweep (tornado, swing) and of a backtest. ``plot`` draws one: a Figure, or a file."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, cast, overload
 
 from ...errors import AdvsimError, instance
-from .base import check_output, require_matplotlib, save
+from .base import check_kind, check_output, figure_or_file, require_matplotlib, save
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    from matplotlib.figure import Figure
 
     from ...running.outcomes import Result
     from .tornado import SweepLike
@@ -22,26 +24,34 @@ if TYPE_CHECKING:
 KINDS = ("fan", "cdf", "hist", "milestones", "forces", "tornado", "swing")
 SWEEP_KINDS = ("tornado", "swing")  # charts of a sweep folder, not of runs
 
-__all__ = ["KINDS", "check_output", "plot", "require_matplotlib", "save"]
+__all__ = ["KINDS", "check_output", "figure_or_file", "plot", "require_matplotlib", "save"]
 
 
+@overload
+def plot(runs: RunLike | Sequence[RunLike], *, kind: str = ..., output: None = ...,
+         labels: Sequence[str] | None = ..., sectors: Sequence[str] | None = ...,
+         metrics: Sequence[str] | None = ..., bin_days: int = ..., observed=...) -> Figure: ...
+@overload
+def plot(runs: RunLike | Sequence[RunLike], *, kind: str = ..., output: str | os.PathLike[str],
+         labels: Sequence[str] | None = ..., sectors: Sequence[str] | None = ...,
+         metrics: Sequence[str] | None = ..., bin_days: int = ..., observed=...) -> Path: ...
 def plot(
     runs: RunLike | Sequence[RunLike], *, kind: str = "fan",
-    output: str | os.PathLike[str], labels: Sequence[str] | None = None,
+    output: str | os.PathLike[str] | None = None, labels: Sequence[str] | None = None,
     sectors: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
     bin_days: int = 7, observed=None,
-) -> Path:
-    """Draw a chart of ``kind`` and write it to ``output`` (.png, .svg or .pdf).
+) -> Figure | Path:
+    """Draw a chart of ``kind``: the matplotlib Figure (a notebook shows it), or, given
+    ``output`` (.png, .svg or .pdf), that file written whole and its path.
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``), one or several; for
     ``tornado`` and ``swing``, one sweep (``SweepResult``, or a folder holding a table made
     by hand). ``observed`` (an ObservedSeries, or a dict
     of them by sector) draws observed history on the fan chart, left of the run's day 0.
     """
-    if kind not in KINDS:
-        raise AdvsimError(f"kind: {kind!r} is not a chart kind (expected "
-                          f"{', '.join(KINDS[:-1])} or {KINDS[-1]})", param="kind")
-    check_output(output)
+    check_kind(kind, KINDS)
+    if output is not None:
+        check_output(output)
     items = [runs] if isinstance(runs, (str, os.PathLike)) or not isinstance(
         runs, Sequence) else list(runs)
     if not items:
@@ -58,23 +68,15 @@ def plot(
         fig = draw(cast("SweepLike", items[0]), metrics=list(metrics) if metrics else None)
     else:
         from ...running.outcomes import Result
-        from . import runs as charts
+        from .runs import draw as draw_runs
 
         loaded = [instance(r, Result, "runs", "Results (sim.simulate, sim.Result.from_folder) "
                            "or results folders")
                   if not isinstance(r, (str, os.PathLike)) else Result.from_folder(r)
                   for r in items]
-        if kind == "fan":
-            fig = charts.fan_chart(loaded, labels=labels, sectors=sectors, observed=observed)
-        elif kind == "forces":
-            fig = charts.forces_chart(loaded, labels=labels, sectors=sectors)
-        elif kind == "cdf":
-            fig = charts.cdf_chart(loaded, labels=labels, sectors=sectors)
-        elif kind == "hist":
-            fig = charts.hist_chart(loaded, labels=labels, sectors=sectors, bin_days=bin_days)
-        else:
-            fig = charts.milestones_chart(loaded, labels=labels, sectors=sectors)
-    return save(fig, output)
+        fig = draw_runs(loaded, kind, labels=labels, sectors=sectors, bin_days=bin_days,
+                        observed=observed)
+    return figure_or_file(fig, output)
 
 
 def __getattr__(name: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,20 @@ def save(fig: Figure, path: str | os.PathLike[str], *, flag: str | None = None,
     with outputs.output_file(path, flag=flag, keep=keep) as f:
         fig.savefig(f, format=image_format(path), dpi=150)
     return p
+
+
+def check_kind(kind: str, kinds: Sequence[str]) -> None:
+    """Refuse a chart kind not among ``kinds``, naming them."""
+    if kind not in kinds:
+        raise AdvsimError(f"kind: {kind!r} is not a chart kind (expected "
+                          f"{', '.join(kinds[:-1])} or {kinds[-1]})", param="kind")
+
+
+def figure_or_file(fig: Figure, output: str | os.PathLike[str] | None, *,
+                   flag: str | None = None) -> Figure | Path:
+    """What a chart function gives back: the Figure itself without ``output`` (a notebook
+    shows it), else the file written whole (``save``) and its path."""
+    return fig if output is None else save(fig, output, flag=flag)
 
 
 # -- shared pieces -------------------------------------------------------------------------------

@@ -366,3 +366,20 @@ def _thousands():
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+RUN_KINDS = ("fan", "cdf", "hist", "milestones", "forces")  # charts of runs
+
+
+def draw(runs: list[Result], kind: str, *, labels: list[str] | None = None,
+         sectors: list[str] | None = None, bin_days: int = 7, observed=None) -> Figure:
+    """The chart of ``kind`` (one of ``RUN_KINDS``) of ``runs``."""
+    if kind == "fan":
+        return fan_chart(runs, labels=labels, sectors=sectors, observed=observed)
+    if kind == "forces":
+        return forces_chart(runs, labels=labels, sectors=sectors)
+    if kind == "cdf":
+        return cdf_chart(runs, labels=labels, sectors=sectors)
+    if kind == "hist":
+        return hist_chart(runs, labels=labels, sectors=sectors, bin_days=bin_days)
+    return milestones_chart(runs, labels=labels, sectors=sectors)
