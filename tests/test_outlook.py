@@ -514,3 +514,11 @@ def test_namesakes_are_told_apart_in_the_table_by_region_then_position():
     assert got == {"a": "Lazurnyi (Donetsk Oblast, 48.10°N 37.50°E)",
                    "b": "Lazurnyi (Donetsk Oblast, 47.90°N 37.20°E)",
                    "c": "Lazurnyi (Kherson Oblast)", "other": "Other"}
+
+
+def test_an_outlook_shows_itself_in_one_line_and_as_an_escaped_table(world):
+    o = O.outlook(series_of(world), replications=100, horizon_days=365)
+    assert repr(o) == (f"<Outlook of {o.map_date}: {len(o.places)} places within 30 km, "
+                       f"100 replications a place over 365 days, seed 1>")
+    html = o._repr_html_()
+    assert html.count("<tr>") == min(len(o.places), 10) + 1 and "Near" in html

@@ -103,29 +103,6 @@ class Outlook:
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
     extensions: tuple[str, ...] = ()  # of the advance model (EXTENSIONS)
 
-
-# -- the model's extensions ------------------------------------------------------------------------
-
-TIME_IN_REGIME = "time-in-regime"
-EXTENSIONS = {
-    TIME_IN_REGIME: "each place's regime starts part-way through: its first sojourn is what is "
-                    "left of the regime's law beyond the days the place has spent in it",
-}
-# What forward evaluation kept (docs/outlook.md, the ablation): the outlook's default.
-KEPT: frozenset[str] = frozenset()
-
-
-def extensions_of(names) -> frozenset[str]:
-    """The extensions named (``None``: the kept ones), each checked."""
-    if names is None:
-        return KEPT
-    got = frozenset(names)
-    unknown = sorted(got - set(EXTENSIONS))
-    if unknown:
-        raise OutlookError(f"unknown model extension {unknown[0]!r} (known: "
-                           f"{', '.join(sorted(EXTENSIONS))})", param="extensions")
-    return got
-
     def __repr__(self) -> str:
         from ..presentation.notebook import count, short
 
@@ -159,6 +136,29 @@ def extensions_of(names) -> frozenset[str]:
 
         require_matplotlib()
         return figure_or_file(outlook_figure(self), output)
+
+
+# -- the model's extensions ------------------------------------------------------------------------
+
+TIME_IN_REGIME = "time-in-regime"
+EXTENSIONS = {
+    TIME_IN_REGIME: "each place's regime starts part-way through: its first sojourn is what is "
+                    "left of the regime's law beyond the days the place has spent in it",
+}
+# What forward evaluation kept (docs/outlook.md, the ablation): the outlook's default.
+KEPT: frozenset[str] = frozenset()
+
+
+def extensions_of(names) -> frozenset[str]:
+    """The extensions named (``None``: the kept ones), each checked."""
+    if names is None:
+        return KEPT
+    got = frozenset(names)
+    unknown = sorted(got - set(EXTENSIONS))
+    if unknown:
+        raise OutlookError(f"unknown model extension {unknown[0]!r} (known: "
+                           f"{', '.join(sorted(EXTENSIONS))})", param="extensions")
+    return got
 
 
 # -- where a place stands -------------------------------------------------------------------------
