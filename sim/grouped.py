@@ -120,7 +120,7 @@ class _Group:
             names = [r.name for r in adv.regimes.states]
             self.reg_factor = np.array([r.factor for r in adv.regimes.states],
                                        dtype=np.float32)
-            retreat = min(retreat, *self.reg_factor.tolist())
+            retreat = min(retreat, *(r.factor for r in adv.regimes.states))
             p = np.zeros((len(names), len(names)))
             for i, r in enumerate(adv.regimes.states):
                 for target, prob in r.next:
@@ -129,8 +129,8 @@ class _Group:
             self.reg_cum[:, -1] = 1.0
             self.sojourn_draws, self.switch_draws = [], []
             regime, until = [], []
-            for m, r in zip(self.members, self.rngs):  # as each sector's engine draws them
-                rng = r[REGIME]
+            for m, streams in zip(self.members, self.rngs):  # as each sector's engine draws
+                rng = streams[REGIME]
                 soj = [_Buffered(st.sojourn_days, rng) for st in adv.regimes.states]
                 self.sojourn_draws.append(soj)
                 self.switch_draws.append(_Buffered(Uniform(low=0.0, high=1.0), rng))
@@ -177,7 +177,7 @@ class _Group:
             return
         counts = np.bincount(self.mid, minlength=len(self.members))
         ends = np.cumsum(counts)
-        parts = []
+        parts: list[np.ndarray] = []
         for g in np.flatnonzero(counts).tolist():
             k, sl = int(counts[g]), slice(int(ends[g] - counts[g]), int(ends[g]))
             mult = None
@@ -188,6 +188,7 @@ class _Group:
                     self.regime[sl], self.regime_until[sl], self.reg_cum,
                     self.switch_draws[g], self.sojourn_draws[g], b0, b1)]
                 mult = f if mult is None else np.multiply(mult, f, out=mult)
+            assert mult is not None  # noise, regimes or both
             parts.append(mult)
         self.mult = np.concatenate(parts, axis=1)
         self.b0 = b0
