@@ -16,7 +16,9 @@ from .executors import Executor, default_jobs, open_executor
 from .outcomes import Result, SectorOutcomes
 
 MAX_REPLICATIONS = 10**9  # as a scenario file's replications
-GROUP_REPLICATIONS = 50_000  # the most replications of a task of grouped sectors
+# The most replications of a task of grouped sectors: the engine's chunk, whose arrays stay in
+# cache. Runs of a chunk or more are not grouped (their days are already full).
+GROUP_REPLICATIONS = CHUNK_SIZE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,11 +128,13 @@ def simulate_batch(
     run's per-day histograms at a time, not all of them. ``bands=False``: no per-day
     histograms at all (see :func:`sim.engine.simulate_chunk`), the same numbers; and the
     sectors that share one model and that the advance alone moves (the approaches of fits,
-    evaluations and outlooks) run as members of groups (:mod:`sim.grouped`), up to
-    GROUP_REPLICATIONS replications a task: the same numbers again, sector by sector."""
+    evaluations and outlooks) of runs smaller than a chunk run as members of groups
+    (:mod:`sim.grouped`), up to GROUP_REPLICATIONS replications a task: the same numbers
+    again, sector by sector."""
     runs = list(runs)
     results: list[Any] = [None] * len(runs)
-    grouped = [not bands and groupable(r.scenario) for r in runs]
+    grouped = [not bands and r.replications < chunk_size and groupable(r.scenario)
+               for r in runs]
     chunked = [r for r, g in zip(runs, grouped) if not g]
     where_chunked = [i for i, g in enumerate(grouped) if not g]
     n_chunked = sum(len(chunks(r.replications, chunk_size)) for r in chunked)
@@ -141,7 +145,7 @@ def simulate_batch(
     # Tasks of whole chunks' sectors as a first guess of the workers (the numbers depend on
     # neither): enough tasks to keep them busy, few enough that each fills its days.
     est = max(1, jobs or default_jobs()) if isinstance(executor, str) else executor.workers
-    size = min(GROUP_REPLICATIONS, max(chunk_size, -(-grouped_reps // (2 * est))))
+    size = min(GROUP_REPLICATIONS, max(1_000, -(-grouped_reps // (2 * est))))
     packs = pack_members(runs, members, size)
     total = n_chunked + len(packs)
 
