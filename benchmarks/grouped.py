@@ -5,7 +5,7 @@
     python benchmarks/grouped.py --quick                # tiny sizes: checks that it runs
 
 In-process, one worker: 300 approaches of 400 replications (a fit's or an evaluation's shape)
-and 60 places of 10,000 (an outlook's), each run through the grouped path
+and 60 places of 1,000 (a forward evaluation's), each run through the grouped path
 (``simulate_batch(..., bands=False)``) and as the engine runs them one sector at a time
 (``simulate_chunk`` per sector: the baseline, in the same process); the numbers are checked
 identical. Then ``advsim reference fit`` and ``advsim reference evaluate --versus
@@ -122,7 +122,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    shapes = [(20, 100), (6, 1_000)] if args.quick else [(300, 400), (60, 10_000)]
+    shapes = [(20, 100), (6, 1_000)] if args.quick else [(300, 400), (60, 1_000)]
     for origins, reps in shapes:
         load = os.getloadavg()[0]
         grouped, each = in_process(origins, reps)
