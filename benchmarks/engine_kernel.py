@@ -4,6 +4,7 @@
     python benchmarks/engine_kernel.py --baseline main      # also the engine of another commit
     python benchmarks/engine_kernel.py --quick              # tiny sizes: checks that it runs
     python benchmarks/engine_kernel.py --profile            # cProfile of the engine, Pokrovsk
+    python benchmarks/engine_kernel.py --cli --baseline main  # advsim run / in-process only
 
 One sector (Pokrovsk of scenarios/kurakhove.yaml) and the whole file, in-process, one worker.
 Every measurement runs in a fresh subprocess, engine and kernel interleaved round by round, with
@@ -67,17 +68,33 @@ def measure(kind: str, n: int, seed: int, sector: str | None,
     return {**json.loads(out.splitlines()[-1]), "load": load}
 
 
-def cli(n: int) -> float:
+def cli(n: int, src: Path | None = None) -> float:
+    """Seconds of ``advsim run`` of the whole file (of the ``sim`` at ``src`` if given)."""
     scratch = tempfile.mkdtemp(prefix="advsim-bench-")
     exe = Path(sys.executable).with_name("advsim")
+    env = {**os.environ, **({"PYTHONPATH": str(src)} if src is not None else {})}
     try:
         t0 = time.perf_counter()
         subprocess.run([str(exe), "run", str(SCENARIO), "-n", str(n), "-j", "1", "-q",
                         "--out", f"{scratch}/out"], check=True, stdout=subprocess.DEVNULL,
-                       cwd=ROOT)
+                       cwd=ROOT, env=env)
         return time.perf_counter() - t0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def cli_rounds(n: int, rounds: int, baseline: Path | None) -> None:
+    """``advsim run`` against the in-process run with bands, interleaved, this tree and the
+    baseline's: what the command adds (start-up, writing the folder)."""
+    trees = {"this tree": None, **({"baseline": baseline} if baseline else {})}
+    for r in range(rounds):
+        for label, src in trees.items():
+            load = os.getloadavg()[0]
+            kind = "baseline" if src is not None else "engine+bands"
+            t_in = measure(kind, n, 1 + r, None, src)["wall_s"]
+            t_cli = cli(n, src)
+            print(f"round {r}  {label:<10}  in-process {t_in:6.2f} s  advsim run {t_cli:6.2f} s"
+                  f"  ({t_cli / t_in:.2f}x, load {load:.1f})", flush=True)
 
 
 def export(ref: str) -> Path:
@@ -112,6 +129,8 @@ def main() -> None:
     ap.add_argument("--baseline", help="a git commit whose engine to measure as well")
     ap.add_argument("--profile", action="store_true", help="cProfile the engine, Pokrovsk")
     ap.add_argument("--out", help="JSON output file")
+    ap.add_argument("--cli", action="store_true",
+                    help="only advsim run against the in-process run (and the baseline's)")
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -123,6 +142,13 @@ def main() -> None:
         profile(n)
         return
     baseline = export(args.baseline) if args.baseline else None
+    if args.cli:
+        try:
+            cli_rounds(n, 1 if args.quick else args.rounds, baseline)
+        finally:
+            if baseline:
+                shutil.rmtree(baseline, ignore_errors=True)
+        return
     kinds = ["kernel", "engine", "engine+bands"] + (["baseline"] if baseline else [])
     rows = []
     try:

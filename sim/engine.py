@@ -282,13 +282,7 @@ class _SectorState:
         self.next_u[idx] = np.minimum(nxt, self.u_objective)
 
     def _sojourn(self, regime: np.ndarray, since: np.ndarray) -> np.ndarray:
-        until = since.copy()
-        for i, draws in enumerate(self.sojourn_draws):
-            sel = regime == i
-            k = int(sel.sum())
-            if k:
-                until[sel] += draws.take(k)
-        return until
+        return sojourn_ends(self.sojourn_draws, regime, since)
 
     def own_ratio(self, side: str) -> np.ndarray:
         """Effective strength of ``side`` over the other side's, per replication."""
@@ -319,28 +313,9 @@ class _SectorState:
         self.mult, self.b0 = mult, b0
 
     def _regime_days(self, b0: int, b1: int) -> np.ndarray:
-        """The regime of each active replication on each day of [b0, b1), (days, active): its
-        switches drawn as events until the next falls past the block, then expanded (a regime
-        entered at time τ rules from day ⌈τ⌉, as a switch is due once its time has come)."""
-        k = self.active
-        stage = np.zeros((b1 - b0, k), dtype=np.int32)  # the latest switch in effect, per day
-        states = [self.regime.copy()]
-        due = np.flatnonzero(self.regime_until <= b1 - 1)
-        while due.size:
-            draw = self.switch_draws.take(due.size)
-            new = (draw[:, None] < self.reg_cum[self.regime[due]]).argmax(axis=1)
-            row = np.maximum(np.ceil(self.regime_until[due]).astype(np.int64) - b0, 0)
-            stage[row, due] = len(states)
-            after = states[-1].copy()
-            after[due] = new
-            states.append(after)
-            self.regime[due] = new
-            self.regime_until[due] = self._sojourn(new, self.regime_until[due])
-            due = due[self.regime_until[due] <= b1 - 1]
-        if len(states) == 1:
-            return np.broadcast_to(states[0], (b1 - b0, k))
-        np.maximum.accumulate(stage, axis=0, out=stage)
-        return np.stack(states)[stage, np.arange(k)]
+        """The regime of each active replication on each day of [b0, b1), (days, active)."""
+        return regime_days(self.regime, self.regime_until, self.reg_cum, self.switch_draws,
+                           self.sojourn_draws, b0, b1)
 
     def _supply(self, b0: int, b1: int) -> np.ndarray | None:
         """exp(log supply) on days [b0, b1): the strikes' rises and falls scattered into a dense
@@ -811,16 +786,61 @@ class _ChunkRun:
         return {st.s.name: st.outcomes() for st in self.sectors}
 
 
+
+def sojourn_ends(draws: list[_Buffered], regime: np.ndarray, since: np.ndarray) -> np.ndarray:
+    """When each replication's sojourn in ``regime`` (entered at ``since``) ends: the draws of
+    each regime taken in regime order."""
+    until = since.copy()
+    for i, d in enumerate(draws):
+        sel = regime == i
+        k = int(sel.sum())
+        if k:
+            until[sel] += d.take(k)
+    return until
+
+
+def regime_days(regime: np.ndarray, until: np.ndarray, reg_cum: np.ndarray,
+                switch_draws: _Buffered, sojourn_draws: list[_Buffered],
+                b0: int, b1: int) -> np.ndarray:
+    """The regime of each replication on each day of [b0, b1), (days, replications): its
+    switches drawn as events until the next falls past the block, then expanded (a regime
+    entered at time τ rules from day ⌈τ⌉, as a switch is due once its time has come).
+    ``regime`` and ``until`` are updated in place to the block's end."""
+    k = regime.size
+    stage = np.zeros((b1 - b0, k), dtype=np.int32)  # the latest switch in effect, per day
+    states = [regime.copy()]
+    due = np.flatnonzero(until <= b1 - 1)
+    while due.size:
+        draw = switch_draws.take(due.size)
+        new = (draw[:, None] < reg_cum[regime[due]]).argmax(axis=1)
+        row = np.maximum(np.ceil(until[due]).astype(np.int64) - b0, 0)
+        stage[row, due] = len(states)
+        after = states[-1].copy()
+        after[due] = new
+        states.append(after)
+        regime[due] = new
+        until[due] = sojourn_ends(sojourn_draws, new, until[due])
+        due = due[until[due] <= b1 - 1]
+    if len(states) == 1:
+        return np.broadcast_to(states[0], (b1 - b0, k))
+    np.maximum.accumulate(stage, axis=0, out=stage)
+    return np.stack(states)[stage, np.arange(k)]
+
 def block_starts(sc: Scenario) -> list[int]:
     """The first days of the blocks of days drawn at once: doubling in length from
     FIRST_BLOCK_DAYS to LAST_BLOCK_DAYS, and cut where a strike campaign starts."""
+    return day_blocks(sc.horizon_days, {k.start_day for s in sc.sectors for k in s.strikes})
+
+
+def day_blocks(horizon_days: int, cuts: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """The first days of the blocks of a horizon: doubling in length from FIRST_BLOCK_DAYS to
+    LAST_BLOCK_DAYS, and cut at each day of ``cuts`` within the horizon."""
     starts, day, size = {0}, 0, FIRST_BLOCK_DAYS
-    while day < sc.horizon_days:
+    while day < horizon_days:
         starts.add(day)
         day += size
         size = min(2 * size, LAST_BLOCK_DAYS)
-    starts |= {k.start_day for s in sc.sectors for k in s.strikes
-               if 0 <= k.start_day < sc.horizon_days}
+    starts |= {d for d in cuts if 0 <= d < horizon_days}
     return sorted(starts)
 
 

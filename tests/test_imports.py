@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios/kurakhove.yaml"
 
 
 def loaded_after(code: str) -> set[str]:
@@ -96,3 +99,18 @@ def test_the_map_cache_needs_neither_numpy_nor_shapely():
                         "except SystemExit:\n    pass")
     assert "sim.cli.data" in mods
     assert not {"numpy", "scipy", "yaml", "shapely", "pyproj", "requests"} & mods
+
+
+def test_a_run_writes_its_parquet_tables_without_importing_pandas(tmp_path):
+    # pyarrow's conversions of numpy arrays import pandas to ask whether they are pandas
+    # objects: a second of every run's writing, for nothing.
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "run"
+    mods = loaded_after(
+        "from sim.cli import cli\n"
+        f"try:\n    cli.main(['run', {str(SCENARIO)!r}, '-n', '50', '-j', '1', '-q',"
+        f" '--out', {str(out)!r}], standalone_mode=False)\n"
+        "except SystemExit:\n    pass"
+    )
+    assert (out / "outcomes.parquet").is_file() and "pyarrow" in mods
+    assert "pandas" not in mods

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,23 +138,36 @@ def write_tables(folder: Path, result: Result, scenario_sha256: str,
             "bands": sum(result.horizon_days + 1 for _ in sectors)}
     formats = 2 if pyarrow() is not None else 1
     total, done = formats * sum(rows.values()), [0]
+    lock = threading.Lock()
 
     def counted(parts):
         for part in parts:
             yield part
-            done[0] += len(next(iter(part.values()))) if part else 0
-            if on_progress:
-                on_progress(min(done[0], total), total)
+            with lock:
+                done[0] += len(next(iter(part.values()))) if part else 0
+                if on_progress:
+                    on_progress(min(done[0], total), total)
 
+    def parts(name):
+        return [_bands_table(result)] if name == "bands" else result.table_parts(name)
+
+    # Parquet is encoded by pyarrow outside the interpreter's lock: in a thread, beside the
+    # CSV files, which Python formats.
     written = []
-    for name in (*TABLES, "bands"):
-        def parts(name=name):
-            return [_bands_table(result)] if name == "bands" else result.table_parts(name)
-
-        write_csv_parts(folder / f"{name}.csv", counted(parts()))
-        written.append(f"{name}.csv")
-        if maybe_parquet_parts(folder / f"{name}.parquet", counted(parts()), meta):
-            written.append(f"{name}.parquet")
+    pool = ThreadPoolExecutor(max_workers=1) if formats == 2 else None
+    try:
+        parquet = {name: pool.submit(maybe_parquet_parts, folder / f"{name}.parquet",
+                                     counted(parts(name)), meta)
+                   for name in (*TABLES, "bands")} if pool is not None else {}
+        for name in (*TABLES, "bands"):
+            write_csv_parts(folder / f"{name}.csv", counted(parts(name)))
+        for name in (*TABLES, "bands"):
+            written.append(f"{name}.csv")
+            if name in parquet and parquet[name].result():
+                written.append(f"{name}.parquet")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return written
 
 

@@ -196,17 +196,18 @@ def arrow_table(columns: Mapping[str, np.ndarray], metadata: Mapping[str, str] |
         if v.strides == (0,) and v.dtype.kind not in "OUS":
             v = np.ascontiguousarray(v)
         if v.dtype.kind == "f":
-            arr = pa.array(v, mask=~np.isfinite(v))
+            arr = _from_numpy(pa, v, ~np.isfinite(v))
         elif v.dtype.kind == "M":
             days = v.astype("datetime64[D]")
-            arr = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+            arr = _from_numpy(pa, days.view(np.int64).astype(np.int32), np.isnat(days),
+                              pa.date32())
         elif v.dtype.kind in "OUS" and v.size and _constant(v):
-            arr = pa.DictionaryArray.from_arrays(pa.array(np.zeros(v.size, np.int32)),
-                                                 pa.array([str(v[0])], type=pa.string()))
+            arr = pa.DictionaryArray.from_arrays(
+                _from_numpy(pa, np.zeros(v.size, np.int32)), _strings(pa, [str(v[0])]))
         elif v.dtype.kind in "OUS":
-            arr = pa.array([str(x) for x in v.tolist()], type=pa.string()).dictionary_encode()
+            arr = _strings(pa, [str(x) for x in v.tolist()]).dictionary_encode()
         else:
-            arr = pa.array(v)
+            arr = _from_numpy(pa, v)
         arrays.append(arr)
         unit = UNITS.get(name)
         fields.append(pa.field(name, arr.type, metadata={"unit": unit} if unit else None))
@@ -215,6 +216,32 @@ def arrow_table(columns: Mapping[str, np.ndarray], metadata: Mapping[str, str] |
     if units:
         meta["units"] = json.dumps(units, ensure_ascii=False)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta or None))
+
+
+# Arrays are built from their buffers: pyarrow's own conversions of numpy arrays and lists
+# import pandas (over a second of a run's writing) only to ask whether they are pandas objects.
+def _from_numpy(pa: ModuleType, v: np.ndarray, null: np.ndarray | None = None,
+                type: Any = None):
+    """A numpy column (numbers or booleans) as an Arrow array; nulls where ``null``."""
+    v = np.ascontiguousarray(v)
+    if type is None:
+        type = pa.bool_() if v.dtype == bool else pa.from_numpy_dtype(v.dtype)
+    data = np.packbits(v, bitorder="little") if v.dtype == bool else v
+    nulls = int(null.sum()) if null is not None else 0
+    valid = (pa.py_buffer(np.packbits(~null, bitorder="little")) if nulls and null is not None
+             else None)
+    return pa.Array.from_buffers(type, v.size, [valid, pa.py_buffer(data)], null_count=nulls)
+
+
+def _strings(pa: ModuleType, items: list[str]):
+    """Texts as an Arrow string array."""
+    encoded = [t.encode("utf-8") for t in items]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
+    offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
+    return pa.Array.from_buffers(kind, len(encoded), [None, pa.py_buffer(offsets),
+                                                      pa.py_buffer(b"".join(encoded))])
 
 
 def maybe_parquet(path: Path, table: Mapping[str, np.ndarray],

@@ -10,11 +10,15 @@ from typing import Any
 
 from ..engine import CHUNK_SIZE, SectorChunk, simulate_chunk
 from ..errors import AdvsimError, instance, whole_number
+from ..grouped import Member, group_key, groupable, simulate_group
 from ..model.scenario import Scenario
 from .executors import Executor, default_jobs, open_executor
 from .outcomes import Result, SectorOutcomes
 
 MAX_REPLICATIONS = 10**9  # as a scenario file's replications
+# The most replications of a task of grouped sectors: the engine's chunk, whose arrays stay in
+# cache. Runs of a chunk or more are not grouped (their days are already full).
+GROUP_REPLICATIONS = CHUNK_SIZE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,16 +126,92 @@ def simulate_batch(
     :func:`sim.running.runner.simulate`). With ``keep``, what it takes of each Result instead,
     the Result dropped as soon as it is taken: a batch of hundreds of runs then holds one
     run's per-day histograms at a time, not all of them. ``bands=False``: no per-day
-    histograms at all (see :func:`sim.engine.simulate_chunk`), the same numbers."""
+    histograms at all (see :func:`sim.engine.simulate_chunk`), the same numbers; and the
+    sectors that share one model and that the advance alone moves (the approaches of fits,
+    evaluations and outlooks) of runs smaller than a chunk run as members of groups
+    (:mod:`sim.grouped`), up to GROUP_REPLICATIONS replications a task: the same numbers
+    again, sector by sector."""
     runs = list(runs)
-    total = sum(len(chunks(r.replications, chunk_size)) for r in runs)
     results: list[Any] = [None] * len(runs)
+    grouped = [not bands and r.replications < chunk_size and groupable(r.scenario)
+               for r in runs]
+    chunked = [r for r, g in zip(runs, grouped) if not g]
+    where_chunked = [i for i, g in enumerate(grouped) if not g]
+    n_chunked = sum(len(chunks(r.replications, chunk_size)) for r in chunked)
+    members = [(i, lo, k, count, s) for i, r in enumerate(runs) if grouped[i]
+               for k, lo, count in chunks(r.replications, chunk_size)
+               for s in r.scenario.sectors]
+    grouped_reps = sum(m[3] for m in members)
+    # Tasks of whole chunks' sectors as a first guess of the workers (the numbers depend on
+    # neither): enough tasks to keep them busy, few enough that each fills its days.
+    est = max(1, jobs or default_jobs()) if isinstance(executor, str) else executor.workers
+    size = min(GROUP_REPLICATIONS, max(1_000, -(-grouped_reps // (2 * est))))
+    packs = pack_members(runs, members, size)
+    total = n_chunked + len(packs)
+
+    def finish(i: int, parts: list[tuple[int, dict[str, SectorChunk]]], ex: Executor) -> None:
+        r = runs[i]
+        result = collect(r.scenario, r.replications, r.seed, parts)
+        result.jobs = ex.workers
+        results[i] = keep(result) if keep else result
+
     with executor_for(executor, jobs, scheduler, max(total, 1)) as ex:
         task = simulate_chunk if bands else functools.partial(simulate_chunk, bands=False)
-        for i, parts in run_chunks(runs, ex, task=task, chunk_size=chunk_size,
-                                   on_chunk=on_chunk):
-            r = runs[i]
-            result = collect(r.scenario, r.replications, r.seed, parts)
-            result.jobs = ex.workers
-            results[i] = keep(result) if keep else result
+        tasks: list[tuple] = []
+        where: list[tuple[int, int] | list[tuple[int, int, str]]] = []
+        for j, r in zip(where_chunked, chunked):
+            for k, lo, count in chunks(r.replications, chunk_size):
+                tasks.append((task, r.scenario, r.seed, k, count))
+                where.append((j, lo))
+        for pack in packs:
+            sc = runs[pack[0][0]].scenario
+            tasks.append((simulate_group, [Member(sector=s, seed=runs[i].seed, chunk=k, n=count)
+                                           for i, lo, k, count, s in pack],
+                          sc.horizon_days, sc.start, sc.checkpoints_days))
+            where.append([(i, lo, s.name) for i, lo, k, count, s in pack])
+        left = [len(chunks(r.replications, chunk_size)) * (len(r.scenario.sectors) if g else 1)
+                for r, g in zip(runs, grouped)]
+        got: dict[int, dict[int, dict[str, SectorChunk]]] = {}
+        for done, (t, out) in enumerate(ex.map_unordered(_call, tasks), 1):
+            w = where[t]
+            if isinstance(w, tuple):
+                outs: list[tuple[int, int, dict[str, SectorChunk]]] = [(w[0], w[1], out)]
+            else:
+                outs = [(i, lo, {name: part}) for (i, lo, name), part in zip(w, out)]
+            finished = set()
+            for i, lo, parts in outs:
+                got.setdefault(i, {}).setdefault(lo, {}).update(parts)
+                left[i] -= 1
+                if not left[i]:
+                    finished.add(i)
+            for i in sorted(finished):
+                finish(i, sorted(got.pop(i).items()), ex)
+            if on_chunk:
+                on_chunk(done, total)
     return results
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+def pack_members(runs: Sequence[Planned], members: Sequence[tuple], size: int) -> list[list]:
+    """Members (run, first replication, chunk, count, sector) in groups of one model
+    (:func:`sim.grouped.group_key`), in the order given, packed into tasks of up to ``size``
+    replications (a member alone may be more)."""
+    by_key: dict[Any, list] = {}
+    for m in members:
+        by_key.setdefault(group_key(runs[m[0]].scenario, m[4]), []).append(m)
+    packs: list[list] = []
+    for group in by_key.values():
+        pack: list = []
+        reps = 0
+        for m in group:
+            if pack and reps + m[3] > size:
+                packs.append(pack)
+                pack, reps = [], 0
+            pack.append(m)
+            reps += m[3]
+        if pack:
+            packs.append(pack)
+    return packs
