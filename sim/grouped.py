@@ -70,10 +70,11 @@ def groupable(sc: Scenario) -> bool:
 
 def group_key(sc: Scenario, s: Sector) -> Hashable:
     """What the members of one group share: the advance block (whatever regime each starts
-    in), the horizon, the start date (the season's months) and the checkpoints."""
+    in, and however long it has already lasted), the horizon, the start date (the season's
+    months) and the checkpoints."""
     adv = s.advance
     if adv.regimes is not None:
-        adv = replace(adv, regimes=replace(adv.regimes, initial=""))
+        adv = replace(adv, regimes=replace(adv.regimes, initial="", elapsed_days=0.0))
     return (adv, sc.horizon_days, sc.start, sc.checkpoints_days)
 
 
@@ -138,7 +139,11 @@ class _Group:
                 assert regs is not None  # the same block as the group's
                 reg = np.full(m.n, names.index(regs.initial), dtype=np.int64)
                 regime.append(reg)
-                until.append(sojourn_ends(soj, reg, np.zeros(m.n)))
+                ends = sojourn_ends(soj, reg, np.zeros(m.n))
+                if regs.elapsed_days:  # as the engine: the same draws, as residuals
+                    first = regs.states[names.index(regs.initial)].sojourn_days
+                    ends = first.residual(ends, regs.elapsed_days)
+                until.append(ends)
             self.regime, self.regime_until = np.concatenate(regime), np.concatenate(until)
         self.can_retreat = retreat < 0
         self.mult: np.ndarray | None = None

@@ -88,6 +88,29 @@ def test_each_member_gives_exactly_its_sectors_engine_numbers(adv_change):
         assert_same(engine[s.name], g, s.name)
 
 
+def test_members_part_way_through_their_regimes_share_a_group_and_keep_their_numbers():
+    """Time in regime: members whose first regimes have lasted different numbers of days are
+    one group (what they share is the law, not how long each has been in it), and each still
+    gives exactly its engine's numbers; the elapsed days change them."""
+    sc = approaches(6, replications=400, seed=9)
+    sectors = tuple(dataclasses.replace(s, advance=dataclasses.replace(
+        s.advance, regimes=dataclasses.replace(s.advance.regimes, elapsed_days=40.0 * i)))
+        for i, s in enumerate(sc.sectors))
+    sc = dataclasses.replace(sc, sectors=sectors)
+    assert len({group_key(sc, s) for s in sc.sectors}) == 1
+    engine = simulate_chunk(sc, sc.seed, 1, 400, bands=False)
+    got = simulate_group(members_of(sc, 1, 400), sc.horizon_days, sc.start, sc.checkpoints_days)
+    for s, g in zip(sc.sectors, got):
+        assert_same(engine[s.name], g, s.name)
+    fresh = simulate_chunk(dataclasses.replace(sc, sectors=tuple(
+        dataclasses.replace(s, advance=dataclasses.replace(s.advance, regimes=dataclasses.replace(
+            s.advance.regimes, elapsed_days=0.0))) for s in sc.sectors)), sc.seed, 1, 400,
+        bands=False)
+    changed = [not np.array_equal(fresh[s.name].objective_day, engine[s.name].objective_day)
+               for s in sc.sectors[1:]]
+    assert all(changed)
+
+
 def test_a_members_numbers_do_not_depend_on_the_others_in_its_group():
     sc = approaches(6, replications=500, seed=4)
     alone = [simulate_group(members_of(dataclasses.replace(sc, sectors=(s,)), 0, 500),
