@@ -72,31 +72,91 @@ def test_fan_shows_shades_in_10_percent_steps_the_median_and_the_marks(runs):
         assert y.max() == pytest.approx(band[f"p{hi}"].max())
     alphas = [f.get_alpha() for f in fills(ax)]
     assert alphas == sorted(alphas) and len(set(alphas)) == 5  # darker towards the middle
-    median = next(ln for ln in ax.lines if ln.get_label() == "median")
+    median = next(ln for ln in ax.lines if ln.get_label() == "median of the replications")
     x, y = median.get_data()
-    assert np.array_equal(y, band["p50"])
+    # km left to the objective (Pokrovsk, 35 km along the axis): 35 km less the advance
+    assert np.allclose(y, 35 - band["p50"])
     assert x[0] == START and x[-1] == START + 365
     outer = fills(ax)[0].get_paths()[0].vertices[:, 1]
-    assert outer.min() == 0 and outer.max() == pytest.approx(band["p95"].max())
+    assert outer.max() == pytest.approx(35) and outer.min() == pytest.approx(
+        35 - band["p95"].max())
     assert "Kurakhove → Pokrovsk" in ax.get_title() and f"{N:,} replications" in ax.get_title()
     assert "kurakhove" not in ax.get_title()  # the scenario's name says it: no slug
-    assert ax.get_ylabel() == "Advance from the start line, km"
-    assert {"objective: Pokrovsk (35 km)", "halfway (17.5 km)",
-            "defensive line: prepared line before Pokrovsk (25 km)"} <= set(texts(ax))
+    assert ax.get_ylabel() == "km left to Pokrovsk along the axis"
+    assert {"objective: Pokrovsk", "halfway (17.5 km out)",
+            "defensive line: prepared line before Pokrovsk (10 km out)"} <= set(texts(ax))
     levels = {ln.get_ydata()[0] for ln in ax.lines if len(set(ln.get_ydata())) == 1}
-    assert {35, 17.5, 31, 25} <= levels
-    assert ax.get_ylim()[1] > 35
+    assert {0, 17.5, 4, 10} <= levels
+    assert ax.get_ylim()[1] > 35 and ax.get_ylim()[0] < 0
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[:3] == ["P5–P95: 90% of replications",
-                          "P45–P55: the central 10% (shades in 10% steps)", "median"]
-    # day 0 marked, and the year on the first date tick (not only at January)
+    assert legend[:4] == ["P5–P95: 90% of replications",
+                          "P45–P55: the central 10% (shades in 10% steps)",
+                          "5 single replications (re-simulated from the seed)",
+                          "median of the replications"]
+    # today (day 0) marked, and the year on the first date tick (not only at January)
     assert any(ln.get_xdata()[0] == START and ln.get_linestyle() == "-" for ln in ax.lines
                if len(set(ln.get_xdata())) == 1)
-    assert "day 0 of the run: 2024-11-20" in legend
+    assert "today: 2024-11-20, the projection's day 0" in legend
     fig.canvas.draw()
     first = ax.get_xticklabels()[0].get_text()
     assert any(str(y) in first for y in (2024, 2025)), first
+    # the legend lies outside the data: its box and the axes' box do not overlap
+    renderer = drawn(fig)
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(
+        ax.get_window_extent(renderer))
+
+
+def drawn(fig):
+    """The renderer of ``fig`` after drawing it (its layout settled), to measure boxes with."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def paths_of(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_color() == "C1"]
+
+
+def test_fan_draws_single_replications_over_the_bands(runs):
+    run = load_run(runs["strikes"])
+    (ax,) = fan_chart([run]).axes
+    paths = paths_of(ax)
+    assert len(paths) == 5
+    ys = [ln.get_ydata() for ln in paths]
+    for y in ys:  # each starts at the start line, 35 km out, and never passes the objective
+        assert y[0] == pytest.approx(35) and y.min() >= -1e-9 and y.max() <= 35 + 1e-9
+    assert len({tuple(np.round(y, 6)) for y in ys}) == 5  # five different replications
+    # the same seed draws the same paths; another seed, others
+    again = [ln.get_ydata() for ln in paths_of(fan_chart([run]).axes[0])]
+    assert all(np.array_equal(a, b) for a, b in zip(ys, again))
+    import dataclasses
+
+    other = [ln.get_ydata() for ln in paths_of(
+        fan_chart([dataclasses.replace(run, seed=run.seed + 1)]).axes[0])]
+    assert not all(np.array_equal(a, b) for a, b in zip(ys, other))
+    assert not paths_of(fan_chart([run], paths=0).axes[0])
+
+
+def test_fan_ends_where_the_action_does_and_says_so():
+    run = sim_run(ROOT / "scenarios/kurakhove.yaml", replications=200)
+    fig = fan_chart([run], sectors=["kurakhove"], paths=0)
+    (ax,) = fig.axes
+    right = ax.get_xlim()[1]
+    assert right < START + run.horizon_days  # not two years for a few weeks of action
+    band = run.bands()["kurakhove"]
+    after = band["day"] >= right - START
+    for key in ("p5", "p50", "p95"):  # nothing moves in what the chart leaves out
+        assert np.all(band[key][after] == band[key][-1])
+    assert any("The bands do not move after" in t and str(run.date_of(run.horizon_days)) in t
+               for t in texts(ax))
+    # a probability is never shown as 1 unless it is: P of 0.998 reads "> 0.99"
+    from sim.presentation.charts.base import p_is
+
+    assert p_is(0.998) == "> 0.99" and p_is(0.5) == "= 0.50" and p_is(1.0) == "= 1"
+    assert "1.00" not in ax.get_title()
 
 
 def test_fan_draws_observed_history_left_of_the_origin(runs):
@@ -109,9 +169,10 @@ def test_fan_draws_observed_history_left_of_the_origin(runs):
     (ax,) = fan_chart([run], observed=obs).axes
     line = next(ln for ln in ax.lines if ln.get_label().startswith("observed"))
     x, y = line.get_data()
-    # km advanced from the start line: -5 km 50 days before day 0, then -2, then 0 at day 0
-    assert list(x) == [START - 50, START - 19, START] and list(y) == [-5.0, -2.0, 0.0]
-    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[0] == -5
+    # km left to the objective (35 km along the axis from the start line): 40, 37, then 35
+    assert list(x) == [START - 50, START - 19, START] and list(y) == [40.0, 37.0, 35.0]
+    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[1] > 40
+    assert "today" in texts(ax)  # history to its left: the line is named where it stands
 
 
 def test_fan_of_an_area_sector_shows_held_area_falling(runs):
@@ -119,7 +180,8 @@ def test_fan_of_an_area_sector_shows_held_area_falling(runs):
     assert len(fig.axes) == 2  # one panel per sector
     kursk = next(ax for ax in fig.axes if "kursk" in ax.get_title())
     assert kursk.get_ylabel() == "Area still held by the defender, km²"
-    y = next(ln for ln in kursk.lines if ln.get_label() == "median").get_ydata()
+    y = next(ln for ln in kursk.lines
+             if ln.get_label() == "median of the replications").get_ydata()
     assert y[0] == 801.4 and y[-1] < y[0] and np.all(np.diff(y) <= 1e-9)
     assert any("≤ 50 km² held" in t for t in texts(kursk))
 
@@ -319,10 +381,10 @@ def test_forces_chart_shows_both_sides_and_the_breakpoint(tmp_path):
     assert ax.get_ylabel() == "Troops" and "Iwo Jima" in ax.get_title()
 
 
-def sim_run(path):
+def sim_run(path, replications: int = 20):
     import sim
 
-    return sim.simulate(sim.load_scenario(path), replications=20, seed=1, jobs=1)
+    return sim.simulate(sim.load_scenario(path), replications=replications, seed=1, jobs=1)
 
 
 @pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"),

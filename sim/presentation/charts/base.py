@@ -64,10 +64,11 @@ def save(fig: Figure, path: str | os.PathLike[str], *, flag: str | None = None,
 # -- shared pieces -------------------------------------------------------------------------------
 
 
-def figure(panels: int, panel_in: float = PANEL_IN) -> tuple[Figure, list[Axes]]:
+def figure(panels: int, panel_in: float = PANEL_IN,
+           width_in: float = WIDTH_IN) -> tuple[Figure, list[Axes]]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH_IN, panel_in * panels), layout="constrained")
+    fig = Figure(figsize=(width_in, panel_in * panels), layout="constrained")
     axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     return fig, list(axes)
 
@@ -88,6 +89,20 @@ def dated(ax: Axes) -> None:
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(YearFirst(locator, show_offset=False))
     ax.grid(True, alpha=0.3)
+
+
+def legend_outside(ax: Axes, **kw) -> None:
+    """The legend right of the axes, clear of the data (constrained layout makes room)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+              **{"fontsize": 8, **kw})
+
+
+def p_is(p: float) -> str:
+    """A probability after "P(...)": "= 0.53", "> 0.99" (never "= 1.00" for 0.998)."""
+    from ..numbers import probability
+
+    text = probability(p)
+    return text if text[0] in "<>" else f"= {text}"
 
 
 def share_text(x: float) -> str:
