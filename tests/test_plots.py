@@ -355,6 +355,51 @@ def test_swing_tornado_shows_a_grid_sweep_in_days(tmp_path):
     assert "days from the start" in ax.get_xlabel()
 
 
+def test_swing_titles_say_the_metric_in_words_with_readable_numbers(tmp_path):
+    from sim.presentation.charts.tornado import swing_chart
+
+    (tmp_path / "sweep.yaml").write_text(
+        "method: grid\nparameters:\n  sectors.k.forces.attacker.troops: [25000, 45000, 65000]\n"
+        "  sectors.k.advance.base_m_per_day: [100, 200, 300]\nmetrics: [prob_reached]\n")
+    (tmp_path / "scenario.yaml").write_text(
+        "horizon_days: 365\nsectors:\n  k: {objective: {name: Pokrovsk}}\n")
+    rows = ["point,sectors.k.forces.attacker.troops,sectors.k.advance.base_m_per_day,"
+            "k.prob_reached"]
+    for i, (t, r) in enumerate((t, r) for t in (25000, 45000, 65000) for r in (100, 200, 300)):
+        p = min(1.0, 0.4 + t / 1e5 + r / 1e3)  # 0.998 at the middle, 1 at the top
+        rows.append(f"{i},{t:.1f},{r:.1f},{0.998 if (t, r) == (45000, 200) else p}")
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    fig = swing_chart(str(tmp_path))
+    (ax,) = fig.axes
+    title = ax.get_title()
+    assert title.startswith("K sector: probability Pokrovsk is reached by the horizon\n")
+    assert "> 0.99 with every parameter" in title and "1.00" not in title
+    assert "k.prob_reached" not in title and "25000.0" not in title and "45,000" in title
+    assert "25,000 → 65,000" in [t.get_text().split("\n")[1] for t in ax.get_yticklabels()]
+    lo, hi = ax.get_xlim()
+    assert lo >= 0 and hi == 1.0  # a probability axis stops at 1
+    # nothing is clipped at the figure's edge: every label lies inside it
+    renderer = drawn(fig)
+    box = fig.bbox
+    for t in [*ax.texts, ax.title, *ax.get_yticklabels()]:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, t.get_text()
+
+
+@pytest.mark.parametrize("column,objectives,words", [
+    ("kurakhove.day_p50", None, "Kurakhove: median day the objective is reached"),
+    ("kurakhove.day_p50", {"kurakhove": "Pokrovsk"},
+     "Kurakhove sector: median day Pokrovsk is reached"),
+    ("kursk.held_km2_d90_p10", None, "Kursk: 10th-percentile area still held on day 90, km²"),
+    ("prob_reached", None, "Probability the objective is reached by the horizon"),
+    ("p50_day", None, "p50_day"),  # no metric of a sweep: as it is
+])
+def test_metric_words(column, objectives, words):
+    from sim.presentation.charts.tornado import metric_words
+
+    assert metric_words(column, objectives) == words
+
+
 def test_swing_needs_a_grid_sweep(tmp_path):
     from sim.presentation.charts.tornado import swing_chart
 
