@@ -518,8 +518,28 @@ def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
                       replications=200, seed=1)
     fig = backtest_chart(bt)
     (ax,) = fig.axes
-    observed = next(ln for ln in ax.lines if ln.get_label() == "observed")
+    # the shipped series is synthetic (its source column says so): never called observed
+    series = next(ln for ln in ax.lines if ln.get_label() == "synthetic series (not observed)")
+    assert not any(ln.get_label().startswith("observed") for ln in ax.lines)
     f = bt.fan("kurakhove")
-    assert np.array_equal(observed.get_ydata(), f["observed"])
-    assert len(fills(ax)) == 2 and ax.get_ylabel() == "km advanced"
+    assert np.array_equal(series.get_ydata(), f["observed"])
+    # the fan's own shades: P5–P95 to P45–P55 in 10% steps
+    band = bt.fan("kurakhove", (5, 15, 25, 35, 45, 50, 55, 65, 75, 85, 95))["bands"]
+    assert len(fills(ax)) == 5 and ax.get_ylabel() == "km advanced"
+    for shade, (_, hi) in zip(fills(ax), ((5, 95), (15, 85), (25, 75), (35, 65), (45, 55))):
+        assert shade.get_paths()[0].vertices[:, 1].max() == pytest.approx(band[f"p{hi}"].max())
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
+
+
+def test_a_series_is_labelled_by_its_source():
+    from sim.data.observed import parse_observed
+    from sim.presentation.charts.backtest import series_label
+
+    head = "date,sector,value,source\n"
+    report = parse_observed(head + "2024-11-20,k,1,the report\n2024-11-21,k,2,the report\n",
+                            file="x/obs.csv")["k"]
+    assert series_label(report) == "observed (the report)"
+    bare = parse_observed("date,sector,value\n2024-11-20,k,1\n", file="x/obs.csv")["k"]
+    assert series_label(bare) == "observed (obs.csv)"
+    fake = parse_observed(head + "2024-11-20,k,1,\"Synthetic: replication 3\"\n")["k"]
+    assert series_label(fake) == "synthetic series (not observed)"
