@@ -81,7 +81,7 @@ def _pct(p: float) -> str:
     return "<1%" if 0 < p < 0.005 else (">99%" if 0.995 < p < 1 else f"{p:.0%}")
 
 
-def _labels(fig, ax, xy, texts, which) -> None:
+def _labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "black") -> None:
     """Name the points ``which`` (in order of importance), each at the first of a few spots
     around its point where it overlaps no label already placed."""
     spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
@@ -95,7 +95,7 @@ def _labels(fig, ax, xy, texts, which) -> None:
     for i in which:
         for k, (offset, ha) in enumerate(spots):
             t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
-                            ha=ha, fontsize=8, zorder=4,
+                            ha=ha, fontsize=fontsize, color=color, zorder=4,
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                                   "alpha": 0.8})
             box = t.get_window_extent(renderer)
