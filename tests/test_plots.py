@@ -543,3 +543,25 @@ def test_a_series_is_labelled_by_its_source():
     assert series_label(bare) == "observed (obs.csv)"
     fake = parse_observed(head + "2024-11-20,k,1,\"Synthetic: replication 3\"\n")["k"]
     assert series_label(fake) == "synthetic series (not observed)"
+
+
+def test_the_approach_chart_names_standing_towns_by_name_without_collisions(tmp_path):
+    from sim.fitting import reference as R
+    from sim.presentation.charts.reference import approach_chart
+
+    d0 = dt.date(2023, 1, 1)
+    rows = ["date,sector,value,frame"]
+    # five towns stalled at nearly the same distance: their names would sit on one another
+    for k, town in enumerate(("pokrovsk", "myrnohrad", "selydove", "hirnyk", "ukrainsk")):
+        rows += [f"{d0 + dt.timedelta(days=14 * i)},{town},{5 + 0.05 * k:.2f},remaining_km"
+                 for i in range(10)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    cls = R.build([tmp_path / "s.csv"], until=d0 + dt.timedelta(days=200))
+    fig = approach_chart(cls)
+    (ax,) = fig.axes
+    names = {t.get_text(): t for t in ax.texts}
+    assert set(names) == {"Pokrovsk", "Myrnohrad", "Selydove", "Hirnyk", "Ukrainsk"}
+    renderer = drawn(fig)
+    boxes = [t.get_window_extent(renderer) for t in names.values()]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert "0 fell, 5 still standing" in ax.get_title()
