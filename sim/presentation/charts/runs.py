@@ -209,12 +209,15 @@ def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
         settled = settle_day(band, shades)
         end = action_end(settled, run.horizon_days)
         right = day0(run) + end
+        history = left < x[0]
+        if not history:  # a little room, so the today line shows
+            left -= 0.012 * (right - left)
         ax.set_xlim(left, right)
         span = top - bottom
         ax.set_ylim(bottom - 0.04 * span, top + 0.08 * span)
         ax.axvline(x[0], color="black", lw=1.2,
                    label=f"today: {run.start}, the projection's day 0")
-        if left < x[0]:  # history to its left: name the line where it stands
+        if history:  # history to its left: name the line where it stands
             ax.annotate("today", (x[0], 1), xycoords=("data", "axes fraction"),
                         xytext=(-3, -3), textcoords="offset points", va="top", ha="right",
                         fontsize=9, fontweight="bold")
@@ -266,7 +269,7 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
     the rest of its replications are censored."""
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
-    fig, axes = figure(len(names))
+    fig, axes = figure(len(names), width_in=12.5)
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
         right = -math.inf  # date numbers before 1970 are negative
@@ -297,8 +300,8 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
         ax.set_title(f"When the objective ({obj}) is reached: {panel_title(runs[0], name)}\n"
                      f"{replications_text(runs)}; each curve ends at its run's horizon",
                      fontsize=11)
-        ax.legend(loc="upper left", fontsize=9,
-                  title="run: median date; P(reached) by its horizon", title_fontsize=9)
+        legend_outside(ax, fontsize=9, title="run: median date; P(reached) by its horizon",
+                       title_fontsize=9)
         dated(ax)
     return fig
 
@@ -312,7 +315,7 @@ def hist_chart(runs: list[Result], *, labels: list[str] | None = None,
     not reach the objective within the horizon are one hatched bar past it."""
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
-    fig, axes = figure(len(names))
+    fig, axes = figure(len(names), width_in=12.5)
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
         width = 2.0 * bin_days  # each run's censored bar: wide enough for its label
@@ -347,7 +350,7 @@ def hist_chart(runs: list[Result], *, labels: list[str] | None = None,
         ax.set_title(f"Date the objective ({obj}) is reached: {panel_title(runs[0], name)}\n"
                      f"{replications_text(runs)}; hatched: not reached within the horizon",
                      fontsize=11)
-        ax.legend(loc="upper left", fontsize=9)
+        legend_outside(ax, fontsize=9)
         dated(ax)
     return fig
 
@@ -362,7 +365,8 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
     rows_max = max(len(runs[0].sectors[n].milestone_at) + 1 for n in names)
-    fig, axes = figure(len(names), min(PANEL_IN, 1.6 + 0.45 * rows_max * len(runs)) + 0.6)
+    fig, axes = figure(len(names), min(PANEL_IN, 1.6 + 0.45 * rows_max * len(runs)) + 0.6,
+                       width_in=12.5)
     for ax, name in zip(axes, names):
         s0 = runs[0].sectors[name]
         # in the order they are reached
@@ -400,7 +404,7 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
             f"({replications_text(runs)})\n"
             "thin: P10–P90 · thick: P25–P75 · dot: median · ▶: past the horizon (dashed) · "
             "P: reached within it", fontsize=10)
-        ax.legend(loc="upper left", fontsize=9)
+        legend_outside(ax, fontsize=9)
         dated(ax)
     return fig
 
