@@ -426,6 +426,30 @@ def test_forces_chart_shows_both_sides_and_the_breakpoint(tmp_path):
     assert ax.get_ylabel() == "Troops" and "Iwo Jima" in ax.get_title()
 
 
+def test_forces_chart_says_why_it_goes_flat_and_ends_where_it_does():
+    from sim.presentation.charts.runs import forces_chart
+
+    run = sim_run(ROOT / "scenarios/kurakhove.yaml", replications=200)
+    fig = forces_chart([run], sectors=["kurakhove"])
+    (ax,) = fig.axes
+    note = next(t for t in texts(ax) if t.startswith("Troops stop changing"))
+    reached = np.isfinite(run.sectors["kurakhove"].objective_day).mean()
+    assert "once its objective falls" in note
+    assert "flat from" in note and str(run.date_of(run.horizon_days)) in note
+    # flat after the chart's end: no band of either side moves there
+    right = ax.get_xlim()[1] - START
+    assert right < run.horizon_days
+    for side in run.forces_bands()["kurakhove"].values():
+        after = side["day"] >= right
+        assert np.all(side["p50"][after] == side["p50"][-1])
+    if reached > 0.5:
+        assert any(ln.get_label().startswith("median date the objective falls")
+                   for ln in ax.lines)
+    renderer = drawn(fig)
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(
+        ax.get_window_extent(renderer))
+
+
 def sim_run(path, replications: int = 20):
     import sim
 
