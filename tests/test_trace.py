@@ -431,6 +431,19 @@ def test_the_map_chart_has_a_line_per_date_and_the_radius(series_dir):
     assert lightness == sorted(lightness, reverse=True) and len(set(lightness)) == 3
     # one legend for the figure, not the last panel's
     assert not ax.get_legend() and len(fig.legends) == 1
+    # context: the gazetteer's towns in view (48 N 37 E is in Donetsk oblast), named apart
+    from sim.data import gazetteer
+
+    if gazetteer.available():
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        towns = [t for t in ax.texts if t.get_text() not in ("here", "10 km")]
+        assert len(towns) >= 3
+        assert {"Kurakhove", "Selydove"} & {t.get_text() for t in towns}
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        boxes = [t.get_window_extent(canvas.get_renderer()) for t in towns]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 def test_nearby_places_share_one_map_and_distant_ones_do_not(series_dir):
