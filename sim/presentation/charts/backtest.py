@@ -43,6 +43,7 @@ def backtest_chart(bt: Backtest) -> Figure:
     names = list(bt.sectors)
     fig, axes = figure(len(names), 3.8, width_in=12.5)
     for ax, name in zip(axes, names):
+        shades: tuple[tuple[float, float], ...]
         try:
             f, shades = bt.fan(name, FAN_PERCENTILES), SHADES
         except AdvsimError:  # a folder whose bands lack the 10% steps

@@ -138,7 +138,8 @@ def map_chart(result: Trace) -> Figure:
         pts = shapely.get_coordinates(frame.points(group)) / 1000.0
         lo, hi = pts.min(axis=0) - VIEW * r_km, pts.max(axis=0) + VIEW * r_km
         view = shapely.box(lo[0] * 1000, lo[1] * 1000, hi[0] * 1000, hi[1] * 1000)
-        kept, lines_by_date = [], {}
+        kept: list = []
+        lines_by_date: dict = {}
         for p in group:
             local = LocalFrame(p.lat, p.lon)
             kept.append(frame.local(local.lonlat(local.disc(2 * r_km))))
@@ -203,10 +204,10 @@ def map_chart(result: Trace) -> Figure:
                     fontsize=7.5, color="0.25")
 
     if dates:
-        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
-                           ticks=range(len(dates)), shrink=0.8, pad=0.02)
-        bar.ax.set_yticklabels([str(d) for d in dates])
-        bar.set_label("map date of the contact line (darker: newer)")
+        scale = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
+                             ticks=range(len(dates)), shrink=0.8, pad=0.02)
+        scale.ax.set_yticklabels([str(d) for d in dates])
+        scale.set_label("map date of the contact line (darker: newer)")
     handles = [Patch(facecolor="#d9a49a", alpha=0.4, label="attacker-held on "
                      f"{dates[-1] if dates else 'the last date'}"),
                Line2D([], [], color="0.35", lw=0.9, ls="--",
