@@ -132,7 +132,7 @@ def map_chart(result: Trace) -> Figure:
     n = len(maps)
     fig = Figure(figsize=(max(7.2 * n, 11.0), 8.6), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
-    any_towns = False
+    any_towns = any_beyond = False
     for ax, group in zip(axes, maps):
         frame = Frame.around(group)
         pts = shapely.get_coordinates(frame.points(group)) / 1000.0
@@ -151,6 +151,7 @@ def map_chart(result: Trace) -> Figure:
         trusted = shapely.union_all([shapely.buffer(k, -0.02 * r_km * 1000) for k in kept])
         beyond = shapely.difference(view, shapely.union_all(kept))
         if not beyond.is_empty:
+            any_beyond = True
             patch = _patch(beyond, facecolor="0.93", edgecolor="none", zorder=0)
             if patch is not None:
                 ax.add_patch(patch)
@@ -170,14 +171,15 @@ def map_chart(result: Trace) -> Figure:
                     ax.plot(xy[:, 0], xy[:, 1], color=cmap(norm(i)), lw=1.8, zorder=2 + i / 100,
                             solid_capstyle="round", label=str(day))
         t = np.linspace(0, 2 * np.pi, 361)
+        names = []
         for p, (x, y) in zip(group, pts):
             ax.plot(x + r_km * np.cos(t), y + r_km * np.sin(t), color="0.35", lw=0.9, ls="--",
                     zorder=3, label=f"{r_km:g} km from the place")
             ax.plot([x], [y], marker="*", ms=15, color="black", zorder=5, ls="none")
-            ax.annotate(p.name, (x, y), xytext=(8, 6), textcoords="offset points",
-                        fontsize=11, fontweight="bold", zorder=6,
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                              "alpha": 0.8})
+            names.append(ax.annotate(
+                p.name, (x, y), xytext=(8, 6), textcoords="offset points", fontsize=11,
+                fontweight="bold", zorder=6,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}))
         towns = context_towns(frame, (lo[0], lo[1], hi[0], hi[1]),
                               {(round(p.lat, 3), round(p.lon, 3)) for p in traced})
         if towns:
@@ -201,7 +203,7 @@ def map_chart(result: Trace) -> Figure:
         ax.set_title(" and ".join(p.name for p in group), fontsize=12)
         if towns:  # named last, clear of one another
             _labels(fig, ax, txy, [name for name, _, _ in towns], list(range(len(towns))),
-                    fontsize=7.5, color="0.25")
+                    fontsize=7.5, color="0.25", avoid=names)
 
     if dates:
         scale = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
@@ -217,7 +219,7 @@ def map_chart(result: Trace) -> Figure:
     if any_towns:
         handles.append(Line2D([], [], marker="o", ms=4, color="0.25", mfc="white", ls="none",
                               label=f"town of {CONTEXT_POPULATION:,}+ people (GeoNames)"))
-    if any(a.patches for a in axes):
+    if any_beyond:
         handles.append(Patch(facecolor="0.93", label="beyond the territory traced"))
     fig.legend(handles=handles, loc="outside lower center", ncols=3,
                fontsize=8, frameon=False)

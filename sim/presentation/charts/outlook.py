@@ -81,9 +81,10 @@ def _pct(p: float) -> str:
     return "<1%" if 0 < p < 0.005 else (">99%" if 0.995 < p < 1 else f"{p:.0%}")
 
 
-def _labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "black") -> None:
+def _labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "black",
+            avoid=()) -> None:
     """Name the points ``which`` (in order of importance), each at the first of a few spots
-    around its point where it overlaps no label already placed."""
+    around its point where it overlaps no label already placed, nor the texts ``avoid``."""
     spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
              ((5, 13), "left"), ((-5, 13), "right")]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -91,7 +92,7 @@ def _labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "bla
     canvas = FigureCanvasAgg(fig)
     fig.draw_without_rendering()  # the layout settles before the labels are measured
     renderer = canvas.get_renderer()
-    placed: list = []
+    placed: list = [t.get_window_extent(renderer).padded(4) for t in avoid]
     for i in which:
         for k, (offset, ha) in enumerate(spots):
             t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
