@@ -105,6 +105,31 @@ def p_is(p: float) -> str:
     return text if text[0] in "<>" else f"= {text}"
 
 
+def place_labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "black",
+                 avoid=()) -> None:
+    """Name the points ``which`` (in order of importance), each at the first of a few spots
+    around its point where it overlaps no label already placed, nor the texts ``avoid``."""
+    spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
+             ((5, 13), "left"), ((-5, 13), "right")]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # the layout settles before the labels are measured
+    renderer = canvas.get_renderer()
+    placed: list = [t.get_window_extent(renderer).padded(4) for t in avoid]
+    for i in which:
+        for k, (offset, ha) in enumerate(spots):
+            t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
+                            ha=ha, fontsize=fontsize, color=color, zorder=4,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                  "alpha": 0.8})
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed) or k == len(spots) - 1:
+                placed.append(box)
+                break
+            t.remove()
+
+
 def share_text(x: float) -> str:
     """A share as a reader should see it: never "0%" for a share that is not zero, nor "100%"
     for one that is not all."""

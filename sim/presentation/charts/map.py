@@ -122,7 +122,7 @@ def map_chart(result: Trace) -> Figure:
 
     from ...data.front import Frame
     from ...data.trace import LocalFrame
-    from .outlook import _labels
+    from .base import place_labels
 
     traced = [p for p, _ in result.places.values()]
     r_km = result.radius_km
@@ -202,8 +202,8 @@ def map_chart(result: Trace) -> Figure:
         ax.grid(color="0.9", lw=0.6)
         ax.set_title(" and ".join(p.name for p in group), fontsize=12)
         if towns:  # named last, clear of one another
-            _labels(fig, ax, txy, [name for name, _, _ in towns], list(range(len(towns))),
-                    fontsize=7.5, color="0.25", avoid=names)
+            place_labels(fig, ax, txy, [name for name, _, _ in towns], list(range(len(towns))),
+                         fontsize=7.5, color="0.25", avoid=names)
 
     if dates:
         scale = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),

@@ -33,7 +33,7 @@ def approach_chart(cls: ReferenceClass) -> Figure:
     """Each town's km remaining from the day its approach began to its fall (solid, ending in
     a cross at 0 km) or to the class's until date (dashed, ending in an open circle: censored,
     named, the names placed clear of one another)."""
-    from .outlook import _labels
+    from .base import place_labels
 
     fig, (ax,) = figure(1, 6.4)
     ends: list[tuple[float, float]] = []
@@ -65,5 +65,5 @@ def approach_chart(cls: ReferenceClass) -> Figure:
                  fontsize=11)
     if ends:  # named last, once the axes are laid out, so no two names overlap
         order = sorted(range(len(ends)), key=lambda i: ends[i][1])  # nearest to falling first
-        _labels(fig, ax, np.array(ends), names, order, fontsize=7, color="0.25")
+        place_labels(fig, ax, np.array(ends), names, order, fontsize=7, color="0.25")
     return fig
