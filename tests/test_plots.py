@@ -72,31 +72,91 @@ def test_fan_shows_shades_in_10_percent_steps_the_median_and_the_marks(runs):
         assert y.max() == pytest.approx(band[f"p{hi}"].max())
     alphas = [f.get_alpha() for f in fills(ax)]
     assert alphas == sorted(alphas) and len(set(alphas)) == 5  # darker towards the middle
-    median = next(ln for ln in ax.lines if ln.get_label() == "median")
+    median = next(ln for ln in ax.lines if ln.get_label() == "median of the replications")
     x, y = median.get_data()
-    assert np.array_equal(y, band["p50"])
+    # km left to the objective (Pokrovsk, 35 km along the axis): 35 km less the advance
+    assert np.allclose(y, 35 - band["p50"])
     assert x[0] == START and x[-1] == START + 365
     outer = fills(ax)[0].get_paths()[0].vertices[:, 1]
-    assert outer.min() == 0 and outer.max() == pytest.approx(band["p95"].max())
+    assert outer.max() == pytest.approx(35) and outer.min() == pytest.approx(
+        35 - band["p95"].max())
     assert "Kurakhove → Pokrovsk" in ax.get_title() and f"{N:,} replications" in ax.get_title()
     assert "kurakhove" not in ax.get_title()  # the scenario's name says it: no slug
-    assert ax.get_ylabel() == "Advance from the start line, km"
-    assert {"objective: Pokrovsk (35 km)", "halfway (17.5 km)",
-            "defensive line: prepared line before Pokrovsk (25 km)"} <= set(texts(ax))
+    assert ax.get_ylabel() == "km left to Pokrovsk along the axis"
+    assert {"objective: Pokrovsk", "halfway (17.5 km out)",
+            "defensive line: prepared line before Pokrovsk (10 km out)"} <= set(texts(ax))
     levels = {ln.get_ydata()[0] for ln in ax.lines if len(set(ln.get_ydata())) == 1}
-    assert {35, 17.5, 31, 25} <= levels
-    assert ax.get_ylim()[1] > 35
+    assert {0, 17.5, 4, 10} <= levels
+    assert ax.get_ylim()[1] > 35 and ax.get_ylim()[0] < 0
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[:3] == ["P5–P95: 90% of replications",
-                          "P45–P55: the central 10% (shades in 10% steps)", "median"]
-    # day 0 marked, and the year on the first date tick (not only at January)
+    assert legend[:4] == ["P5–P95: 90% of replications",
+                          "P45–P55: the central 10% (shades in 10% steps)",
+                          "5 single replications (re-simulated from the seed)",
+                          "median of the replications"]
+    # today (day 0) marked, and the year on the first date tick (not only at January)
     assert any(ln.get_xdata()[0] == START and ln.get_linestyle() == "-" for ln in ax.lines
                if len(set(ln.get_xdata())) == 1)
-    assert "day 0 of the run: 2024-11-20" in legend
+    assert "today: 2024-11-20, the projection's day 0" in legend
     fig.canvas.draw()
     first = ax.get_xticklabels()[0].get_text()
     assert any(str(y) in first for y in (2024, 2025)), first
+    # the legend lies outside the data: its box and the axes' box do not overlap
+    renderer = drawn(fig)
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(
+        ax.get_window_extent(renderer))
+
+
+def drawn(fig):
+    """The renderer of ``fig`` after drawing it (its layout settled), to measure boxes with."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def paths_of(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_color() == "C1"]
+
+
+def test_fan_draws_single_replications_over_the_bands(runs):
+    run = load_run(runs["strikes"])
+    (ax,) = fan_chart([run]).axes
+    paths = paths_of(ax)
+    assert len(paths) == 5
+    ys = [ln.get_ydata() for ln in paths]
+    for y in ys:  # each starts at the start line, 35 km out, and never passes the objective
+        assert y[0] == pytest.approx(35) and y.min() >= -1e-9 and y.max() <= 35 + 1e-9
+    assert len({tuple(np.round(y, 6)) for y in ys}) == 5  # five different replications
+    # the same seed draws the same paths; another seed, others
+    again = [ln.get_ydata() for ln in paths_of(fan_chart([run]).axes[0])]
+    assert all(np.array_equal(a, b) for a, b in zip(ys, again))
+    import dataclasses
+
+    other = [ln.get_ydata() for ln in paths_of(
+        fan_chart([dataclasses.replace(run, seed=run.seed + 1)]).axes[0])]
+    assert not all(np.array_equal(a, b) for a, b in zip(ys, other))
+    assert not paths_of(fan_chart([run], paths=0).axes[0])
+
+
+def test_fan_ends_where_the_action_does_and_says_so():
+    run = sim_run(ROOT / "scenarios/kurakhove.yaml", replications=200)
+    fig = fan_chart([run], sectors=["kurakhove"], paths=0)
+    (ax,) = fig.axes
+    right = ax.get_xlim()[1]
+    assert right < START + run.horizon_days  # not two years for a few weeks of action
+    band = run.bands()["kurakhove"]
+    after = band["day"] >= right - START
+    for key in ("p5", "p50", "p95"):  # nothing moves in what the chart leaves out
+        assert np.all(band[key][after] == band[key][-1])
+    assert any("The bands do not move after" in t and str(run.date_of(run.horizon_days)) in t
+               for t in texts(ax))
+    # a probability is never shown as 1 unless it is: P of 0.998 reads "> 0.99"
+    from sim.presentation.charts.base import p_is
+
+    assert p_is(0.998) == "> 0.99" and p_is(0.5) == "= 0.50" and p_is(1.0) == "= 1"
+    assert "1.00" not in ax.get_title()
 
 
 def test_fan_draws_observed_history_left_of_the_origin(runs):
@@ -109,9 +169,10 @@ def test_fan_draws_observed_history_left_of_the_origin(runs):
     (ax,) = fan_chart([run], observed=obs).axes
     line = next(ln for ln in ax.lines if ln.get_label().startswith("observed"))
     x, y = line.get_data()
-    # km advanced from the start line: -5 km 50 days before day 0, then -2, then 0 at day 0
-    assert list(x) == [START - 50, START - 19, START] and list(y) == [-5.0, -2.0, 0.0]
-    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[0] == -5
+    # km left to the objective (35 km along the axis from the start line): 40, 37, then 35
+    assert list(x) == [START - 50, START - 19, START] and list(y) == [40.0, 37.0, 35.0]
+    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[1] > 40
+    assert "today" in texts(ax)  # history to its left: the line is named where it stands
 
 
 def test_fan_of_an_area_sector_shows_held_area_falling(runs):
@@ -119,7 +180,8 @@ def test_fan_of_an_area_sector_shows_held_area_falling(runs):
     assert len(fig.axes) == 2  # one panel per sector
     kursk = next(ax for ax in fig.axes if "kursk" in ax.get_title())
     assert kursk.get_ylabel() == "Area still held by the defender, km²"
-    y = next(ln for ln in kursk.lines if ln.get_label() == "median").get_ydata()
+    y = next(ln for ln in kursk.lines
+             if ln.get_label() == "median of the replications").get_ydata()
     assert y[0] == 801.4 and y[-1] < y[0] and np.all(np.diff(y) <= 1e-9)
     assert any("≤ 50 km² held" in t for t in texts(kursk))
 
@@ -293,6 +355,51 @@ def test_swing_tornado_shows_a_grid_sweep_in_days(tmp_path):
     assert "days from the start" in ax.get_xlabel()
 
 
+def test_swing_titles_say_the_metric_in_words_with_readable_numbers(tmp_path):
+    from sim.presentation.charts.tornado import swing_chart
+
+    (tmp_path / "sweep.yaml").write_text(
+        "method: grid\nparameters:\n  sectors.k.forces.attacker.troops: [25000, 45000, 65000]\n"
+        "  sectors.k.advance.base_m_per_day: [100, 200, 300]\nmetrics: [prob_reached]\n")
+    (tmp_path / "scenario.yaml").write_text(
+        "horizon_days: 365\nsectors:\n  k: {objective: {name: Pokrovsk}}\n")
+    rows = ["point,sectors.k.forces.attacker.troops,sectors.k.advance.base_m_per_day,"
+            "k.prob_reached"]
+    for i, (t, r) in enumerate((t, r) for t in (25000, 45000, 65000) for r in (100, 200, 300)):
+        p = min(1.0, 0.4 + t / 1e5 + r / 1e3)  # 0.998 at the middle, 1 at the top
+        rows.append(f"{i},{t:.1f},{r:.1f},{0.998 if (t, r) == (45000, 200) else p}")
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    fig = swing_chart(str(tmp_path))
+    (ax,) = fig.axes
+    title = ax.get_title()
+    assert title.startswith("K sector: probability Pokrovsk is reached by the horizon\n")
+    assert "> 0.99 with every parameter" in title and "1.00" not in title
+    assert "k.prob_reached" not in title and "25000.0" not in title and "45,000" in title
+    assert "25,000 → 65,000" in [t.get_text().split("\n")[1] for t in ax.get_yticklabels()]
+    lo, hi = ax.get_xlim()
+    assert lo >= 0 and hi == 1.0  # a probability axis stops at 1
+    # nothing is clipped at the figure's edge: every label lies inside it
+    renderer = drawn(fig)
+    box = fig.bbox
+    for t in [*ax.texts, ax.title, *ax.get_yticklabels()]:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, t.get_text()
+
+
+@pytest.mark.parametrize("column,objectives,words", [
+    ("kurakhove.day_p50", None, "Kurakhove: median day the objective is reached"),
+    ("kurakhove.day_p50", {"kurakhove": "Pokrovsk"},
+     "Kurakhove sector: median day Pokrovsk is reached"),
+    ("kursk.held_km2_d90_p10", None, "Kursk: 10th-percentile area still held on day 90, km²"),
+    ("prob_reached", None, "Probability the objective is reached by the horizon"),
+    ("p50_day", None, "p50_day"),  # no metric of a sweep: as it is
+])
+def test_metric_words(column, objectives, words):
+    from sim.presentation.charts.tornado import metric_words
+
+    assert metric_words(column, objectives) == words
+
+
 def test_swing_needs_a_grid_sweep(tmp_path):
     from sim.presentation.charts.tornado import swing_chart
 
@@ -319,10 +426,34 @@ def test_forces_chart_shows_both_sides_and_the_breakpoint(tmp_path):
     assert ax.get_ylabel() == "Troops" and "Iwo Jima" in ax.get_title()
 
 
-def sim_run(path):
+def test_forces_chart_says_why_it_goes_flat_and_ends_where_it_does():
+    from sim.presentation.charts.runs import forces_chart
+
+    run = sim_run(ROOT / "scenarios/kurakhove.yaml", replications=200)
+    fig = forces_chart([run], sectors=["kurakhove"])
+    (ax,) = fig.axes
+    note = next(t for t in texts(ax) if t.startswith("Troops stop changing"))
+    reached = np.isfinite(run.sectors["kurakhove"].objective_day).mean()
+    assert "once its objective falls" in note
+    assert "flat from" in note and str(run.date_of(run.horizon_days)) in note
+    # flat after the chart's end: no band of either side moves there
+    right = ax.get_xlim()[1] - START
+    assert right < run.horizon_days
+    for side in run.forces_bands()["kurakhove"].values():
+        after = side["day"] >= right
+        assert np.all(side["p50"][after] == side["p50"][-1])
+    if reached > 0.5:
+        assert any(ln.get_label().startswith("median date the objective falls")
+                   for ln in ax.lines)
+    renderer = drawn(fig)
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(
+        ax.get_window_extent(renderer))
+
+
+def sim_run(path, replications: int = 20):
     import sim
 
-    return sim.simulate(sim.load_scenario(path), replications=20, seed=1, jobs=1)
+    return sim.simulate(sim.load_scenario(path), replications=replications, seed=1, jobs=1)
 
 
 @pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"),
@@ -411,8 +542,50 @@ def test_backtest_chart_shows_the_observations_over_the_fan(tmp_path):
                       replications=200, seed=1)
     fig = backtest_chart(bt)
     (ax,) = fig.axes
-    observed = next(ln for ln in ax.lines if ln.get_label() == "observed")
+    # the shipped series is synthetic (its source column says so): never called observed
+    series = next(ln for ln in ax.lines if ln.get_label() == "synthetic series (not observed)")
+    assert not any(ln.get_label().startswith("observed") for ln in ax.lines)
     f = bt.fan("kurakhove")
-    assert np.array_equal(observed.get_ydata(), f["observed"])
-    assert len(fills(ax)) == 2 and ax.get_ylabel() == "km advanced"
+    assert np.array_equal(series.get_ydata(), f["observed"])
+    # the fan's own shades: P5–P95 to P45–P55 in 10% steps
+    band = bt.fan("kurakhove", (5, 15, 25, 35, 45, 50, 55, 65, 75, 85, 95))["bands"]
+    assert len(fills(ax)) == 5 and ax.get_ylabel() == "km advanced"
+    for shade, (_, hi) in zip(fills(ax), ((5, 95), (15, 85), (25, 75), (35, 65), (45, 55))):
+        assert shade.get_paths()[0].vertices[:, 1].max() == pytest.approx(band[f"p{hi}"].max())
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
+
+
+def test_a_series_is_labelled_by_its_source():
+    from sim.data.observed import parse_observed
+    from sim.presentation.charts.backtest import series_label
+
+    head = "date,sector,value,source\n"
+    report = parse_observed(head + "2024-11-20,k,1,the report\n2024-11-21,k,2,the report\n",
+                            file="x/obs.csv")["k"]
+    assert series_label(report) == "observed (the report)"
+    bare = parse_observed("date,sector,value\n2024-11-20,k,1\n", file="x/obs.csv")["k"]
+    assert series_label(bare) == "observed (obs.csv)"
+    fake = parse_observed(head + "2024-11-20,k,1,\"Synthetic: replication 3\"\n")["k"]
+    assert series_label(fake) == "synthetic series (not observed)"
+
+
+def test_the_approach_chart_names_standing_towns_by_name_without_collisions(tmp_path):
+    from sim.fitting import reference as R
+    from sim.presentation.charts.reference import approach_chart
+
+    d0 = dt.date(2023, 1, 1)
+    rows = ["date,sector,value,frame"]
+    # five towns stalled at nearly the same distance: their names would sit on one another
+    for k, town in enumerate(("pokrovsk", "myrnohrad", "selydove", "hirnyk", "ukrainsk")):
+        rows += [f"{d0 + dt.timedelta(days=14 * i)},{town},{5 + 0.05 * k:.2f},remaining_km"
+                 for i in range(10)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    cls = R.build([tmp_path / "s.csv"], until=d0 + dt.timedelta(days=200))
+    fig = approach_chart(cls)
+    (ax,) = fig.axes
+    names = {t.get_text(): t for t in ax.texts}
+    assert set(names) == {"Pokrovsk", "Myrnohrad", "Selydove", "Hirnyk", "Ukrainsk"}
+    renderer = drawn(fig)
+    boxes = [t.get_window_extent(renderer) for t in names.values()]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert "0 fell, 5 still standing" in ax.get_title()

@@ -411,15 +411,55 @@ def test_cli_chart_draws_a_png(series_dir, tmp_path):
 
 def test_the_map_chart_has_a_line_per_date_and_the_radius(series_dir):
     pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgb
+
     from sim.data.trace import evenly_spaced
     from sim.presentation.charts.map import map_chart
 
     r = trace([series_dir], [place(37.0, 48.0)], chart_dates=evenly_spaced(6), radius_km=20)
     fig = map_chart(r)
-    ax = fig.axes[0]
+    ax, bar = fig.axes  # one map, and the colour bar of its dates
     labels = [ln.get_label() for ln in ax.get_lines()]
-    assert {"2024-09-01", "2024-09-08", "2024-09-15", "20 km from the place"} <= set(labels)
+    dates = ["2024-09-01", "2024-09-08", "2024-09-15"]
+    assert set(dates) | {"20 km from the place"} <= set(labels)
     assert ax.get_xlim() == pytest.approx((-26, 26))
+    # the dates are told apart by a sequential scale, named on the colour bar: newer is darker
+    assert [t.get_text() for t in bar.get_yticklabels()] == dates
+    colours = [to_rgb(next(ln for ln in ax.get_lines() if ln.get_label() == d).get_color())
+               for d in dates]
+    lightness = [0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] for c in colours]
+    assert lightness == sorted(lightness, reverse=True) and len(set(lightness)) == 3
+    # one legend for the figure, not the last panel's
+    assert not ax.get_legend() and len(fig.legends) == 1
+    # context: the gazetteer's towns in view (48 N 37 E is in Donetsk oblast), named apart
+    from sim.data import gazetteer
+
+    if gazetteer.available():
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        towns = [t for t in ax.texts if t.get_text() not in ("here", "10 km")]
+        assert len(towns) >= 3
+        assert {"Kurakhove", "Selydove"} & {t.get_text() for t in towns}
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        boxes = [t.get_window_extent(canvas.get_renderer()) for t in towns]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_nearby_places_share_one_map_and_distant_ones_do_not(series_dir):
+    pytest.importorskip("matplotlib")
+    from sim.data.trace import evenly_spaced
+    from sim.presentation.charts.map import map_chart
+
+    near = trace([series_dir], [place(37.0, 48.0, "a"), place(37.1, 48.0, "b")],
+                 chart_dates=evenly_spaced(2), radius_km=20)
+    fig = map_chart(near)
+    assert len(fig.axes) == 2  # one map (with both stars) and the colour bar
+    stars = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "*"]
+    assert len(stars) == 2
+    far = trace([series_dir], [place(37.0, 48.0, "a"), place(39.0, 48.0, "b")],
+                chart_dates=evenly_spaced(2), radius_km=20)
+    assert len(map_chart(far).axes) == 3  # two maps, one colour bar
 
 
 def test_cli_out_writes_a_trace_folder_that_reads_itself_back(series_dir, tmp_path):

@@ -79,10 +79,11 @@ def figure_or_file(fig: Figure, output: str | os.PathLike[str] | None, *,
 # -- shared pieces -------------------------------------------------------------------------------
 
 
-def figure(panels: int, panel_in: float = PANEL_IN) -> tuple[Figure, list[Axes]]:
+def figure(panels: int, panel_in: float = PANEL_IN,
+           width_in: float = WIDTH_IN) -> tuple[Figure, list[Axes]]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH_IN, panel_in * panels), layout="constrained")
+    fig = Figure(figsize=(width_in, panel_in * panels), layout="constrained")
     axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     return fig, list(axes)
 
@@ -103,6 +104,45 @@ def dated(ax: Axes) -> None:
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(YearFirst(locator, show_offset=False))
     ax.grid(True, alpha=0.3)
+
+
+def legend_outside(ax: Axes, **kw) -> None:
+    """The legend right of the axes, clear of the data (constrained layout makes room)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+              **{"fontsize": 8, **kw})
+
+
+def p_is(p: float) -> str:
+    """A probability after "P(...)": "= 0.53", "> 0.99" (never "= 1.00" for 0.998)."""
+    from ..numbers import probability
+
+    text = probability(p)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def place_labels(fig, ax, xy, texts, which, *, fontsize: float = 8, color: str = "black",
+                 avoid=()) -> None:
+    """Name the points ``which`` (in order of importance), each at the first of a few spots
+    around its point where it overlaps no label already placed, nor the texts ``avoid``."""
+    spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
+             ((5, 13), "left"), ((-5, 13), "right")]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # the layout settles before the labels are measured
+    renderer = canvas.get_renderer()
+    placed: list = [t.get_window_extent(renderer).padded(4) for t in avoid]
+    for i in which:
+        for k, (offset, ha) in enumerate(spots):
+            t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
+                            ha=ha, fontsize=fontsize, color=color, zorder=4,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                  "alpha": 0.8})
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed) or k == len(spots) - 1:
+                placed.append(box)
+                break
+            t.remove()
 
 
 def share_text(x: float) -> str:

@@ -29,6 +29,7 @@ def outlook_figure(o: Outlook) -> Figure:
     from matplotlib.figure import Figure
 
     from ...data.front import Frame, held_polygons, read_held
+    from .base import place_labels
     from .map import _patch
 
     places = [p.standing.place for p in o.places]
@@ -72,37 +73,14 @@ def outlook_figure(o: Outlook) -> Figure:
     ax.set_xlabel(f"km east of {centre}")
     ax.set_ylabel(f"km north of {centre}")
     ax.grid(True, linewidth=0.3, alpha=0.5)
-    _labels(fig, ax, xy, [f"{p.standing.place.name} {_pct(x)}" for p, x in zip(o.places, prob)],
-            list(np.argsort(-prob, kind="stable")[:LABELS]))
+    place_labels(fig, ax, xy,
+                 [f"{p.standing.place.name} {_pct(x)}" for p, x in zip(o.places, prob)],
+                 list(np.argsort(-prob, kind="stable")[:LABELS]))
     return fig
 
 
 def _pct(p: float) -> str:
     return "<1%" if 0 < p < 0.005 else (">99%" if 0.995 < p < 1 else f"{p:.0%}")
-
-
-def _labels(fig, ax, xy, texts, which) -> None:
-    """Name the points ``which`` (in order of importance), each at the first of a few spots
-    around its point where it overlaps no label already placed."""
-    spots = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
-             ((5, 13), "left"), ((-5, 13), "right")]
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    fig.draw_without_rendering()  # the layout settles before the labels are measured
-    renderer = canvas.get_renderer()
-    placed: list = []
-    for i in which:
-        for k, (offset, ha) in enumerate(spots):
-            t = ax.annotate(texts[i], xy[i], xytext=offset, textcoords="offset points",
-                            ha=ha, fontsize=8, zorder=4,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                                  "alpha": 0.8})
-            box = t.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in placed) or k == len(spots) - 1:
-                placed.append(box)
-                break
-            t.remove()
 
 
 def outlook_map(o: Outlook, path: str | os.PathLike[str], *, keep: bool = True) -> Path:

@@ -15,6 +15,7 @@ import numpy as np
 from ...analysis.bootstrap import censor_at
 from ...analysis.summary import FAN_PERCENTILES, censored_percentiles
 from ...errors import AdvsimError
+from ..numbers import day, number, probability
 from ..words import quantity_label
 from .base import (
     PANEL_IN,
@@ -22,6 +23,8 @@ from .base import (
     dated,
     day0,
     figure,
+    legend_outside,
+    p_is,
     panel_title,
     replications_text,
     run_labels,
@@ -101,50 +104,144 @@ def defensive_lines(run: Result, sector: str) -> list[tuple[str, float]]:
     return [(ln.name, ln.at) for ln in run.scenario.sector(sector).lines]
 
 
+def reader_values(sector, values):
+    """Positions as a reader thinks of them: km left to the objective along an axis (0 once it
+    falls), km² held in an area (as the model counts them)."""
+    v = np.asarray(values, dtype=float)
+    return sector.objective_at - v if sector.direction > 0 else v
+
+
+def reader_label(sector) -> str:
+    """The fan's progress axis, in the quantity of :func:`reader_values`."""
+    if sector.direction > 0:
+        return f"km left to {sector.objective} along the axis"
+    return quantity_label(sector)
+
+
+def _reader_at(sector, at: float) -> str:
+    if sector.direction > 0:
+        return f"{number(sector.objective_at - at)} km out"
+    return f"{number(at)} km² held"
+
+
+SAMPLE_PATHS = 5  # thin lines over a fan: single replications, so a path's stalls show
+
+
+def sample_paths(run: Result, k: int = SAMPLE_PATHS) -> dict[str, np.ndarray]:
+    """Sector -> (k, days) positions of ``k`` single replications of the run's scenario,
+    re-simulated from its seed (chunk ``i`` of one replication each): the shape one path takes,
+    which the bands average away. Cheap: k replications, not the run's thousands."""
+    from ...analysis.summary import band_percentiles
+    from ...engine import simulate_chunk
+
+    out: dict[str, list[np.ndarray]] = {}
+    for i in range(k):
+        chunk = simulate_chunk(run.scenario, run.seed, i, 1, bands=True)
+        for name, part in chunk.items():
+            if part.band_counts is None:
+                continue
+            sector = run.scenario.sector(name)
+            (path,) = band_percentiles(part.band_counts, sector, [50.0]).values()
+            out.setdefault(name, []).append(path)
+    return {name: np.vstack(paths) for name, paths in out.items()}
+
+
+def settle_day(band: dict, shades) -> int:
+    """The first day after which no band of the fan moves again (the horizon if they move on
+    its last day)."""
+    keys = [f"p{v:g}" for pair in shades for v in pair] + ["p50"]
+    moving = np.zeros(band["day"].size, dtype=bool)
+    for key in keys:
+        b = np.asarray(band[key], dtype=float)
+        moving |= ~np.isclose(b, b[-1], rtol=1e-6, atol=1e-9)
+    idx = np.flatnonzero(moving)
+    return int(band["day"][idx[-1] + 1]) if idx.size and idx[-1] + 1 < moving.size else \
+        int(band["day"][-1]) if idx.size else 0
+
+
+def action_end(settled: int, horizon: int) -> int:
+    """The last day a fan shows: a margin past the day its bands settle, never past the
+    horizon, never under a month."""
+    return int(min(horizon, max(30, math.ceil(settled * 1.15 + 7))))
+
+
 def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
               sectors: list[str] | None = None,
-              observed: ObservedSeries | Mapping[str, ObservedSeries] | None = None) -> Figure:
-    """Per-day bands of progress in 10% steps (P5–P95 … P45–P55) and the median, with the
-    objective, milestones and defensive lines; the run's day 0 marked and, when ``observed``
-    is given (a series, or series by sector), the observed history to the left of it. One
-    panel per run and sector."""
+              observed: ObservedSeries | Mapping[str, ObservedSeries] | None = None,
+              paths: int = SAMPLE_PATHS) -> Figure:
+    """Per-day bands of progress in 10% steps (P5–P95 … P45–P55), the median and ``paths``
+    single replications (thin lines) in the quantity a reader thinks in (km left to the
+    objective along an axis, km² held in an area), with the objective, milestones and
+    defensive lines; today (the run's day 0) marked and, when ``observed`` is given (a series,
+    or series by sector), the observed history to the left of it. The time axis ends soon
+    after the bands stop moving, with a note saying so. One panel per run and sector."""
     names = run_labels(runs, labels) if labels or len(runs) > 1 else [None] * len(runs)
     panels = [(r, lab, name) for r, lab in zip(runs, names) for name in sector_names([r],
                                                                                      sectors)]
-    fig, axes = figure(len(panels))
+    fig, axes = figure(len(panels), width_in=12.5)
+    drawn = {id(r): sample_paths(r, paths) if paths else {} for r in runs}
     for ax, (run, label, name) in zip(axes, panels):
         band, shades = _shade_bands(run, name)
         s = run.sectors[name]
+        sector = s.sector
+        shown = {k: (reader_values(sector, v) if k != "day" else v) for k, v in band.items()}
         x = day0(run) + band["day"]
-        draw_shades(ax, x, band, shades)
-        ax.plot(x, band["p50"], color="C0", lw=2, label="median")
-        top = float(max(np.max(band["p95"]), s.objective_at))
+        draw_shades(ax, x, shown, shades)
+        for j, path in enumerate(drawn[id(run)].get(name, [])):
+            ax.plot(x[:path.size], reader_values(sector, path), color="C1", lw=0.8,
+                    alpha=0.75, label=(f"{len(drawn[id(run)][name])} single replications "
+                                       "(re-simulated from the seed)") if j == 0 else None)
+        ax.plot(x, shown["p50"], color="C0", lw=2, label="median of the replications")
+        values = [shown[f"p{v:g}"] for pair in shades for v in pair]
+        top = float(max(max(np.max(v) for v in values), reader_values(sector, s.objective_at),
+                        reader_values(sector, sector.start_at)))
+        bottom = 0.0
         left = x[0]
         series = _observed_for(observed, name)
         if series is not None and len(series):
             od, ov = observed_in_run_units(run, name, series)
+            ov = reader_values(sector, ov)
             ax.plot(day0(run) + od, ov, "o-", color="black", ms=3.5, lw=1,
                     label=f"observed ({len(series)} dates)")
             left = min(left, day0(run) + float(od.min()))
             top = max(top, float(np.max(ov)))
-            bottom = min(0.0, float(np.min(ov)))
-        else:
-            bottom = 0.0
-        ax.set_xlim(left, x[-1])
-        ax.set_ylim(bottom, top * 1.08)
-        ax.axvline(x[0], color="black", lw=1.2, label=f"day 0 of the run: {run.start}")
-        marks = [(s.objective_at, f"objective: {s.objective} ({at_text(s, s.objective_at, True)})",
-                  "black", "--", 0.0)]
-        marks += [(at, f"{m} ({at_text(s, at)})", "0.4", ":", 0.0)
+            bottom = min(bottom, float(np.min(ov)))
+        settled = settle_day(band, shades)
+        end = action_end(settled, run.horizon_days)
+        right = day0(run) + end
+        history = left < x[0]
+        if not history:  # a little room, so the today line shows
+            left -= 0.012 * (right - left)
+        ax.set_xlim(left, right)
+        span = top - bottom
+        ax.set_ylim(bottom - 0.04 * span, top + 0.08 * span)
+        ax.axvline(x[0], color="black", lw=1.2,
+                   label=f"today: {run.start}, the projection's day 0")
+        if history:  # history to its left: name the line where it stands
+            ax.annotate("today", (x[0], 1), xycoords=("data", "axes fraction"),
+                        xytext=(-3, -3), textcoords="offset points", va="top", ha="right",
+                        fontsize=9, fontweight="bold")
+        if end < run.horizon_days:
+            ax.annotate(f"The bands do not move after {run.date_of(settled)}: the chart "
+                        f"ends at {run.date_of(end)}, the run at its horizon, "
+                        f"{run.date_of(run.horizon_days)}.", (1, 1),
+                        xycoords="axes fraction", xytext=(-4, -4), textcoords="offset points",
+                        ha="right", va="top", fontsize=8, color="0.3",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8"})
+        objective_text = (f"objective: {s.objective}" if sector.direction > 0 else
+                          f"objective: {s.objective} ({at_text(s, s.objective_at, True)})")
+        marks = [(s.objective_at, objective_text, "black", "--", 0.0)]
+        marks += [(at, f"{m} ({_reader_at(sector, at)})", "0.4", ":", 0.0)
                   for m, at in s.milestone_at.items()]
-        marks += [(at, f"defensive line: {ln} ({at_text(s, at)})", "C5", "-", 1.0)
+        marks += [(at, f"defensive line: {ln} ({_reader_at(sector, at)})", "C5", "-", 1.0)
                   for ln, at in defensive_lines(run, name)]
-        for y, text, color, ls, side in marks:
+        for at, text, color, ls, side in marks:
+            y = float(reader_values(sector, at))
             ax.axhline(y, color=color, ls=ls, lw=1, alpha=0.8)
             # Lines are named at the right, under them: the fan has passed them there.
             # names on the left start at day 0, clear of any observed history
-            at = (side, y) if side else (x[0], y)
-            ax.annotate(text, at, xycoords=("axes fraction" if side else "data", "data"),
+            where = (side, y) if side else (x[0], y)
+            ax.annotate(text, where, xycoords=("axes fraction" if side else "data", "data"),
                         xytext=(-4, -2) if side else (4, 2), textcoords="offset points",
                         fontsize=9, color=color, va="top" if side else "bottom",
                         ha="right" if side else "left")
@@ -155,10 +252,10 @@ def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
                        label=f"median date the objective is reached: {run.date_of(median)}")
         head = panel_title(run, name) + (f" — {label}" if label else "")
         ax.set_title(f"{head}\n{run.replications:,} replications, seed {run.seed} · "
-                     f"P(objective reached by {run.date_of(run.horizon_days)}) = {p:.2f}",
+                     f"P(objective reached by {run.date_of(run.horizon_days)}) {p_is(p)}",
                      fontsize=11)
-        ax.set_ylabel(quantity_label(s.sector))
-        ax.legend(loc="lower right" if s.sector.direction > 0 else "upper right", fontsize=8)
+        ax.set_ylabel(reader_label(sector))
+        legend_outside(ax)
         dated(ax)
     return fig
 
@@ -172,7 +269,7 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
     the rest of its replications are censored."""
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
-    fig, axes = figure(len(names))
+    fig, axes = figure(len(names), width_in=12.5)
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
         right = -math.inf  # date numbers before 1970 are negative
@@ -187,7 +284,7 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
             when = "beyond the horizon" if median is None else str(run.date_of(median))
             ax.step(x0 + t, y, where="post", color=f"C{i}", lw=2,
                     label=f"{label}: median {when}; "
-                          f"{y[-1]:.2f} by {run.date_of(run.horizon_days)}")
+                          f"{probability(y[-1])} by {run.date_of(run.horizon_days)}")
             right = max(right, x0 + run.horizon_days)
         for h in sorted({day0(r) + r.horizon_days for r in runs}):
             ax.axvline(h, color="0.3", lw=1, ls="--")
@@ -203,8 +300,8 @@ def cdf_chart(runs: list[Result], *, labels: list[str] | None = None,
         ax.set_title(f"When the objective ({obj}) is reached: {panel_title(runs[0], name)}\n"
                      f"{replications_text(runs)}; each curve ends at its run's horizon",
                      fontsize=11)
-        ax.legend(loc="upper left", fontsize=9,
-                  title="run: median date; P(reached) by its horizon", title_fontsize=9)
+        legend_outside(ax, fontsize=9, title="run: median date; P(reached) by its horizon",
+                       title_fontsize=9)
         dated(ax)
     return fig
 
@@ -218,7 +315,7 @@ def hist_chart(runs: list[Result], *, labels: list[str] | None = None,
     not reach the objective within the horizon are one hatched bar past it."""
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
-    fig, axes = figure(len(names))
+    fig, axes = figure(len(names), width_in=12.5)
     for ax, name in zip(axes, names):
         obj = runs[0].sectors[name].objective
         width = 2.0 * bin_days  # each run's censored bar: wide enough for its label
@@ -253,7 +350,7 @@ def hist_chart(runs: list[Result], *, labels: list[str] | None = None,
         ax.set_title(f"Date the objective ({obj}) is reached: {panel_title(runs[0], name)}\n"
                      f"{replications_text(runs)}; hatched: not reached within the horizon",
                      fontsize=11)
-        ax.legend(loc="upper left", fontsize=9)
+        legend_outside(ax, fontsize=9)
         dated(ax)
     return fig
 
@@ -268,7 +365,8 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
     labels = run_labels(runs, labels)
     names = sector_names(runs, sectors)
     rows_max = max(len(runs[0].sectors[n].milestone_at) + 1 for n in names)
-    fig, axes = figure(len(names), min(PANEL_IN, 1.6 + 0.45 * rows_max * len(runs)) + 0.6)
+    fig, axes = figure(len(names), min(PANEL_IN, 1.6 + 0.45 * rows_max * len(runs)) + 0.6,
+                       width_in=12.5)
     for ax, name in zip(axes, names):
         s0 = runs[0].sectors[name]
         # in the order they are reached
@@ -294,7 +392,7 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
                     ax.plot(x0 + q[2], y, "o", color="white", mec=f"C{i}", ms=6)
                 if q[4] >= h:
                     ax.plot(x0 + h, y, ">", color=f"C{i}", ms=8)
-                ax.annotate(f"P = {np.isfinite(d).mean():.2f}", (x0 + h, y), xytext=(8, 0),
+                ax.annotate(f"P {p_is(float(np.isfinite(d).mean()))}", (x0 + h, y), xytext=(8, 0),
                             textcoords="offset points", va="center", fontsize=8)
         for i, run in enumerate(runs):
             ax.axvline(day0(run) + run.horizon_days, color=f"C{i}", lw=1, ls="--")
@@ -306,7 +404,7 @@ def milestones_chart(runs: list[Result], *, labels: list[str] | None = None,
             f"({replications_text(runs)})\n"
             "thin: P10–P90 · thick: P25–P75 · dot: median · ▶: past the horizon (dashed) · "
             "P: reached within it", fontsize=10)
-        ax.legend(loc="upper left", fontsize=9)
+        legend_outside(ax, fontsize=9)
         dated(ax)
     return fig
 
@@ -327,7 +425,7 @@ def forces_chart(runs: list[Result], *, labels: list[str] | None = None,
     names = run_labels(runs, labels) if labels or len(runs) > 1 else [None] * len(runs)
     panels = [(r, lab, name) for r, lab in zip(runs, names) for name in sector_names([r],
                                                                                      sectors)]
-    fig, axes = figure(len(panels), 4.2)
+    fig, axes = figure(len(panels), 4.2, width_in=12.5)
     for ax, (run, label, name) in zip(axes, panels):
         so = run.sectors[name]
         bands = so.forces_bands((5.0, 25.0, 50.0, 75.0, 95.0), run.source)
@@ -349,15 +447,34 @@ def forces_chart(runs: list[Result], *, labels: list[str] | None = None,
                         else "has no troops left")
                 if med is not None:
                     ax.axvline(x0 + med, color=color, lw=1, ls="--",
-                               label=f"{side} {what}: median {run.date_of(med)} (day {med:g})")
-        ax.set_xlim(x0, x0 + run.horizon_days)
-        ax.set_ylim(0, top * 1.08 or 1)
+                               label=f"{side} {what}: median {run.date_of(med)} (day {day(med)})")
+        reached = float(np.isfinite(so.objective_day).mean())
+        settled = max(settle_day(bands[side], ((5.0, 95.0), (25.0, 75.0)))
+                      for side in ("attacker", "defender"))
+        end = action_end(settled, run.horizon_days)
+        if reached > 0:
+            (med,) = censored_percentiles(so.objective_day, [50])
+            if med is not None:
+                ax.axvline(x0 + med, color="0.3", lw=1, ls=":",
+                           label=f"median date the objective falls: {run.date_of(med)}")
+            note = ("Troops stop changing in a replication once its objective falls: "
+                    f"{share_text(reached)} of\nreplications reach it by the horizon, so the "
+                    "bands flatten as they do")
+            if end < run.horizon_days:
+                note += (f"; flat from {run.date_of(settled)} to the horizon, "
+                         f"{run.date_of(run.horizon_days)}")
+            ax.annotate(note + ".", (1, 1), xycoords="axes fraction", xytext=(-4, -4),
+                        textcoords="offset points", ha="right", va="top", fontsize=8,
+                        color="0.3", bbox={"boxstyle": "round,pad=0.2", "fc": "white",
+                                           "ec": "0.8"})
+        ax.set_xlim(x0, x0 + end)
+        ax.set_ylim(0, top * 1.25 or 1)
         ax.yaxis.set_major_formatter(_thousands())
         ax.set_ylabel("Troops")
         head = panel_title(run, name) + (f" — {label}" if label else "")
         ax.set_title(f"Troops by side: {head}\n{run.replications:,} replications, seed "
                      f"{run.seed} · shades: P5–P95 and P25–P75", fontsize=11)
-        ax.legend(loc="upper right", fontsize=8)
+        legend_outside(ax)
         dated(ax)
     return fig
 

@@ -40,6 +40,61 @@ _INFLUENCE_NAMES = {"prcc": "partial rank correlation", "influence": "influence"
 _BAR_IN, _PANEL_EXTRA_IN, _WIDTH_IN = 0.42, 1.3, 8.5
 
 
+_PERCENTILE_WORDS = {10: "10th-percentile", 50: "median", 90: "90th-percentile"}
+_PROGRESS_WORDS = {"advance_km": ("advance", "km"), "held_km2": ("area still held", "km²")}
+
+
+def _percentile_words(p: int) -> str:
+    return _PERCENTILE_WORDS.get(p, f"{p}th-percentile")
+
+
+def metric_words(column: str, objectives: dict[str, str] | None = None) -> str:
+    """A metric column in words: ``kurakhove.day_p50`` is "Kurakhove: median day the objective
+    is reached" ("Kurakhove sector: median day Pokrovsk is reached" where its objective is
+    known); a column that is no metric of a sweep is returned as it is."""
+    from ...sweep.metrics import Metric
+
+    m = Metric.parse(column)
+    if m is None:
+        return column
+    objective = (objectives or {}).get(m.sector or "")
+    target = objective or "the objective"
+    if m.quantity == "prob_reached":
+        what = f"probability {target} is reached by the horizon"
+    elif m.quantity == "day":
+        what = f"{_percentile_words(m.percentile or 50)} day {target} is reached"
+    else:
+        noun, unit = _PROGRESS_WORDS.get(m.quantity, (m.quantity.replace("_", " "), ""))
+        what = (f"{_percentile_words(m.percentile or 50)} {noun} on day {m.day}"
+                + (f", {unit}" if unit else ""))
+    if m.sector is None:
+        return what[0].upper() + what[1:]
+    place = m.sector.replace("-", " ").replace("_", " ").title()
+    return f"{place}{' sector' if objective else ''}: {what}"
+
+
+def sweep_objectives(sweep: SweepLike) -> dict[str, str]:
+    """Sector -> its objective's name, from a sweep (or the scenario.yaml of a folder made by
+    hand, where there is one); empty where not known."""
+    if not isinstance(sweep, (str, os.PathLike)):
+        points = sweep.plan.points
+        return {s.name: s.objective for s in points[0].scenario.sectors} if points else {}
+    p = Path(sweep)
+    path = (p if p.is_dir() else p.parent) / "scenario.yaml"
+    try:
+        from ...model.loader import read_text, read_yaml
+
+        data = read_yaml(read_text(path), str(path))[0] or {}
+        out = {}
+        for name, sec in (data.get("sectors") or {}).items():
+            objective = sec.get("objective") if isinstance(sec, dict) else None
+            if isinstance(objective, dict) and isinstance(objective.get("name"), str):
+                out[str(name)] = objective["name"]
+        return out
+    except (AdvsimError, OSError, AttributeError):
+        return {}
+
+
 def short_label(key_path: str) -> str:
     """The last parts of a swept key path that still say what it is: without the
     ``sectors.NAME.`` prefix, the last two parts, and the list a numbered part belongs to."""
@@ -112,11 +167,11 @@ def _metric_names(cols: dict[str, list[str]], metrics: list[str] | None, path: P
     return list(metrics) if metrics else names
 
 
-def _panels(counts: list[int]) -> tuple[Figure, list[Axes]]:
-    """One panel per metric, each as tall as its bars need."""
+def _panels(counts: list[int], extra_in: float = _PANEL_EXTRA_IN) -> tuple[Figure, list[Axes]]:
+    """One panel per metric, each as tall as its bars need (``extra_in``: its title, axis)."""
     from matplotlib.figure import Figure
 
-    heights = [_PANEL_EXTRA_IN + _BAR_IN * max(c, 1) for c in counts]
+    heights = [extra_in + _BAR_IN * max(c, 1) for c in counts]
     fig = Figure(figsize=(_WIDTH_IN, sum(heights)), layout="constrained")
     axes = fig.subplots(len(counts), 1, squeeze=False, height_ratios=heights)[:, 0]
     return fig, list(axes)
@@ -138,6 +193,7 @@ def tornado_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figu
     first_ci = ((_floats(cols["sobol_first_low"], path), _floats(cols["sobol_first_high"], path))
                 if first is not None and "sobol_first_low" in cols else None)
     names = _metric_names(cols, metrics, path)
+    objectives = sweep_objectives(sweep)
     metric = np.asarray(cols["metric"])
     params = np.asarray(cols["parameter"])
     labels = dict(zip(params.tolist(), short_labels(list(dict.fromkeys(params.tolist())))))
@@ -176,7 +232,7 @@ def tornado_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figu
         ax.set_yticks(y, [labels[p] for p in params[idx]])
         ax.set_ylim(-0.6, idx.size - 0.4)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(f"What moves {m}: influence of the swept parameters", fontsize=11)
+        ax.set_title(f"What moves it: {metric_words(m, objectives)}", fontsize=11)
         ax.grid(True, axis="x", alpha=0.3)
     if sobol:
         handles = [Patch(color="C0", label="total effect, ST (with interactions)"),
@@ -288,7 +344,8 @@ def swing_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figure
           else swing_of(sweep, metrics))
     horizon = sw["horizon_days"]
     names = list(sw["metrics"])
-    fig, axes = _panels([len(sw["metrics"][m]["rows"]) for m in names])
+    objectives = sweep_objectives(sweep)
+    fig, axes = _panels([len(sw["metrics"][m]["rows"]) for m in names], _PANEL_EXTRA_IN + 0.2)
     labels = dict(zip(sw["baseline"], short_labels(list(sw["baseline"]))))
     for ax, m in zip(axes, names):
         base, rows = sw["metrics"][m]["base"], sw["metrics"][m]["rows"]
@@ -308,24 +365,28 @@ def swing_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figure
                     continue
                 ax.barh(yi, x - finite_base, left=finite_base, height=0.6, color=color,
                         alpha=0.85, hatch="//" if censored else None, edgecolor="white")
-                text = f"{_fmt(x)}" + (" (beyond horizon)" if censored else "")
+                text = f"{_fmt(x, m)}" + (" (beyond horizon)" if censored else "")
                 ax.annotate(text, (x, yi), xytext=(4 if x >= finite_base else -4, 0),
                             textcoords="offset points", va="center", fontsize=8,
                             ha="left" if x >= finite_base else "right")
         ax.axvline(finite_base, color="black", lw=1)
-        ax.set_yticks(range(len(rows)), [f"{labels[rows[k][0]]}\n{rows[k][1]} → {rows[k][2]}"
-                                         for k in order])
+        ax.set_yticks(range(len(rows)), [f"{labels[rows[k][0]]}\n{_value(rows[k][1])} → "
+                                         f"{_value(rows[k][2])}" for k in order])
         ax.set_ylim(-0.7, len(rows) - 0.4)
         lo_x, hi_x = ax.get_xlim()
         pad = 0.15 * (hi_x - lo_x)
         ax.set_xlim(lo_x - pad, hi_x + pad)
-        ax.set_xlabel(f"{m} ({_unit(m)})" + ("; hatched: beyond the horizon, drawn at it"
+        words = metric_words(m, objectives)
+        if m.split(".")[-1].startswith("prob"):  # a probability lies in [0, 1]
+            lo_x, hi_x = ax.get_xlim()
+            ax.set_xlim(max(0.0, lo_x), min(1.0, hi_x))
+        ax.set_xlabel(f"{_unit(m)}" + ("; hatched: beyond the horizon, drawn at it"
                                             if any(shown(v)[1] for r in rows for v in r[3:])
                                             else ""))
-        mid = ", ".join(f"{labels[p]} = {v}" for p, v in sw["baseline"].items())
-        ax.set_title(f"Swing of {m} across each parameter's range: {_fmt(finite_base)}"
+        mid = ", ".join(f"{labels[p]} = {_value(v)}" for p, v in sw["baseline"].items())
+        ax.set_title(f"{words}\n{_fmt(finite_base, m)}"
                      + (" (beyond the horizon)" if base_censored else "")
-                     + f" with all at their middle levels\n({mid})", fontsize=10)
+                     + f" with every parameter at its middle level:\n{mid}", fontsize=10)
         ax.grid(True, axis="x", alpha=0.3)
     fig.legend(handles=[Patch(color="C1", label="the parameter at its lowest level"),
                         Patch(color="C0", label="the parameter at its highest level")],
@@ -333,8 +394,29 @@ def swing_chart(sweep: SweepLike, *, metrics: list[str] | None = None) -> Figure
     return fig
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+def _fmt(x: float, metric: str = "") -> str:
+    """A metric's value as a person reads it: a day as a whole day, a probability never as 0
+    or 1 unless it is, anything else to three significant figures ("25,000")."""
+    from ..numbers import day, number, probability
+
+    last = metric.split(".")[-1]
+    if last.startswith("day_"):
+        return day(x)
+    if last.startswith("prob"):
+        return probability(x)
+    return number(x)
+
+
+def _value(text: str) -> str:
+    """A parameter's value as points.csv writes it, as a person reads it: "25000.0" is
+    "25,000"; text (a date, a name) as it is."""
+    from ..numbers import number
+
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return number(x) if math.isfinite(x) else text
 
 
 def _unit(metric: str) -> str:
