@@ -97,8 +97,8 @@ def test_run_shows_simulating_and_writing_on_a_terminal(tmp_path, fast_display):
     assert "advsim run: writing" in err and "ETA" in err
     assert err.endswith("\r\033[K")  # erased before the table
     assert r.stdout.startswith("Kurakhove → Pokrovsk (at the reported rate)\n")  # the table
-    shares = [int(part.split(" · ")[1].rstrip("%")) for part in err.split("\r")
-              if " · " in part]
+    shares = [int(part.split(" · ")[1].removesuffix("\033[K").rstrip("%"))
+              for part in err.split("\r") if " · " in part]
     assert shares == sorted(shares) and shares[-1] == 100
 
 

@@ -152,8 +152,14 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         raise AdvsimError(f"no {held} territory on the first or the last map "
                           f"({paths[0].name}, {paths[-1].name})", param="held")
     places = _places(places_file, min_population, countries, held, box)
-    series = front_series(paths, places, layer_map=layer_map, held=held,
-                          date_convention=convention, cache=_measures(cache_dir))
+    # One bar over the whole job: measuring the maps (seconds a map, unless cached), then the
+    # projections; the class's fit between them is quick.
+    bar = Progress("advsim outlook", {"measuring": 1.0, "simulating": 2.0},
+                   enabled=wanted(quiet))
+    with bar:  # closed (the line erased) on any error, and again after the projections
+        series = front_series(paths, places, layer_map=layer_map, held=held,
+                              date_convention=convention, cache=_measures(cache_dir),
+                              on_snapshot=bar.callback("measuring"))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed}
     if evaluate or score:
@@ -164,7 +170,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         if score and series.dates[-1] <= day:
             raise AdvsimError(f"--score: no map after --date {day} to score against (the "
                               f"last is {series.dates[-1]})", param="score")
-        with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+        with bar:
             fw = evaluate_forward(series, origins, radius_km=radius_km,
                                   replications=replications or REPLICATIONS,
                                   on_chunk=bar.callback("simulating"), **run)
@@ -179,7 +185,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     from ..forecast.outlook import outlook, summary
     from ..presentation.text_outlook import format_outlook
 
-    with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+    with bar:
         o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
                     replications=replications or N, on_chunk=bar.callback("simulating"), **run)
     if out is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,12 +207,14 @@ class FrontSeries:
 def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                  layer_map: LayerMap | None = None, held: str = ATTACKER_HELD,
                  date_convention: str = "auto", frame: Frame | None = None,
-                 cache: Path | None = None) -> FrontSeries:
+                 cache: Path | None = None,
+                 on_snapshot: Callable[[int, int], None] | None = None) -> FrontSeries:
     """Measure every place on every snapshot of ``paths`` (read one at a time). With
     ``cache`` (a folder), each snapshot's measurements are kept there under a key of the
     snapshot's sha256 and name, the places, the held territory, the layer map and the date
     convention, so a second outlook on the same maps reads them instead of measuring again;
-    an entry that does not read back whole is measured again."""
+    an entry that does not read back whole is measured again. ``on_snapshot(done, total)``
+    follows the snapshots measured or read from the cache."""
     layer_map = layer_map or load_layer_map()
     if held != ATTACKER_HELD:
         layer_map.layer_spec(held)  # an unknown layer is one line, before any file is read
@@ -220,7 +222,9 @@ def front_series(paths: Sequence[Path], places: Sequence[Place], *,
     points = frame.points(places)
     setting = _setting(places, frame, layer_map, held, date_convention) if cache else ""
     rows: dict[dt.date, tuple[Path, np.ndarray]] = {}
-    for path in paths:
+    for k, path in enumerate(paths):
+        if on_snapshot is not None:
+            on_snapshot(k, len(paths))
         got = _cached(cache, path, setting, len(places)) if cache else None
         if got is None:
             snap = read_held(path, layer_map, held, date_convention)
