@@ -437,3 +437,25 @@ def test_namesakes_are_told_apart_in_the_table_by_region_then_position():
     assert got == {"a": "Lazurnyi (Donetsk Oblast, 48.10°N 37.50°E)",
                    "b": "Lazurnyi (Donetsk Oblast, 47.90°N 37.20°E)",
                    "c": "Lazurnyi (Kherson Oblast)", "other": "Other"}
+
+
+def test_on_a_terminal_the_outlook_shows_measuring_then_simulating(world, monkeypatch,
+                                                                  tmp_path):
+    """One bar over the job: the maps measured, then the places projected; erased before the
+    table, and nothing on a pipe."""
+    from sim.presentation.progress import Progress
+
+    real = Progress.__init__
+    monkeypatch.setattr(Progress, "__init__", lambda self, *a, **k: real(
+        self, *a, **{**k, "delay": 0.0, "rate": 1e9}))
+    root, dates, _, csv_file = world
+    args = ["outlook", str(root / "maps"), "--places", str(csv_file), "-n", "50",
+            "--cache", str(tmp_path / "cache")]
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    err = r.stderr
+    assert f"advsim outlook: measuring {len(dates) - 1}/{len(dates)}" in err
+    assert err.index("advsim outlook: measuring") < err.index("advsim outlook: simulating")
+    assert err.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "0"})
+    assert r.exit_code == 0 and r.stderr == ""

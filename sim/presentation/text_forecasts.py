@@ -188,7 +188,7 @@ def format_origins(obt) -> str:
     rows = [[origin, name, str(r["n_obs"]), crps[i], wis[i], N.probability(r["coverage_50"]),
              N.probability(r["coverage_90"]), N.signed(r["crps_skill_persistence"], 2),
              N.signed(r["crps_skill"], 2)] for i, (origin, name, r) in enumerate(cases)]
-    out += ["", "Per origin (skill: 1 − CRPS / the baseline's CRPS):"]
+    out += ["", "Per origin (skill: 1 - CRPS / the baseline's CRPS):"]
     out += table(["origin", "sector", "dates", "CRPS", "WIS", "cov 50%", "cov 90%",
                   "skill vs persistence", "skill vs trailing rate"], rows, indent="  ")
     if s["notes"]:
