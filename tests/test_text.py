@@ -138,6 +138,8 @@ def test_a_scores_column_shares_its_decimals():
     # CRPS per origin once mixed "0.76" with "0.729" (three significant figures each)
     cells = text_forecasts._scores([0.729, 0.863, 0.537, 0.76, 0.202])
     assert cells == ["0.729", "0.863", "0.537", "0.760", "0.202"]
+    # the model beside its baselines: each to four figures, a worse baseline rounds none away
+    assert text_forecasts._versus([0.768, 10.31, 0.93]) == ["0.7680", "10.31", "0.9300"]
 
 
 def test_the_backtest_per_origin_columns_share_their_decimals():
@@ -172,3 +174,9 @@ def test_trace_names_its_conventions_in_one_short_line(tmp_path):
     r = run("trace", str(shared), "--to", "Pokrovsk", "--json")
     data = json.loads(r.stdout)
     assert "file date - 1 day" in data["date_convention_means"]  # the full text stays here
+
+
+def test_a_table_with_nothing_repeated_is_left_as_it_is():
+    rows = [["P5", "0.0", "1.2"], ["P95", "0.4", "9.9"]]
+    assert compact_table(["", "day 30", "day 90"], rows) == [
+        "         day 30  day 90", "    P5      0.0     1.2", "    P95     0.4     9.9"]

@@ -31,8 +31,7 @@ def span(first: str, last: str) -> str:
         return first
     head, _, a = first.rpartition(" ")
     if head and last.startswith(head + " "):
-        return f"{head}s {a}–{last[len(head) + 1:]}" if head == "day" else \
-            f"{head} {a}–{last[len(head) + 1:]}"
+        return f"{'days' if head == 'day' else head} {a}–{last[len(head) + 1:]}"
     return f"{first}–{last}"
 
 
@@ -53,6 +52,8 @@ def merge_rows(rows: list[list[str]]) -> list[list[str]]:
 def merge_columns(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
     """Neighbouring columns (after the label) that show the same cells as one column,
     labelled by their span: "days 90–365"."""
+    if len(header) < 3:
+        return header, rows
     keep = [1]
     head = header[:2]
     for j in range(2, len(header)):
@@ -101,12 +102,13 @@ def format_run(result: Result, summary: dict | None = None) -> str:
         out += table(["", "day", "date", "MC s.e."], merge_rows(rows))
 
         prog = s[sector.progress_name]
-        out.append(f"  {words.progress_label(sector)}, by day:")
-        header = [""] + [f"day {d}" for d in prog["days"]]
-        pkeys = [k for k in prog if k != "days"]
-        km = sector.progress_name == "advance_km"
-        out += compact_table(header, [[k.upper(), *map(N.km if km else N.km2, prog[k])]
-                                      for k in pkeys], unit="km" if km else "km²")
+        if prog["days"]:
+            out.append(f"  {words.progress_label(sector)}, by day:")
+            header = [""] + [f"day {d}" for d in prog["days"]]
+            km = sector.progress_name == "advance_km"
+            out += compact_table(header, [[k.upper(), *map(N.km if km else N.km2, v)]
+                                          for k, v in prog.items() if k != "days"],
+                                 unit="km" if km else "km²")
         if s["milestones"]:
             out.append("  Milestones:")
             rows = []

@@ -31,8 +31,8 @@ def format_backtest(bt: Backtest) -> str:
         out += ["", f"{name} ({r['kind']}, {r['unit']}): {n} observation date{'s' * (n != 1)} "
                     f"after the start, {when}"]
         rows = [
-            [f"CRPS (fair), {unit}", *_scores([x["crps"] for x in (r, p, t)], 4)],
-            [f"WIS (23 quantiles), {unit}", *_scores([x["wis"] for x in (r, p, t)], 4)],
+            [f"CRPS (fair), {unit}", *_versus([x["crps"] for x in (r, p, t)])],
+            [f"WIS (23 quantiles), {unit}", *_versus([x["wis"] for x in (r, p, t)])],
             ["coverage of the 50% band", *(share(x["coverage_50"], n) for x in (r, p, t))],
             ["coverage of the 90% band", *(share(x["coverage_90"], n) for x in (r, p, t))],
             [f"Brier: {r['objective']} by the date", *(_brier(x["brier"]) for x in (r, p, t))],
@@ -147,8 +147,8 @@ def format_pooled(summary: dict, units: set[str]) -> list[str]:
     bases = p["baselines"]
     both = [p, *(bases[b] for b in ("persistence", "trailing_rate"))]
     rows = [
-        [f"CRPS (fair), {unit}", *_scores([x["crps"] for x in both], 4)],
-        [f"WIS (23 quantiles), {unit}", *_scores([x["wis"] for x in both], 4)],
+        [f"CRPS (fair), {unit}", *_versus([x["crps"] for x in both])],
+        [f"WIS (23 quantiles), {unit}", *_versus([x["wis"] for x in both])],
         ["coverage of the 50% band", *(N.probability(x["coverage_50"], 3) for x in both)],
         ["coverage of the 90% band", *(N.probability(x["coverage_90"], 3) for x in both)],
         ["CRPS skill of the model against it", "",
@@ -250,10 +250,17 @@ def _skill(x: float | None) -> str:
     return N.signed(x, 2)
 
 
-def _scores(values: list[float | None], sig: int = 3) -> list[str]:
-    """Scores of one kind side by side (CRPS, WIS): shared decimals, ``sig`` significant
+def _scores(values: list[float | None]) -> list[str]:
+    """A column of one score (CRPS, WIS) over cases: shared decimals, three significant
     figures for the largest."""
-    return N.column(values, sig)
+    return N.column(values, 3)
+
+
+def _versus(values: list[float | None]) -> list[str]:
+    """One score of the model and its baselines side by side, each to four significant figures
+    (trailing zeros kept): their ratios are the skill, and one baseline ten times worse must
+    not round the others away."""
+    return [N.column([v], 4)[0] for v in values]
 
 
 def _brier(x: float | None) -> str:
