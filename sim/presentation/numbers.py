@@ -17,13 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 CENSORED = "> horizon"   # a day or date past the horizon: those replications had not got there
 MISSING = "—"            # no value at all (nothing to report), as distinct from censored
 P_FLOOR = 1e-16          # below this a p-value is "< 1e-16": float64 cannot say more
 
 
-def _absent(x: float | None) -> bool:
+def _absent(x: float | None) -> TypeIs[None]:  # False: a float (NaN counts as absent)
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 

@@ -43,8 +43,8 @@ def format_backtest(bt: Backtest) -> str:
             skill = b["crps_skill"]
             if skill is not None:
                 verdict = "beats" if skill > 0 else "does not beat"
-                out.append(f"  CRPS skill against {label}: {skill:+.2f} (the model {verdict} "
-                           f"{label}; 1 is perfect)")
+                out.append(f"  CRPS skill against {label}: {N.signed(skill, 2)} (the model "
+                           f"{verdict} {label}; 1 is perfect)")
         fell = r["objective_fell_observed"]
         out.append(f"  {r['objective']}: " + (f"observed fallen by {fell}" if fell else
                                               "not observed fallen"))
@@ -226,7 +226,7 @@ def format_evaluation(table_: dict) -> str:
         rows.append([forecaster_words(name), N.probability(s["coverage_50"]),
                      N.probability(s["coverage_90"]), pvalue_cell(k["ks_pvalue"]),
                      f"{s['crps_days']:.1f}", f"{s['wis_days']:.1f}",
-                     *(_skill(skill.get(b)) for b in ("trailing_rate", "persistence",
+                     *(N.signed(skill.get(b), 2) for b in ("trailing_rate", "persistence",
                                                       "reference_class"))])
     out += table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "WIS d",
                   "skill/trailing", "skill/persist", "skill/class"], rows)
@@ -244,10 +244,6 @@ def format_evaluation(table_: dict) -> str:
                        for n in names)])
     out += table(["town", "outcome", "cases", *map(forecaster_words, names)], rows)
     return "\n".join(out)
-
-
-def _skill(x: float | None) -> str:
-    return N.signed(x, 2)
 
 
 def _scores(values: list[float | None]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import numbers as N
 from .text import spark, table
-from .text_forecasts import _brier, _skill, forecaster_words, pvalue_cell
+from .text_forecasts import _brier, forecaster_words, pvalue_cell
 
 if TYPE_CHECKING:
     from ..forecast.outlook import Outlook
@@ -106,7 +106,7 @@ def format_forward(t: dict) -> str:
                          N.probability(s["coverage_50"]), N.probability(s["coverage_90"]),
                          f"{s['mean_pit']:.2f}", f"{s['crps_days']:.1f}",
                          _brier(s.get("brier_180")),
-                         _skill(s["crps_skill"].get("reference_class"))])
+                         N.signed(s["crps_skill"].get("reference_class"), 2)])
     out += table(["band", "forecast", "cases", "fell", "cover 50%", "cover 90%", "mean PIT",
                   "CRPS d", "Brier 180", "skill/class"], rows)
     return "\n".join(out)
@@ -120,7 +120,7 @@ def _scores_table(pooled: dict) -> list[str]:
         rows.append([forecaster_words(name), N.probability(s["coverage_50"]),
                      N.probability(s["coverage_90"]), pvalue_cell(k), f"{s['crps_days']:.1f}",
                      *(_brier(s.get(f"brier_{h}")) for h in (30, 90, 180)),
-                     *(_skill(sk.get(b)) for b in ("persistence", "trailing_rate",
+                     *(N.signed(sk.get(b), 2) for b in ("persistence", "trailing_rate",
                                                    "reference_class"))])
     return table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "Brier 30",
                   "Brier 90", "Brier 180", "skill/persist", "skill/trailing", "skill/class"],
