@@ -146,17 +146,19 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         layer_map.layer(held)  # an unknown layer is one line, before anything is read
     paths, convention = _snapshots(inputs, cache_dir)
     convention = date_convention or convention
-    box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
-                 date_convention=convention)
-    if box is None:
-        raise AdvsimError(f"no {held} territory on the first or the last map "
-                          f"({paths[0].name}, {paths[-1].name})", param="held")
-    places = _places(places_file, min_population, countries, held, box)
-    # One bar over the whole job: measuring the maps (seconds a map, unless cached), then the
-    # projections; the class's fit between them is quick.
-    bar = Progress("advsim outlook", {"measuring": 1.0, "simulating": 2.0},
+    # One bar over the whole job: reading the first and last maps and the places, measuring
+    # the maps (seconds a map, unless cached), then the projections; the class's fit between
+    # them is quick.
+    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "simulating": 2.0},
                    enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
+        box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
+                     date_convention=convention)
+        if box is None:
+            raise AdvsimError(f"no {held} territory on the first or the last map "
+                              f"({paths[0].name}, {paths[-1].name})", param="held")
+        bar.update("reading", 1, 2)
+        places = _places(places_file, min_population, countries, held, box)
         series = front_series(paths, places, layer_map=layer_map, held=held,
                               date_convention=convention, cache=_measures(cache_dir),
                               on_snapshot=bar.callback("measuring"))
