@@ -180,3 +180,20 @@ def test_a_table_with_nothing_repeated_is_left_as_it_is():
     rows = [["P5", "0.0", "1.2"], ["P95", "0.4", "9.9"]]
     assert compact_table(["", "day 30", "day 90"], rows) == [
         "         day 30  day 90", "    P5      0.0     1.2", "    P95     0.4     9.9"]
+
+
+def test_compare_says_days_alike_in_every_run_once(compared):
+    _, result = compared
+    c = copy.deepcopy(result)
+    s = c["sectors"]["kurakhove"]
+    prog = s["advance_km"]
+    i, j = prog["days"].index(180), prog["days"].index(365)
+    for q in prog["runs"]:  # both runs at the objective from day 180 on
+        for k in ("p10", "p50", "p90"):
+            q[k][i] = q[k][j] = 35.0
+    comp = s["comparisons"][0]
+    comp["progress_median_diff"][i] = comp["progress_median_diff"][j] = 0.0
+    comp["progress_median_diff_ci95"][i] = comp["progress_median_diff_ci95"][j] = [0.0, 0.0]
+    text = format_compare(c)
+    assert "days 180–365" in text and "day 180 " not in text and "day 365 " not in text
+    assert "day 30 " in text and "day 90 " in text  # the days that differ stay apart

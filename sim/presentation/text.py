@@ -195,7 +195,7 @@ def format_compare(result: dict) -> str:
                     row.append(f"{N.signed(c['progress_median_diff'][i], 2)} "
                                f"{_ci(c['progress_median_diff_ci95'][i], 2)}")
                 rows.append(row)
-            out += table(header, rows)
+            out += table(header, merge_rows(rows))  # days alike in every run: one row
     return "\n".join(out)
 
 
