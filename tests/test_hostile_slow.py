@@ -228,5 +228,7 @@ def test_evaluate_shows_its_progress_while_simulating(daily_class, monkeypatch):
     r = CliRunner().invoke(cli, ["reference", "evaluate", str(daily_class), "--every-days", "7",
                                  "-n", "20", "-j", "1", "--json"])
     assert r.exit_code == 0, r.output
-    assert seen and all(s[:2] == ("evaluate", "simulating") for s in seen)
-    assert seen[-1][2] == seen[-1][3] > 0
+    assert seen and {s[0] for s in seen} == {"advsim reference evaluate"}
+    phases = [s[1] for s in seen]  # the towns' fits, then the simulation's chunks
+    assert phases == sorted(phases) and set(phases) == {"fitting", "simulating"}
+    assert seen[-1][1] == "simulating" and seen[-1][2] == seen[-1][3] > 0

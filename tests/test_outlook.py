@@ -522,3 +522,25 @@ def test_an_outlook_shows_itself_in_one_line_and_as_an_escaped_table(world):
                        f"100 replications a place over 365 days, seed 1>")
     html = o._repr_html_()
     assert html.count("<tr>") == min(len(o.places), 10) + 1 and "Near" in html
+
+
+def test_on_a_terminal_the_outlook_shows_measuring_then_simulating(world, monkeypatch,
+                                                                  tmp_path):
+    """One bar over the job: the maps measured, then the places projected; erased before the
+    table, and nothing on a pipe."""
+    from sim.presentation.progress import Progress
+
+    real = Progress.__init__
+    monkeypatch.setattr(Progress, "__init__", lambda self, *a, **k: real(
+        self, *a, **{**k, "delay": 0.0, "rate": 1e9}))
+    root, dates, _, csv_file = world
+    args = ["outlook", str(root / "maps"), "--places", str(csv_file), "-n", "50",
+            "--cache", str(tmp_path / "cache")]
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    err = r.stderr
+    assert f"advsim outlook: measuring {len(dates) - 1}/{len(dates)}" in err
+    assert err.index("advsim outlook: measuring") < err.index("advsim outlook: simulating")
+    assert err.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "0"})
+    assert r.exit_code == 0 and r.stderr == ""

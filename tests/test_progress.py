@@ -97,8 +97,8 @@ def test_run_shows_simulating_and_writing_on_a_terminal(tmp_path, fast_display):
     assert "advsim run: writing" in err and "ETA" in err
     assert err.endswith("\r\033[K")  # erased before the table
     assert r.stdout.startswith("Kurakhove → Pokrovsk (at the reported rate)\n")  # the table
-    shares = [int(part.split(" · ")[1].rstrip("%")) for part in err.split("\r")
-              if " · " in part]
+    shares = [int(part.split(" · ")[1].removesuffix("\033[K").rstrip("%"))
+              for part in err.split("\r") if " · " in part]
     assert shares == sorted(shares) and shares[-1] == 100
 
 
@@ -120,3 +120,76 @@ def test_compare_shows_reading_and_the_bootstrap(tmp_path, fast_display):
     assert "advsim compare: reading 0/2" in r.stderr
     assert "advsim compare: bootstrapping 300/300 · 100%" in r.stderr
     assert r.stdout.startswith("Comparing 2 runs")
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def drawn(out: io.StringIO, what: str, seconds: float = 10.0) -> bool:
+    """Whether ``what`` is drawn within ``seconds`` (the ticker draws from its own thread)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if what in out.getvalue():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_step_that_reports_nothing_still_shows_on_a_terminal():
+    clock, out = Clock(), Tty()
+    with Progress("advsim reference fit", {"fitting": 1, "checking": 9}, enabled=True,
+                  stream=out, delay=1.0, tick=0.01, clock=clock) as bar:
+        clock.t = 0.5
+        assert not drawn(out, "fitting", 0.1)  # before the delay: nothing, even ticking
+        clock.t = 3.0  # a fit that has run 3 s and reported nothing
+        assert drawn(out, "\radvsim reference fit: fitting · 0%\033[K")
+        bar.update("checking", 1, 4)  # 1 + 9/4 of 10 units in 3 s
+        clock.t = 4.0
+        assert drawn(out, "\radvsim reference fit: checking 1/4 · 32% · ETA 8 s\033[K")
+    assert out.getvalue().endswith("\r\033[K")  # erased, and the ticker stopped
+    after = out.getvalue()
+    clock.t = 10.0
+    assert not drawn(out, "ETA 1", 0.1) and out.getvalue() == after
+
+
+def test_a_bar_without_a_with_block_draws_only_on_updates():
+    clock, out = Clock(), Tty()
+    Progress("job", {"a": 1}, enabled=True, stream=out, delay=0, tick=0.01, clock=clock)
+    assert not drawn(out, "job", 0.1)
+
+
+@pytest.mark.parametrize("command", [["fit", "--no-check"], ["fit", "-n", "20"],
+                                     ["evaluate", "-n", "20"]])
+def test_reference_fit_and_evaluate_show_their_phases(tmp_path, fast_display, command):
+    from test_reference import series_csv, steady
+
+    towns = {"a": steady(10, 40, 30), "b": steady(6, 30, 30), "c": steady(8, 50, 30),
+             "d": steady(20, 0, 30)}
+    cls = tmp_path / "c.yaml"
+    assert run("reference", "build", str(series_csv(tmp_path / "s.csv", towns)), "--until",
+               "2024-11-20", "-o", str(cls)).exit_code == 0
+    r = run("reference", command[0], str(cls), *command[1:], env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    label = f"advsim reference {command[0]}: "
+    phases = (["fitting"] if "--no-check" in command else
+              ["fitting", "checking"] if command[0] == "fit" else ["fitting", "simulating"])
+    for phase in phases:
+        assert f"{label}{phase}" in r.stderr
+    assert r.stderr.endswith("\r\033[K")
+    assert "\r" not in r.stdout and "\033" not in r.stdout
+    r = run("reference", command[0], str(cls), *command[1:])  # not a terminal: nothing
+    assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_trace_shows_the_snapshots_it_measures(tmp_path, fast_display):
+    shared = ROOT.parent / "shared" / "data" / "frontlines" / "occupied"
+    if not shared.is_dir():
+        pytest.skip("the shared front-line data is not here")
+    r = run("trace", str(shared), "--to", "Pokrovsk", env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    assert "advsim trace: measuring 20/21 · 95%" in r.stderr
+    assert r.stderr.endswith("\r\033[K") and r.stdout.startswith("21 snapshots")

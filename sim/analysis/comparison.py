@@ -298,13 +298,13 @@ def default_labels(n: int) -> list[str]:
 
 
 def _num(x: float, digits: int, sign: bool = False) -> str:
-    s = f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-    return s.replace("-", "−")  # a typographic minus, for reading
+    # An ASCII minus: a reading is pasted into code and searched for.
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
 def reading(label: str, base: str, objective: str, c: dict, horizon_days: int) -> str:
     """One line that says what the comparison finds, e.g. "B vs A: Pokrovsk falls a median
-    23 days later [18, 29]; P(reach) −0.12 [−0.15, −0.09]"."""
+    23 days later [18, 29]; P(reach) -0.12 [-0.15, -0.09]"."""
     md, ci = c["median_diff_days"], c["median_diff_ci95"]
     if md is None:
         where = [lab for lab, m in zip((base, label), c["median_days"]) if m is None]

@@ -154,10 +154,16 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         layer_map.layer(held)  # an unknown layer is one line, before anything is read
     paths, convention = _snapshots(inputs, cache_dir)
     convention = date_convention or convention
-    series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
-                         min_population=min_population, countries=countries,
-                         places_file=places_file, date_convention=convention,
-                         cache=_measures(cache_dir))
+    # One bar over the whole job: reading the first and last maps and the places, measuring
+    # the maps (seconds a map, unless cached), then the projections; the class's fit between
+    # them is quick.
+    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "simulating": 2.0},
+                   enabled=wanted(quiet))
+    with bar:  # closed (the line erased) on any error, and again after the projections
+        series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
+                             min_population=min_population, countries=countries,
+                             places_file=places_file, date_convention=convention,
+                             cache=_measures(cache_dir), on_progress=bar.update)
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed,
            "extensions": extensions}
@@ -169,7 +175,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         if score and series.dates[-1] <= day:
             raise AdvsimError(f"--score: no map after --date {day} to score against (the "
                               f"last is {series.dates[-1]})", param="score")
-        with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+        with bar:
             fw = evaluate_forward(series, origins, radius_km=radius_km,
                                   replications=replications or REPLICATIONS,
                                   on_chunk=bar.callback("simulating"), **run)
@@ -184,7 +190,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     from ..forecast.outlook import outlook, summary
     from ..presentation.text_outlook import format_outlook
 
-    with Progress("outlook", {"simulating": 1.0}, enabled=wanted(quiet)) as bar:
+    with bar:
         o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
                     replications=replications or N, on_chunk=bar.callback("simulating"), **run)
     if out is not None:

@@ -161,6 +161,7 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     from ..data import trace as tr
     from ..data.observed import write_trace_csv
     from ..data.towns import load_towns, resolve_place
+    from ..presentation.progress import Progress, wanted
     from ..presentation.text_fits import format_scenario, format_summary, format_trace
 
     def note(line: str) -> None:
@@ -179,12 +180,13 @@ def command(inputs, places, towns_file, radius_km, areas, clip_file, bbox, layer
     chart_pick = None
     if chart is not None:
         chart_pick = tr.evenly_spaced(6) if picked is None else _exact(picked)
-    result = tr.trace(
-        inputs, resolved, areas=areas, layer_map=layer_map, radius_km=radius_km,
-        contested=contested, clip=clip, bbox=bbox, dates=dates,
-        date_convention=date_convention, chart_dates=chart_pick, chart_km=radius_km,
-        on_note=note,
-    )
+    with Progress("advsim trace", {"measuring": 1.0}, enabled=wanted()) as bar:
+        result = tr.trace(
+            inputs, resolved, areas=areas, layer_map=layer_map, radius_km=radius_km,
+            contested=contested, clip=clip, bbox=bbox, dates=dates,
+            date_convention=date_convention, chart_dates=chart_pick, chart_km=radius_km,
+            on_note=note, on_snapshot=bar.callback("measuring"),
+        )
     fig = None
     if chart is not None:
         from ..presentation.charts.map import map_chart

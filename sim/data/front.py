@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,12 +207,14 @@ class FrontSeries:
 def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                  layer_map: LayerMap | None = None, held: str = ATTACKER_HELD,
                  date_convention: str = "auto", frame: Frame | None = None,
-                 cache: Path | None = None) -> FrontSeries:
+                 cache: Path | None = None,
+                 on_snapshot: Callable[[int, int], None] | None = None) -> FrontSeries:
     """Measure every place on every snapshot of ``paths`` (read one at a time). With
     ``cache`` (a folder), each snapshot's measurements are kept there under a key of the
     snapshot's sha256 and name, the places, the held territory, the layer map and the date
     convention, so a second outlook on the same maps reads them instead of measuring again;
-    an entry that does not read back whole is measured again."""
+    an entry that does not read back whole is measured again. ``on_snapshot(done, total)``
+    follows the snapshots measured or read from the cache."""
     layer_map = layer_map or load_layer_map()
     if held != ATTACKER_HELD:
         layer_map.layer_spec(held)  # an unknown layer is one line, before any file is read
@@ -220,7 +222,9 @@ def front_series(paths: Sequence[Path], places: Sequence[Place], *,
     points = frame.points(places)
     setting = _setting(places, frame, layer_map, held, date_convention) if cache else ""
     rows: dict[dt.date, tuple[Path, np.ndarray]] = {}
-    for path in paths:
+    for k, path in enumerate(paths):
+        if on_snapshot is not None:
+            on_snapshot(k, len(paths))
         got = _cached(cache, path, setting, len(places)) if cache else None
         if got is None:
             snap = read_held(path, layer_map, held, date_convention)
@@ -244,10 +248,13 @@ def front_series(paths: Sequence[Path], places: Sequence[Place], *,
 def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
                 held: str = ATTACKER_HELD, min_population: int = 5000,
                 countries: Sequence[str] = (), places_file: str | None = None,
-                date_convention: str = "auto", cache: Path | None = None) -> FrontSeries:
+                date_convention: str = "auto", cache: Path | None = None,
+                on_progress: Callable[[str, int, int], None] | None = None) -> FrontSeries:
     """Every place of the gazetteer (or of ``places_file``) near the held territory of the
     first or the last map, measured on every map: what an outlook reads. ``countries``
-    default to those the held layer advances into (UA, or RU for kursk_held)."""
+    default to those the held layer advances into (UA, or RU for kursk_held).
+    ``on_progress(phase, done, total)`` hears of "reading" (the first and last maps, then the
+    places) and "measuring" (each map)."""
     from .gazetteer import load_gazetteer
 
     box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
@@ -255,6 +262,8 @@ def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
     if box is None:
         raise AdvsimError(f"no {held} territory on the first or the last map "
                           f"({paths[0].name}, {paths[-1].name})", param="held")
+    if on_progress:
+        on_progress("reading", 1, 2)
     countries = tuple(countries) or (("RU",) if held == "kursk_held" else ("UA",))
     places = load_gazetteer(min_population=min_population, countries=countries, bbox=box,
                             file=places_file)
@@ -263,7 +272,9 @@ def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
                           f"territory (lon {box[0]:.2f} to {box[2]:.2f}, lat {box[1]:.2f} to "
                           f"{box[3]:.2f})", param="places")
     return front_series(paths, places, layer_map=layer_map, held=held,
-                        date_convention=date_convention, cache=cache)
+                        date_convention=date_convention, cache=cache,
+                        on_snapshot=(lambda done, total: on_progress("measuring", done, total))
+                        if on_progress else None)
 
 
 # -- the measurement cache -------------------------------------------------------------------------

@@ -370,6 +370,7 @@ def trace(
     chart_dates: Callable[[list[dt.date]], set[dt.date]] | int | None = None,
     chart_km: float | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_snapshot: Callable[[int, int], None] | None = None,
 ) -> Trace:
     """Measure every snapshot in ``inputs`` (files or folders) for each place and layer.
 
@@ -378,7 +379,8 @@ def trace(
     spaced through them: ``Trace.plot`` draws them), the attacker-held territory
     within 2 × ``chart_km`` of each place is kept for those dates, read in a second pass.
     What is resolved without an error (a folder's entries that are not files) is said once
-    through ``on_note`` (default: a warning).
+    through ``on_note`` (default: a warning). ``on_snapshot(done, total)`` follows the
+    snapshots measured.
     """
     inputs = path_list(list(inputs) if isinstance(inputs, Iterator) else inputs, "inputs",
                        "snapshot files or folders")
@@ -430,7 +432,9 @@ def trace(
         return read_snapshot(path, layer_map, roles=tuple(roles), dates=dates,
                              date_convention=date_convention)
 
-    for path in paths:
+    for k, path in enumerate(paths):
+        if on_snapshot is not None:
+            on_snapshot(k, len(paths))
         snap = read(path)
         if snap.map_date in by_date:
             raise SnapshotError(

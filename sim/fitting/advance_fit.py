@@ -338,9 +338,11 @@ class BandCheck:
 def check(block: Advance, cls: ReferenceClass, *, seed: int = 1, jobs: int | None = 1,
           executor: str | Executor = "local", scheduler: str | None = None,
           bands: Sequence[float] = BANDS_KM, per_band: int = CHECK_ORIGINS,
-          replications: int = CHECK_REPLICATIONS) -> list[BandCheck]:
+          replications: int = CHECK_REPLICATIONS,
+          on_chunk: Callable[[int, int], None] | None = None) -> list[BandCheck]:
     """Simulated days-to-fall from the class's own origins against its Kaplan–Meier curve,
-    every band's approaches in one batch (band ``b`` seeded ``fit_check_seed(seed, b)``)."""
+    every band's approaches in one batch (band ``b`` seeded ``fit_check_seed(seed, b)``);
+    ``on_chunk(done, total)`` follows the batch's chunks."""
     from ..seeds import fit_check_bootstrap_rng, fit_check_seed
 
     grouped = km_by_band(cls.origins(), bands)
@@ -352,7 +354,8 @@ def check(block: Advance, cls: ReferenceClass, *, seed: int = 1, jobs: int | Non
                                   for i, o in enumerate(picked)],
             horizon_days=max(o.days for o in sel) + 1, replications=replications,
             seed=fit_check_seed(seed, b)))
-    simulated = fall_days_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler)
+    simulated = fall_days_batch(batch, jobs=jobs, executor=executor, scheduler=scheduler,
+                                on_chunk=on_chunk)
     out = []
     for b, (((lo, hi), sel, km), days) in enumerate(zip(grouped, simulated)):
         pooled = np.concatenate(days)

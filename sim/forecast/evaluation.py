@@ -90,11 +90,13 @@ def evaluate(cls: ReferenceClass, *, others: Mapping[str, Advance] | None = None
              jobs: int | None = 1, executor: str | Executor = "local",
              scheduler: str | None = None,
              on_chunk: Callable[[int, int], None] | None = None,
+             on_fit: Callable[[int, int], None] | None = None,
              force: bool = False) -> Evaluation:
     """Leave-one-town-out projections of every town's fall day, scored (see the module).
     ``others``: more advance blocks to score, by a label each (``versus_labels``). Work that
     needs more memory than is available is refused before any run starts
-    (:func:`evaluation_memory`), unless ``force``."""
+    (:func:`evaluation_memory`), unless ``force``. ``on_fit(done, total)`` follows the towns'
+    fits, ``on_chunk(done, total)`` the simulation's chunks."""
     instance(cls, ReferenceClass, "cls", "a ReferenceClass (sim.fitting.reference.read_class)")
     whole_number(every_days, "every_days", low=1, high=100_000)
     whole_number(replications, "replications", low=1, high=10**7)
@@ -106,7 +108,10 @@ def evaluate(cls: ReferenceClass, *, others: Mapping[str, Advance] | None = None
         instance(block, Advance, "others", "advance blocks (sim.model.scenario.Advance) by label")
     plans = []  # (town, train, origins, caps)
     batch: list[Approaches] = []
-    for town, train in leave_one_town_out(cls):
+    folds = list(leave_one_town_out(cls))
+    for k, (town, train) in enumerate(folds, 1):
+        if on_fit is not None:
+            on_fit(k - 1, len(folds))
         origins = eval_origins(cls, town, every_days)
         if not origins:
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -41,24 +42,34 @@ class Progress:
     is the remaining cost at the speed measured so far over the whole job.
 
     Nothing is drawn when disabled, before ``delay`` seconds, or more than ``rate`` times a
-    second; ``close()`` erases the line, so what the command prints next starts clean.
+    second; ``close()`` erases the line, so what the command prints next starts clean. Used as
+    a context manager, the line is also redrawn every ``tick`` seconds between updates, so a
+    step that reports nothing (a fit, a pool of workers starting) still shows the job alive.
     """
 
     def __init__(self, label: str, phases: Mapping[str, float], *, enabled: bool,
                  stream: TextIO | None = None, delay: float = 1.0, rate: float = 10.0,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 tick: float = 0.5, clock: Callable[[], float] = time.perf_counter) -> None:
         self.label = label
         self.phases = {k: max(float(v), 0.0) for k, v in phases.items()}
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.delay, self.interval, self.clock = delay, 1.0 / rate, clock
+        self.delay, self.interval, self.tick, self.clock = delay, 1.0 / rate, tick, clock
         self.started = clock()
         self.shown = False
         self.last = -1e9
         self.done_units = 0.0
         self.base_units = 0.0  # done before this session (a resumed sweep): not timed
+        self.now = (next(iter(self.phases), ""), 0.0, 0.0)  # the phase, done and total shown
+        self._lock = threading.Lock()
+        self._stop: threading.Event | None = None
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> Progress:
+        if self.enabled and self.tick > 0 and self._ticker is None:
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._tick, args=(self._stop,), daemon=True)
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -73,12 +84,26 @@ class Progress:
         names = list(self.phases)
         before = sum(self.phases[k] for k in names[: names.index(phase)])
         share = min(max(done / total, 0.0), 1.0) if total else 1.0
-        self.done_units = before + self.phases[phase] * share
-        now = self.clock()
-        if not self.enabled or now - self.started < self.delay:
-            return
-        if now - self.last < self.interval and done < total:
-            return
+        with self._lock:
+            self.done_units = before + self.phases[phase] * share
+            self.now = (phase, done, total)
+            now = self.clock()
+            if not self.enabled or now - self.started < self.delay:
+                return
+            if now - self.last < self.interval and done < total:
+                return
+            self._draw(now)
+
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(self.tick):
+            with self._lock:
+                now = self.clock()
+                if now - self.started >= self.delay:
+                    self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        """Write the line (the lock held)."""
+        phase, done, total = self.now
         self.last = now
         frac = min(self.done_units / self.total_units, 1.0)
         ran = self.done_units - self.base_units
@@ -100,10 +125,15 @@ class Progress:
         return lambda done, total: self.update(phase, done, total)
 
     def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
+        if self._ticker is not None and self._stop is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = self._stop = None
+        with self._lock:
+            if self.shown:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self.shown = False
 
 
 class CountingExecutor:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..errors import AdvsimError
+from . import numbers as N
 from .text import table
 
 if TYPE_CHECKING:
@@ -62,10 +63,11 @@ def format_calibration(cal: Calibration) -> str:
         out.append(f"  PIT histogram (5 bins): {' '.join(str(c) for c in counts)}"
                    + (" (randomised where nothing moved)" if cal.zero_inflated else ""))
         out.append(f"  Kolmogorov–Smirnov against uniform: D = {f.ks_statistic:.3f}, "
-                   f"p = {f.ks_pvalue:.3g} (conservative: the parameters come from the same data)")
+                   f"p {N.pvalue(f.ks_pvalue)} (conservative: the parameters come from the "
+                   "same data)")
         if f.lag1 is not None:
             out.append(f"  lag-1 autocorrelation of the increments' normal scores: "
-                       f"{f.lag1:+.2f} (p = {f.lag1_pvalue:.3g})")
+                       f"{N.signed(f.lag1, 2)} (p {N.pvalue(f.lag1_pvalue)})")
         out.append(
             "  the fit check REJECTS the model at the 5% level: the increments do not look like "
             "independent draws of it" if cal.rejected else
@@ -99,24 +101,18 @@ def _header(result: Trace) -> list[str]:
     snaps = result.snapshots
     span = f"{snaps[0]['date']} to {snaps[-1]['date']}" if snaps else "none"
     out = [f"{len(snaps)} snapshot{'s' * (len(snaps) != 1)}, map dates {span}",
-           f"Dates (--date-convention {result.date_convention}): {_convention(result)}"]
+           f"Conventions: {_conventions(result)} (what they mean: advsim trace --help)"]
     if result.places:
-        out.append(f"Attacker-held: {', '.join(result.attacker_held)}; contested (--contested "
-                   f"{result.contested}): {_contested(result)}")
+        out.append(f"Attacker-held: {', '.join(result.attacker_held)}")
     out.append(f"Invalid polygons repaired: {result.repaired}")
     return out
 
 
-def _convention(result: Trace) -> str:
-    from ..data.snapshots import DATE_CONVENTIONS
-
-    return DATE_CONVENTIONS[result.date_convention]
-
-
-def _contested(result: Trace) -> str:
-    from ..data.trace import CONTESTED_MEANS
-
-    return CONTESTED_MEANS[result.contested]
+def _conventions(result: Trace) -> str:
+    """The trace's date and contested-area conventions by name; what they mean is in
+    ``advsim trace --help`` and the JSON."""
+    contested = f", --contested {result.contested}" if result.places else ""
+    return f"--date-convention {result.date_convention}{contested}"
 
 
 def format_trace(result: Trace) -> str:
@@ -198,14 +194,6 @@ def format_scenario(result: Trace, start: dt.date | None = None) -> str:
 # -- reference classes ------------------------------------------------------------------------
 
 
-def _km(x: float) -> str:
-    return f"{x:.1f}"
-
-
-def _days(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0f}"
-
-
 def format_reference(cls) -> str:
     """``advsim reference show``: the class as a person reads it."""
     import numpy as np
@@ -229,7 +217,7 @@ def format_reference(cls) -> str:
     out += ["", "  Approaches (from the first observation within range to the fall, or to "
             f"{cls.until}):"]
     rows = [[a.town, a.entered.isoformat(), a.last.isoformat(),
-             str((a.last - a.entered).days), _km(a.remaining_km[a.start]),
+             str((a.last - a.entered).days), N.km(a.remaining_km[a.start]),
              "fell" if a.fell else "standing (censored)"] for a in cls.approaches]
     out += table(["town", "from", "to", "days", "km at entry", "outcome"], rows)
     out += ["", f"  {fell} of {len(cls.approaches)} fell; {len(origins)} origins (observations "
@@ -240,11 +228,12 @@ def format_reference(cls) -> str:
     rows = []
     for (lo, hi), sel, km in km_by_band(origins):
         rows.append([f"{lo:g}–{hi:g} km", str(len(sel)), str(len({o.town for o in sel})),
-                     str(km.events), _days(km.quantile(0.25)), _days(km.quantile(0.5)),
-                     _days(km.quantile(0.75)), str(km.last_day)])
+                     str(km.events), N.day(km.quantile(0.25)), N.day(km.quantile(0.5)),
+                     N.day(km.quantile(0.75)), str(km.last_day)])
     out += table(["remaining", "origins", "towns", "fell", "P25", "median", "P75",
                   "follow-up"], rows)
-    out += ["    (— : not reached within the follow-up; origins of one town are correlated)", ""]
+    out += [f"    ({N.CENSORED}: not reached within the follow-up; origins of one town are "
+            "correlated)", ""]
     rows = []
     for w in (30, 90, 180):
         p = window_paces(cls, w)
@@ -309,7 +298,7 @@ def format_fit(fit, checks, *, class_file: str, command: str) -> str:
         lines.append("that resampling the class's towns makes, its 95th percentile):")
         lines += [f"  {c.band_km[0]:g}-{c.band_km[1]:g} km: gap {c.max_gap:.3f} "
                   f"({'pass' if c.passed else 'FAIL'} at {c.tolerance:.3f}); median days KM "
-                  f"{_days(c.km_median_days)}, simulated {_days(c.sim_median_days)} "
+                  f"{N.day(c.km_median_days)}, simulated {N.day(c.sim_median_days)} "
                   f"({c.simulated_origins} of {c.origins} origins)" for c in checks]
     lines.append("initial: the regime the class spends most days in; set it to the regime "
                  "of the sector's last observed step.")

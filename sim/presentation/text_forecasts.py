@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import numbers as N
 from . import words
-from .text import share, signed, spark, table
+from .text import share, spark, table
 
 if TYPE_CHECKING:
     from ..forecast.backtest import Backtest
@@ -30,11 +31,11 @@ def format_backtest(bt: Backtest) -> str:
         out += ["", f"{name} ({r['kind']}, {r['unit']}): {n} observation date{'s' * (n != 1)} "
                     f"after the start, {when}"]
         rows = [
-            [f"CRPS (fair), {unit}", *(f"{x['crps']:.4g}" for x in (r, p, t))],
-            [f"WIS (23 quantiles), {unit}", *(f"{x['wis']:.4g}" for x in (r, p, t))],
+            [f"CRPS (fair), {unit}", *_versus([x["crps"] for x in (r, p, t)])],
+            [f"WIS (23 quantiles), {unit}", *_versus([x["wis"] for x in (r, p, t)])],
             ["coverage of the 50% band", *(share(x["coverage_50"], n) for x in (r, p, t))],
             ["coverage of the 90% band", *(share(x["coverage_90"], n) for x in (r, p, t))],
-            [f"Brier: {r['objective']} by the date", *(f"{x['brier']:.3f}" for x in (r, p, t))],
+            [f"Brier: {r['objective']} by the date", *(_brier(x["brier"]) for x in (r, p, t))],
             ["PIT histogram (10 bins)", *(spark(x["pit_histogram"]) for x in (r, p, t))],
         ]
         out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
@@ -42,16 +43,17 @@ def format_backtest(bt: Backtest) -> str:
             skill = b["crps_skill"]
             if skill is not None:
                 verdict = "beats" if skill > 0 else "does not beat"
-                out.append(f"  CRPS skill against {label}: {skill:+.2f} (the model {verdict} "
-                           f"{label}; 1 is perfect)")
+                out.append(f"  CRPS skill against {label}: {N.signed(skill, 2)} (the model "
+                           f"{verdict} {label}; 1 is perfect)")
         fell = r["objective_fell_observed"]
         out.append(f"  {r['objective']}: " + (f"observed fallen by {fell}" if fell else
                                               "not observed fallen"))
         out.append(f"  persistence: {p['method']}")
         out.append(f"  trailing rate: {t['method']}")
         bands = r["bands"]
-        rows = [[d, str(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
-                 f"{r['pit'][i]:.2f}", f"{r['crps_by_date'][i]:.3g}"]
+        crps = _scores(r["crps_by_date"])
+        rows = [[d, N.day(day), f"{y:,.1f}", *(f"{bands[k][i]:,.1f}" for k in bands),
+                 f"{r['pit'][i]:.2f}", crps[i]]
                 for i, (d, day, y) in enumerate(zip(r["dates"], r["days"], r["observed"]))]
         out += ["", *table(["date", "day", "observed", *(k.upper() for k in bands), "PIT",
                              "CRPS"], rows, indent="  ")]
@@ -143,17 +145,14 @@ def format_pooled(summary: dict, units: set[str]) -> list[str]:
         return out
     unit = next(iter(units)) if len(units) == 1 else "mixed units"
     bases = p["baselines"]
+    both = [p, *(bases[b] for b in ("persistence", "trailing_rate"))]
     rows = [
-        [f"CRPS (fair), {unit}", f"{p['crps']:.4g}",
-         *(f"{bases[b]['crps']:.4g}" for b in ("persistence", "trailing_rate"))],
-        [f"WIS (23 quantiles), {unit}", f"{p['wis']:.4g}",
-         *(f"{bases[b]['wis']:.4g}" for b in ("persistence", "trailing_rate"))],
-        ["coverage of the 50% band", f"{p['coverage_50']:.3f}",
-         *(f"{bases[b]['coverage_50']:.3f}" for b in ("persistence", "trailing_rate"))],
-        ["coverage of the 90% band", f"{p['coverage_90']:.3f}",
-         *(f"{bases[b]['coverage_90']:.3f}" for b in ("persistence", "trailing_rate"))],
+        [f"CRPS (fair), {unit}", *_versus([x["crps"] for x in both])],
+        [f"WIS (23 quantiles), {unit}", *_versus([x["wis"] for x in both])],
+        ["coverage of the 50% band", *(N.probability(x["coverage_50"], 3) for x in both)],
+        ["coverage of the 90% band", *(N.probability(x["coverage_90"], 3) for x in both)],
         ["CRPS skill of the model against it", "",
-         *(signed(bases[b]["crps_skill"], 2) for b in ("persistence", "trailing_rate"))],
+         *(N.signed(x["crps_skill"], 2) for x in both[1:])],
     ]
     out += table(["", "model", "persistence", "trailing rate"], rows, indent="  ")
     u = p["pit"]
@@ -161,9 +160,9 @@ def format_pooled(summary: dict, units: set[str]) -> list[str]:
                f"({' '.join(str(c) for c in u['histogram'])})")
     if u["ks_pvalue"] is not None:
         out.append(f"  uniformity: Kolmogorov–Smirnov D = {u['ks_statistic']:.3f}, "
-                   f"p = {u['ks_pvalue']:.2g} (optimistic: pooled PITs of overlapping windows "
+                   f"p {N.pvalue(u['ks_pvalue'])} (optimistic: pooled PITs of overlapping windows "
                    "are correlated)")
-    brier = ", ".join(f"days {b['horizon_days'][0]}–{b['horizon_days'][1]} {b['brier']:.3f}"
+    brier = ", ".join(f"days {b['horizon_days'][0]}–{b['horizon_days'][1]} {_brier(b['brier'])}"
                       for b in p["brier_by_horizon"])
     out.append(f"  Brier of the objective fallen by the date, by horizon: {brier}")
     return out
@@ -183,13 +182,13 @@ def format_origins(obt) -> str:
     ]
     units = {c.sector.unit for c in obt.cases()}
     out += format_pooled(s, units)
-    rows = []
-    for o in s["origins"]:
-        for name, r in o["sectors"].items():
-            rows.append([o["origin"], name, str(r["n_obs"]), f"{r['crps']:.3g}",
-                         f"{r['wis']:.3g}", f"{r['coverage_50']:.2f}", f"{r['coverage_90']:.2f}",
-                         signed(r["crps_skill_persistence"], 2), signed(r["crps_skill"], 2)])
-    out += ["", "Per origin (skill: 1 − CRPS / the baseline's CRPS):"]
+    cases = [(o["origin"], name, r) for o in s["origins"] for name, r in o["sectors"].items()]
+    crps = _scores([r["crps"] for *_, r in cases])
+    wis = _scores([r["wis"] for *_, r in cases])
+    rows = [[origin, name, str(r["n_obs"]), crps[i], wis[i], N.probability(r["coverage_50"]),
+             N.probability(r["coverage_90"]), N.signed(r["crps_skill_persistence"], 2),
+             N.signed(r["crps_skill"], 2)] for i, (origin, name, r) in enumerate(cases)]
+    out += ["", "Per origin (skill: 1 - CRPS / the baseline's CRPS):"]
     out += table(["origin", "sector", "dates", "CRPS", "WIS", "cov 50%", "cov 90%",
                   "skill vs persistence", "skill vs trailing rate"], rows, indent="  ")
     if s["notes"]:
@@ -224,11 +223,10 @@ def format_evaluation(table_: dict) -> str:
     for name, s in p.items():
         k = s["pit"]
         skill = s.get("crps_skill", {})
-        rows.append([forecaster_words(name), f"{s['coverage_50']:.2f}",
-                     f"{s['coverage_90']:.2f}",
-                     "—" if k["ks_pvalue"] is None else f"{k['ks_pvalue']:.3f}",
+        rows.append([forecaster_words(name), N.probability(s["coverage_50"]),
+                     N.probability(s["coverage_90"]), pvalue_cell(k["ks_pvalue"]),
                      f"{s['crps_days']:.1f}", f"{s['wis_days']:.1f}",
-                     *(_skill(skill.get(b)) for b in ("trailing_rate", "persistence",
+                     *(N.signed(skill.get(b), 2) for b in ("trailing_rate", "persistence",
                                                       "reference_class"))])
     out += table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "WIS d",
                   "skill/trailing", "skill/persist", "skill/class"], rows)
@@ -242,10 +240,29 @@ def format_evaluation(table_: dict) -> str:
     for town, t in table_["per_town"].items():
         f = t["forecasts"]
         rows.append([town, "fell" if t["fell"] else "standing", str(f[names[0]]["cases"]),
-                     *(f"{f[n]['crps_days']:.0f} / {f[n]['coverage_90']:.2f}" for n in names)])
+                     *(f"{f[n]['crps_days']:.0f} / {N.probability(f[n]['coverage_90'])}"
+                       for n in names)])
     out += table(["town", "outcome", "cases", *map(forecaster_words, names)], rows)
     return "\n".join(out)
 
 
-def _skill(x: float | None) -> str:
-    return "—" if x is None else f"{x:+.2f}"
+def _scores(values: list[float | None]) -> list[str]:
+    """A column of one score (CRPS, WIS) over cases: shared decimals, three significant
+    figures for the largest."""
+    return N.column(values, 3)
+
+
+def _versus(values: list[float | None]) -> list[str]:
+    """One score of the model and its baselines side by side, each to four significant figures
+    (trailing zeros kept): their ratios are the skill, and one baseline ten times worse must
+    not round the others away."""
+    return [N.column([v], 4)[0] for v in values]
+
+
+def _brier(x: float | None) -> str:
+    return N.MISSING if x is None else f"{x:.3f}"
+
+
+def pvalue_cell(p: float | None) -> str:
+    """A p-value in a table's cell: "0.032", "3.2e-05", "< 1e-16"."""
+    return N.pvalue(p).removeprefix("= ")

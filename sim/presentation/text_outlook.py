@@ -3,29 +3,19 @@ scores of outlooks made on past dates."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
+from . import numbers as N
 from .text import spark, table
-from .text_forecasts import _skill, forecaster_words
+from .text_forecasts import _brier, forecaster_words, pvalue_cell
 
 if TYPE_CHECKING:
     from ..forecast.outlook import Outlook
 
 
-def _p(x: float) -> str:
-    """A probability to two places, with the ends kept honest: 1.00 only when certain."""
-    if x >= 1.0:
-        return "1"
-    if x <= 0.0:
-        return "0"
-    return "<0.01" if x < 0.005 else (">0.99" if x > 0.995 else f"{x:.2f}")
-
-
 def _when(o: Outlook, day: float) -> str:
-    if day == float("inf"):
-        return f"> {o.horizon_days} d"
-    return (o.map_date + dt.timedelta(days=int(day))).isoformat()
+    """The date of a fall day, censored past the horizon (an infinite day)."""
+    return N.date(o.map_date, None if day == float("inf") else day)
 
 
 def format_outlook(o: Outlook, limit: int | None = None) -> str:
@@ -52,10 +42,10 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
     shown = o.places if limit is None else o.places[:limit]
     for p in shown:
         s = p.standing
-        rows.append([labels[s.place.slug], f"{s.distance_km:.1f}",
+        rows.append([labels[s.place.slug], N.km(s.distance_km),
                      f"{s.regime} ({s.regime_days} d)",
                      f"{s.surrounded:.0%}",
-                     *(_p(p.p_within(d)) for d in cols),
+                     *(N.probability(p.p_within(d)) for d in cols),
                      *(_when(o, p.quantile_days(q)) for q in (0.1, 0.5, 0.9))])
     body = table(["place", "km", "regime (days in it)", "surrounded",
                   *(f"{d} d" for d in cols), "P10", "P50", "P90"], rows)
@@ -67,7 +57,7 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
              "the place (stalled < 20 m/day, grinding, surging ≥ 100, setback); a projection "
              "starts a fresh spell in it.",
              "  surrounded: the share of bearings with held ground within "
-             f"{o.radius_km:g} km."]
+             f"{o.radius_km:g} km. {N.CENSORED}: not fallen within the {o.horizon_days} days."]
     return "\n".join([*head, *body, *tail, *notes])
 
 
@@ -113,17 +103,13 @@ def format_forward(t: dict) -> str:
         for name, s in blk.items():
             rows.append([f"{band} km" if name == next(iter(blk)) else "",
                          forecaster_words(name), str(s["cases"]), str(s["fell"]),
-                         f"{s['coverage_50']:.2f}", f"{s['coverage_90']:.2f}",
+                         N.probability(s["coverage_50"]), N.probability(s["coverage_90"]),
                          f"{s['mean_pit']:.2f}", f"{s['crps_days']:.1f}",
-                         _brier(s, 180), _skill(s["crps_skill"].get("reference_class"))])
+                         _brier(s.get("brier_180")),
+                         N.signed(s["crps_skill"].get("reference_class"), 2)])
     out += table(["band", "forecast", "cases", "fell", "cover 50%", "cover 90%", "mean PIT",
                   "CRPS d", "Brier 180", "skill/class"], rows)
     return "\n".join(out)
-
-
-def _brier(s: dict, h: int) -> str:
-    v = s.get(f"brier_{h}")
-    return "—" if v is None else f"{v:.3f}"
 
 
 def _scores_table(pooled: dict) -> list[str]:
@@ -131,10 +117,10 @@ def _scores_table(pooled: dict) -> list[str]:
     for name, s in pooled.items():
         k = s["pit"]["ks_pvalue"]
         sk = s["crps_skill"]
-        rows.append([forecaster_words(name), f"{s['coverage_50']:.2f}",
-                     f"{s['coverage_90']:.2f}", "—" if k is None else f"{k:.3f}",
-                     f"{s['crps_days']:.1f}", _brier(s, 30), _brier(s, 90), _brier(s, 180),
-                     *(_skill(sk.get(b)) for b in ("persistence", "trailing_rate",
+        rows.append([forecaster_words(name), N.probability(s["coverage_50"]),
+                     N.probability(s["coverage_90"]), pvalue_cell(k), f"{s['crps_days']:.1f}",
+                     *(_brier(s.get(f"brier_{h}")) for h in (30, 90, 180)),
+                     *(N.signed(sk.get(b), 2) for b in ("persistence", "trailing_rate",
                                                    "reference_class"))])
     return table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "Brier 30",
                   "Brier 90", "Brier 180", "skill/persist", "skill/trailing", "skill/class"],
