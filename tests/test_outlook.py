@@ -365,6 +365,25 @@ def test_each_case_knows_its_surroundings_and_its_local_fronts_activity(world):
             assert t["pooled"]["class_model"][f"brier_{h}_base_rate"] == pytest.approx(p * (1 - p))
 
 
+def test_the_printed_evaluation_names_the_extensions_the_base_rate_and_each_group(world):
+    from sim.presentation.text_outlook import format_forward
+
+    s = series_of(world)
+    t = F.evaluate_forward(s, F.rolling_origins(s.dates, 90), replications=50,
+                           extensions=frozenset({O.TIME_IN_REGIME})).table()
+    text = format_forward(t)
+    assert t["extensions"] == [O.TIME_IN_REGIME] and "with time-in-regime." in text
+    base = next(line for line in text.splitlines() if line.strip().startswith("base rate"))
+    p = t["pooled"]["persistence"]["brier_30"]
+    assert f"{p * (1 - p):.3f}" in base
+    for key, title in (("by_surrounded", "By how surrounded"),
+                       ("by_activity", "By the local front's activity")):
+        block = text.split(title)[1]
+        for group, blk in t[key].items():
+            row = next(line for line in block.splitlines() if line.strip().startswith(group))
+            assert row.split()[1] == str(blk["class_model"]["cases"])
+
+
 def test_rolling_origins_are_spaced_and_leave_maps_before_and_after():
     dates = [START + dt.timedelta(days=14 * i) for i in range(30)]
     got = F.rolling_origins(dates, 60)

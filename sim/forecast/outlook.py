@@ -146,7 +146,7 @@ EXTENSIONS = {
                     "left of the regime's law beyond the days the place has spent in it",
 }
 # What forward evaluation kept (docs/outlook.md, the ablation): the outlook's default.
-KEPT: frozenset[str] = frozenset()
+KEPT: frozenset[str] = frozenset({TIME_IN_REGIME})
 
 
 def extensions_of(names) -> frozenset[str]:

@@ -55,7 +55,8 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
     notes = ["",
              "  km: to the held territory on the map. Regime: of the front's last step towards "
              "the place (stalled < 20 m/day, grinding, surging ≥ 100, setback); a projection "
-             "starts a fresh spell in it.",
+             + ("starts part-way through it, its days in it already spent (time-in-regime)."
+                if "time-in-regime" in o.extensions else "starts a fresh spell in it."),
              "  surrounded: the share of bearings with held ground within "
              f"{o.radius_km:g} km. {N.CENSORED}: not fallen within the {o.horizon_days} days."]
     return "\n".join([*head, *body, *tail, *notes])
@@ -89,7 +90,9 @@ def format_forward(t: dict) -> str:
     out = [f"Forward evaluation: {t['cases']} projections of {t['places']} places from "
            f"{len(origins)} origin{'s' if len(origins) != 1 else ''} ({span}), each fitted on "
            f"the maps up to its origin only and scored on the maps after it, to "
-           f"{t['last_map']}; {t['fell']} of the projected places fell.", ""]
+           f"{t['last_map']}; {t['fell']} of the projected places fell. The class model: "
+           f"the advance fitted at each origin, with "
+           f"{', '.join(t.get('extensions') or []) or 'no extension'}.", ""]
     for d in t["skipped"]:
         out.insert(1, f"  origin {d['origin']} skipped: {d['why']}")
     out += _scores_table(t["pooled"])
@@ -109,7 +112,30 @@ def format_forward(t: dict) -> str:
                          N.signed(s["crps_skill"].get("reference_class"), 2)])
     out += table(["band", "forecast", "cases", "fell", "cover 50%", "cover 90%", "mean PIT",
                   "CRPS d", "Brier 180", "skill/class"], rows)
+    activity = t.get("activity", {})
+    for key, title, unit in (
+            ("by_surrounded", "By how surrounded the place was (share of bearings with held "
+             "ground within the radius)", ""),
+            ("by_activity", "By the local front's activity (km² gained within "
+             f"{activity.get('radius_km', 10):g} km a day over the "
+             f"{activity.get('days', 90)} days before; none <= 0.01, slow <= 0.1)", "")):
+        if t.get(key):
+            out += ["", f"  {title}, the class model:", *_group_table(t[key], unit)]
     return "\n".join(out)
+
+
+def _group_table(groups: dict, unit: str) -> list[str]:
+    """The class model in each group, beside the empirical class and persistence."""
+    rows = []
+    for g, blk in groups.items():
+        s, c = blk["class_model"], blk["reference_class"]
+        rows.append([f"{g}{unit}", str(s["cases"]), str(s["fell"]),
+                     N.probability(s["coverage_50"]), N.probability(s["coverage_90"]),
+                     f"{s['mean_pit']:.2f}", f"{s['crps_days']:.1f}", f"{c['crps_days']:.1f}",
+                     N.signed(s["crps_skill"].get("reference_class"), 2),
+                     N.signed(s["crps_skill"].get("persistence"), 2)])
+    return table(["", "cases", "fell", "cover 50%", "cover 90%", "mean PIT", "CRPS d",
+                  "class CRPS d", "skill/class", "skill/persist"], rows)
 
 
 def _scores_table(pooled: dict) -> list[str]:
@@ -119,9 +145,13 @@ def _scores_table(pooled: dict) -> list[str]:
         sk = s["crps_skill"]
         rows.append([forecaster_words(name), N.probability(s["coverage_50"]),
                      N.probability(s["coverage_90"]), pvalue_cell(k), f"{s['crps_days']:.1f}",
-                     *(_brier(s.get(f"brier_{h}")) for h in (30, 90, 180)),
+                     *(_brier(s.get(f"brier_{h}")) for h in (30, 90, 180, 365)),
                      *(N.signed(sk.get(b), 2) for b in ("persistence", "trailing_rate",
                                                    "reference_class"))])
+    first = next(iter(pooled.values()))
+    rows.append(["base rate", "", "", "", "",
+                 *(_brier(first.get(f"brier_{h}_base_rate")) for h in (30, 90, 180, 365)),
+                 "", "", ""])
     return table(["forecast", "cover 50%", "cover 90%", "PIT p (KS)", "CRPS d", "Brier 30",
-                  "Brier 90", "Brier 180", "skill/persist", "skill/trailing", "skill/class"],
-                 rows)
+                  "Brier 90", "Brier 180", "Brier 365", "skill/persist", "skill/trailing",
+                  "skill/class"], rows)
