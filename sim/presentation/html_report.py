@@ -382,8 +382,9 @@ def _comparison(sec: Section, c: dict, runs: Sequence[Result]) -> None:
              f"up to day {h} (the shortest horizon); differences are the later run minus the "
              f"first, with 95% bootstrap intervals ({c['bootstrap']['resamples']:,} resamples, "
              f"{how}), as advsim compare reads them:")
-    sec.items([f"{name}: {x['reading']}" for name, s in c["sectors"].items()
-               for x in s["comparisons"]])
+    # the reading with an ASCII minus, as every number of the report (it pastes into code)
+    sec.items([f"{name}: {x['reading'].replace(chr(0x2212), '-')}"
+               for name, s in c["sectors"].items() for x in s["comparisons"]])
     for name, s in c["sectors"].items():
         obj = s["objective_day"]
         rows = [[f"P(reached within {h} days)",
