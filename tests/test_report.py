@@ -4,6 +4,8 @@ headless browser (skipped when none is installed)."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import hashlib
 import html
 import json
@@ -487,3 +489,44 @@ def test_reports_take_the_objects_read_back_from_folders(made):
     # the numbers as sensitivity.csv has them, to three significant figures
     assert [float(c) for c in rows[0][3:6]] == pytest.approx(
         [float(first[c]) for c in ("prcc", "prcc_low", "prcc_high")], rel=5e-3)
+
+
+def test_an_outlook_is_its_places_as_tables_and_its_map(made, tmp_path):
+    pytest.importorskip("shapely")
+    pytest.importorskip("pyproj")
+    from test_outlook import advancing_maps, place, places_csv
+
+    maps = tmp_path / "maps"
+    advancing_maps(maps)
+    places = [place("Near", -3.0), place("Middle", 8.0), place("Far", 40.0),
+              *[place(f"C{e + 100}", float(e), -60.0) for e in range(-28, 20, 4)]]
+    csv_file = places_csv(tmp_path / "places.csv", places)
+    r = invoke("outlook", maps, "--places", csv_file, "-n", 100, "--horizon-days", 365,
+               "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "o/outlook.json").read_text())
+    r = invoke("report", made["run"], tmp_path / "o", "-o", tmp_path / "r.html")
+    assert r.exit_code == 0, r.output
+    p = page(tmp_path / "r.html")
+    stands = p.table("Places by risk, where each stands")
+    falls = p.table("Places by risk, when each may fall")
+    rows = summary["places"]
+    assert len(stands) == len(falls) == 1 + len(rows) and len(rows) > 3
+    start = dt.date.fromisoformat(summary["map_date"])
+    for got, want in zip(falls[1:], rows):
+        assert got[0] == want["name"]
+        assert got[1:5] == [numbers.probability(want[f"p_fallen_{d}d"])
+                            for d in (30, 90, 180, 365)]
+        dates = [want[f"fall_date_{k}"] or numbers.CENSORED for k in ("p10", "p50", "p90")]
+        assert got[5:] == dates == [numbers.date(start, want[f"fall_day_{k}"])
+                                    for k in ("p10", "p50", "p90")]
+    assert [r[2] for r in stands[1:]] == [numbers.km(w["distance_km"]) for w in rows]
+    # its map, inline (nothing fetched), and beside the Markdown as a file it links to
+    doc = (tmp_path / "r.html").read_text()
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', doc).group(1))
+    assert png == (tmp_path / "o/map.png").read_bytes()
+    assert [x for x in p.external if not x.startswith("data:image/png;base64,")] == []
+    r = invoke("report", tmp_path / "o", "-o", tmp_path / "r.md")
+    assert r.exit_code == 0, r.output
+    [link] = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", (tmp_path / "r.md").read_text())
+    assert (tmp_path / link).read_bytes() == (tmp_path / "o/map.png").read_bytes()

@@ -1,4 +1,4 @@
-"""``advsim report``: runs, sweeps and saved backtests as one HTML or Markdown report."""
+"""``advsim report``: runs, sweeps, saved backtests and outlooks as one HTML or Markdown report."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def command(items, output, title, no_charts) -> None:
 
     \b
     Each item is a results folder of advsim run (or a sweep point SWEEP_DIR:POINT_ID), a
-    sweep folder, or a backtest folder written by `advsim backtest ... --out DIR`. A folder is
+    sweep folder, a backtest folder written by `advsim backtest ... --out DIR`, or an outlook
+    folder written by `advsim outlook ... --out DIR`. A folder is
     read by the kind its manifest.json names, after every file is checked against its checksum
     there; a folder advsim did not write, or altered since, is refused. A run's assumptions and
     sources are read from the scenario file as it was run, which its folder keeps
@@ -35,7 +36,8 @@ def command(items, output, title, no_charts) -> None:
     collapsed), and provenance (version, seed, scenario hash, versions). A sweep's: its
     points, sensitivity table, tornado and (for a grid) swing charts. A backtest's: the
     scores of the model and every baseline, the projection at each observed date, and a chart
-    of the observations over the model's bands.
+    of the observations over the model's bands. An outlook's: its places by risk, where each
+    stands and when it may fall, and its map.
 
     \b
     Examples:

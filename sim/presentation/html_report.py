@@ -8,6 +8,7 @@ those of the run's own summary.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import html
@@ -30,9 +31,12 @@ from . import words
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..artifacts.outlooks import SavedOutlook
     from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
     from ..sweep.table import SweepResult
+
+    Item = Result | SweepResult | SavedBacktest | SavedOutlook
 
 FORMATS = (".html", ".md")
 CHART_SECTORS = 12  # a run's charts draw at most this many sectors, a panel each
@@ -67,21 +71,25 @@ class Section:
     def chart(self, name: str, fig: Figure, caption: str) -> None:
         self.blocks.append(("chart", (name, fig, caption)))
 
+    def image(self, name: str, png: bytes, caption: str) -> None:
+        """A chart drawn before, as PNG (an outlook's map, kept in its folder)."""
+        self.blocks.append(("image", (name, png, caption)))
+
 
 # -- reading what is given -----------------------------------------------------------------------
 
 
-def load(item: str | os.PathLike[str] | Result | SweepResult | SavedBacktest
-         ) -> Result | SweepResult | SavedBacktest:
+def load(item: str | os.PathLike[str] | Item) -> Item:
     """What a report item is, read back and checked: a Result (a results folder, or a sweep
-    point ``SWEEP_DIR:POINT_ID``), a SweepResult or a SavedBacktest, by the kind its
-    manifest.json names. Anything advsim did not write is refused in one line."""
+    point ``SWEEP_DIR:POINT_ID``), a SweepResult, a SavedBacktest or a SavedOutlook, by the
+    kind its manifest.json names. Anything advsim did not write is refused in one line."""
     from ..artifacts.files import KINDS, kind_of
+    from ..artifacts.outlooks import SavedOutlook
     from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
     from ..sweep.table import SweepResult
 
-    if isinstance(item, (Result, SweepResult, SavedBacktest)):
+    if isinstance(item, (Result, SweepResult, SavedBacktest, SavedOutlook)):
         return item
     spec = os.fspath(item)
     p = Path(spec)
@@ -100,9 +108,9 @@ def load(item: str | os.PathLike[str] | Result | SweepResult | SavedBacktest
             what = "advsim sweep --json" if "points" in doc else "advsim run --json"
             raise AdvsimError(f"{spec}: the JSON of {what}, not of advsim backtest (name the "
                               f"folder it wrote, {doc['results_dir']})")
-        raise AdvsimError(f"{spec}: not a folder advsim wrote (a report takes results, sweep and "
-                          "backtest folders; a backtest is reported from its folder (advsim "
-                          "backtest ... --out DIR), not from its JSON)")
+        raise AdvsimError(f"{spec}: not a folder advsim wrote (a report takes results, sweep, "
+                          "backtest and outlook folders; a backtest is reported from its folder "
+                          "(advsim backtest ... --out DIR), not from its JSON)")
     manifest = _manifest(p)
     kind = kind_of(p, manifest)
     if kind == "run" or (kind is None and (p / "manifest.json").exists()):
@@ -111,12 +119,14 @@ def load(item: str | os.PathLike[str] | Result | SweepResult | SavedBacktest
         return SweepResult.from_folder(spec)
     if kind == "backtest":
         return SavedBacktest.from_folder(spec)
+    if kind == "outlook":
+        return SavedOutlook.from_folder(spec)
+    expected = "expected a results, sweep, backtest or outlook folder"
     if kind is None:
         raise AdvsimError(f"{spec}: not written by advsim (no manifest.json naming its kind; "
-                          "expected a results folder, a sweep folder or a backtest folder)")
+                          f"{expected})")
     raise AdvsimError(f"{spec}: {KINDS.get(kind, f'a folder of kind {kind!r}')}, which a "
-                      "report does not hold (expected a results folder, a sweep folder or a "
-                      "backtest folder)")
+                      f"report does not hold ({expected})")
 
 
 def assumptions(yaml_text: str) -> list[tuple[int, str]]:
@@ -700,6 +710,70 @@ def _backtest_figure(doc: dict, name: str) -> Figure:
     return fig
 
 
+OUTLOOK_PLACES = 30  # an outlook's places the report tables, by risk (places.csv has all)
+
+
+def outlook_sections(o: SavedOutlook, label: str = "outlook") -> list[Section]:
+    """A saved outlook (``advsim outlook --out DIR``): how it was made, its places by risk
+    (where each stands, P(fallen) within 30 to 365 days and the P10/P50/P90 dates of the
+    fall), and its map."""
+    from types import SimpleNamespace
+
+    from .text_outlook import _labels
+
+    s = o.summary
+    where = str(o.path) if o.path is not None else "memory"
+    sec = Section(f"Outlook of {s.get('map_date')}", 2)
+    places = s["places"]
+    cls, adv = s.get("class") or {}, s.get("advance") or {}
+    sec.text(f"{len(places)} places within {N.number(s.get('radius_km'), 3)} km of the "
+             f"held territory on the map of {s.get('map_date')} (the last on or before "
+             f"{s.get('date')}), and outside it, projected over {s.get('horizon_days')} days, "
+             f"{s.get('replications', 0):,} replications a place, seed {s.get('seed')}; "
+             f"folder {where}.")
+    if cls:
+        regimes = ", ".join(f"{name} ×{N.number(r.get('factor'), 2)} for about "
+                            f"{N.number(r.get('sojourn_mean_days'), 2)} days"
+                            for name, r in (adv.get("regimes") or {}).items())
+        sec.text(f"The reference class: {cls.get('approaches')} approaches (places the front "
+                 f"came within {N.number(cls.get('within_km'), 3)} km of; {cls.get('fell')} "
+                 f"fell) in {s.get('snapshots')} maps up to {cls.get('until')}; the advance "
+                 f"fitted to it: base {N.number(adv.get('base_mean_m_per_day'), 2)} m/day "
+                 f"(cv {N.number(adv.get('base_cv'), 2)} across places)"
+                 + (f", regimes {regimes}." if regimes else "."))
+    names = _labels([SimpleNamespace(name=p["name"], region=p.get("region") or "",
+                                     lat=p["lat"], lon=p["lon"], slug=p["place"])
+                     for p in places])
+    within = [int(k[len("p_fallen_"):-1]) for k in places[0] if k.startswith("p_fallen_")] \
+        if places else []
+    start = dt.date.fromisoformat(s["map_date"])
+    top = places[:OUTLOOK_PLACES]
+    shown = f"the first {OUTLOOK_PLACES} of {len(places)}" if len(places) > OUTLOOK_PLACES \
+        else f"all {len(places)}"
+    sec.table(["rank", "place", "km", "regime (days in it)", "surrounded"],
+              [[str(p["rank"]), names[p["place"]], N.km(p["distance_km"]),
+                f"{p['regime']} ({p['regime_days']} d)" if p.get("regime") else N.MISSING,
+                f"{p['surrounded_share']:.0%}"] for p in top],
+              f"Places by risk, where each stands ({shown}; places.csv holds every one)")
+    sec.table(["place", *[f"{d} d" for d in within], "P10 date", "P50 date", "P90 date"],
+              [[names[p["place"]], *[N.probability(p[f"p_fallen_{d}d"]) for d in within],
+                *[N.date(start, p.get(f"fall_day_{k}")) for k in ("p10", "p50", "p90")]]
+               for p in top],
+              f"Places by risk, when each may fall ({shown}): P(fallen) within "
+              f"{', '.join(map(str, within))} days, and the dates")
+    sec.text("km: to the held territory on the map. Regime: of the front's last step towards "
+             "the place (stalled, grinding, surging, setback); a projection starts a fresh "
+             "spell in it. Surrounded: the share of bearings with held ground within "
+             f"{N.number(s.get('radius_km'), 3)} km. P(fallen) within so many days of the map; "
+             "the dates: of the 10th, 50th and 90th percentile of the fall "
+             f"({N.CENSORED}: later than the horizon).")
+    if o.map_png is not None:
+        sec.image(f"{_slug(label)}-map", o.map_png,
+                  f"The map of {s.get('map_date')}: the held territory and each place "
+                  "coloured by its risk")
+    return [sec]
+
+
 def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "chart"
 
@@ -713,13 +787,13 @@ def _manifest(folder: Path | None) -> dict:
         return {}
 
 
-def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult | SavedBacktest]
-          ) -> list[Section]:
+def build(items: Sequence[str | os.PathLike[str] | Item]) -> list[Section]:
     """The report's sections for runs (folders, sweep points or Results), sweeps (folders or
     SweepResults) and backtests (folders or SavedBacktests): the headline of every run's
     objectives first, then the comparison of the runs (two or more), then each item in the
     order given. Every item is read (``load``) before any section is built, so a bad one fails
     fast. Chart names are unique in the report: each starts with its item's place in it."""
+    from ..artifacts.outlooks import SavedOutlook
     from ..forecast.saved import SavedBacktest
     from ..running.outcomes import Result
 
@@ -742,6 +816,8 @@ def build(items: Sequence[str | os.PathLike[str] | Result | SweepResult | SavedB
             made = run_sections(got, True, labels[id(got)], summaries[id(got)])
         elif isinstance(got, SavedBacktest):
             made = backtest_sections(got, got.path.name if got.path else "backtest")
+        elif isinstance(got, SavedOutlook):
+            made = outlook_sections(got, got.path.name if got.path else "outlook")
         else:
             made = sweep_sections(got)
         out += _unique_charts(made, used, index)
@@ -754,7 +830,7 @@ def _unique_charts(sections: list[Section], used: set[str], index: int) -> list[
     their own charts (files of the Markdown, ids of the HTML)."""
     for s in sections:
         for i, (kind, b) in enumerate(s.blocks):
-            if kind != "chart":
+            if kind not in ("chart", "image"):
                 continue
             name, fig, caption = b
             unique = base = f"{index}-{name}"
@@ -796,13 +872,14 @@ max-width:62rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;
 margin-top:2.4rem}h3{margin-top:1.6rem}
 table{border-collapse:collapse;margin:.6rem 0 1rem;font-variant-numeric:tabular-nums;
-max-width:100%}
-th,td{border:1px solid #ccc;padding:.2rem .55rem;text-align:left;vertical-align:top;
+font-size:.92em;max-width:100%}
+th,td{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top;
 overflow-wrap:break-word}td.n,th.n{text-align:right}td.n,span.n{white-space:nowrap}
 td.long{overflow-wrap:anywhere}
 th{background:#f3f3f3}table.headline{width:100%}
 caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.2rem}
 figure{margin:1rem 0;break-inside:avoid}figure svg{width:100%;height:auto}
+figure img{max-width:100%;height:auto}
 figcaption{font-size:.9rem;color:#444}
 pre{background:#f7f7f7;border:1px solid #ddd;padding:.6rem;font-size:.8rem;
 white-space:pre-wrap;overflow-wrap:anywhere}
@@ -821,7 +898,7 @@ def _breakable(text: str) -> str:
     return re.sub(r"([._/])(?=\w)", r"\1<wbr>", html.escape(text))
 
 
-_NUMERIC = re.compile(r"[<>±+\-]? ?[\d.,]+( ?[\-:][\d.,]+)*( \[[^\]]*\]| \(\d+/\d+\))?|"
+_NUMERIC = re.compile(r"[<>±+\-]? ?[\d.,]+%?( ?[\-:][\d.,]+)*( \[[^\]]*\]| \(\d+/\d+\))?|"
                       + re.escape(N.CENSORED) + "|" + re.escape(N.MISSING))
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
@@ -879,6 +956,12 @@ def to_html(sections: Sequence[Section], title: str) -> str:
                 cls = " ".join(c for c in (css, "" if any(header) else "kv") if c)
                 attr = f' class="{esc(cls)}"' if cls else ""
                 parts.append(f"<table{attr}>{cap}{head}<tbody>{body}</tbody></table>")
+            elif kind == "image":
+                name, png, caption = b
+                data = base64.b64encode(png).decode("ascii")
+                parts.append(f'<figure class="image" id="{esc(name)}"><img alt="{esc(caption)}" '
+                             f'src="data:image/png;base64,{data}">'
+                             f"<figcaption>{esc(caption)}</figcaption></figure>")
             else:
                 name, fig, caption = b
                 parts.append(f'<figure class="chart" id="{esc(name)}">{svg_of(fig, name)}'
@@ -888,12 +971,13 @@ def to_html(sections: Sequence[Section], title: str) -> str:
 
 
 def to_markdown(sections: Sequence[Section], title: str,
-                chart_dir: str | None) -> tuple[str, dict[str, str]]:
-    """Markdown for pasting, and the SVG files of its charts by name (linked beside it; with
-    ``chart_dir`` None, charts are left out with a note)."""
+                chart_dir: str | None) -> tuple[str, dict[str, bytes]]:
+    """Markdown for pasting, and the files of its charts by name, SVG (a PNG for a chart
+    drawn before: an outlook's map), linked beside it; with ``chart_dir`` None, charts are
+    left out with a note."""
     esc = md_escape
     lines = [f"# {esc(title)}", "", f"advsim {esc(__version__)}", ""]
-    files: dict[str, str] = {}
+    files: dict[str, bytes] = {}
     for s in sections:
         lines += ["#" * s.level + " " + esc(s.title), ""]
         for kind, b in s.blocks:
@@ -915,12 +999,16 @@ def to_markdown(sections: Sequence[Section], title: str,
                 lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
                 lines.append("")
             else:
-                name, fig, caption = b
+                name, drawing, caption = b
                 if chart_dir is None:
                     lines += [f"*(chart left out: {esc(caption)})*", ""]
                     continue
-                file = f"{chart_dir}/{name}.svg"
-                files[file] = svg_of(fig, name)
+                if kind == "image":
+                    file = f"{chart_dir}/{name}.png"
+                    files[file] = drawing
+                else:
+                    file = f"{chart_dir}/{name}.svg"
+                    files[file] = svg_of(drawing, name).encode("utf-8")
                 lines += [f"![{esc(caption)}]({urllib.parse.quote(file)})", ""]
     return "\n".join(lines).rstrip("\n") + "\n", files
 
@@ -948,7 +1036,7 @@ def md_fence(text: str) -> str:
     return "`" * max(3, max(runs, default=0) + 1)
 
 
-def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
+def write_report(items: Sequence[str | os.PathLike[str] | Item],
                  output: str | os.PathLike[str], *, title: str | None = None,
                  charts: bool = True) -> list[Path]:
     """Write the report of ``items`` to ``output``: ``.html`` (one self-contained file) or
@@ -985,9 +1073,9 @@ def write_report(items: Sequence[str | os.PathLike[str] | Result | SweepResult],
     own = beside / chart_dir if chart_dir else None
     made = own is not None and not os.path.lexists(own)
     try:
-        for name, svg in files.items():
+        for name, data in files.items():
             path = beside / name
-            outputs.write_output(path, svg.encode("utf-8"), flag="-o/--output")
+            outputs.write_output(path, data, flag="-o/--output")
             written.append(path)
         outputs.write_output(output, text.encode("utf-8"), flag="-o/--output")
     except BaseException:
