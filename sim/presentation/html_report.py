@@ -899,6 +899,7 @@ def _breakable(text: str) -> str:
 
 
 _NUMERIC = re.compile(r"[<>±+\-]? ?[\d.,]+%?( ?[\-:][\d.,]+)*( \[[^\]]*\]| \(\d+/\d+\))?|"
+                      r"\d+( \d+)+|"  # counts: a histogram's bins
                       + re.escape(N.CENSORED) + "|" + re.escape(N.MISSING))
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
