@@ -530,3 +530,19 @@ def test_an_outlook_is_its_places_as_tables_and_its_map(made, tmp_path):
     assert r.exit_code == 0, r.output
     [link] = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", (tmp_path / "r.md").read_text())
     assert (tmp_path / link).read_bytes() == (tmp_path / "o/map.png").read_bytes()
+
+
+def test_a_folder_name_is_shown_as_text_in_both_formats(made, tmp_path):
+    # a run's label is its folder's name, which a user chose: escaped like all they wrote
+    odd = tmp_path / '<img src=x onerror=alert(1)>&"_x_'
+    shutil.copytree(made["run"], odd)
+    r = invoke("report", odd, made["calm"], "-o", tmp_path / "r.html")
+    assert r.exit_code == 0, r.output
+    doc = (tmp_path / "r.html").read_text()
+    assert "<img" not in doc and "&lt;img src=x onerror=alert(1)&gt;&amp;&quot;" in doc
+    p = page(tmp_path / "r.html")
+    assert p.table("Each objective")[1][0] == odd.name  # read back as the text itself
+    r = invoke("report", odd, made["calm"], "-o", tmp_path / "r.md", "--no-charts")
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "r.md").read_text()
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;&amp;\"\\_x\\_" in md

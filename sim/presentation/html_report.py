@@ -385,9 +385,9 @@ def _comparison(sec: Section, c: dict, runs: Sequence[Result]) -> None:
     labels = [r["label"] for r in c["runs"]]
     h = c["horizon_days"]
     paired = {x["paired"] for s in c["sectors"].values() for x in s["comparisons"]}
-    how = ("paired by replication (same seed and replications)" if paired == {True} else
-           "independent resamples of each run" if paired == {False} else
-           "paired where runs share seed and replications, else independent")
+    how = {frozenset({True}): "paired by replication, the runs sharing seed and replications",
+           frozenset({False}): "independent resamples of each run"}.get(
+        frozenset(paired), "paired where runs share seed and replications, else independent")
     sec.text(f"{', '.join(labels[1:])} against {labels[0]}, in the sectors they share, "
              f"up to day {h} (the shortest horizon); differences are the later run minus the "
              f"first, with 95% bootstrap intervals ({c['bootstrap']['resamples']:,} resamples, "
@@ -755,7 +755,7 @@ def outlook_sections(o: SavedOutlook, label: str = "outlook") -> list[Section]:
                 f"{p['regime']} ({p['regime_days']} d)" if p.get("regime") else N.MISSING,
                 f"{p['surrounded_share']:.0%}"] for p in top],
               f"Places by risk, where each stands ({shown}; places.csv holds every one)")
-    sec.table(["place", *[f"{d} d" for d in within], "P10 date", "P50 date", "P90 date"],
+    sec.table(["place", *[f"{d}\u00a0d" for d in within], "P10 date", "P50 date", "P90 date"],
               [[names[p["place"]], *[N.probability(p[f"p_fallen_{d}d"]) for d in within],
                 *[N.date(start, p.get(f"fall_day_{k}")) for k in ("p10", "p50", "p90")]]
                for p in top],
