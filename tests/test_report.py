@@ -546,3 +546,28 @@ def test_a_folder_name_is_shown_as_text_in_both_formats(made, tmp_path):
     assert r.exit_code == 0, r.output
     md = (tmp_path / "r.md").read_text()
     assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;&amp;\"\\_x\\_" in md
+
+
+def test_a_backtest_from_many_origins_is_its_pooled_scores_and_one_row_an_origin(tmp_path):
+    r = invoke("backtest", KURAKHOVE, "--observed",
+               ROOT / "scenarios/observed/synthetic-kurakhove.csv", "--origins", 3, "-n", 60,
+               "--out", tmp_path / "bt")
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "bt/scores.json").read_text())
+    r = invoke("report", tmp_path / "bt", "-o", tmp_path / "r.html")
+    assert r.exit_code == 0, r.output
+    p = page(tmp_path / "r.html")
+    pooled = p.table("Pooled scores")
+    assert pooled[0] == ["", "model", "persistence", "trailing rate"]
+    cover = next(row for row in pooled if row[0] == "coverage of the 90% band")
+    bases = doc["pooled"]["baselines"]
+    assert cover[1:] == [f"{x:.2f}" for x in (doc["pooled"]["coverage_90"],
+                                              bases["persistence"]["coverage_90"],
+                                              bases["trailing_rate"]["coverage_90"])]
+    per = p.table("Per origin")
+    cases = [(o["origin"], r) for o in doc["origins"] for r in o["sectors"].values()]
+    assert [row[0] for row in per[1:]] == [o for o, _ in cases] and len(cases) > 1
+    crps = [row[3] for row in per[1:]]
+    assert len({len(c.split(".")[1]) for c in crps}) == 1  # one column, one precision
+    assert [float(c) for c in crps] == pytest.approx([r["crps"] for _, r in cases], abs=0.01)
+    assert "\u2212" not in "".join(p.text)

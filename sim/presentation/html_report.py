@@ -554,6 +554,7 @@ def _sens_cell(v: Any) -> str:
     return str(v)
 
 
+TARGET_UNITS = {"advance_km": "km", "held_km2": "km²"}  # a quantile table's targets' units
 SCORE_ROWS = (("crps", "CRPS (fair)"), ("wis", "WIS (23 quantiles)"))
 
 
@@ -587,8 +588,8 @@ def _scores_table(sec: Section, scores: dict, unit: str, n: int | None, caption:
     rows = [[f"{what}, {unit}", *_shared([f.get(k) for _, f in fs])] for k, what in SCORE_ROWS]
     for k, what in (("coverage_50", "coverage of the 50% band"),
                     ("coverage_90", "coverage of the 90% band")):
-        rows.append([what, *[_share_of(f.get(k), n) if n else _shared([f.get(k)], 2)[0]
-                             for _, f in fs]])
+        rows.append([what, *[_share_of(f.get(k), n) if n else
+                             N.MISSING if f.get(k) is None else f"{f[k]:.2f}" for _, f in fs]])
     if any(f.get("brier") is not None for _, f in fs):
         rows.append(["Brier of the objective fallen by the date",
                      *_shared([f.get("brier") for _, f in fs], 2)])
@@ -660,26 +661,27 @@ def backtest_sections(bt: SavedBacktest, label: str = "backtest") -> list[Sectio
         flat["baselines"] = {k: {**b, "pit_histogram": (b.get("pit") or {}).get("histogram")
                                  if isinstance(b.get("pit"), dict) else None}
                              for k, b in (pooled.get("baselines") or {}).items()}
-        _scores_table(s, flat, "mixed units" if doc.get("units_mixed") else "km", None,
+        units = {TARGET_UNITS.get(x, x) for x in bt.quantiles.target}
+        _scores_table(s, flat, units.pop() if len(units) == 1 else "mixed units", None,
                       "Pooled scores: the model and each baseline")
         if isinstance(pit, dict) and pit.get("ks_pvalue") is not None:
             s.text(f"Uniformity of the PIT: Kolmogorov–Smirnov D = "
-                   f"{N.number(pit.get('ks_statistic'), 2)}, p {N.pvalue(pit['ks_pvalue'])} "
+                   f"{pit.get('ks_statistic', 0):.2f}, p {N.pvalue(pit['ks_pvalue'])} "
                    "(optimistic: pooled PITs of overlapping windows are correlated).")
-        rows = []
-        for o in doc.get("origins") or []:
-            for sector, r in o.get("sectors", {}).items():
-                rows.append([o.get("origin"), sector, str(r.get("n_obs")),
-                             N.number(r.get("crps"), 3), N.number(r.get("wis"), 3),
-                             _shared([r.get("coverage_50")], 2)[0],
-                             _shared([r.get("coverage_90")], 2)[0],
-                             N.signed(r.get("crps_skill_persistence"), 2),
-                             N.signed(r.get("crps_skill"), 2)])
+        cases = [(o.get("origin"), sector, r) for o in doc.get("origins") or []
+                 for sector, r in o.get("sectors", {}).items()]
+        crps = N.column([r.get("crps") for _, _, r in cases], 3)
+        wis = N.column([r.get("wis") for _, _, r in cases], 3)
+        rows = [[origin, sector, str(r.get("n_obs")), crps[i], wis[i],
+                 *[N.MISSING if r.get(k) is None else f"{r[k]:.2f}"
+                   for k in ("coverage_50", "coverage_90")],
+                 N.signed(r.get("crps_skill_persistence"), 2), N.signed(r.get("crps_skill"), 2)]
+                for i, (origin, sector, r) in enumerate(cases)]
         if rows:
             s.table(["origin", "sector", "dates", "CRPS", "WIS", "coverage 50%",
                      "coverage 90%", "skill against persistence",
                      "skill against the trailing rate"], rows,
-                    "Per origin (skill: 1 − CRPS / the baseline's CRPS)")
+                    "Per origin (skill: 1 - CRPS / the baseline's CRPS)")
         out.append(s)
     notes = doc.get("notes") or []
     if notes:
