@@ -571,3 +571,15 @@ def test_a_backtest_from_many_origins_is_its_pooled_scores_and_one_row_an_origin
     assert len({len(c.split(".")[1]) for c in crps}) == 1  # one column, one precision
     assert [float(c) for c in crps] == pytest.approx([r["crps"] for _, r in cases], abs=0.01)
     assert "\u2212" not in "".join(p.text)
+
+
+def test_a_sweep_point_is_reported_without_the_per_day_chart_it_cannot_draw(made, tmp_path):
+    r = invoke("report", f"{made['sweep']}:0", made["run"], "-o", tmp_path / "r.html")
+    assert r.exit_code == 0, r.output
+    p = page(tmp_path / "r.html")
+    assert "No chart of progress per day: " in "".join(p.text)
+    assert [row[0] for row in p.table("Each objective")[1:]] == ["sweep:0", "run"]
+    figures = re.findall(r'<figure class="chart" id="([^"]+)"', (tmp_path / "r.html").read_text())
+    point = [f for f in figures if f.startswith("1-sweep-0-")]
+    assert point and not [f for f in point if f.endswith("-fan")]  # what it can draw, drawn
+    assert len([f for f in figures if f.startswith("2-run-")]) == 5

@@ -314,8 +314,11 @@ def run_sections(run: Result, charts: bool = True, label: str | None = None,
                     f"({', '.join(drawn)}). Every sector's numbers are in its tables above; "
                     "advsim plot draws any other (--sector).")
         stem = _slug(label)
-        ch.chart(f"{stem}-fan", fan_chart([run], sectors=drawn),
-                 "Progress per day: shades P5–P95 to P45–P55 in 10% steps, and the median")
+        try:
+            ch.chart(f"{stem}-fan", fan_chart([run], sectors=drawn),
+                     "Progress per day: shades P5–P95 to P45–P55 in 10% steps, and the median")
+        except AdvsimError as e:  # a sweep point keeps no per-day bands
+            ch.text(f"No chart of progress per day: {e}.")
         if any(so.reached.any() for so in shown.values()):
             ch.chart(f"{stem}-cdf", cdf_chart([run], sectors=drawn),
                      "P(objective reached) by date, to the horizon")
@@ -403,22 +406,23 @@ def _comparison(sec: Section, c: dict, runs: Sequence[Result]) -> None:
                                          for r, q in zip(runs, obj["runs"])]]
                  for k in ("p10", "p50", "p90")]
         sec.table(["", *labels], rows, f"{name}: {s['objective']} in each run")
-        diffs = []
-        for x in s["comparisons"]:
-            md, (lo, hi) = x["median_diff_days"], x["median_diff_ci95"]
-            median = (N.MISSING if md is None else
-                      f"{N.signed(md, 0)} [{_bound(lo, 0)}, {_bound(hi, 0)}]")
-            p, (plo, phi) = x["prob_reached_diff"], x["prob_reached_diff_ci95"]
-            diffs.append([f"{labels[x['run']]} - {labels[0]}", median,
-                          f"{N.signed(p, 2)} [{N.signed(plo, 2)}, {N.signed(phi, 2)}]",
-                          N.number(x["ks_stat"], 2), f"p {N.pvalue(x['ks_pvalue'])}"])
+        diffs = [[f"{labels[x['run']]} - {labels[0]}",
+                  _difference(x["median_diff_days"], x["median_diff_ci95"], 0),
+                  _difference(x["prob_reached_diff"], x["prob_reached_diff_ci95"], 2),
+                  f"{x['ks_stat']:.2f}", f"p {N.pvalue(x['ks_pvalue'])}"]
+                 for x in s["comparisons"]]
         sec.table(["", "median day, days", "P(reached)", "KS D", "KS p-value"], diffs,
                   f"{name}: differences, 95% interval")
 
 
-def _bound(v: float | None, digits: int) -> str:
-    """A bound of an interval: beyond the horizon where it is None."""
-    return N.CENSORED if v is None else N.signed(v, digits)
+def _difference(x: float | None, ci: Sequence[float | None] | None, digits: int) -> str:
+    """A difference and its interval, "+12 [+3, +20]"; none where a median is past the
+    horizon (no difference of horizons), and a bound past it shown so."""
+    if x is None:
+        return f"{N.MISSING} (a median {N.CENSORED})"
+    lo, hi = ci if ci else (None, None)
+    bounds = ", ".join(N.CENSORED if v is None else N.signed(v, digits) for v in (lo, hi))
+    return f"{N.signed(x, digits)} [{bounds}]"
 
 
 def charted_sectors(run: Result, summary: dict | None = None) -> list[str]:
