@@ -894,7 +894,8 @@ details{margin:.6rem 0}summary{cursor:pointer;color:#333}
 @page{margin:14mm 12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10pt}
 h2,h3,caption{break-after:avoid}table,tr,figure{break-inside:avoid}
-pre{font-size:7.5pt}a{color:inherit}}
+pre{font-size:7.5pt}a{color:inherit}
+figure svg{max-height:125mm;width:auto;max-width:100%}}
 """
 
 
