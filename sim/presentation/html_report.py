@@ -482,16 +482,20 @@ def sweep_sections(sweep: SweepResult) -> list[Section]:
     n = len(sweep.plan.points)
     sec.text(f"{n} points; folder {folder}.")
     params = [p.path for p in sweep.plan.sweep.parameters]
-    rest = [c for c in sweep.table if c not in ("point", "seed", *params)]
+    ranked = [c for c in sweep.metrics if c in sweep.table]
     rows = range(min(n, 40))
     first = "Points (first 40)" if n > 40 else "Points"
     texts = {c: [_sweep_cell(c, sweep.table[c][i]) for i in rows] for c in sweep.table}
-    # a wide table in parts of a few columns, each with the point: it wraps on any page
-    for k, part in enumerate([params, *[rest[i:i + SWEEP_COLUMNS]
-                                        for i in range(0, len(rest), SWEEP_COLUMNS)]]):
+    # the values swept and the spec's metrics (points.csv holds every metric), a table of a
+    # few columns at a time with the point's id in each: it wraps on any page
+    cols = [*params, *ranked]
+    for k in range(0, len(cols), SWEEP_COLUMNS):
+        part = cols[k:k + SWEEP_COLUMNS]
         sec.table(["point", *part], [[texts["point"][i], *[texts[c][i] for c in part]]
                                      for i in rows],
-                  f"{first}: the values swept" if k == 0 else f"{first}: outcomes, part {k}")
+                  f"{first}: the values swept and the metrics ranked below"
+                  + (f", part {k // SWEEP_COLUMNS + 1}" if len(cols) > SWEEP_COLUMNS else "")
+                  + " (points.csv holds every metric)")
     out = [sec]
     if sweep.sensitivity:
         _, cols, value = sensitivity_of(sweep)
