@@ -583,3 +583,17 @@ def test_a_sweep_point_is_reported_without_the_per_day_chart_it_cannot_draw(made
     point = [f for f in figures if f.startswith("1-sweep-0-")]
     assert point and not [f for f in point if f.endswith("-fan")]  # what it can draw, drawn
     assert len([f for f in figures if f.startswith("2-run-")]) == 5
+
+
+def test_runs_are_compared_only_where_a_sector_has_the_same_objective(made, tmp_path):
+    r = invoke("run", KURAKHOVE, "-n", 50, "-j", "1", "--out", tmp_path / "other", "-q",
+               "--set", "sectors.kurakhove.objective.name=Elsewhere")
+    assert r.exit_code == 0, r.output
+    r = invoke("report", made["run"], tmp_path / "other", made["calm"], "-o",
+               tmp_path / "r.html")
+    assert r.exit_code == 0, r.output
+    p = page(tmp_path / "r.html")
+    text = " ".join(" ".join(p.text).split())
+    assert "Not compared: other (no sector of the same name and objective as in run)." in text
+    assert p.table("kurakhove: Pokrovsk in each run")[0] == ["", "run", "calm"]
+    assert "other vs run" not in text and "calm vs run: Pokrovsk" in text

@@ -365,20 +365,27 @@ def comparison_section(runs: Sequence[Result], labels: Sequence[str]) -> Section
     from ..analysis.comparison import compare_runs
 
     sec = Section("Comparison", 2)
-    first = set(runs[0].sectors)
-    sharing = [i for i in range(1, len(runs)) if first & set(runs[i].sectors)]
+    base = runs[0].sectors
+
+    def shared(run: Result) -> list[str]:  # a sector of both, and to the same objective
+        return [s for s in base if s in run.sectors
+                and run.sectors[s].objective == base[s].objective]
+
+    sharing = [i for i in range(1, len(runs)) if shared(runs[i])]
     apart = [labels[i] for i in range(1, len(runs)) if i not in sharing]
-    common = first.intersection(*(runs[i].sectors for i in sharing))
-    groups = ([[0, *sharing]] if common else [[0, i] for i in sharing]) if sharing else []
+    common = [s for s in base if all(s in shared(runs[i]) for i in sharing)]
+    groups = ([([0, *sharing], common)] if common else
+              [([0, i], shared(runs[i])) for i in sharing])
     if not groups:
-        sec.text(f"No comparison: no other run shares a sector with the first ({labels[0]}); "
-                 "sectors are compared by name.")
+        sec.text(f"No comparison: no other run shares a sector with the first ({labels[0]}), "
+                 "by the sector's name and its objective.")
         return sec
     if apart:
-        sec.text(f"Not compared: {', '.join(apart)} (no sector in common with {labels[0]}).")
-    for group in groups:
+        sec.text(f"Not compared: {', '.join(apart)} (no sector of the same name and objective "
+                 f"as in {labels[0]}).")
+    for group, sectors in groups:
         _comparison(sec, compare_runs([runs[i] for i in group],
-                                      labels=[labels[i] for i in group]),
+                                      labels=[labels[i] for i in group], sectors=sectors),
                     [runs[i] for i in group])
     return sec
 
@@ -408,19 +415,23 @@ def _comparison(sec: Section, c: dict, runs: Sequence[Result]) -> None:
         sec.table(["", *labels], rows, f"{name}: {s['objective']} in each run")
         diffs = [[f"{labels[x['run']]} - {labels[0]}",
                   _difference(x["median_diff_days"], x["median_diff_ci95"], 0),
-                  _difference(x["prob_reached_diff"], x["prob_reached_diff_ci95"], 2),
+                  _difference(x["prob_reached_diff"], x["prob_reached_diff_ci95"], None),
                   f"{x['ks_stat']:.2f}", f"p {N.pvalue(x['ks_pvalue'])}"]
                  for x in s["comparisons"]]
         sec.table(["", "median day, days", "P(reached)", "KS D", "KS p-value"], diffs,
                   f"{name}: differences, 95% interval")
 
 
-def _difference(x: float | None, ci: Sequence[float | None] | None, digits: int) -> str:
+def _difference(x: float | None, ci: Sequence[float | None] | None, digits: int | None
+                ) -> str:
     """A difference and its interval, "+12 [+3, +20]"; none where a median is past the
-    horizon (no difference of horizons), and a bound past it shown so."""
+    horizon (no difference of horizons), and a bound past it shown so. ``digits`` None: two
+    decimals, three where every number is under 0.05 (as the readings of compare)."""
     if x is None:
         return f"{N.MISSING} (a median {N.CENSORED})"
     lo, hi = ci if ci else (None, None)
+    if digits is None:
+        digits = 2 if max(abs(v) for v in (x, lo, hi) if v is not None) >= 0.05 else 3
     bounds = ", ".join(N.CENSORED if v is None else N.signed(v, digits) for v in (lo, hi))
     return f"{N.signed(x, digits)} [{bounds}]"
 
