@@ -499,13 +499,13 @@ def sweep_sections(sweep: SweepResult) -> list[Section]:
     texts = {c: [_sweep_cell(c, sweep.table[c][i]) for i in rows] for c in sweep.table}
     # the values swept and the spec's metrics (points.csv holds every metric), a table of a
     # few columns at a time with the point's id in each: it wraps on any page
-    cols = [*params, *ranked]
-    for k in range(0, len(cols), SWEEP_COLUMNS):
-        part = cols[k:k + SWEEP_COLUMNS]
+    shown = [*params, *ranked]
+    for k in range(0, len(shown), SWEEP_COLUMNS):
+        part = shown[k:k + SWEEP_COLUMNS]
         sec.table(["point", *part], [[texts["point"][i], *[texts[c][i] for c in part]]
                                      for i in rows],
                   f"{first}: the values swept and the metrics ranked below"
-                  + (f", part {k // SWEEP_COLUMNS + 1}" if len(cols) > SWEEP_COLUMNS else "")
+                  + (f", part {k // SWEEP_COLUMNS + 1}" if len(shown) > SWEEP_COLUMNS else "")
                   + " (points.csv holds every metric)")
     out = [sec]
     if sweep.sensitivity:
