@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -103,6 +104,35 @@ def write_outlook(folder: str | os.PathLike[str], o: Outlook, *,
             "inputs": input_hashes(inputs),
         })
     return target
+
+
+@dataclass(frozen=True, kw_only=True)
+class SavedOutlook:
+    """An outlook as its folder holds it (what a report shows of it): the summary of
+    ``--json`` with every place by risk, and the map chart where one was drawn."""
+
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    map_png: bytes | None = None
+    path: Path | None = None
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> SavedOutlook:
+        """Read a folder :func:`write_outlook` wrote, every file checked against the
+        manifest's checksums; anything else is one AdvsimError."""
+        from ..errors import AdvsimError
+        from .files import read_manifest
+
+        p = Path(folder)
+        manifest = read_manifest(p, KIND, required=(SUMMARY,))
+        try:
+            summary = json.loads((p / SUMMARY).read_text(encoding="utf-8"))
+            chart = (p / CHART).read_bytes() if CHART in manifest.get("files", {}) else None
+        except (OSError, ValueError) as e:
+            raise AdvsimError(f"{p}: cannot read the outlook ({e})") from None
+        if not isinstance(summary, dict) or not isinstance(summary.get("places"), list):
+            raise AdvsimError(f"{p}: {SUMMARY} holds no places (not an outlook's summary)")
+        return cls(manifest=manifest, summary=summary, map_png=chart, path=p)
 
 
 def write_scenarios(folder: str | os.PathLike[str], o: Outlook, *,
