@@ -316,7 +316,9 @@ def run_sections(run: Result, charts: bool = True, label: str | None = None,
         stem = _slug(label)
         try:
             ch.chart(f"{stem}-fan", fan_chart([run], sectors=drawn),
-                     "Progress per day: shades P5–P95 to P45–P55 in 10% steps, and the median")
+                     "Progress per day, in km left or km² held: shades P5–P95 to P45–P55 in "
+                     "10% steps, the median, and five single replications re-simulated from "
+                     "the seed")
         except AdvsimError as e:  # a sweep point keeps no per-day bands
             ch.text(f"No chart of progress per day: {e}.")
         if any(so.reached.any() for so in shown.values()):
