@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AdvsimError
+from .frames import Frame
 from .snapshots import (
     GEO_HINT,
     LayerMap,
@@ -37,11 +38,10 @@ from .snapshots import (
     read_snapshot,
 )
 from .towns import Place
-from .trace import DENSIFY_DEG, _apply, _union
+from .trace import DENSIFY_DEG, _union
 
 try:
     import numpy as np
-    import pyproj
     import shapely
 except ImportError:  # pragma: no cover - exercised only without the extra
     raise AdvsimError(GEO_HINT) from None
@@ -49,35 +49,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 ATTACKER_HELD = "attacker_held"
 BEARINGS = 72  # every 5 degrees
 RADIUS_KM = 30.0
-
-
-class Frame:
-    """An azimuthal equidistant projection (m) centred on a set of places."""
-
-    def __init__(self, lat: float, lon: float) -> None:
-        self.lat, self.lon = float(lat), float(lon)
-        aeqd = pyproj.CRS.from_proj4(
-            f"+proj=aeqd +lat_0={self.lat} +lon_0={self.lon} +ellps=WGS84 +units=m +no_defs")
-        ll = pyproj.CRS.from_epsg(4326)
-        self._fwd = pyproj.Transformer.from_crs(ll, aeqd, always_xy=True)
-        self._to_local = _apply(self._fwd)
-        self._to_lonlat = _apply(pyproj.Transformer.from_crs(aeqd, ll, always_xy=True))
-
-    @classmethod
-    def around(cls, places: Sequence[Place]) -> Frame:
-        lats = [p.lat for p in places]
-        lons = [p.lon for p in places]
-        return cls((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
-
-    def local(self, geoms):
-        return shapely.transform(geoms, self._to_local)
-
-    def lonlat(self, geoms):
-        return shapely.transform(geoms, self._to_lonlat)
-
-    def points(self, places: Sequence[Place]) -> np.ndarray:
-        x, y = self._fwd.transform([p.lon for p in places], [p.lat for p in places])
-        return shapely.points(np.column_stack([x, y]))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import AdvsimError, ParameterError, ParameterTypeError, shown
 from ..errors import paths as path_list
+from .frames import _ORIGIN, LocalFrame, _apply
 from .snapshots import (
     CONTESTED,
     DATE_CONVENTIONS,
@@ -48,69 +49,12 @@ RADIUS_KM = 30.0
 # straight in the projection instead. Edges longer than this (degrees) get vertices added first.
 DENSIFY_DEG = 0.01
 CLOSING_M = 1.0  # gaps narrower than 2 m between adjacent layers are closed (as the archive does)
-_DISC_SEGMENTS = 256  # per quarter circle: the disc's area is within 1e-5 of pi R^2
-_KM_PER_DEG_LAT_MIN = 110.5  # a degree of latitude is 110.57-111.69 km: a box this wide is enough
-_KM_PER_DEG_LON_EQ = 111.32
-_ORIGIN = shapely.Point(0.0, 0.0)
 _WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 
 def _check_radius(km: float, name: str = "radius_km") -> None:
     if not (isinstance(km, (int, float)) and 0 < km < math.inf):
         raise AdvsimError(f"{name} must be a finite number of km > 0 (got {km!r})", param=name)
-
-
-def _apply(transformer: pyproj.Transformer) -> Callable[[np.ndarray], np.ndarray]:
-    def f(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-    return f
-
-
-class LocalFrame:
-    """A place's local projections (metres): azimuthal equidistant for distances and lengths,
-    Lambert azimuthal equal-area for areas; built once per place."""
-
-    def __init__(self, lat: float, lon: float) -> None:
-        self.lat, self.lon = float(lat), float(lon)
-        ll = pyproj.CRS.from_epsg(4326)
-        aeqd = pyproj.CRS.from_proj4(
-            f"+proj=aeqd +lat_0={self.lat} +lon_0={self.lon} +ellps=WGS84 +units=m +no_defs")
-        laea = pyproj.CRS.from_proj4(
-            f"+proj=laea +lat_0={self.lat} +lon_0={self.lon} +ellps=WGS84 +units=m +no_defs")
-        self._to_local = _apply(pyproj.Transformer.from_crs(ll, aeqd, always_xy=True))
-        self._to_area = _apply(pyproj.Transformer.from_crs(aeqd, laea, always_xy=True))
-        self._to_lonlat = _apply(pyproj.Transformer.from_crs(aeqd, ll, always_xy=True))
-        self._discs: dict[float, shapely.Polygon] = {}
-
-    def local(self, geoms):
-        """lon/lat geometries in the azimuthal equidistant frame (m)."""
-        return shapely.transform(geoms, self._to_local)
-
-    def lonlat(self, geoms):
-        return shapely.transform(geoms, self._to_lonlat)
-
-    def area_km2(self, local_geom) -> float:
-        """The area of a local-frame geometry, measured in the equal-area frame."""
-        return float(shapely.area(shapely.transform(local_geom, self._to_area))) / 1e6
-
-    def disc(self, radius_km: float) -> shapely.Polygon:
-        """The points within ``radius_km`` (geodesic) of the place, in the local frame."""
-        if radius_km not in self._discs:
-            self._discs[radius_km] = _ORIGIN.buffer(radius_km * 1000.0,
-                                                    quad_segs=_DISC_SEGMENTS)
-        return self._discs[radius_km]
-
-    def box(self, half_km: float) -> tuple[float, float, float, float]:
-        """A lon/lat box (W, S, E, N) that holds every point within ``half_km`` of the place."""
-        half = half_km * 1.02 + 0.5
-        dlat = half / _KM_PER_DEG_LAT_MIN
-        s, n = max(self.lat - dlat, -90.0), min(self.lat + dlat, 90.0)
-        coslat = math.cos(math.radians(max(abs(s), abs(n))))
-        if coslat < 1e-3 or half / (_KM_PER_DEG_LON_EQ * coslat) >= 180:
-            return (-180.0, s, 180.0, n)
-        dlon = half / (_KM_PER_DEG_LON_EQ * coslat)
-        return (self.lon - dlon, s, self.lon + dlon, n)
 
 
 @dataclass(frozen=True, kw_only=True)

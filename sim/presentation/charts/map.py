@@ -120,8 +120,7 @@ def map_chart(result: Trace) -> Figure:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ...data.front import Frame
-    from ...data.trace import LocalFrame
+    from ...data.frames import Frame, LocalFrame
     from .base import place_labels
 
     traced = [p for p, _ in result.places.values()]
