@@ -129,7 +129,10 @@ def run_sector(sc: Scenario, s: Sector, n: int, rng: np.random.Generator) -> Ker
         reg_cum = np.cumsum(p, axis=1)
         reg_cum[:, -1] = 1.0
         state = np.full(n, names.index(regimes.initial), dtype=np.int64)
-        until = sojourns(regimes, rng, state, np.zeros(n))
+        if regimes.elapsed_days:
+            until = residual_sojourns(regimes, rng, n)
+        else:
+            until = sojourns(regimes, rng, state, np.zeros(n))
 
     live = np.arange(n)  # replications still active
     for b0, b1 in blocks(h):
@@ -255,6 +258,18 @@ def sojourns(regimes, rng: np.random.Generator, state: np.ndarray,
         if sel.size:
             until[sel] += r.sojourn_days.sample(rng, sel.size)
     return until
+
+
+def residual_sojourns(regimes, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The first sojourn of a regime already ``elapsed_days`` old, by its definition (a draw
+    of T given T > e, less e), by rejection: independent of the engine's inverse-CDF mapping."""
+    e = regimes.elapsed_days
+    dist = next(r for r in regimes.states if r.name == regimes.initial).sojourn_days
+    out = np.empty(0)
+    while out.size < n:
+        t = dist.sample(rng, 4 * n)
+        out = np.concatenate([out, t[t > e] - e])
+    return out[:n]
 
 
 def regime_days(regimes, rng, reg_cum: np.ndarray, state: np.ndarray, until: np.ndarray,

@@ -173,9 +173,12 @@ def format_compare(result: dict) -> str:
         out += table(header, [*merge_rows(rows), reach])
         for c in s["comparisons"]:
             lab = labels[c["run"]]
+            median = ("median beyond the horizon in one run or both"
+                      if c["median_diff_days"] is None else
+                      f"median {N.signed(c['median_diff_days'], 1)} days "
+                      f"{_ci(c['median_diff_ci95'], 1)}")
             out.append(
-                f"  {lab} - {labels[0]}: median {N.signed(c['median_diff_days'], 1)} days "
-                f"{_ci(c['median_diff_ci95'], 1)}; P(reach) "
+                f"  {lab} - {labels[0]}: {median}; P(reach) "
                 f"{N.signed(c['prob_reached_diff'], 3)} {_ci(c['prob_reached_diff_ci95'], 3)}; "
                 f"KS D = {c['ks_stat']:.3f}, p {N.pvalue(c['ks_pvalue'])}"
             )
