@@ -288,7 +288,8 @@ def test_the_walkthrough_runs_and_compares_and_skips_what_has_no_data(tmp_path, 
 def test_the_walkthrough_traces_and_looks_out_on_the_real_maps(tmp_path, capsys):
     """On the shared maps: the trace measures Pokrovsk 9.877 km out on the last map (the
     distance the shipped scenario starts from) and Kurakhove closing in; the outlook of
-    2024-11-20 holds only places within 5 km, Kurakhove first, all but certain to fall."""
+    2024-11-20 holds only places within 5 km, Kurakhove first and the likeliest to fall
+    within 90 days (more likely than not: its surge, 42 days old, may end first)."""
     pytest.importorskip("shapely")
     made = walkthrough()(tmp_path / "charts")
     check_run_and_compare(made)
@@ -302,7 +303,8 @@ def test_the_walkthrough_traces_and_looks_out_on_the_real_maps(tmp_path, capsys)
     assert o.map_date == dt.date(2024, 11, 20) and o.radius_km == 5
     assert all(0 < p.standing.distance_km <= 5 for p in o.places)
     first = o.places[0]
-    assert first.standing.place.name == "Kurakhove" and first.p_within(90) > 0.9
+    assert first.standing.place.name == "Kurakhove" and first.p_within(90) > 0.5
+    assert first.p_within(90) == max(p.p_within(90) for p in o.places)
     risk = [p.p_within(180) for p in o.places]
     assert risk == sorted(risk, reverse=True)
     html = o._repr_html_()
