@@ -34,7 +34,7 @@ import simpy
 from simpy.events import Event
 
 from .model.distributions import Distribution, Uniform
-from .model.scenario import Scenario, Sector
+from .model.scenario import Regimes, Scenario, Sector
 from .seeds import ATTRITION as _ATTRITION
 from .seeds import BASE as _BASE
 from .seeds import LINES as _LINES
@@ -216,24 +216,12 @@ class _SectorState:
                       + [m.factor for m in s.modifiers]
                       + ([adv.noise.minimum] if adv.noise is not None else []))
         if adv.regimes:
-            names = [r.name for r in adv.regimes.states]
-            factors = [r.factor for r in adv.regimes.states]
-            self.reg_factor = np.array(factors, dtype=np.float32)
-            retreat = min(retreat, *factors)
-            p = np.zeros((len(names), len(names)))
-            for i, r in enumerate(adv.regimes.states):
-                for target, prob in r.next:
-                    p[i, names.index(target)] = prob
-            self.reg_cum = np.cumsum(p, axis=1)
-            self.reg_cum[:, -1] = 1.0
+            self.reg_factor, self.reg_cum = regime_chain(adv.regimes)
+            retreat = min(retreat, *(r.factor for r in adv.regimes.states))
             rng = self.rng[_REGIME]
             self.sojourn_draws = [_Buffered(r.sojourn_days, rng) for r in adv.regimes.states]
             self.switch_draws = _Buffered(Uniform(low=0.0, high=1.0), rng)
-            self.regime = np.full(n, names.index(adv.regimes.initial), dtype=np.int64)
-            self.regime_until = self._sojourn(self.regime, np.zeros(n))
-            if adv.regimes.elapsed_days:  # the same draws, as residuals beyond the elapsed days
-                first = adv.regimes.states[names.index(adv.regimes.initial)].sojourn_days
-                self.regime_until = first.residual(self.regime_until, adv.regimes.elapsed_days)
+            self.regime, self.regime_until = first_sojourns(adv.regimes, self.sojourn_draws, n)
         self.can_retreat = retreat < 0  # a negative daily advance is possible: reflect at 0
 
         # Outputs, by original index within the chunk.
@@ -280,9 +268,6 @@ class _SectorState:
     def _refresh_next(self, idx) -> None:
         nxt = np.minimum(self.line_u[self.line_idx[idx]], self.ms_sorted[self.ms_idx[idx]])
         self.next_u[idx] = np.minimum(nxt, self.u_objective)
-
-    def _sojourn(self, regime: np.ndarray, since: np.ndarray) -> np.ndarray:
-        return sojourn_ends(self.sojourn_draws, regime, since)
 
     def own_ratio(self, side: str) -> np.ndarray:
         """Effective strength of ``side`` over the other side's, per replication."""
@@ -785,6 +770,32 @@ class _ChunkRun:
                 st.flush(slice(None))
         return {st.s.name: st.outcomes() for st in self.sectors}
 
+
+
+def regime_chain(regimes: Regimes) -> tuple[np.ndarray, np.ndarray]:
+    """The chain's factors (float32) and its transition matrix's cumulative rows, in the
+    order of its states."""
+    names = [r.name for r in regimes.states]
+    p = np.zeros((len(names), len(names)))
+    for i, r in enumerate(regimes.states):
+        for target, prob in r.next:
+            p[i, names.index(target)] = prob
+    cum = np.cumsum(p, axis=1)
+    cum[:, -1] = 1.0
+    return np.array([r.factor for r in regimes.states], dtype=np.float32), cum
+
+
+def first_sojourns(regimes: Regimes, draws: list[_Buffered],
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` replications in the initial regime and when their first sojourn ends: a fresh
+    sojourn, or, when the regime has already lasted ``elapsed_days``, the same draws mapped to
+    the residual of its law beyond them."""
+    i = [r.name for r in regimes.states].index(regimes.initial)
+    regime = np.full(n, i, dtype=np.int64)
+    until = sojourn_ends(draws, regime, np.zeros(n))
+    if regimes.elapsed_days:
+        until = regimes.states[i].sojourn_days.residual(until, regimes.elapsed_days)
+    return regime, until
 
 
 def sojourn_ends(draws: list[_Buffered], regime: np.ndarray, since: np.ndarray) -> np.ndarray:

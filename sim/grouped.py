@@ -35,8 +35,9 @@ from .engine import (
     _Buffered,
     _Late,
     day_blocks,
+    first_sojourns,
+    regime_chain,
     regime_days,
-    sojourn_ends,
 )
 from .model.distributions import Uniform
 from .model.scenario import AxisSector, Scenario, Sector
@@ -118,16 +119,8 @@ class _Group:
                       + ([adv.noise.minimum] if adv.noise is not None else []))
         self.regime = self.regime_until = None
         if adv.regimes:
-            names = [r.name for r in adv.regimes.states]
-            self.reg_factor = np.array([r.factor for r in adv.regimes.states],
-                                       dtype=np.float32)
+            self.reg_factor, self.reg_cum = regime_chain(adv.regimes)
             retreat = min(retreat, *(r.factor for r in adv.regimes.states))
-            p = np.zeros((len(names), len(names)))
-            for i, r in enumerate(adv.regimes.states):
-                for target, prob in r.next:
-                    p[i, names.index(target)] = prob
-            self.reg_cum = np.cumsum(p, axis=1)
-            self.reg_cum[:, -1] = 1.0
             self.sojourn_draws, self.switch_draws = [], []
             regime, until = [], []
             for m, streams in zip(self.members, self.rngs):  # as each sector's engine draws
@@ -137,12 +130,8 @@ class _Group:
                 self.switch_draws.append(_Buffered(Uniform(low=0.0, high=1.0), rng))
                 regs = m.sector.advance.regimes
                 assert regs is not None  # the same block as the group's
-                reg = np.full(m.n, names.index(regs.initial), dtype=np.int64)
+                reg, ends = first_sojourns(regs, soj, m.n)  # as the engine draws them
                 regime.append(reg)
-                ends = sojourn_ends(soj, reg, np.zeros(m.n))
-                if regs.elapsed_days:  # as the engine: the same draws, as residuals
-                    first = regs.states[names.index(regs.initial)].sojourn_days
-                    ends = first.residual(ends, regs.elapsed_days)
                 until.append(ends)
             self.regime, self.regime_until = np.concatenate(regime), np.concatenate(until)
         self.can_retreat = retreat < 0
