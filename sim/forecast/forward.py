@@ -237,9 +237,8 @@ def _with_covariates(stands: list[Standing], known: FrontSeries,
     before (or the first map, if later)."""
     from dataclasses import replace
 
-    from .outlook import surroundings_on, with_surroundings
+    from .outlook import surroundings_on
 
-    stands = with_surroundings(stands, known, radius_km)
     if not stands:
         return stands
     k = len(known.dates) - 1
@@ -247,10 +246,13 @@ def _with_covariates(stands: list[Standing], known: FrontSeries,
                       for d in known.dates) - 1)
     days = (known.dates[k] - known.dates[then]).days
     places = [s.place for s in stands]
-    now = surroundings_on(known, k, places, ACTIVITY_RADIUS_KM).held_km2
-    before = surroundings_on(known, then, places, ACTIVITY_RADIUS_KM).held_km2 if days else now
-    rate = (now - before) / days if days else np.zeros(len(stands))
-    return [replace(s, activity_km2_per_day=float(r)) for s, r in zip(stands, rate)]
+    around, near = surroundings_on(known, k, places, radius_km, ACTIVITY_RADIUS_KM)
+    before = (surroundings_on(known, then, places, ACTIVITY_RADIUS_KM)[0].held_km2 if days
+              else near.held_km2)
+    rate = (near.held_km2 - before) / days if days else np.zeros(len(stands))
+    return [replace(s, held_km2=float(around.held_km2[i]),
+                    surrounded=float(around.surrounded[i]),
+                    activity_km2_per_day=float(rate[i])) for i, s in enumerate(stands)]
 
 
 def _case(s: Standing, origin: dt.date, days: float, fell: bool, cap: float,

@@ -228,21 +228,24 @@ def with_surroundings(stands: list[Standing], series: FrontSeries,
 
     if not stands:
         return stands
-    got = surroundings_on(series, len(series.files) - 1, [s.place for s in stands], radius_km)
+    (got,) = surroundings_on(series, len(series.files) - 1, [s.place for s in stands],
+                             radius_km)
     return [replace(s, held_km2=float(got.held_km2[i]), surrounded=float(got.surrounded[i]))
             for i, s in enumerate(stands)]
 
 
 def surroundings_on(series: FrontSeries, k: int, places: Sequence[Place],
-                    radius_km: float = RADIUS_KM):
-    """What map ``k`` of ``series`` shows around ``places`` within ``radius_km``: distance,
-    held km² and the share of bearings with held ground (:class:`sim.data.front.Surroundings`)."""
+                    *radii_km: float):
+    """What map ``k`` of ``series`` shows around ``places`` within each radius: distance, held
+    km² and the share of bearings with held ground (:class:`sim.data.front.Surroundings`), a
+    tuple of one for each radius, from one reading of the map."""
     from ..data.front import Frame, held_polygons, held_union, read_held, surroundings
 
     frame = Frame.around(places)
     snap = read_held(series.files[k], series.layer_map, series.held)
     union = held_union(frame, held_polygons(snap, series.layer_map, series.held))
-    return surroundings(union, frame.points(places), radius_km)
+    points = frame.points(places)
+    return tuple(surroundings(union, points, r) for r in radii_km)
 
 
 # -- the projection -------------------------------------------------------------------------------
