@@ -155,7 +155,7 @@ def test_a_comparison_shows_its_reading_on_one_line(hostile):
     text = repr(diff)
     assert text.startswith("<Comparison fast <b> vs slow: ") and one_line(text, 400)
     # 9.877 km at 40 m/day is day 246.9, at 60 m/day 164.6: 82 days later
-    assert re.search(r"falls a median 8[23]\.\d days later", text), text
+    assert re.search(r"falls a median 8[23] days later", text), text
     html = diff._repr_html_()
     assert "fast &lt;b&gt;" in html and "<b>" not in html.replace("<b>Comparison</b>", "")
 

@@ -17,7 +17,6 @@ as pairs, and the intervals are sharper. Otherwise the runs are resampled indepe
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -316,12 +315,12 @@ def reading(label: str, base: str, objective: str, c: dict, horizon_days: int) -
         # The interval in the same direction as the word: "23 days later [18, 29]".
         lo, hi = ci if later else [None if ci[1] is None else -ci[1],
                                    None if ci[0] is None else -ci[0]]
-        width = (hi - lo) if lo is not None and hi is not None else math.inf
-        digits = 1 if width < 10 or mag < 10 else 0
-        bounds = ", ".join("…" if v is None else _num(v, digits) for v in (lo, hi))
+        # Whole days, as every day a person reads (sim.presentation.numbers); the JSON keeps
+        # the fraction.
+        bounds = ", ".join("…" if v is None else _num(v, 0) for v in (lo, hi))
         word = "later" if later else "earlier"
-        unit = "day" if round(mag, digits) == 1 else "days"
-        median = f"{objective} falls a median {_num(mag, digits)} {unit} {word} [{bounds}]"
+        unit = "day" if round(mag) == 1 else "days"
+        median = f"{objective} falls a median {_num(mag, 0)} {unit} {word} [{bounds}]"
     p, (plo, phi) = c["prob_reached_diff"], c["prob_reached_diff_ci95"]
     digits = 2 if max(abs(p), abs(plo), abs(phi)) >= 0.05 else 3
     prob = (f"P(reach) {_num(p, digits, True)} "
