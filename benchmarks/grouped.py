@@ -31,15 +31,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = (ROOT / ".." / "shared" / "data" / "frontlines" / "deepstate").resolve()
 
-CHILD = """import atexit, resource, sys
-def peak():
-    kib = max(resource.getrusage(w).ru_maxrss
-              for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    sys.stderr.write(f"\\npeak-kib {kib}\\n")
-atexit.register(peak)
-from sim.cli import main
-main()
-"""
+# Beside this script: the child that reports its peak RSS, and a commit's ``sim`` exported.
+sys.path.insert(0, str(HERE))
+from engine_kernel import export  # noqa: E402
+from outlook import CHILD  # noqa: E402
 
 
 def in_process(origins: int, replications: int) -> tuple[float, float]:
@@ -103,15 +98,6 @@ def build_class(tmp: Path) -> Path:
                    places=[resolve_place(n, towns) for n in names])
     csv = write_trace_csv(tmp / "towns.csv", result)
     return write_class(tmp / "class.yaml", build([csv], until=dt.date(2024, 11, 20)))
-
-
-def export(ref: str) -> Path:
-    """The ``sim`` package of commit ``ref``, in a temporary folder."""
-    where = Path(tempfile.mkdtemp(prefix="advsim-baseline-"))
-    archive = subprocess.run(["git", "archive", ref, "sim"], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-    return where
 
 
 def main() -> int:
