@@ -22,6 +22,7 @@ import shapely
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.data.covariates import ACTIVITY_DAYS, ACTIVITY_RADIUS_KM, measure_covariates
 from sim.data.front import Frame, front_series, held_union, surroundings
 from sim.data.snapshots import snapshot_paths
 from sim.data.towns import Place
@@ -429,7 +430,7 @@ def test_the_command_writes_a_checked_folder_the_hub_table_and_geojson(world, tm
     (["--held", "nowhere"], "nowhere"),
     (["--score"], "give --date"),
     (["--evaluate", "--top", "3"], "--evaluate"),
-    (["--extensions", "time-in-regime,tempo"], "unknown model extension 'tempo'"),
+    (["--extensions", "time-in-regime,temp"], "unknown model extension 'temp'"),
 ])
 def test_bad_requests_are_one_line_and_exit_2(world, tmp_path, args, message):
     root, _, _, csv_file = world
@@ -563,3 +564,115 @@ def test_on_a_terminal_the_outlook_shows_measuring_then_simulating(world, monkey
     assert err.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
     r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "0"})
     assert r.exit_code == 0 and r.stderr == ""
+
+
+# -- the covariates of every map ------------------------------------------------------------------
+
+
+def test_the_covariates_of_a_straight_front_have_closed_forms(world):
+    """A front moving east along a band of latitudes: the held km² within a radius is a
+    circular segment, the share of bearings is (π − 2·asin(d/R)) / 2π, and the whole map's
+    held area grows by the step times the band's height (6° of latitude)."""
+    s = series_of(world)
+    cov = measure_covariates(s, 30.0)
+    height_km = 6.0 * 111.2
+    # the discs are 128-gons: a segment near the rim misses up to about 0.1 km² of its arc
+    for k in (5, 17, len(s.dates) - 1):
+        for j in range(len(s.places)):
+            d = s.distance_km[k, j]
+            if d <= 0:
+                continue
+            assert cov.held_near_km2[k, j] == pytest.approx(
+                segment_km2(ACTIVITY_RADIUS_KM, d), rel=3e-3, abs=0.1)
+            assert cov.held_km2[k, j] == pytest.approx(segment_km2(30.0, d), rel=3e-3,
+                                                       abs=0.1)
+            share = (math.pi - 2 * math.asin(min(d / 30.0, 1.0))) / (2 * math.pi)
+            assert cov.surrounded[k, j] == pytest.approx(share, abs=0.015)
+        then = cov.before(k)
+        # the last map at least 90 days before, or the first map where none is
+        assert (s.dates[k] - s.dates[then]).days >= ACTIVITY_DAYS or then == 0
+        assert (s.dates[k] - s.dates[then + 1]).days < ACTIVITY_DAYS
+        moved_km = float(np.median(s.distance_km[then] - s.distance_km[k]))
+        days = (s.dates[k] - s.dates[then]).days
+        assert cov.tempo(k) == pytest.approx(moved_km * height_km / days, rel=0.01, abs=0.5)
+        act = cov.activity(k)
+        assert act == pytest.approx((cov.held_near_km2[k] - cov.held_near_km2[then]) / days)
+    assert cov.tempo(0) == 0.0 and not cov.activity(0).any()
+
+
+def test_covariates_are_cached_and_a_table_cut_at_an_origin_is_what_its_maps_give(
+        world, tmp_path):
+    s = series_of(world)
+    cut = s.dates[20]
+    whole = measure_covariates(s, 30.0, cache=tmp_path)
+    again = measure_covariates(s, 30.0, cache=tmp_path)
+    early = measure_covariates(s.upto(cut), 30.0)
+    for name in ("held_near_km2", "held_km2", "surrounded", "theatre_km2"):
+        assert np.array_equal(getattr(whole, name), getattr(again, name))
+        assert np.array_equal(getattr(whole.upto(20), name), getattr(early, name))
+    assert len(list(tmp_path.rglob("*.npz"))) == len(s.dates)
+    with pytest.raises(O.OutlookError, match="other maps"):
+        O.covariates_for(s.upto(cut), 20.0, whole)
+
+
+def test_each_place_gets_the_stall_law_of_where_it_stands(world):
+    """A place's stalled sojourn is the fitted law at its own terms (here a law given), the
+    other regimes untouched, and time in regime still starts it part-way through."""
+    from sim.fitting.stall_effects import StallEffects
+
+    s = series_of(world)
+    model = fit(O.class_of(s))
+    e = StallEffects(extensions=("activity", "encirclement"),
+                     names=("slow front", "active front", "surrounded share"), mu=4.0,
+                     beta=np.array([0.3, -0.5, -1.0]), se=np.ones(3), sigma=1.0, spells=10,
+                     censored=0)
+    plain = O.place_scenario(model, O.Standing(place=place("a", 5.0), distance_km=5.0,
+                                               regime="stalled", regime_days=30),
+                             s.dates[-1], horizon_days=100, replications=10, seed=1)
+    for act, share, want in ((0.0, 0.2, 4.0 - 0.2), (0.05, 0.5, 4.3 - 0.5),
+                             (1.0, 0.9, 3.5 - 0.9)):
+        st = O.Standing(place=place("a", 5.0), distance_km=5.0, regime="stalled",
+                        regime_days=30, activity_km2_per_day=act, surrounded=share)
+        sc = O.place_scenario(model, st, s.dates[-1], horizon_days=100, replications=10,
+                              seed=1, effects=e)
+        regimes = sc.sectors[0].advance.regimes
+        for r, r0 in zip(regimes.states, plain.sectors[0].advance.regimes.states):
+            if r.name == "stalled":
+                assert r.sojourn_days.mean == pytest.approx(math.exp(want + 0.5), rel=1e-3)
+                assert r.sojourn_days.sigma == pytest.approx(1.0, rel=1e-3)
+            else:
+                assert r == r0
+        assert regimes.elapsed_days == 30.0
+
+
+def test_an_outlook_with_covariates_from_every_map_is_the_one_from_the_maps_to_its_date(world):
+    s = series_of(world)
+    day = s.dates[30]
+    exts = frozenset({"time-in-regime", "activity", "encirclement", "tempo"})
+    cov = measure_covariates(s, 30.0)
+    o = O.outlook(s, day, replications=100, horizon_days=200, extensions=exts, covariates=cov)
+    alone = O.outlook(s.upto(day), replications=100, horizon_days=200, extensions=exts)
+    assert o.stall_effects is not None
+    assert o.stall_effects.names == ("slow front", "active front", "surrounded share",
+                                     "theatre tempo")
+    assert np.array_equal(o.stall_effects.beta, alone.stall_effects.beta)
+    k = s.index_of(day)
+    index = [q.slug for q in s.places]
+    for a, b in zip(o.places, alone.places):
+        j = index.index(a.standing.place.slug)
+        assert a.standing.activity_km2_per_day == pytest.approx(cov.activity(k)[j])
+        assert a.standing.tempo_km2_per_day == pytest.approx(cov.tempo(k))
+        assert a.standing == b.standing
+        assert np.array_equal(a.fall_days, b.fall_days)
+
+
+def test_unknown_model_extensions_are_refused_by_name():
+    with pytest.raises(O.OutlookError, match="unknown model extension 'activty'"):
+        O.extensions_of(["activty"])
+    assert O.extensions_of(["tempo", "approach-phase"]) == {"tempo", "approach-phase"}
+
+
+def test_no_extension_reading_covariates_fits_no_stall_law(world):
+    s = series_of(world)
+    cov = measure_covariates(s, 30.0)
+    assert O.stall_effects_of(O.class_of(s), s, cov, frozenset({"time-in-regime"})) is None

@@ -78,8 +78,11 @@ from .options import (
 @click.option("--extensions", "extension_names", default=None, metavar="NAME[,NAME...]",
               help="The advance model's extensions, comma-separated, or none: time-in-regime "
                    "(a place's regime starts part-way through, its first sojourn the residual "
-                   "beyond the days already spent in it) [default: those forward evaluation "
-                   "kept, docs/outlook.md].")
+                   "beyond the days already spent in it); activity, encirclement, tempo, "
+                   "approach-phase (a stall's length by the local front's activity, the share "
+                   "of bearings held, the theatre's tempo, the distance band); recent-year (fit "
+                   "the class's last year only) [default: those forward evaluation kept, "
+                   "docs/outlook.md].")
 @json_option
 @quiet_option
 @verbose_option
@@ -117,7 +120,7 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
 
     from ..artifacts import outputs
     from ..errors import AdvsimError
-    from ..forecast.outlook import extensions_of
+    from ..forecast.outlook import COVARIATE_EXTENSIONS, extensions_of
 
     extensions = extensions_of(None if extension_names is None else [
         n.strip() for n in extension_names.split(",") if n.strip() and n.strip() != "none"])
@@ -157,16 +160,24 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     # One bar over the whole job: reading the first and last maps and the places, measuring
     # the maps (seconds a map, unless cached), then the projections; the class's fit between
     # them is quick.
-    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "simulating": 2.0},
-                   enabled=wanted(quiet))
+    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "surroundings": 1.0,
+                                      "simulating": 2.0}, enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
                              min_population=min_population, countries=countries,
                              places_file=places_file, date_convention=convention,
                              cache=_measures(cache_dir), on_progress=bar.update)
+    covariates = None
+    if evaluate or score or extensions & COVARIATE_EXTENSIONS:
+        from ..data.covariates import measure_covariates
+
+        with bar:  # every map once more, for the surroundings (cached as the distances are)
+            covariates = measure_covariates(
+                series, radius_km, cache=_measures(cache_dir), date_convention=convention,
+                on_snapshot=lambda done, total: bar.update("surroundings", done, total))
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed,
-           "extensions": extensions}
+           "extensions": extensions, "covariates": covariates}
     if evaluate or score:
         from ..forecast.forward import REPLICATIONS, evaluate_forward, rolling_origins
         from ..presentation.text_outlook import format_forward

@@ -48,9 +48,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..data.covariates import ACTIVITY_DAYS, ACTIVITY_RADIUS_KM
 from ..errors import AdvsimError
 from ..fitting.advance_fit import AdvanceFit, fit
 from ..fitting.reference import WITHIN_KM, ClassError, KaplanMeier, ReferenceClass, km_by_band
+from ..fitting.stall_effects import ACTIVITY_EDGES_KM2_PER_DAY
 from ..seeds import child_rng, name_key, outlook_seed
 from . import scores as S
 from .forecasters import (
@@ -68,13 +70,18 @@ from .outlook import (
     RADIUS_KM,
     Standing,
     class_of,
+    covariates_for,
+    fit_class,
     map_extent,
     place_scenario,
     project,
+    stall_effects_of,
     standing,
+    with_covariates,
 )
 
 if TYPE_CHECKING:
+    from ..data.covariates import Covariates
     from ..data.front import FrontSeries
     from ..model.scenario import Scenario
     from ..running.executors import Executor
@@ -84,9 +91,8 @@ REPLICATIONS = 1000
 BANDS_KM = (0.0, 2.0, 5.0, 10.0, 30.0)
 BRIER_DAYS = (30, 90, 180, 365)
 SURROUNDED_GROUPS = (0.0, 0.25, 0.5, 1.0)  # share of bearings with held ground
-ACTIVITY_RADIUS_KM = 10.0
-ACTIVITY_DAYS = 90
-ACTIVITY_GROUPS = (("none", 0.01), ("slow", 0.1), ("active", float("inf")))  # km²/day, up to
+ACTIVITY_GROUPS = (("none", ACTIVITY_EDGES_KM2_PER_DAY[0]),  # km²/day, up to
+                   ("slow", ACTIVITY_EDGES_KM2_PER_DAY[1]), ("active", float("inf")))
 FORECASTS = (CLASS_MODEL, *FALL_BASELINES)
 MIN_SCORED_DAYS = 30  # an origin needs at least this many days of maps after it
 
@@ -162,13 +168,16 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
                      replications: int = REPLICATIONS, seed: int = 1, jobs: int | None = 1,
                      executor: str | Executor = "local", scheduler: str | None = None,
                      fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
-                     extensions: frozenset[str] = KEPT,
+                     extensions: frozenset[str] = KEPT, covariates: Covariates | None = None,
                      on_chunk: Callable[[int, int], None] | None = None) -> Forward:
     """Outlooks at every origin, fitted on the maps up to it, scored on the maps after it,
-    the model with ``extensions``."""
+    the model with ``extensions``; the covariates of every map (``covariates``, else measured
+    here) give the places' surroundings and the local front's activity, and the extensions
+    that read them, each origin cut to its maps."""
     if not origins:
         raise ForwardError("no origin to score: the maps span too little time (an origin "
                            f"needs maps before it and {MIN_SCORED_DAYS} days of maps after it)")
+    cov_all = covariates_for(series, radius_km, covariates)
     plans: list[tuple[int, list[Standing], ReferenceClass]] = []
     skipped: list[tuple[dt.date, str]] = []
     runs: list[Scenario] = []
@@ -181,20 +190,22 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         stands = standing(known, radius_km, map_extent(known))
         cls = class_of(known, within_km=within_km)
         try:
-            model = fitted(cls)
+            model = fit_class(cls, extensions, fitted)
         except ClassError as e:
             skipped.append((series.dates[k], f"no class to fit ({e.message})"))
             continue
         if not stands:
             skipped.append((series.dates[k], "no place within the radius"))
             continue
-        stands = _with_covariates(stands, known, radius_km)
+        cov = cov_all.upto(k)
+        stands = with_covariates(stands, known, cov)
+        effects = stall_effects_of(cls, known, cov, extensions)
         horizon = (series.dates[-1] - series.dates[k]).days + 1
         at = series.dates[k].isoformat()
         runs.extend(place_scenario(model, s, series.dates[k], horizon_days=horizon,
                                    replications=replications,
                                    seed=outlook_seed(seed, f"{s.place.slug}@{at}"),
-                                   extensions=extensions)
+                                   extensions=extensions, effects=effects)
                     for s in stands)
         plans.append((k, stands, cls))
     if not plans:
@@ -228,31 +239,6 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
     return Forward(cases=cases, origins=tuple(series.dates[k] for k, _, _ in plans),
                    skipped=tuple(skipped), radius_km=radius_km, replications=replications,
                    seed=seed, last_map=series.dates[-1], extensions=tuple(sorted(extensions)))
-
-
-def _with_covariates(stands: list[Standing], known: FrontSeries,
-                     radius_km: float) -> list[Standing]:
-    """The places with their surroundings on the origin's map and the local front's activity:
-    held km² within ``ACTIVITY_RADIUS_KM`` gained per day since the map ``ACTIVITY_DAYS``
-    before (or the first map, if later)."""
-    from dataclasses import replace
-
-    from .outlook import surroundings_on
-
-    if not stands:
-        return stands
-    k = len(known.dates) - 1
-    then = max(0, sum(d <= known.dates[k] - dt.timedelta(days=ACTIVITY_DAYS)
-                      for d in known.dates) - 1)
-    days = (known.dates[k] - known.dates[then]).days
-    places = [s.place for s in stands]
-    around, near = surroundings_on(known, k, places, radius_km, ACTIVITY_RADIUS_KM)
-    before = (surroundings_on(known, then, places, ACTIVITY_RADIUS_KM)[0].held_km2 if days
-              else near.held_km2)
-    rate = (near.held_km2 - before) / days if days else np.zeros(len(stands))
-    return [replace(s, held_km2=float(around.held_km2[i]),
-                    surrounded=float(around.surrounded[i]),
-                    activity_km2_per_day=float(rate[i])) for i, s in enumerate(stands)]
 
 
 def _case(s: Standing, origin: dt.date, days: float, fell: bool, cap: float,

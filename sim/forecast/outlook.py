@@ -18,8 +18,12 @@ measured to every place of a gazetteer):
    (:mod:`sim.running.batch`); place ``P`` runs with ``outlook_seed(seed, P)``, so its
    scenario file run alone (``--scenarios``) gives the same numbers.
 
-A projection starts a fresh sojourn in the regime it finds (the engine's semi-Markov chain
-has no memory of how long a regime has lasted): the days in regime are printed, not used.
+The advance model's extensions (:data:`EXTENSIONS`; the default is what forward evaluation
+kept, :data:`KEPT`): ``time-in-regime`` starts a place's regime part-way through, its first
+sojourn the residual beyond the days the place has spent in it; ``activity``, ``encirclement``,
+``tempo`` and ``approach-phase`` make the stalled sojourn depend on where the place stands
+(:mod:`sim.fitting.stall_effects`), read from the covariates of every map
+(:mod:`sim.data.covariates`).
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ import numpy as np
 from ..errors import AdvsimError
 from ..fitting.advance_fit import AdvanceFit, approach_scenario, fit
 from ..fitting.reference import WITHIN_KM, ReferenceClass, approach, classify
+from ..fitting.stall_effects import TERMS, StallEffects, Where, fit_stall_effects
 from ..seeds import outlook_seed
 
 if TYPE_CHECKING:
+    from ..data.covariates import Covariates
     from ..data.front import FrontSeries
     from ..data.snapshots import LayerMap
     from ..data.towns import Place
@@ -65,7 +71,13 @@ class Standing:
     regime_days: int  # how long the steps up to the map have been in ``regime``
     held_km2: float = 0.0
     surrounded: float = 0.0  # share of bearings with held ground within the radius
-    activity_km2_per_day: float = 0.0  # held km² gained nearby per day (forward evaluation)
+    activity_km2_per_day: float = 0.0  # held km² gained within 10 km per day, last 90 days
+    tempo_km2_per_day: float = 0.0  # the whole map's held km² gained per day, last 90 days
+
+    @property
+    def where(self) -> Where:
+        return Where(distance_km=self.distance_km, activity_km2_per_day=self.activity_km2_per_day,
+                     surrounded=self.surrounded, tempo_km2_per_day=self.tempo_km2_per_day)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +114,7 @@ class Outlook:
     layer_map: LayerMap | None = field(default=None, repr=False)
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
     extensions: tuple[str, ...] = ()  # of the advance model (EXTENSIONS)
+    stall_effects: StallEffects | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         from ..presentation.notebook import count, short
@@ -144,7 +157,21 @@ TIME_IN_REGIME = "time-in-regime"
 EXTENSIONS = {
     TIME_IN_REGIME: "each place's regime starts part-way through: its first sojourn is what is "
                     "left of the regime's law beyond the days the place has spent in it",
+    "activity": "a stall's length depends on the local front's activity (held km² gained within "
+                "10 km over the last 90 days: quiet, slow or active)",
+    "encirclement": "a stall's length depends on the share of bearings with held ground within "
+                    "the radius",
+    "tempo": "a stall's length depends on the theatre's tempo (the whole map's km² gained per "
+             "day over the last 90 days)",
+    "approach-phase": "a stall's length depends on the distance band the place stands in "
+                      "(0-2, 2-5, 5-10, beyond 10 km)",
 }
+COVARIATE_EXTENSIONS = frozenset(TERMS)
+RECENT_YEAR = "recent-year"
+RECENT_DAYS = 365
+EXTENSIONS[RECENT_YEAR] = ("the advance is fitted to the class's last 365 days of steps only (each "
+                           "approach seen from a year before the date), so a projection made in "
+                           "an offensive year differs from one made in a quiet year")
 # What forward evaluation kept (docs/outlook.md, the ablation): the outlook's default.
 KEPT: frozenset[str] = frozenset({TIME_IN_REGIME})
 
@@ -248,22 +275,107 @@ def surroundings_on(series: FrontSeries, k: int, places: Sequence[Place],
     return tuple(surroundings(union, points, r) for r in radii_km)
 
 
+def with_covariates(stands: list[Standing], series: FrontSeries,
+                    cov: Covariates) -> list[Standing]:
+    """The places with what the covariates' table says of them on the series' last map."""
+    from dataclasses import replace
+
+    k = len(series.dates) - 1
+    index = {p.slug: j for j, p in enumerate(series.places)}
+    act, tempo = cov.activity(k), cov.tempo(k)
+    out = []
+    for s in stands:
+        j = index[s.place.slug]
+        out.append(replace(s, held_km2=float(cov.held_km2[k, j]),
+                           surrounded=float(cov.surrounded[k, j]),
+                           activity_km2_per_day=float(act[j]), tempo_km2_per_day=tempo))
+    return out
+
+
+def stall_effects_of(cls: ReferenceClass, series: FrontSeries, cov: Covariates,
+                     extensions: frozenset[str]) -> StallEffects | None:
+    """The stall law with the covariates of ``extensions`` fitted to the class's stalls, each
+    read where its place stood on the map the stall began (None: no such extension)."""
+    if not extensions & COVARIATE_EXTENSIONS:
+        return None
+    index = {p.slug: j for j, p in enumerate(series.places)}
+    when = {d: k for k, d in enumerate(series.dates)}
+    activity: dict[int, np.ndarray] = {}
+    days, censored, where = [], [], []
+    for sp in cls.spells():
+        if sp.state != "stalled":
+            continue
+        k, j = when[sp.start], index[sp.town]
+        if k not in activity:
+            activity[k] = cov.activity(k)
+        days.append(sp.days)
+        censored.append(sp.censored)
+        where.append(Where(distance_km=float(series.distance_km[k, j]),
+                           activity_km2_per_day=float(activity[k][j]),
+                           surrounded=float(cov.surrounded[k, j]),
+                           tempo_km2_per_day=cov.tempo(k)))
+    if len(days) < 3:
+        return None
+    return fit_stall_effects(days, censored, where, sorted(extensions & COVARIATE_EXTENSIONS))
+
+
+def recent(cls: ReferenceClass, days: int = RECENT_DAYS) -> ReferenceClass:
+    """The class seen over its last ``days`` only: each approach from its first observation on
+    or after ``until − days`` (its earlier steps dropped; one that ended before, dropped)."""
+    from dataclasses import replace
+
+    cut = cls.until - dt.timedelta(days=days)
+    out = []
+    for a in cls.approaches:
+        if a.dates[a.end] <= cut:
+            continue
+        start = max(a.start, next(i for i, d in enumerate(a.dates) if d >= cut))
+        if start < a.end:
+            out.append(replace(a, start=start))
+    return replace(cls, approaches=tuple(out))
+
+
+def fit_class(cls: ReferenceClass, extensions: frozenset[str],
+              fitted: Callable[[ReferenceClass], AdvanceFit] = fit) -> AdvanceFit:
+    """The advance fitted to the class (with ``recent-year``, to its last year), falling back
+    to the whole class where the last year has too little movement to fit."""
+    from ..fitting.reference import ClassError
+
+    if RECENT_YEAR in extensions:
+        try:
+            return fitted(recent(cls))
+        except ClassError:
+            pass
+    return fitted(cls)
+
+
 # -- the projection -------------------------------------------------------------------------------
 
 
 def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_days: int,
                    replications: int, seed: int,
-                   extensions: frozenset[str] = KEPT) -> Scenario:
+                   extensions: frozenset[str] = KEPT,
+                   effects: StallEffects | None = None) -> Scenario:
     """One place's approach as a scenario: the fitted advance from its distance, in its
     regime, from ``start``, with the run seed ``seed``; with ``time-in-regime``, that regime
-    has already lasted the place's ``regime_days``."""
+    has already lasted the place's ``regime_days``; with ``effects``, its stalls last as
+    long as the fitted stall law says for where it stands."""
     from dataclasses import replace
+
+    from ..model import distributions as D
 
     sc = approach_scenario(model.block(), [(s.place.slug, s.distance_km, s.regime)],
                            horizon_days, start=start, replications=replications,
                            seed=seed)
     sector = replace(sc.sectors[0], objective=s.place.name)
     regimes = sector.advance.regimes
+    if effects is not None and regimes is not None:
+        mean, cv = effects.mean_cv(s.where)
+        law = D.LogNormal.from_mean_cv(float(f"{mean:.4g}"), float(f"{cv:.4g}"))
+        regimes = replace(regimes, states=tuple(
+            replace(r, sojourn_days=law) if r.name == "stalled" else r
+            for r in regimes.states))
+        sector = replace(sector, advance=replace(sector.advance, regimes=regimes))
     if (TIME_IN_REGIME in extensions and regimes is not None and s.regime_days
             and regimes.initial == s.regime):
         sector = replace(sector, advance=replace(sector.advance, regimes=replace(
@@ -297,10 +409,12 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
             replications: int = REPLICATIONS, seed: int = 1, jobs: int | None = 1,
             executor: str | Executor = "local", scheduler: str | None = None,
             fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
-            extensions: frozenset[str] = KEPT,
+            extensions: frozenset[str] = KEPT, covariates: Covariates | None = None,
             on_chunk: Callable[[int, int], None] | None = None) -> Outlook:
     """The outlook of every place near the front on ``day`` (default: the last map), from
-    the maps up to it only (see the module), with the model's ``extensions``."""
+    the maps up to it only (see the module), with the model's ``extensions``; those that read
+    the covariates take them from ``covariates`` (measured over maps up to the day at least;
+    measured here when not given)."""
     asked = day or series.dates[-1]
     known = series.upto(series.dates[series.index_of(asked)])
     map_date = known.dates[-1]
@@ -313,13 +427,19 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
         raise OutlookError(f"no place of the gazetteer within {radius_km:g} km of the held "
                            f"territory on {map_date} (and outside it){where}; widen "
                            "--radius-km or give other places")
-    stands = with_surroundings(stands, known, radius_km)
     cls = class_of(known, within_km=within_km)
-    model = fitted(cls)
+    model = fit_class(cls, extensions, fitted)
+    effects = None
+    if extensions & COVARIATE_EXTENSIONS:
+        cov = covariates_for(known, radius_km, covariates)
+        stands = with_covariates(stands, known, cov)
+        effects = stall_effects_of(cls, known, cov, extensions)
+    else:
+        stands = with_surroundings(stands, known, radius_km)
     scenarios = {s.place.slug: place_scenario(model, s, map_date, horizon_days=horizon_days,
                                               replications=replications,
                                               seed=outlook_seed(seed, s.place.slug),
-                                              extensions=extensions)
+                                              extensions=extensions, effects=effects)
                  for s in stands}
     days = project(list(scenarios.values()), jobs=jobs, executor=executor,
                    scheduler=scheduler, on_chunk=on_chunk)
@@ -330,7 +450,23 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                    radius_km=radius_km, horizon_days=horizon_days, replications=replications,
                    seed=seed, files=tuple(str(f) for f in known.files), held=series.held,
                    layer_map=series.layer_map, scenarios=scenarios,
-                   extensions=tuple(sorted(extensions)))
+                   extensions=tuple(sorted(extensions)), stall_effects=effects)
+
+
+def covariates_for(series: FrontSeries, radius_km: float,
+                   given: Covariates | None = None) -> Covariates:
+    """The covariates of the series' maps: ``given`` cut to them (measured over the same
+    places and radius, on at least these maps), else measured."""
+    from ..data.covariates import measure_covariates
+
+    if given is None:
+        return measure_covariates(series, radius_km)
+    k = len(series.dates) - 1
+    if (given.dates[:k + 1] != series.dates or given.radius_km != radius_km
+            or given.surrounded.shape[1] != len(series.places)):
+        raise OutlookError("the covariates given were measured on other maps, places or "
+                           "radius than the outlook's")
+    return given.upto(k)
 
 
 def outlook_of_maps(inputs: Sequence[str | os.PathLike[str]], day: dt.date | None = None, *,
