@@ -200,15 +200,20 @@ def test_the_outlook_is_the_same_on_any_number_of_workers(world):
         np.testing.assert_array_equal(x.fall_days, y.fall_days)
 
 
-def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_path):
+@pytest.mark.parametrize("extensions", [O.KEPT, frozenset({"time-in-regime", "activity",
+                                                              "encirclement"})])
+def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_path,
+                                                                     extensions):
     from sim.artifacts.outlooks import write_scenarios
     from sim.model.loader import load_scenario
     from sim.running.runner import simulate
 
-    o = O.outlook(series_of(world), replications=300, horizon_days=300)
+    o = O.outlook(series_of(world), replications=300, horizon_days=300, extensions=extensions)
     write_scenarios(tmp_path / "sc", o)
     for p in o.places:
-        sc = load_scenario(tmp_path / "sc" / f"{p.standing.place.slug}.yaml")
+        path = tmp_path / "sc" / f"{p.standing.place.slug}.yaml"
+        assert f"model extensions: {', '.join(sorted(extensions))}" in path.read_text()
+        sc = load_scenario(path)
         assert sc == o.scenarios[p.standing.place.slug]
         days = np.asarray(next(iter(simulate(sc).sectors.values())).objective_day, float)
         np.testing.assert_array_equal(np.where(np.isfinite(days), days, np.inf), p.fall_days)

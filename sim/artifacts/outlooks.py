@@ -144,7 +144,9 @@ def write_scenarios(folder: str | os.PathLike[str], o: Outlook, *,
     from ..model.writer import dump
 
     target = Path(folder)
-    fitted = replace(o.fit.provenance, tool="advsim outlook")
+    named = ", ".join(o.extensions) or "none"
+    fitted = replace(o.fit.provenance, tool="advsim outlook",
+                     method=f"{o.fit.provenance.method}; model extensions: {named}")
     with atomic_dir(target, overwrite=overwrite) as tmp:
         for p in o.places:
             sc = o.scenarios[p.standing.place.slug]
