@@ -39,7 +39,7 @@ from .engine import (
     regime_chain,
     regime_days,
 )
-from .model.distributions import Uniform
+from .model.distributions import Fixed, Uniform
 from .model.scenario import AxisSector, Scenario, Sector
 from .seeds import BASE, NOISE, REGIME, sector_streams
 
@@ -53,6 +53,9 @@ class Member:
     seed: int
     chunk: int
     n: int
+
+
+_ANY_BASE = Fixed(value=0.0)  # in a group's key: each member draws from its own base law
 
 
 def _moved_by_advance_alone(s: Sector) -> bool:
@@ -70,10 +73,10 @@ def groupable(sc: Scenario) -> bool:
 
 
 def group_key(sc: Scenario, s: Sector) -> Hashable:
-    """What the members of one group share: the advance block (whatever regime each starts
-    in, and however long it has already lasted), the horizon, the start date (the season's
-    months) and the checkpoints."""
-    adv = s.advance
+    """What the members of one group share: the advance block (whatever base pace each draws
+    from, whatever regime each starts in, and however long it has already lasted), the
+    horizon, the start date (the season's months) and the checkpoints."""
+    adv = replace(s.advance, base_m_per_day=_ANY_BASE)
     if adv.regimes is not None:
         adv = replace(adv, regimes=replace(adv.regimes, initial="", elapsed_days=0.0))
     return (adv, sc.horizon_days, sc.start, sc.checkpoints_days)
@@ -107,7 +110,7 @@ class _Group:
         self.mid = np.repeat(np.arange(len(self.members)), ns)  # member of each active one
         self.orig = np.arange(total)  # index into the concatenated outputs
         self.rngs = [sector_streams(m.seed, m.chunk, m.sector.name) for m in self.members]
-        self.bases = [adv.base_m_per_day.sample(r[BASE], m.n).astype(float)
+        self.bases = [m.sector.advance.base_m_per_day.sample(r[BASE], m.n).astype(float)
                       for m, r in zip(self.members, self.rngs)]
         self.speed_scale = np.concatenate(
             [b * m.sector.m_to_u for b, m in zip(self.bases, self.members)])
@@ -115,7 +118,8 @@ class _Group:
         self.u = np.zeros(total)
         self.done = np.zeros(total, dtype=bool)
         self.n_done = 0
-        retreat = min([adv.base_m_per_day.minimum, *adv.season]
+        retreat = min([*(m.sector.advance.base_m_per_day.minimum for m in self.members),
+                       *adv.season]
                       + ([adv.noise.minimum] if adv.noise is not None else []))
         self.regime = self.regime_until = None
         if adv.regimes:

@@ -114,6 +114,25 @@ def test_members_part_way_through_their_regimes_share_a_group_and_keep_their_num
     assert all(changed)
 
 
+def test_members_with_their_own_base_laws_share_a_group_and_keep_their_numbers():
+    """Each member draws its base pace from its own law (a place's own pace, or one that may
+    not move at all): still one group, and each gives exactly its engine's numbers."""
+    from sim.model.distributions import ZeroInflatedGamma
+
+    sc = approaches(5, replications=400, seed=11)
+    laws = [LogNormal.from_mean_cv(40.0 + 10 * i, 0.5) for i in range(4)]
+    laws.append(ZeroInflatedGamma(p_move=0.4, mean=20.0, sd=40.0))
+    sc = dataclasses.replace(sc, sectors=tuple(
+        dataclasses.replace(s, advance=dataclasses.replace(s.advance, base_m_per_day=law))
+        for s, law in zip(sc.sectors, laws)))
+    assert len({group_key(sc, s) for s in sc.sectors}) == 1
+    engine = simulate_chunk(sc, sc.seed, 2, 400, bands=False)
+    got = simulate_group(members_of(sc, 2, 400), sc.horizon_days, sc.start, sc.checkpoints_days)
+    for s, g in zip(sc.sectors, got):
+        assert_same(engine[s.name], g, s.name)
+    assert np.mean(got[-1].base_m_per_day == 0) == pytest.approx(0.6, abs=0.07)
+
+
 def test_a_members_numbers_do_not_depend_on_the_others_in_its_group():
     sc = approaches(6, replications=500, seed=4)
     alone = [simulate_group(members_of(dataclasses.replace(sc, sectors=(s,)), 0, 500),
@@ -152,15 +171,15 @@ def test_only_sectors_moved_by_the_advance_alone_are_grouped():
     ]
     for s in refused:
         assert not groupable(B.scenario(s))
-    # One key per model: another base rate or horizon is another group; another start regime
-    # is not.
+    # One key per model: another horizon is another group; another start regime or base law
+    # is not (each member draws its own base).
     s = plain.sectors[0]
     regimes = dataclasses.replace(adv.regimes, initial=adv.regimes.states[2].name)
     other_start = dataclasses.replace(s, advance=dataclasses.replace(adv, regimes=regimes))
     assert group_key(plain, s) == group_key(plain, other_start)
     faster = dataclasses.replace(s, advance=dataclasses.replace(
         adv, base_m_per_day=LogNormal(mu=3.0, sigma=0.5)))
-    assert group_key(plain, s) != group_key(plain, faster)
+    assert group_key(plain, s) == group_key(plain, faster)
     assert group_key(plain, s) != group_key(plain.with_horizon(200, (30,)), s)
 
 
