@@ -200,15 +200,29 @@ def test_the_outlook_is_the_same_on_any_number_of_workers(world):
         np.testing.assert_array_equal(x.fall_days, y.fall_days)
 
 
-@pytest.mark.parametrize("extensions", [O.KEPT, frozenset({"time-in-regime", "activity",
-                                                              "encirclement"})])
+@pytest.mark.parametrize("extensions", [O.KEPT,
+                                        frozenset({"time-in-regime", "activity", "encirclement"}),
+                                        frozenset({"time-in-regime", "attacked"})])
 def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_path,
-                                                                     extensions):
+                                                                     extensions, monkeypatch):
     from sim.artifacts.outlooks import write_scenarios
+    from sim.fitting.attacked import AttackedFit
     from sim.model.loader import load_scenario
     from sim.running.runner import simulate
 
+    # the small world has too few places to fit who is attacked: a law given instead
+    given = AttackedFit(coef=np.array([0.5, 0.3, -0.6]), se=np.ones(3), cases=100, attacked=50)
+    monkeypatch.setattr(O, "attacked_of", lambda *a, **k: given if "attacked" in a[2] else None)
     o = O.outlook(series_of(world), replications=300, horizon_days=300, extensions=extensions)
+    if "attacked" in extensions:  # each place's base pace may be zero, by its own chance
+        assert o.attacked is not None
+        bases = {o.scenarios[p.standing.place.slug].sectors[0].advance.base_m_per_day
+                 for p in o.places}
+        assert len(bases) > 1
+        assert all(b.p_move == round(o.attacked.p_within(p.standing.axis_km2_per_day,
+                                                        p.standing.distance_km, 300), 4)
+                   for b, p in ((o.scenarios[p.standing.place.slug].sectors[0].advance
+                                 .base_m_per_day, p) for p in o.places))
     write_scenarios(tmp_path / "sc", o)
     for p in o.places:
         path = tmp_path / "sc" / f"{p.standing.place.slug}.yaml"

@@ -102,3 +102,37 @@ def test_the_engine_advances_by_the_mean_overall():
     sd = 0.1 * 2.5 * math.sqrt(30)
     assert abs(x.mean() - 3.0) < 5 * sd / math.sqrt(x.size)
     assert x.std() == pytest.approx(sd, rel=0.08)
+
+
+# -- the zero-inflated lognormal: a base pace that may be zero (a front that does not come) -------
+
+ZILN = [(0.3, 50.0, 0.5), (1.0, 20.0, 1.2), (0.9, 80.0, 0.1)]
+
+
+@pytest.mark.parametrize(("p", "m", "cv"), ZILN)
+def test_the_zero_inflated_lognormal_has_the_mixtures_moments_and_law(p, m, cv):
+    d = D.build("zero_inflated_lognormal", {"p_move": p, "moving_mean": m, "moving_cv": cv})
+    s2 = math.log1p(cv * cv)
+    ln = stats.lognorm(s=math.sqrt(s2), scale=m * math.exp(-s2 / 2))
+    assert d.mean == pytest.approx(p * ln.mean(), rel=1e-12)
+    assert d.variance == pytest.approx(p * ln.moment(2) - (p * ln.mean()) ** 2, rel=1e-9)
+    x = d.sample(np.random.default_rng(4), 40_000)
+    assert np.mean(x == 0) == pytest.approx(1 - p, abs=0.012)
+    moving_draws = x[x > 0]
+    assert stats.kstest(moving_draws, ln.cdf).pvalue > 1e-3
+    x32 = d.sample32(np.random.default_rng(5), 40_000)
+    assert np.mean(x32 == 0) == pytest.approx(1 - p, abs=0.012)
+    assert stats.kstest(x32[x32 > 0], ln.cdf).pvalue > 1e-3
+
+
+def test_the_zero_inflated_lognormal_writes_and_reads_back_and_is_checked():
+    from sim.model.writer import dist_data
+
+    d = D.ZeroInflatedLogNormal(p_move=0.35, moving_mean=54.0, moving_cv=0.46)
+    data = dist_data(d)
+    assert D.build(data["dist"], {k: v for k, v in data.items() if k != "dist"}) == d
+    for bad, why in (({"p_move": 0.0, "moving_mean": 5, "moving_cv": 1}, "p_move"),
+                     ({"p_move": 0.5, "moving_mean": -5, "moving_cv": 1}, "mean"),
+                     ({"p_move": 1.5, "moving_mean": 5, "moving_cv": 1}, "p_move")):
+        with pytest.raises(ValueError, match=why):
+            D.build("zero_inflated_lognormal", bad)

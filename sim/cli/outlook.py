@@ -81,7 +81,8 @@ from .options import (
                    "beyond the days already spent in it); activity, encirclement, tempo, "
                    "approach-phase (a stall's length by the local front's activity, the share "
                    "of bearings held, the theatre's tempo, the distance band); recent-year (fit "
-                   "the class's last year only) [default: those forward evaluation kept, "
+                   "the class's last year only); attacked (a place's front may not come at "
+                   "all) [default: those forward evaluation kept, "
                    "docs/outlook.md].")
 @json_option
 @quiet_option

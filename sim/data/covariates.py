@@ -68,6 +68,15 @@ class Covariates:
             return np.zeros(self.held_near_km2.shape[1])
         return (self.held_near_km2[k] - self.held_near_km2[then]) / days
 
+    def axis_activity(self, k: int) -> np.ndarray:
+        """Held km² gained within the radius of each place per day, over the 90 days before
+        map ``k`` (zeros on the first map): whether the place is on an active axis."""
+        then = self.before(k)
+        days = (self.dates[k] - self.dates[then]).days
+        if not days:
+            return np.zeros(self.held_km2.shape[1])
+        return (self.held_km2[k] - self.held_km2[then]) / days
+
     def tempo(self, k: int) -> float:
         """The whole map's held km² gained per day over the 90 days before map ``k``."""
         then = self.before(k)

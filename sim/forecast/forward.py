@@ -69,6 +69,7 @@ from .outlook import (
     KEPT,
     RADIUS_KM,
     Standing,
+    attacked_of,
     class_of,
     covariates_for,
     fit_class,
@@ -200,12 +201,14 @@ def evaluate_forward(series: FrontSeries, origins: Sequence[dt.date], *,
         cov = cov_all.upto(k)
         stands = with_covariates(stands, known, cov)
         effects = stall_effects_of(cls, known, cov, extensions)
+        attacked = attacked_of(known, cov, extensions, within_km)
         horizon = (series.dates[-1] - series.dates[k]).days + 1
         at = series.dates[k].isoformat()
         runs.extend(place_scenario(model, s, series.dates[k], horizon_days=horizon,
                                    replications=replications,
                                    seed=outlook_seed(seed, f"{s.place.slug}@{at}"),
-                                   extensions=extensions, effects=effects)
+                                   extensions=extensions, effects=effects,
+                                   attacked=attacked)
                     for s in stands)
         plans.append((k, stands, cls))
     if not plans:

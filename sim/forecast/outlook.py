@@ -29,6 +29,7 @@ sojourn the residual beyond the days the place has spent in it; ``activity``, ``
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import numpy as np
 
 from ..errors import AdvsimError
 from ..fitting.advance_fit import AdvanceFit, approach_scenario, fit
+from ..fitting.attacked import AttackedFit, fit_attacked, labelled
 from ..fitting.reference import WITHIN_KM, ReferenceClass, approach, classify
 from ..fitting.stall_effects import TERMS, StallEffects, Where, fit_stall_effects
 from ..seeds import outlook_seed
@@ -73,6 +75,7 @@ class Standing:
     surrounded: float = 0.0  # share of bearings with held ground within the radius
     activity_km2_per_day: float = 0.0  # held km² gained within 10 km per day, last 90 days
     tempo_km2_per_day: float = 0.0  # the whole map's held km² gained per day, last 90 days
+    axis_km2_per_day: float = 0.0  # held km² gained within the radius per day, last 90 days
 
     @property
     def where(self) -> Where:
@@ -115,6 +118,7 @@ class Outlook:
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
     extensions: tuple[str, ...] = ()  # of the advance model (EXTENSIONS)
     stall_effects: StallEffects | None = field(default=None, repr=False)
+    attacked: AttackedFit | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         from ..presentation.notebook import count, short
@@ -166,7 +170,12 @@ EXTENSIONS = {
     "approach-phase": "a stall's length depends on the distance band the place stands in "
                       "(0-2, 2-5, 5-10, beyond 10 km)",
 }
-COVARIATE_EXTENSIONS = frozenset(TERMS)
+ATTACKED = "attacked"
+EXTENSIONS[ATTACKED] = ("a place's front may not come at all: the chance it comes within the "
+                        "projection from a logistic model of 'the front came 1 km nearer within "
+                        "a year' on the activity within the radius and the distance, fitted to "
+                        "every place on every map; otherwise its base pace is zero")
+COVARIATE_EXTENSIONS = frozenset(TERMS) | {ATTACKED}  # the extensions that read the covariates
 RECENT_YEAR = "recent-year"
 RECENT_DAYS = 365
 EXTENSIONS[RECENT_YEAR] = ("the advance is fitted to the class's last 365 days of steps only (each "
@@ -282,13 +291,14 @@ def with_covariates(stands: list[Standing], series: FrontSeries,
 
     k = len(series.dates) - 1
     index = {p.slug: j for j, p in enumerate(series.places)}
-    act, tempo = cov.activity(k), cov.tempo(k)
+    act, axis, tempo = cov.activity(k), cov.axis_activity(k), cov.tempo(k)
     out = []
     for s in stands:
         j = index[s.place.slug]
         out.append(replace(s, held_km2=float(cov.held_km2[k, j]),
                            surrounded=float(cov.surrounded[k, j]),
-                           activity_km2_per_day=float(act[j]), tempo_km2_per_day=tempo))
+                           activity_km2_per_day=float(act[j]), tempo_km2_per_day=tempo,
+                           axis_km2_per_day=float(axis[j])))
     return out
 
 
@@ -296,7 +306,7 @@ def stall_effects_of(cls: ReferenceClass, series: FrontSeries, cov: Covariates,
                      extensions: frozenset[str]) -> StallEffects | None:
     """The stall law with the covariates of ``extensions`` fitted to the class's stalls, each
     read where its place stood on the map the stall began (None: no such extension)."""
-    if not extensions & COVARIATE_EXTENSIONS:
+    if not extensions & frozenset(TERMS):
         return None
     index = {p.slug: j for j, p in enumerate(series.places)}
     when = {d: k for k, d in enumerate(series.dates)}
@@ -316,7 +326,16 @@ def stall_effects_of(cls: ReferenceClass, series: FrontSeries, cov: Covariates,
                            tempo_km2_per_day=cov.tempo(k)))
     if len(days) < 3:
         return None
-    return fit_stall_effects(days, censored, where, sorted(extensions & COVARIATE_EXTENSIONS))
+    return fit_stall_effects(days, censored, where, sorted(extensions & frozenset(TERMS)))
+
+
+def attacked_of(series: FrontSeries, cov: Covariates, extensions: frozenset[str],
+                within_km: float = WITHIN_KM) -> AttackedFit | None:
+    """With ``attacked``, the chance a place's front comes at all, fitted to every place on
+    every map of the series (None: not asked, or too few cases of either outcome)."""
+    if ATTACKED not in extensions:
+        return None
+    return fit_attacked(*labelled(series, cov, within_km))
 
 
 def recent(cls: ReferenceClass, days: int = RECENT_DAYS) -> ReferenceClass:
@@ -355,11 +374,13 @@ def fit_class(cls: ReferenceClass, extensions: frozenset[str],
 def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_days: int,
                    replications: int, seed: int,
                    extensions: frozenset[str] = KEPT,
-                   effects: StallEffects | None = None) -> Scenario:
+                   effects: StallEffects | None = None,
+                   attacked: AttackedFit | None = None) -> Scenario:
     """One place's approach as a scenario: the fitted advance from its distance, in its
     regime, from ``start``, with the run seed ``seed``; with ``time-in-regime``, that regime
     has already lasted the place's ``regime_days``; with ``effects``, its stalls last as
-    long as the fitted stall law says for where it stands."""
+    long as the fitted stall law says for where it stands; with ``attacked``, its base pace is
+    zero with the chance its front does not come within the horizon."""
     from dataclasses import replace
 
     from ..model import distributions as D
@@ -376,6 +397,14 @@ def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_da
             replace(r, sojourn_days=law) if r.name == "stalled" else r
             for r in regimes.states))
         sector = replace(sector, advance=replace(sector.advance, regimes=regimes))
+    base = sector.advance.base_m_per_day
+    if attacked is not None and isinstance(base, D.LogNormal):
+        p = round(attacked.p_within(s.axis_km2_per_day, s.distance_km, horizon_days), 4)
+        if p < 1:
+            base = D.ZeroInflatedLogNormal(p_move=max(p, 1e-4), moving_mean=base.mean,
+                                           moving_cv=math.sqrt(math.expm1(base.sigma**2)))
+            sector = replace(sector, advance=replace(sector.advance, base_m_per_day=base))
+    regimes = sector.advance.regimes
     if (TIME_IN_REGIME in extensions and regimes is not None and s.regime_days
             and regimes.initial == s.regime):
         sector = replace(sector, advance=replace(sector.advance, regimes=replace(
@@ -429,17 +458,19 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                            "--radius-km or give other places")
     cls = class_of(known, within_km=within_km)
     model = fit_class(cls, extensions, fitted)
-    effects = None
+    effects = attacked = None
     if extensions & COVARIATE_EXTENSIONS:
         cov = covariates_for(known, radius_km, covariates)
         stands = with_covariates(stands, known, cov)
         effects = stall_effects_of(cls, known, cov, extensions)
+        attacked = attacked_of(known, cov, extensions, within_km)
     else:
         stands = with_surroundings(stands, known, radius_km)
     scenarios = {s.place.slug: place_scenario(model, s, map_date, horizon_days=horizon_days,
                                               replications=replications,
                                               seed=outlook_seed(seed, s.place.slug),
-                                              extensions=extensions, effects=effects)
+                                              extensions=extensions, effects=effects,
+                                              attacked=attacked)
                  for s in stands}
     days = project(list(scenarios.values()), jobs=jobs, executor=executor,
                    scheduler=scheduler, on_chunk=on_chunk)
@@ -450,7 +481,8 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                    radius_km=radius_km, horizon_days=horizon_days, replications=replications,
                    seed=seed, files=tuple(str(f) for f in known.files), held=series.held,
                    layer_map=series.layer_map, scenarios=scenarios,
-                   extensions=tuple(sorted(extensions)), stall_effects=effects)
+                   extensions=tuple(sorted(extensions)), stall_effects=effects,
+                   attacked=attacked)
 
 
 def covariates_for(series: FrontSeries, radius_km: float,

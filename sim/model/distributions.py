@@ -378,6 +378,48 @@ class ZeroInflatedGamma(Distribution):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ZeroInflatedLogNormal(Distribution):
+    """Zero with probability 1 − ``p_move``, else lognormal of mean ``moving_mean`` and
+    coefficient of variation ``moving_cv``: a pace drawn once per replication for a front that
+    may not come at all (the outlook's ``attacked`` extension)."""
+
+    p_move: float
+    moving_mean: float
+    moving_cv: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.p_move <= 1:
+            raise ValueError(f"p_move must lie in (0, 1] (got {self.p_move})")
+        self._moving()  # the moving part's own checks
+
+    def _moving(self) -> LogNormal:
+        return LogNormal.from_mean_cv(self.moving_mean, self.moving_cv)
+
+    @property
+    def mean(self) -> float:
+        return self.p_move * self.moving_mean
+
+    @property
+    def variance(self) -> float:
+        second = self.moving_mean**2 * (1 + self.moving_cv**2)
+        return self.p_move * second - self.mean**2
+
+    @property
+    def minimum(self) -> float:
+        return 0.0 if self.p_move < 1 else self._moving().minimum
+
+    def sample(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        return np.where(moves, self._moving().sample(rng, size), 0.0)
+
+    def sample32(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        out = self._moving().sample32(rng, size)
+        out[~moves] = 0.0
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
 class Empirical(Distribution):
     """Resamples a list of observed values with replacement."""
 
@@ -418,6 +460,7 @@ SPECS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lognormal": ((), ("mean", "cv", "mu", "sigma")),
     "gamma": (("mean", "sd"), ()),
     "zero_inflated_gamma": (("p_move", "mean", "sd"), ()),
+    "zero_inflated_lognormal": (("p_move", "moving_mean", "moving_cv"), ()),
     "empirical": (("samples",), ()),
 }
 
@@ -449,6 +492,9 @@ def build(name: str, params: dict) -> Distribution:
         return Gamma(mean=params["mean"], sd=params["sd"])
     if name == "zero_inflated_gamma":
         return ZeroInflatedGamma(p_move=params["p_move"], mean=params["mean"], sd=params["sd"])
+    if name == "zero_inflated_lognormal":
+        return ZeroInflatedLogNormal(p_move=params["p_move"], moving_mean=params["moving_mean"],
+                                     moving_cv=params["moving_cv"])
     if name == "empirical":
         return Empirical(samples=tuple(params["samples"]))
     raise ValueError(f"unknown distribution {name!r}")

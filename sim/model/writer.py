@@ -97,6 +97,7 @@ def dist_data(d: D.Distribution) -> int | float | dict:
 _CLASSES: dict[str, type] = {
     "uniform": D.Uniform, "triangular": D.Triangular, "pert": D.Pert, "normal": D.Normal,
     "gamma": D.Gamma, "zero_inflated_gamma": D.ZeroInflatedGamma,
+    "zero_inflated_lognormal": D.ZeroInflatedLogNormal,
 }
 
 
