@@ -24,6 +24,7 @@ from .scenario import (
     AreaSector,
     Attrition,
     AxisSector,
+    Observed,
     Reserve,
     Scenario,
     Sector,
@@ -230,7 +231,15 @@ def sector_data(s: Sector, start: dt.date | None = None) -> dict:
                 item["end"] = _when(m.end_day, start)
             item["factor"] = number(m.factor)
             out["modifiers"].append(item)
+    if s.observed is not None:
+        out["observed"] = observed_data(s.observed, s.observed_key)
     return out
+
+
+def observed_data(o: Observed, key: str) -> dict:
+    """An ``observed:`` block as the loader reads it: its source, then a point a line."""
+    return _Block(source=o.source, points=[_Flow(date=d, **{key: number(v)})
+                                           for d, v in zip(o.dates, o.values)])
 
 
 def _reserve(r: Reserve, sector_names: Sequence[str]) -> dict:
