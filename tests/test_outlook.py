@@ -204,11 +204,22 @@ def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_
     from sim.model.loader import load_scenario
     from sim.running.runner import simulate
 
-    o = O.outlook(series_of(world), replications=300, horizon_days=300)
+    series = series_of(world)
+    o = O.outlook(series, replications=300, horizon_days=300)
     write_scenarios(tmp_path / "sc", o)
     for p in o.places:
         sc = load_scenario(tmp_path / "sc" / f"{p.standing.place.slug}.yaml")
         assert sc == o.scenarios[p.standing.place.slug]
+        # the place's distances on the maps up to the outlook's, kept for its fan chart
+        j = series.places.index(p.standing.place)
+        since = o.map_date - dt.timedelta(days=365)
+        measured = [(d, round(float(series.distance_km[k, j]), 3))
+                    for k, d in enumerate(series.dates)
+                    if since <= d <= o.map_date and series.distance_km[k, j] >= 0]
+        traced = sc.sectors[0].observed
+        assert len(measured) >= 2 and list(zip(traced.dates, traced.values)) == measured
+        assert traced.values[-1] == pytest.approx(p.standing.distance_km, abs=5e-4)
+        assert p.standing.place.name in traced.source
         days = np.asarray(next(iter(simulate(sc).sectors.values())).objective_day, float)
         np.testing.assert_array_equal(np.where(np.isfinite(days), days, np.inf), p.fall_days)
 
