@@ -554,6 +554,41 @@ def test_an_outlook_shows_itself_in_one_line_and_as_an_escaped_table(world):
     assert html.count("<tr>") == min(len(o.places), 10) + 1 and "Near" in html
 
 
+def test_on_a_terminal_the_outlook_says_it_reads_the_gazetteer_before_parsing_it(
+        world, monkeypatch, tmp_path):
+    """Parsing GeoNames' places holds the interpreter for seconds, so the ticker cannot draw
+    during it: the line says so first, at once, without waiting for the usual delay."""
+    import sys
+
+    from sim.data import gazetteer
+
+    root, _, _, csv_file = world
+    real = gazetteer.load_gazetteer
+    seen: list[str] = []
+
+    def parse(**kwargs):  # the world's places, read as the gazetteer would be
+        sys.stderr.flush()
+        seen.append(sys.stderr.buffer.getvalue().decode())  # what the terminal shows now
+        return real(**{**kwargs, "file": csv_file})
+
+    monkeypatch.setattr(gazetteer, "load_gazetteer", parse)
+    monkeypatch.setattr(gazetteer, "loaded", lambda: False)
+    args = ["outlook", str(root / "maps"), "-n", "50", "--cache", str(tmp_path / "cache")]
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    # the first and last maps read (half the reading phase's share), then the gazetteer
+    assert seen == ["\radvsim outlook: reading the gazetteer… · 7%\033[K"]
+    assert r.stderr.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
+    seen.clear()
+    monkeypatch.setattr(gazetteer, "loaded", lambda: True)  # read already: nothing to say
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0 and seen == [""]
+    seen.clear()
+    monkeypatch.setattr(gazetteer, "loaded", lambda: False)
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "0"})  # not a terminal
+    assert r.exit_code == 0 and seen == [""] and r.stderr == ""
+
+
 def test_on_a_terminal_the_outlook_shows_measuring_then_simulating(world, monkeypatch,
                                                                   tmp_path):
     """One bar over the job: the maps measured, then the places projected; erased before the

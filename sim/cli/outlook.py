@@ -163,7 +163,8 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
                              min_population=min_population, countries=countries,
                              places_file=places_file, date_convention=convention,
-                             cache=_measures(cache_dir), on_progress=bar.update)
+                             cache=_measures(cache_dir), on_progress=bar.update,
+                             on_step=bar.say)
     run = {"jobs": jobs, "executor": executor or ("dask" if scheduler else "local"),
            "scheduler": scheduler, "seed": 1 if seed is None else seed,
            "extensions": extensions}
