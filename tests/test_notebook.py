@@ -285,6 +285,52 @@ def test_plot_without_output_is_a_figure_with_its_panels(empty_dir):
         r.plot(kind="pie")
 
 
+class PngFormatter:
+    """IPython's image/png formatter, as far as advsim uses it: views by type."""
+
+    def __init__(self) -> None:
+        self.views: dict = {}
+
+    def lookup_by_type(self, kind):
+        return self.views[kind]  # KeyError: none
+
+    def for_type(self, kind, view) -> None:
+        self.views[kind] = view
+
+
+def test_a_figure_given_back_shows_as_a_png_in_ipython(monkeypatch, hostile):
+    """The charts are made without pyplot, so IPython's inline backend may never register
+    its PNG view: a notebook would show "<Figure size ...>". A Figure given back registers
+    one (found by running docs/walkthrough.py's cells in Jupyter with nbclient)."""
+    pytest.importorskip("matplotlib")
+    from types import SimpleNamespace
+
+    from matplotlib.figure import Figure
+
+    png = PngFormatter()
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": png}))
+    ipython = SimpleNamespace(get_ipython=lambda: shell, version_info=(9, 0))  # matplotlib reads it
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    _, r = hostile
+    fig = r.plot(kind="cdf")
+    data = png.views[Figure](fig)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = (int.from_bytes(data[k:k + 4], "big") for k in (16, 20))  # IHDR
+    assert (width, height) == (round(fig.get_figwidth() * fig.dpi),
+                               round(fig.get_figheight() * fig.dpi))
+
+    def mine(fig):
+        return b"mine"
+
+    png.views[Figure] = mine  # a view already there (%matplotlib inline) is kept
+    sim.plot(r, kind="fan")
+    assert png.views[Figure] is mine
+    png.views.clear()
+    monkeypatch.setattr(ipython, "get_ipython", lambda: None)  # imported, no shell running
+    r.plot(kind="hist")
+    assert png.views == {}
+
+
 @pytest.fixture
 def empty_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
