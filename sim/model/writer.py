@@ -51,6 +51,11 @@ class _Dumper(yaml.SafeDumper):
     """Safe YAML that resolves text as the loader does (YAML 1.2's ``2e-8`` is a number), so
     such text is quoted."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # a date is written as itself, never as an anchor and aliases: the start and a
+        # traced point of the same day are often one object
+        return isinstance(data, dt.date) or super().ignore_aliases(data)
+
 
 def _resolvers() -> None:
     from .loader import YAML12_FLOAT
