@@ -380,8 +380,9 @@ def test_cli_scenario_block_cites_the_snapshot(series_dir, tmp_path):
 def test_cli_scenario_block_keeps_the_traced_distances_which_the_loader_reads(series_dir):
     """The block carries the place's distances up to --start (observed:, each point citing
     its snapshot); pasted into a scenario it loads, and the writer gives it back."""
-    from sim.model.loader import parse_scenario
-    from sim.model.writer import dump
+    from sim.model import builder as b
+    from sim.model.loader import parse_scenario, read_yaml
+    from sim.model.writer import dump, dump_data
 
     r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--json"])
     measured = json.loads(r.stdout)["places"]["48,37"]["series"]
@@ -390,12 +391,13 @@ def test_cli_scenario_block_keeps_the_traced_distances_which_the_loader_reads(se
     assert r.exit_code == 0, r.output
     assert "# snapshot deepstatemap_data_20240902.geojson" in r.stdout
     assert "deepstatemap_data_20240916.geojson" not in r.stdout  # after --start
-    body = "\n".join("  " + ln if ln else ln for ln in r.stdout.splitlines()
-                     if not ln.startswith("#"))
-    text = ("name: pasted\nstart: 2024-09-10\nhorizon_days: 30\nsectors:\n" + body
-            + "\n    forces: {attacker: {troops: 1}, defender: {troops: 1}}\n"
-            "    advance: {base_m_per_day: 100}\n")
-    sc = parse_scenario(text)
+    ((slug, block),) = read_yaml(r.stdout, "<stdout>")[0].items()
+    # pasted under sectors: of a scenario starting on --start, beside its forces and advance
+    base = b.scenario(b.axis(slug, length_km=1, advance=100), name="pasted", horizon_days=30,
+                      start="2024-09-10")
+    data = read_yaml(dump(base), "<written>")[0]
+    data["sectors"][slug].update(block)
+    sc = parse_scenario(dump_data(data))
     traced = sc.sectors[0].observed
     assert traced.dates == (dt.date(2024, 9, 1), dt.date(2024, 9, 8))
     assert traced.values == tuple(round(m["distance_km"], 3) for m in measured[:2])
