@@ -26,6 +26,11 @@ AXIS_GEOMETRY = """\
     lines:
       - {name: first line, at_km: 5, breach_days: {dist: uniform, low: 2, high: 6}}
       - {name: second line, at_km: 15, breach_days: 3}
+    observed:
+      source: test maps
+      points:
+        - {date: 2024-10-20, distance_km: 24.5}
+        - {date: 2024-11-20, distance_km: 20}
 """
 
 # BASE holds AXIS_GEOMETRY verbatim, so AREA (which swaps it) cannot go stale.
@@ -75,6 +80,10 @@ AREA_GEOMETRY = """\
     objective: {name: salient retaken, held_km2: 50}
     milestones:
       - {name: half retaken, held_km2: 400}
+    observed:
+      source: test maps
+      points:
+        - {date: 2024-10-20, held_km2: 950}
 """
 
 
@@ -246,6 +255,30 @@ CASES = {
                             at="  north:"),
     "area_with_length_km": a("    area_km2: 800\n", "    area_km2: 800\n    length_km: 9\n",
                              f"{S}.length_km", "belongs to axis sectors", at="length_km: 9"),
+    # -- the traced history (observed:) -----------------------------------------------------
+    "observed_after_start": m("{date: 2024-10-20, distance_km: 24.5}",
+                              "{date: 2024-12-20, distance_km: 24.5}",
+                              f"{S}.observed.points.0.date", "after the scenario start"),
+    "observed_not_a_date": m("{date: 2024-10-20, distance_km: 24.5}",
+                             "{date: last month, distance_km: 24.5}",
+                             f"{S}.observed.points.0.date", "expected a date as YYYY-MM-DD"),
+    "observed_out_of_order": m("{date: 2024-11-20, distance_km: 20}",
+                               "{date: 2024-10-20, distance_km: 20}",
+                               f"{S}.observed.points.1.date", "oldest first"),
+    "observed_negative": m("distance_km: 24.5}", "distance_km: -0.5}",
+                           f"{S}.observed.points.0.distance_km", "must be >= 0 (got -0.5)"),
+    "observed_not_finite": m("distance_km: 24.5}", "distance_km: .inf}",
+                             f"{S}.observed.points.0.distance_km", "expected a finite number"),
+    "observed_missing_distance": m("{date: 2024-10-20, distance_km: 24.5}", "{date: 2024-10-20}",
+                                   f"{S}.observed.points.0.distance_km", "missing"),
+    "observed_no_points": m("      points:\n        - {date: 2024-10-20, distance_km: 24.5}\n"
+                            "        - {date: 2024-11-20, distance_km: 20}\n",
+                            "      points: []\n", f"{S}.observed.points", "must not be empty"),
+    "observed_no_source": m("      source: test maps\n", "", f"{S}.observed.source",
+                            "missing (a required key)", at="    observed:"),
+    "observed_area_in_km": a("{date: 2024-10-20, held_km2: 950}",
+                             "{date: 2024-10-20, distance_km: 9.5}",
+                             f"{S}.observed.points.0.distance_km", "unknown key"),
     # -- dates and events ------------------------------------------------------------------
     "modifier_end_before_start": m("end: 2025-01-15", "end: 2024-12-15", f"{S}.modifiers.0.end",
                                    "must come after the start"),

@@ -198,7 +198,8 @@ VOCABULARY = (
     "culmination_ratio", "max_factor", "model", "side", "day", "date", "readiness_days",
     "rate_per_day", "duration_days", "end", "release", "below_ratio", "batch_troops",
     "every_days", "transit_days", "dist", "value", "low", "mode", "high", "shape", "mean", "sd",
-    "cv", "mu", "sigma", "samples", "jan", "mar", 13,
+    "cv", "mu", "sigma", "samples", "jan", "mar", "observed", "source", "points", "distance_km",
+    13,
 )
 WORDS = ("axis", "area", "attacker", "defender", "none", "daily_fraction", "lanchester_square",
          "lanchester_linear", "fixed", "uniform", "triangular", "pert", "normal", "lognormal",
@@ -250,7 +251,7 @@ def scenario_shaped(draw) -> dict:
         optional={"length_km": number, "area_km2": number, "front": value,
                   "milestones": st.lists(thing, max_size=3), "lines": st.lists(thing, max_size=3),
                   "attrition": value, "reinforcements": value, "strikes": value,
-                  "modifiers": value},
+                  "modifiers": value, "observed": value},
     )
     return draw(st.fixed_dictionaries(
         {"name": value, "start": st.one_of(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),

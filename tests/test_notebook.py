@@ -178,6 +178,46 @@ def test_backtests_show_their_scores(tmp_path):
     assert f"<td>{many.pooled()['crps']:.3f}</td>" in many._repr_html_()
 
 
+def test_a_self_test_and_its_saved_folder_show_the_pooled_scores(tmp_path):
+    from sim.forecast import saved
+    from sim.forecast.self_test import self_test
+
+    axis = ROOT / "scenarios/observed/self-test-axis.yaml"
+    st = self_test(axis, 3, overrides=[f"name={HOSTILE}", "horizon_days=60"], every_days=14,
+                   replications=100, seed=2)
+    text = repr(st)
+    cases = len(st.cases())
+    assert text == (f"<SelfTest {HOSTILE}: 3 series drawn from stateless axis, observed every "
+                    f"7 days, {cases} cases, 100 replications, seed 2>")
+    html = st._repr_html_()
+    pooled = st.summary()["pooled"]
+    assert escaped(html) and html.count("<tr>") == 1 + 1 + len(pooled["baselines"])
+    assert f"<td>model</td><td>{pooled['crps']:.3f}</td>" in html
+    assert f"{pooled['n_obs']:,} scored dates" in html
+    back = saved.SavedBacktest.from_folder(saved.write(tmp_path / "st", st))
+    assert repr(back) == (f"<SavedBacktest {HOSTILE}: self-test on 3 series drawn from "
+                          "stateless axis, 100 replications, seed 2>")
+    kept = back._repr_html_()
+    assert escaped(kept) and kept.count("<tr>") == html.count("<tr>")
+    for name, base in pooled["baselines"].items():
+        assert f"<td>{name}</td><td>{base['crps']:.3f}</td>" in kept
+
+
+def test_a_saved_backtest_of_one_origin_shows_each_sectors_scores(tmp_path):
+    from sim.forecast import saved
+
+    observed = ROOT / "scenarios/observed/synthetic-kurakhove.csv"
+    bt = sim.backtest(sim.load_scenario(KURAKHOVE), observed, replications=200, seed=2)
+    back = saved.SavedBacktest.from_folder(saved.write(tmp_path / "bt", bt))
+    assert repr(back) == (f"<SavedBacktest {bt.scenario.name}: from {bt.origin}, "
+                          "200 replications, seed 2>")
+    html = back._repr_html_()
+    k = bt.summary()["sectors"]["kurakhove"]
+    assert f"<td>kurakhove</td><td>{k['unit']}</td><td>{len(k['days'])}</td>" \
+           f"<td>{k['crps']:.3f}</td>" in html
+    assert html.count("<tr>") == 1 + len(bt.sectors) and str(tmp_path / "bt") in html
+
+
 def test_a_reference_class_shows_its_approaches_and_plots(tmp_path):
     """Three towns closing 0.5 km every 14 days from 10, 6 and 12 km: each falls on the map
     where its distance reaches 0 (observation 20, 12 and 24)."""
@@ -243,6 +283,52 @@ def test_plot_without_output_is_a_figure_with_its_panels(empty_dir):
     assert sorted(p.name for p in empty_dir.iterdir()) == ["h.png"]  # only where asked
     with pytest.raises(sim.AdvsimError, match="kind: 'pie' is not a chart kind"):
         r.plot(kind="pie")
+
+
+class PngFormatter:
+    """IPython's image/png formatter, as far as advsim uses it: views by type."""
+
+    def __init__(self) -> None:
+        self.views: dict = {}
+
+    def lookup_by_type(self, kind):
+        return self.views[kind]  # KeyError: none
+
+    def for_type(self, kind, view) -> None:
+        self.views[kind] = view
+
+
+def test_a_figure_given_back_shows_as_a_png_in_ipython(monkeypatch, hostile):
+    """The charts are made without pyplot, so IPython's inline backend may never register
+    its PNG view: a notebook would show "<Figure size ...>". A Figure given back registers
+    one (found by running docs/walkthrough.py's cells in Jupyter with nbclient)."""
+    pytest.importorskip("matplotlib")
+    from types import SimpleNamespace
+
+    from matplotlib.figure import Figure
+
+    png = PngFormatter()
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": png}))
+    ipython = SimpleNamespace(get_ipython=lambda: shell, version_info=(9, 0))  # matplotlib reads it
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    _, r = hostile
+    fig = r.plot(kind="cdf")
+    data = png.views[Figure](fig)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = (int.from_bytes(data[k:k + 4], "big") for k in (16, 20))  # IHDR
+    assert (width, height) == (round(fig.get_figwidth() * fig.dpi),
+                               round(fig.get_figheight() * fig.dpi))
+
+    def mine(fig):
+        return b"mine"
+
+    png.views[Figure] = mine  # a view already there (%matplotlib inline) is kept
+    sim.plot(r, kind="fan")
+    assert png.views[Figure] is mine
+    png.views.clear()
+    monkeypatch.setattr(ipython, "get_ipython", lambda: None)  # imported, no shell running
+    r.plot(kind="hist")
+    assert png.views == {}
 
 
 @pytest.fixture

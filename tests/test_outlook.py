@@ -213,7 +213,8 @@ def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_
     # the small world has too few places to fit who is attacked: a law given instead
     given = AttackedFit(coef=np.array([0.5, 0.3, -0.6]), se=np.ones(3), cases=100, attacked=50)
     monkeypatch.setattr(O, "attacked_of", lambda *a, **k: given if "attacked" in a[2] else None)
-    o = O.outlook(series_of(world), replications=300, horizon_days=300, extensions=extensions)
+    series = series_of(world)
+    o = O.outlook(series, replications=300, horizon_days=300, extensions=extensions)
     if "attacked" in extensions:  # each place's base pace may be zero, by its own chance
         assert o.attacked is not None
         bases = {o.scenarios[p.standing.place.slug].sectors[0].advance.base_m_per_day
@@ -229,6 +230,16 @@ def test_a_places_scenario_file_run_alone_gives_the_outlooks_numbers(world, tmp_
         assert f"model extensions: {', '.join(sorted(extensions))}" in path.read_text()
         sc = load_scenario(path)
         assert sc == o.scenarios[p.standing.place.slug]
+        # the place's distances on the maps up to the outlook's, kept for its fan chart
+        j = series.places.index(p.standing.place)
+        since = o.map_date - dt.timedelta(days=365)
+        measured = [(d, round(float(series.distance_km[k, j]), 3))
+                    for k, d in enumerate(series.dates)
+                    if since <= d <= o.map_date and series.distance_km[k, j] >= 0]
+        traced = sc.sectors[0].observed
+        assert len(measured) >= 2 and list(zip(traced.dates, traced.values)) == measured
+        assert traced.values[-1] == pytest.approx(p.standing.distance_km, abs=5e-4)
+        assert p.standing.place.name in traced.source
         days = np.asarray(next(iter(simulate(sc).sectors.values())).objective_day, float)
         np.testing.assert_array_equal(np.where(np.isfinite(days), days, np.inf), p.fall_days)
 
@@ -561,6 +572,41 @@ def test_an_outlook_shows_itself_in_one_line_and_as_an_escaped_table(world):
                        f"100 replications a place over 365 days, seed 1>")
     html = o._repr_html_()
     assert html.count("<tr>") == min(len(o.places), 10) + 1 and "Near" in html
+
+
+def test_on_a_terminal_the_outlook_says_it_reads_the_gazetteer_before_parsing_it(
+        world, monkeypatch, tmp_path):
+    """Parsing GeoNames' places holds the interpreter for seconds, so the ticker cannot draw
+    during it: the line says so first, at once, without waiting for the usual delay."""
+    import sys
+
+    from sim.data import gazetteer
+
+    root, _, _, csv_file = world
+    real = gazetteer.load_gazetteer
+    seen: list[str] = []
+
+    def parse(**kwargs):  # the world's places, read as the gazetteer would be
+        sys.stderr.flush()
+        seen.append(sys.stderr.buffer.getvalue().decode())  # what the terminal shows now
+        return real(**{**kwargs, "file": csv_file})
+
+    monkeypatch.setattr(gazetteer, "load_gazetteer", parse)
+    monkeypatch.setattr(gazetteer, "loaded", lambda: False)
+    args = ["outlook", str(root / "maps"), "-n", "50", "--cache", str(tmp_path / "cache")]
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0, r.output
+    # the first and last maps read (half the reading phase's share), then the gazetteer
+    assert seen == ["\radvsim outlook: reading the gazetteer… · 7%\033[K"]
+    assert r.stderr.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
+    seen.clear()
+    monkeypatch.setattr(gazetteer, "loaded", lambda: True)  # read already: nothing to say
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
+    assert r.exit_code == 0 and seen == [""]
+    seen.clear()
+    monkeypatch.setattr(gazetteer, "loaded", lambda: False)
+    r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "0"})  # not a terminal
+    assert r.exit_code == 0 and seen == [""] and r.stderr == ""
 
 
 def test_on_a_terminal_the_outlook_shows_measuring_then_simulating(world, monkeypatch,

@@ -172,8 +172,85 @@ def test_fan_draws_observed_history_left_of_the_origin(runs):
     x, y = line.get_data()
     # km left to the objective (35 km along the axis from the start line): 40, 37, then 35
     assert list(x) == [START - 50, START - 19, START] and list(y) == [40.0, 37.0, 35.0]
-    assert ax.get_xlim()[0] == START - 50 and ax.get_ylim()[1] > 40
+    left, right = ax.get_xlim()
+    assert START - 50 - 0.02 * (right - left) < left < START - 50 and ax.get_ylim()[1] > 40
     assert "today" in texts(ax)  # history to its left: the line is named where it stands
+
+
+KURAKHOVE_MAP = ROOT / "scenarios/kurakhove.yaml"  # keeps its traced history (observed:)
+
+
+def traced_line(ax):
+    return next((ln for ln in ax.lines if ln.get_label().startswith("traced")), None)
+
+
+def test_fan_draws_the_traced_history_the_scenario_keeps_unless_told_not_to():
+    import sim
+
+    run = sim_run(KURAKHOVE_MAP, replications=200)
+    kept = sim.load_scenario(KURAKHOVE_MAP).sector("pokrovsk").observed
+    assert kept is not None and len(kept) == 6
+    (ax,) = fan_chart([run], sectors=["pokrovsk"], paths=0).axes
+    line = traced_line(ax)
+    x, y = line.get_data()
+    # at its dates, in km from Pokrovsk: the fan's own quantity (its start is length_km)
+    assert list(x) == [START + (d - run.start).days for d in kept.dates]
+    assert list(y) == list(kept.values) and y[-1] == run.scenario.sector("pokrovsk").length_km
+    assert kept.source in line.get_label().replace("\n", " ")
+    assert ax.get_xlim()[0] < x[0] and "today" in texts(ax)
+    (bare,) = fan_chart([run], sectors=["pokrovsk"], paths=0, observed=False).axes
+    assert traced_line(bare) is None and bare.get_xlim()[0] > START - 30
+    # a series given instead replaces it
+    from sim.data.observed import parse_observed
+
+    obs = parse_observed("date,sector,value,frame\n2024-11-01,pokrovsk,12,remaining_km\n"
+                         "2024-11-20,pokrovsk,9.877,remaining_km\n")
+    (given,) = fan_chart([run], sectors=["pokrovsk"], paths=0, observed=obs).axes
+    assert traced_line(given) is None
+    assert any(ln.get_label().startswith("observed (2 dates)") for ln in given.lines)
+
+
+def test_a_long_traced_history_is_cut_to_the_projection_shown():
+    """Years of history would squeeze a few weeks of projection into a corner: the fan shows
+    as much history as projection (at least 90 days), the line entering at the left edge."""
+    import sim
+    from sim.model.scenario import Observed
+
+    sc = sim.load_scenario(KURAKHOVE_MAP)
+    k = sc.sector("kurakhove")
+    dates = [sc.start - dt.timedelta(days=14 * i) for i in range(60, -1, -1)]  # 840 days
+    values = [1.345 + 0.05 * i for i in range(60, -1, -1)]
+    long = replace(sc, sectors=(replace(k, observed=Observed(source="test", dates=tuple(dates),
+                                                            values=tuple(values))),))
+    run = sim.simulate(long, replications=200, seed=1, jobs=1)
+    (ax,) = fan_chart([run], paths=0).axes
+    left, right = ax.get_xlim()
+    shown = right - START  # days of projection shown
+    assert shown < 700
+    assert START - shown - 0.02 * (right - left) <= left < START - shown + 1
+    edge = float(np.interp(-shown, [(d - sc.start).days for d in dates], values))
+    assert ax.get_ylim()[1] >= edge and ax.get_ylim()[1] < max(values)
+
+
+def test_plot_cli_draws_the_history_by_default_and_not_with_no_observed(tmp_path, monkeypatch):
+    import sim.presentation.charts as charts
+
+    out = tmp_path / "run"
+    assert invoke("run", str(KURAKHOVE_MAP), "-n", "100", "-j", "1", "--out", str(out),
+                  "-q").exit_code == 0
+    # the run keeps it: it is part of the scenario as run
+    assert load_run(out).scenario == sim_run(KURAKHOVE_MAP).scenario
+    figures = []
+    monkeypatch.setattr(charts, "figure_or_file", lambda fig, output: figures.append(fig))
+    png = str(tmp_path / "fan.png")
+    for flags in ([], ["--no-observed"]):
+        r = invoke("plot", str(out), "--sector", "kurakhove", "-o", png, *flags)
+        assert r.exit_code == 0, r.output
+    drawn_default, drawn_bare = (fig.axes[0] for fig in figures)
+    assert traced_line(drawn_default) is not None and traced_line(drawn_bare) is None
+    r = invoke("plot", str(out), "-o", png, "--no-observed", "--observed",
+               str(ROOT / "scenarios/observed/synthetic-kurakhove.csv"))
+    assert r.exit_code == 2 and "choose one" in r.stderr
 
 
 def test_fan_of_an_area_sector_shows_held_area_falling(runs):

@@ -52,6 +52,24 @@ def test_work_kept_from_an_earlier_session_does_not_speed_the_eta():
     assert "60/100 · 60% · ETA 40 s" in out.getvalue()
 
 
+def test_a_step_said_is_drawn_at_once_and_the_next_update_replaces_it():
+    clock, out = Clock(), io.StringIO()
+    bar = Progress("job", {"reading": 1, "measuring": 3}, enabled=True, stream=out,
+                   delay=1.0, clock=clock)
+    bar.update("reading", 1, 2)  # before the delay: nothing
+    assert out.getvalue() == ""
+    bar.say("reading the gazetteer…")  # a step that will hold the interpreter: now
+    assert out.getvalue() == "\rjob: reading the gazetteer… · 12%\033[K"
+    clock.t = 2.0
+    bar.update("measuring", 1, 3)
+    assert out.getvalue().endswith("\rjob: measuring 1/3 · 50% · ETA 2 s\033[K")
+    bar.close()
+    assert out.getvalue().endswith("\r\033[K")
+    quiet = io.StringIO()
+    Progress("job", {"a": 1}, enabled=False, stream=quiet, delay=0).say("reading…")
+    assert quiet.getvalue() == ""
+
+
 def test_disabled_progress_writes_nothing():
     out = io.StringIO()
     with Progress("job", {"a": 1}, enabled=False, stream=out, delay=0) as bar:

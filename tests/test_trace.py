@@ -377,6 +377,46 @@ def test_cli_scenario_block_cites_the_snapshot(series_dir, tmp_path):
     assert "deepstatemap_data_20240909.geojson" in r.stdout
 
 
+def test_cli_scenario_block_keeps_the_traced_distances_which_the_loader_reads(series_dir):
+    """The block carries the place's distances up to --start (observed:, each point citing
+    its snapshot); pasted into a scenario it loads, and the writer gives it back."""
+    from sim.model import builder as b
+    from sim.model.loader import parse_scenario, read_yaml
+    from sim.model.writer import dump, dump_data
+
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--json"])
+    measured = json.loads(r.stdout)["places"]["48,37"]["series"]
+    r = CliRunner().invoke(cli, ["trace", str(series_dir), "--to", "48.0,37.0", "--scenario",
+                                 "--start", "2024-09-10"])
+    assert r.exit_code == 0, r.output
+    assert "# snapshot deepstatemap_data_20240902.geojson" in r.stdout
+    assert "deepstatemap_data_20240916.geojson" not in r.stdout  # after --start
+    ((slug, block),) = read_yaml(r.stdout, "<stdout>")[0].items()
+    # pasted under sectors: of a scenario starting on --start, beside its forces and advance
+    base = b.scenario(b.axis(slug, length_km=1, advance=100), name="pasted", horizon_days=30,
+                      start="2024-09-10")
+    data = read_yaml(dump(base), "<written>")[0]
+    data["sectors"][slug].update(block)
+    sc = parse_scenario(dump_data(data))
+    traced = sc.sectors[0].observed
+    assert traced.dates == (dt.date(2024, 9, 1), dt.date(2024, 9, 8))
+    assert traced.values == tuple(round(m["distance_km"], 3) for m in measured[:2])
+    assert "48,37" in traced.source
+    assert parse_scenario(dump(sc)) == sc
+
+
+def test_a_long_history_is_thinned_evenly_keeping_the_last():
+    from sim.model.scenario import OBSERVED_MOST, Observed
+
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(70)]
+    o = Observed.thinned("x", days, list(range(70)))
+    assert len(o) == OBSERVED_MOST and o.dates[0] == days[0] and o.dates[-1] == days[-1]
+    steps = np.diff([int(v) for v in o.values])
+    assert steps.min() >= 2 and steps.max() <= 3  # 69 days in 29 steps
+    short = Observed.thinned("x", days[:5], list(range(5)))
+    assert short.dates == tuple(days[:5])
+
+
 def test_cli_scenario_block_keeps_a_name_that_yaml_would_misread(series_dir, tmp_path):
     from sim.model.loader import read_yaml
 

@@ -66,6 +66,24 @@ def test_an_advance_block_pasted_into_its_sector_reads_back_the_same(doc):
     assert pasted(f"{s.name}:\n{body}").sectors[0].advance == s.advance
 
 
+def test_a_traced_history_reads_back_and_its_dates_are_written_as_dates():
+    """The start and a traced point of the same day are often one date object (an outlook's
+    map date): written as two dates, not as an anchor and an alias."""
+    from dataclasses import replace
+
+    from sim.model.scenario import Observed
+
+    sc = load_scenario(ROOT / "scenarios/kurakhove.yaml")
+    k = sc.sector("kurakhove")
+    same = Observed.thinned("maps <1> & 2", [dt.date(2024, 11, 6), sc.start], [2.759, 1.345])
+    assert same.dates[-1] is sc.start
+    edited = replace(sc, sectors=(replace(k, observed=same), *sc.sectors[1:]))
+    text = dump(edited)
+    assert "&id" not in text and "*id" not in text
+    assert "- {date: 2024-11-20, distance_km: 1.345}" in text
+    assert parse_scenario(text) == edited
+
+
 def test_names_a_user_wrote_survive_quoting():
     sectors = [B.axis(name, length_km=10 + i, objective=f"{name} 1.5", advance=200,
                       milestones={f"m {name}": 5})

@@ -161,15 +161,18 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     # One bar over the whole job: reading the first and last maps and the places, measuring
     # the maps (seconds a map, unless cached), then the projections; the class's fit between
     # them is quick.
-    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "surroundings": 1.0,
+    surroundings = bool(evaluate or score or extensions & COVARIATE_EXTENSIONS)
+    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0,
+                                      **({"surroundings": 1.0} if surroundings else {}),
                                       "simulating": 2.0}, enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
                              min_population=min_population, countries=countries,
                              places_file=places_file, date_convention=convention,
-                             cache=_measures(cache_dir), on_progress=bar.update)
+                             cache=_measures(cache_dir), on_progress=bar.update,
+                             on_step=bar.say)
     covariates = None
-    if evaluate or score or extensions & COVARIATE_EXTENSIONS:
+    if surroundings:
         from ..data.covariates import measure_covariates
 
         with bar:  # every map once more, for the surroundings (cached as the distances are)

@@ -29,9 +29,13 @@ from .options import (
 @click.option("--bin-days", type=click.IntRange(min=1), default=7, show_default=True,
               help="hist: width of the histogram's bins, in days.")
 @click.option("--observed", metavar="OBSERVED.csv", default=None,
-              help="fan: draw this observed series (date,sector,value[,frame]) left of day 0.")
+              help="fan: draw this observed series (date,sector,value[,frame]) left of day 0, "
+                   "instead of the traced history the scenario keeps.")
+@click.option("--no-observed", "no_observed", is_flag=True,
+              help="fan: draw no history left of day 0.")
 @verbose_option
-def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) -> None:
+def command(runs, kind, output, labels, sectors, metrics, bin_days, observed,
+            no_observed) -> None:
     """Draw a chart of the results folders RUN... (of advsim run) into FILE.
 
     \b
@@ -52,8 +56,10 @@ def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) ->
       swing       a grid sweep: each metric at each parameter's lowest and highest level,
                   the others at their middle levels, in the metric's units (days, km)
 
-    The fan chart shades P5–P95 to P45–P55 in 10% steps; --observed adds the observed
-    history to the left of day 0.
+    The fan chart shades P5–P95 to P45–P55 in 10% steps; to the left of day 0 it draws the
+    history the scenario keeps (a sector's observed: points, which advsim trace --scenario
+    and advsim outlook --scenarios write), or the series of --observed instead;
+    --no-observed draws none.
 
     RUN is a results folder, or a point of a sweep as SWEEP_DIR:POINT_ID. --metric picks
     the tornado's metrics. Charts need matplotlib: pip install 'advsim[plot]'. Prints the
@@ -72,13 +78,15 @@ def command(runs, kind, output, labels, sectors, metrics, bin_days, observed) ->
 
     if not output:
         raise AdvsimError("plot: -o FILE is required (a .png, .svg or .pdf to write)")
+    if observed and no_observed:
+        raise click.UsageError("--observed draws a history, --no-observed none: choose one")
     from ..presentation.charts import SWEEP_KINDS, check_output
 
     check_output(output, flag="-o/--output")  # before reading the runs
     from ..artifacts.outputs import check_distinct
 
     check_distinct({"-o/--output": output}, [*runs, observed])
-    series = None
+    series: dict | bool | None = False if no_observed else None  # None: the scenario's own
     if kind not in SWEEP_KINDS:
         from ..running.outcomes import Result
 

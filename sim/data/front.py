@@ -220,13 +220,15 @@ def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
                 held: str = ATTACKER_HELD, min_population: int = 5000,
                 countries: Sequence[str] = (), places_file: str | None = None,
                 date_convention: str = "auto", cache: Path | None = None,
-                on_progress: Callable[[str, int, int], None] | None = None) -> FrontSeries:
+                on_progress: Callable[[str, int, int], None] | None = None,
+                on_step: Callable[[str], None] | None = None) -> FrontSeries:
     """Every place of the gazetteer (or of ``places_file``) near the held territory of the
     first or the last map, measured on every map: what an outlook reads. ``countries``
     default to those the held layer advances into (UA, or RU for kursk_held).
     ``on_progress(phase, done, total)`` hears of "reading" (the first and last maps, then the
-    places) and "measuring" (each map)."""
-    from .gazetteer import load_gazetteer
+    places) and "measuring" (each map); ``on_step(words)`` of a step that reports nothing
+    while it runs: "reading the gazetteer…", its places parsed in one call of about 2 s."""
+    from .gazetteer import load_gazetteer, loaded
 
     box = extent(paths, layer_map, held, margin_km=radius_km + 30.0,
                  date_convention=date_convention)
@@ -236,6 +238,8 @@ def series_near(paths: Sequence[Path], *, radius_km: float, layer_map: LayerMap,
     if on_progress:
         on_progress("reading", 1, 2)
     countries = tuple(countries) or (("RU",) if held == "kursk_held" else ("UA",))
+    if on_step is not None and places_file is None and not loaded():
+        on_step("reading the gazetteer…")
     places = load_gazetteer(min_population=min_population, countries=countries, bbox=box,
                             file=places_file)
     if not places:

@@ -312,6 +312,12 @@ def _filtered(min_population: int, countries: tuple[str, ...] | None,
     return tuple(out)
 
 
+def loaded() -> bool:
+    """Whether GeoNames' places are already read in this process (the first
+    :func:`load_gazetteer` parses them, about 2 s; later ones cost nothing)."""
+    return _geonames.cache_info().currsize > 0
+
+
 def load_gazetteer(*, min_population: int = 5000,
                    countries: Iterable[str] | str | None = COUNTRIES,
                    regions: Iterable[str] | str | None = None,

@@ -67,16 +67,12 @@ class OriginsBacktest:
 
     def _repr_html_(self) -> str:
         """A notebook's view: the pooled scores of the model and of each baseline."""
-        from ..presentation.notebook import html
+        from ..presentation.notebook import SCORE_HEADER, html, score_rows
 
         p = self.pooled()
-        rows = [("model", p.get("crps"), p.get("coverage_50"), p.get("coverage_90"),
-                 p.get("brier"))]
-        rows += [(name, b.get("crps"), b.get("coverage_50"), b.get("coverage_90"),
-                  b.get("brier")) for name, b in p.get("baselines", {}).items()]
         return html(self.scenario.name, f"backtest from {len(self.origins)} origins against "
                     f"{self.observed_file} · {p.get('n_obs', 0):,} scored dates",
-                    ["forecast", "CRPS", "cover 50%", "cover 90%", "Brier"], rows)
+                    SCORE_HEADER, score_rows(p))
 
     def pooled(self) -> dict:
         """Scores pooled over every origin, sector and scored date."""

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ..data.front import FrontSeries
     from ..data.snapshots import LayerMap
     from ..data.towns import Place
-    from ..model.scenario import Scenario
+    from ..model.scenario import Observed, Scenario
     from ..running.executors import Executor
 
 RADIUS_KM = 30.0
@@ -371,16 +371,38 @@ def fit_class(cls: ReferenceClass, extensions: frozenset[str],
 # -- the projection -------------------------------------------------------------------------------
 
 
+def traced(series: FrontSeries, place: Place) -> Observed | None:
+    """The place's distances on the maps of ``series`` in its last ``OBSERVED_DAYS``, while
+    it stood outside the held territory, as a scenario's ``observed:`` history (at most
+    ``OBSERVED_MOST`` points, the last kept); None where there are none."""
+    from ..model.scenario import OBSERVED_DAYS, Observed
+
+    j = series.places.index(place)
+    since = series.dates[-1] - dt.timedelta(days=OBSERVED_DAYS)
+    keep = [k for k, d in enumerate(series.dates)
+            if d >= since and np.isfinite(series.distance_km[k, j])
+            and series.distance_km[k, j] >= 0]
+    if not keep:
+        return None
+    source = (f"advsim outlook: distance from the held territory ({series.held}) to "
+              f"{place.name}, maps {series.files[keep[0]].name} to {series.files[keep[-1]].name}")
+    return Observed.thinned(source, [series.dates[k] for k in keep],
+                            [round(float(series.distance_km[k, j]), 3) for k in keep])
+
+
 def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_days: int,
                    replications: int, seed: int,
                    extensions: frozenset[str] = KEPT,
                    effects: StallEffects | None = None,
-                   attacked: AttackedFit | None = None) -> Scenario:
+                   attacked: AttackedFit | None = None,
+                   observed: Observed | None = None) -> Scenario:
     """One place's approach as a scenario: the fitted advance from its distance, in its
     regime, from ``start``, with the run seed ``seed``; with ``time-in-regime``, that regime
     has already lasted the place's ``regime_days``; with ``effects``, its stalls last as
     long as the fitted stall law says for where it stands; with ``attacked``, its base pace is
-    zero with the chance its front does not come within the horizon."""
+    zero with the chance its front does not come within the horizon. ``observed``: the place's
+    traced history, kept in the scenario for its fan chart (the projection does not read
+    it)."""
     from dataclasses import replace
 
     from ..model import distributions as D
@@ -388,7 +410,7 @@ def place_scenario(model: AdvanceFit, s: Standing, start: dt.date, *, horizon_da
     sc = approach_scenario(model.block(), [(s.place.slug, s.distance_km, s.regime)],
                            horizon_days, start=start, replications=replications,
                            seed=seed)
-    sector = replace(sc.sectors[0], objective=s.place.name)
+    sector = replace(sc.sectors[0], objective=s.place.name, observed=observed)
     regimes = sector.advance.regimes
     if effects is not None and regimes is not None:
         mean, cv = effects.mean_cv(s.where)
@@ -470,7 +492,8 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                                               replications=replications,
                                               seed=outlook_seed(seed, s.place.slug),
                                               extensions=extensions, effects=effects,
-                                              attacked=attacked)
+                                              attacked=attacked,
+                                              observed=traced(known, s.place))
                  for s in stands}
     days = project(list(scenarios.values()), jobs=jobs, executor=executor,
                    scheduler=scheduler, on_chunk=on_chunk)

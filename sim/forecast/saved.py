@@ -33,6 +33,49 @@ class SavedBacktest:
         """``one_origin``, ``origins`` or ``self_test``."""
         return self.manifest.get("form", "one_origin")
 
+    def _what(self) -> str:
+        """The backtest's form in words: from one origin, from many, or a self-test."""
+        s = self.scores
+        if self.form == "self_test":
+            test = s.get("self_test") or {}
+            return (f"self-test on {test.get('series', '?')} series drawn from "
+                    f"{test.get('truth', '?')}")
+        if self.form == "origins":
+            return f"from {len(s.get('origins') or [])} origins"
+        sectors = s.get("sectors") or {}
+        origin = next((v.get("origin") for v in sectors.values() if isinstance(v, dict)),
+                      s.get("start"))
+        return f"from {origin}"
+
+    def __repr__(self) -> str:
+        from ..presentation.notebook import one_line, short
+
+        parts = [one_line(self._what(), 80)]
+        if self.scores.get("replications") is not None:
+            parts.append(f"{self.scores['replications']:,} replications")
+        parts.append(f"seed {self.scores.get('seed')}")
+        return short("SavedBacktest", self.scores.get("scenario", "?"), parts)
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the pooled scores of the model and each baseline (many origins,
+        a self-test), or each sector's scores (one origin)."""
+        from ..presentation.notebook import SCORE_HEADER, html, score_rows
+
+        s = self.scores
+        against = "" if self.form == "self_test" else f" against {s.get('observed')}"
+        where = f" · {self.path}" if self.path is not None else ""
+        title = s.get("scenario", "?")
+        if self.form != "one_origin":
+            p = s.get("pooled") or {}
+            return html(title, f"{self._what()}{against} · {p.get('n_obs', 0):,} scored "
+                        f"dates{where}", SCORE_HEADER, score_rows(p))
+        rows = [(name, v.get("unit"), v.get("n_obs", len(v.get("days") or [])), v.get("crps"),
+                 v.get("coverage_50"), v.get("coverage_90"), v.get("crps_skill"))
+                for name, v in (s.get("sectors") or {}).items()]
+        return html(title, f"backtest {self._what()}{against}{where}",
+                    ["sector", "unit", "scored dates", "CRPS", "cover 50%", "cover 90%",
+                     "skill/trailing"], rows)
+
     @classmethod
     def from_folder(cls, folder: str | os.PathLike[str]) -> SavedBacktest:
         """Read a folder :func:`write` wrote, its files checked against the manifest's

@@ -74,6 +74,27 @@ class SelfTest:
     observe_every_days: int
     seed: int
 
+    def __repr__(self) -> str:
+        from ..presentation.notebook import count, one_line, short
+
+        first = self.runs[0]
+        return short("SelfTest", first.scenario.name,
+                     [f"{count(len(self.runs), 'series', 'series')} drawn from "
+                      f"{one_line(self.truth.name, 40)}",
+                      f"observed every {self.observe_every_days} days",
+                      count(len(self.cases()), "case"),
+                      count(first.replications, "replication"), f"seed {first.seed}"])
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the pooled scores of the model and of each baseline."""
+        from ..presentation.notebook import SCORE_HEADER, html, score_rows
+
+        p = pool(self.cases())
+        return html(self.runs[0].scenario.name,
+                    f"self-test against {len(self.runs)} series drawn from {self.truth.name}, "
+                    f"observed every {self.observe_every_days} days · "
+                    f"{p.get('n_obs', 0):,} scored dates", SCORE_HEADER, score_rows(p))
+
     def cases(self) -> list[SectorBacktest]:
         return [c for r in self.runs for c in r.cases()]
 

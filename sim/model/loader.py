@@ -34,6 +34,7 @@ from .scenario import (
     ForceTerm,
     Milestone,
     Modifier,
+    Observed,
     Regime,
     Regimes,
     Reinforcement,
@@ -586,7 +587,7 @@ SCENARIO_KEYS = (
 )
 SECTOR_KEYS = (
     "kind", "objective", "forces", "advance", "attrition", "milestones", "lines",
-    "reinforcements", "strikes", "modifiers", "length_km", "area_km2", "front",
+    "reinforcements", "strikes", "modifiers", "length_km", "area_km2", "front", "observed",
 )
 
 
@@ -767,8 +768,41 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
         if node.has("strikes") else (),
         modifiers=tuple(_modifier(m, horizon) for m in node["modifiers"].list())
         if node.has("modifiers") else (),
+        observed=_observed(node["observed"], SECTOR_TYPES[kind].observed_key)
+        if node.has("observed") else None,
         **geometry,
     )
+
+
+def _observed(n: _Node, key: str) -> Observed:
+    """A sector's traced history: its ``source`` and its ``points``, ``{date, KEY}`` each
+    (``distance_km`` from the objective along an axis, ``held_km2`` in an area), oldest first,
+    dated on or before the start."""
+    n.mapping(("source", "points"), ())
+    source = n["source"].text()
+    if not source.isprintable():
+        raise n["source"].error(f"contains a control character ({printable(source, 40)}; "
+                                "expected one line)")
+    dates: list[dt.date] = []
+    values: list[float] = []
+    for p in n["points"].list(nonempty=True):
+        p.mapping(("date", key), ())
+        d = p["date"].value
+        if isinstance(d, dt.datetime):
+            d = d.date()
+        if isinstance(d, str) and iso_date(d) is not None:
+            d = iso_date(d)
+        if not isinstance(d, dt.date):
+            raise p["date"].error(f"expected a date as YYYY-MM-DD, got {p['date']._show()}")
+        if d > n.ctx.start:
+            raise p["date"].error(f"date {d} is after the scenario start {n.ctx.start} "
+                                  "(expected the history up to it)")
+        if dates and d <= dates[-1]:
+            raise p["date"].error(f"date {d} is not after the point before it ({dates[-1]}); "
+                                  "expected points oldest first, one a date")
+        dates.append(d)
+        values.append(p[key].number(ge=0))
+    return Observed(source=source, dates=tuple(dates), values=tuple(values))
 
 
 def _check_name(n: _Node, name: str, what: str, *, shown: Path | None = None) -> str:

@@ -24,6 +24,8 @@ OPEN_END = 2**62  # the end day of a window with no end: it lasts past any horiz
 ATTRITION_MODELS = ("none", "daily_fraction", "lanchester_square", "lanchester_linear")
 SIDES = ("attacker", "defender")
 DEFAULT_PERCENTILES: tuple[float, ...] = (5, 10, 25, 50, 75, 90, 95)
+OBSERVED_MOST = 30  # points of traced history a writer keeps in a scenario
+OBSERVED_DAYS = 365  # and the days before the start they span
 
 
 def default_checkpoints(horizon_days: int) -> tuple[int, ...]:
@@ -143,6 +145,32 @@ class Modifier:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Observed:
+    """The sector's history up to the start, as measured on maps (``advsim trace``): dated
+    positions in the quantity a reader thinks in (km from the objective along an axis, km²
+    held in an area), oldest first, and where they came from. Charts draw it; the engine never
+    reads it."""
+
+    source: str
+    dates: tuple[dt.date, ...]
+    values: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    @classmethod
+    def thinned(cls, source: str, dates, values, most: int = OBSERVED_MOST) -> Observed:
+        """The history of ``dates`` and ``values`` (oldest first) in at most ``most`` points,
+        evenly spaced over the list, the first and the last kept: what a writer keeps of a
+        long series, for a chart to draw (the writers give it the last ``OBSERVED_DAYS``)."""
+        n = len(dates)
+        keep = sorted({round(i * (n - 1) / (most - 1)) for i in range(most)}) if n > most \
+            else range(n)
+        return cls(source=source, dates=tuple(dates[i] for i in keep),
+                   values=tuple(float(values[i]) for i in keep))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Sector:
     """What every sector has: forces, the advance, events. Its geometry is its type:
     :class:`AxisSector` or :class:`AreaSector`, each of which maps its own positions (km
@@ -153,6 +181,7 @@ class Sector:
     progress_name: ClassVar[str]  # the outputs' name for progress: advance_km or held_km2
     unit: ClassVar[str]  # of positions: km or km²
     at_key: ClassVar[str]  # the key of a milestone's position in scenarios and summaries
+    observed_key: ClassVar[str]  # the key of an observed point's position (see Observed)
     position_unit: ClassVar[str]  # what an observed position counts: km advanced, km² held
     has_front: ClassVar[bool]  # positions are km² taken along a front (not km along a route)
 
@@ -167,6 +196,7 @@ class Sector:
     reinforcements: tuple[Reinforcement, ...] = ()
     strikes: tuple[Strikes, ...] = ()
     modifiers: tuple[Modifier, ...] = ()
+    observed: Observed | None = None  # the traced history before the start, for charts
 
     # -- positions (km along the axis, or km² held) ------------------------------------------
 
@@ -273,6 +303,7 @@ class AxisSector(Sector):
     progress_name: ClassVar[str] = "advance_km"
     unit: ClassVar[str] = "km"
     at_key: ClassVar[str] = "at_km"
+    observed_key: ClassVar[str] = "distance_km"  # from the objective, as the fan shows it
     position_unit: ClassVar[str] = "km advanced"
     has_front: ClassVar[bool] = False
 
@@ -330,6 +361,7 @@ class AreaSector(Sector):
     progress_name: ClassVar[str] = "held_km2"
     unit: ClassVar[str] = "km²"
     at_key: ClassVar[str] = "held_km2"
+    observed_key: ClassVar[str] = "held_km2"
     position_unit: ClassVar[str] = "km² held"
     has_front: ClassVar[bool] = True
 

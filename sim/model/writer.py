@@ -24,6 +24,7 @@ from .scenario import (
     AreaSector,
     Attrition,
     AxisSector,
+    Observed,
     Reserve,
     Scenario,
     Sector,
@@ -49,6 +50,11 @@ class _Block(dict):
 class _Dumper(yaml.SafeDumper):
     """Safe YAML that resolves text as the loader does (YAML 1.2's ``2e-8`` is a number), so
     such text is quoted."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        # a date is written as itself, never as an anchor and aliases: the start and a
+        # traced point of the same day are often one object
+        return isinstance(data, dt.date) or super().ignore_aliases(data)
 
 
 def _resolvers() -> None:
@@ -231,7 +237,15 @@ def sector_data(s: Sector, start: dt.date | None = None) -> dict:
                 item["end"] = _when(m.end_day, start)
             item["factor"] = number(m.factor)
             out["modifiers"].append(item)
+    if s.observed is not None:
+        out["observed"] = observed_data(s.observed, s.observed_key)
     return out
+
+
+def observed_data(o: Observed, key: str) -> dict:
+    """An ``observed:`` block as the loader reads it: its source, then a point a line."""
+    return _Block(source=o.source, points=[_Flow(date=d, **{key: number(v)})
+                                           for d, v in zip(o.dates, o.values)])
 
 
 def _reserve(r: Reserve, sector_names: Sequence[str]) -> dict:

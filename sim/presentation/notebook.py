@@ -47,3 +47,16 @@ def html(title: object, subtitle: str, header: Sequence[str],
     tail = f"<p>… and {more:,} more</p>" if more > 0 else ""
     return (f"<div><b>{escape(one_line(title, 200))}</b> {escape(subtitle)}"
             f"<table><tr>{head}</tr>{body}</table>{tail}</div>")
+
+
+SCORE_HEADER = ("forecast", "CRPS", "cover 50%", "cover 90%", "Brier")
+
+
+def score_rows(pooled: dict) -> list[tuple]:
+    """Pooled scores (``sim.forecast.pooling.pool``, or its JSON) as rows of
+    :data:`SCORE_HEADER`: the model, then each baseline."""
+    rows = [("model", *(pooled.get(k) for k in ("crps", "coverage_50", "coverage_90",
+                                                  "brier")))]
+    rows += [(name, *(b.get(k) for k in ("crps", "coverage_50", "coverage_90", "brier")))
+             for name, b in (pooled.get("baselines") or {}).items()]
+    return rows

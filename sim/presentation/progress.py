@@ -101,18 +101,29 @@ class Progress:
                 if now - self.started >= self.delay:
                     self._draw(now)
 
-    def _draw(self, now: float) -> None:
-        """Write the line (the lock held)."""
+    def _draw(self, now: float, *, eta: bool = True) -> None:
+        """Write the line (the lock held); ``eta``: with the ETA, where there is one."""
         phase, done, total = self.now
         self.last = now
         frac = min(self.done_units / self.total_units, 1.0)
         ran = self.done_units - self.base_units
         rest = self.total_units - self.done_units
-        eta = f" · ETA {_duration((now - self.started) * rest / ran)}" if ran > 0 else ""
+        until = f" · ETA {_duration((now - self.started) * rest / ran)}" if ran > 0 and eta \
+            else ""
         count = f" {done:,.0f}/{total:,.0f}" if total > 1 else ""
-        self.stream.write(f"\r{self.label}: {phase}{count} · {100 * frac:.0f}%{eta}\033[K")
+        self.stream.write(f"\r{self.label}: {phase}{count} · {100 * frac:.0f}%{until}\033[K")
         self.stream.flush()
         self.shown = True
+
+    def say(self, step: str) -> None:
+        """Show ``step`` (words: "reading the gazetteer…") as what the job does now, drawn at
+        once, before the delay: for a step that holds the interpreter while it runs (a large
+        file parsed in one call), during which neither the delay's end nor the ticker can
+        draw. The next ``update`` replaces it."""
+        with self._lock:
+            self.now = (step, 0.0, 0.0)
+            if self.enabled:  # no ETA: the speed so far says nothing of this step's
+                self._draw(self.clock(), eta=False)
 
     def already(self, phase: str, done: float, total: float) -> None:
         """``done`` of ``total`` was finished before this session: it does not count towards

@@ -160,7 +160,8 @@ def format_summary(result: Trace, *, output: str | None, chart: str | None) -> s
 def format_scenario(result: Trace, start: dt.date | None = None) -> str:
     """Axis-sector YAML blocks, one per place, whose ``length_km`` is the distance on
     ``start`` (default: the last map date), from the last snapshot on or before it."""
-    from ..model.writer import comment_lines, dump_data
+    from ..model.scenario import OBSERVED_DAYS
+    from ..model.writer import comment_lines, dump_data, observed_data
 
     if not result.places:
         raise AdvsimError("scenario blocks need places to build axes to (none given)",
@@ -186,9 +187,30 @@ def format_scenario(result: Trace, start: dt.date | None = None) -> str:
             continue
         stub = {"kind": "axis", "length_km": round(float(r["distance_km"]), 2),
                 "objective": {"name": place.name}}
-        out += ["", dump_data({place.slug: stub}, after={
-            (place.slug, "length_km"): f"advsim trace: {where}"}).rstrip("\n")]
+        notes: dict[tuple, str] = {(place.slug, "length_km"): f"advsim trace: {where}"}
+        since = (dt.date.fromisoformat(r["date"]) - dt.timedelta(days=OBSERVED_DAYS)).isoformat()
+        history = [x for x in before  # the last year, while the place stood outside
+                   if x["date"] >= since and x["distance_km"] >= 0]
+        if history:
+            traced, snaps = _traced(place, history)
+            stub["observed"] = observed_data(traced, "distance_km")
+            for i, snap in enumerate(snaps):
+                notes[(place.slug, "observed", "points", i)] = f"snapshot {snap}"
+        out += ["", dump_data({place.slug: stub}, after=notes).rstrip("\n")]
     return "\n".join(out)
+
+
+def _traced(place, rows: list[dict]):
+    """A place's traced distances (km from it, rows oldest first) as a scenario's
+    ``observed:`` history, and the snapshot of each point kept."""
+    from ..model.scenario import Observed
+
+    source = (f"advsim trace: distance from attacker-held territory to {place.name}, "
+              f"{rows[0]['source']}")
+    picked = Observed.thinned(source, [dt.date.fromisoformat(x["date"]) for x in rows],
+                              [round(float(x["distance_km"]), 3) for x in rows])
+    return picked, [x["snapshot"] for x in rows if dt.date.fromisoformat(x["date"])
+                    in set(picked.dates)]
 
 
 # -- reference classes ------------------------------------------------------------------------

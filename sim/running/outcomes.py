@@ -271,7 +271,8 @@ class Result:
              labels: list[str] | None = None, sectors: list[str] | None = None,
              bin_days: int = 7, observed=None):
         """This run's chart of ``kind`` (fan, cdf, hist, milestones, forces): a matplotlib
-        Figure, or with ``output`` that file and its path (the keywords as ``sim.plot``'s)."""
+        Figure, or with ``output`` that file and its path (the keywords as ``sim.plot``'s;
+        ``observed=False``: the fan draws no history)."""
         from ..presentation.charts.base import (
             check_kind,
             check_output,

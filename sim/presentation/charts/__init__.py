@@ -46,8 +46,9 @@ def plot(
 
     ``runs`` are Results (from ``simulate`` or ``Result.from_folder``), one or several; for
     ``tornado`` and ``swing``, one sweep (``SweepResult``, or a folder holding a table made
-    by hand). ``observed`` (an ObservedSeries, or a dict
-    of them by sector) draws observed history on the fan chart, left of the run's day 0.
+    by hand). The fan chart draws, left of the run's day 0, the traced history
+    its scenario keeps (a sector's ``observed:`` key), or ``observed`` instead where given (an
+    ObservedSeries, or a dict of them by sector); ``observed=False`` draws no history.
     """
     check_kind(kind, KINDS)
     if output is not None:

@@ -73,7 +73,41 @@ def figure_or_file(fig: Figure, output: str | os.PathLike[str] | None, *,
                    flag: str | None = None) -> Figure | Path:
     """What a chart function gives back: the Figure itself without ``output`` (a notebook
     shows it), else the file written whole (``save``) and its path."""
-    return fig if output is None else save(fig, output, flag=flag)
+    if output is None:
+        shown_in_ipython()
+        return fig
+    return save(fig, output, flag=flag)
+
+
+def shown_in_ipython() -> None:
+    """Have IPython (Jupyter, qtconsole) draw the Figures advsim gives back. They are made
+    without pyplot, and IPython registers its PNG view of a Figure only when pyplot sets up
+    its inline backend: without this, a notebook shows ``<Figure size 1250x460 with 1
+    Axes>``. A view already registered (``%matplotlib inline``) is kept; nothing happens
+    outside IPython, which is never imported here."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters or "image/png" not in formatters:
+        return
+    from matplotlib.figure import Figure
+
+    png = formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        png.for_type(Figure, figure_png)
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A Figure as PNG bytes, at its own size and resolution (what IPython shows)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 # -- shared pieces -------------------------------------------------------------------------------

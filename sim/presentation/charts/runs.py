@@ -124,6 +124,7 @@ def _reader_at(sector, at: float) -> str:
     return f"{number(at)} km² held"
 
 
+HISTORY_DAYS = 90  # the least history a fan shows left of day 0, where there is that much
 SAMPLE_PATHS = 5  # thin lines over a fan: single replications, so a path's stalls show
 
 
@@ -165,16 +166,42 @@ def action_end(settled: int, horizon: int) -> int:
     return int(min(horizon, max(30, math.ceil(settled * 1.15 + 7))))
 
 
+def _history(run: Result, name: str, observed) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Days from the run's start, positions as the fan shows them, and the legend's words of
+    the history a sector's panel draws: ``observed`` (a series, or series by sector) where
+    given, else the traced history the scenario keeps (``observed:`` under the sector);
+    ``observed=False``: none."""
+    if observed is False:
+        return None
+    sector = run.scenario.sector(name)
+    if observed is not None:
+        series = _observed_for(observed, name)
+        if series is None or not len(series):
+            return None
+        od, ov = observed_in_run_units(run, name, series)
+        return od, reader_values(sector, ov), f"observed ({len(series)} dates)"
+    traced = sector.observed
+    if traced is None or not len(traced):
+        return None
+    days = np.array([(d - run.start).days for d in traced.dates], dtype=float)
+    import textwrap
+
+    return (days, np.asarray(traced.values, dtype=float),
+            textwrap.fill(f"traced ({len(traced)} dates): {traced.source}", 60))
+
+
 def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
               sectors: list[str] | None = None,
-              observed: ObservedSeries | Mapping[str, ObservedSeries] | None = None,
+              observed: ObservedSeries | Mapping[str, ObservedSeries] | bool | None = None,
               paths: int = SAMPLE_PATHS) -> Figure:
     """Per-day bands of progress in 10% steps (P5–P95 … P45–P55), the median and ``paths``
     single replications (thin lines) in the quantity a reader thinks in (km left to the
     objective along an axis, km² held in an area), with the objective, milestones and
-    defensive lines; today (the run's day 0) marked and, when ``observed`` is given (a series,
-    or series by sector), the observed history to the left of it. The time axis ends soon
-    after the bands stop moving, with a note saying so. One panel per run and sector."""
+    defensive lines; today (the run's day 0) marked and, to the left of it, the history: the
+    traced history the scenario keeps for the sector (its ``observed:`` key), or ``observed``
+    where given (a series, or series by sector) instead; ``observed=False`` draws none. The
+    time axis ends soon after the bands stop moving, with a note saying so. One panel per run
+    and sector."""
     names = run_labels(runs, labels) if labels or len(runs) > 1 else [None] * len(runs)
     panels = [(r, lab, name) for r, lab in zip(runs, names) for name in sector_names([r],
                                                                                      sectors)]
@@ -197,31 +224,36 @@ def fan_chart(runs: list[Result], *, labels: list[str] | None = None,
                         reader_values(sector, sector.start_at)))
         bottom = 0.0
         left = x[0]
-        series = _observed_for(observed, name)
-        if series is not None and len(series):
-            od, ov = observed_in_run_units(run, name, series)
-            ov = reader_values(sector, ov)
-            ax.plot(day0(run) + od, ov, "o-", color="black", ms=3.5, lw=1,
-                    label=f"observed ({len(series)} dates)")
-            left = min(left, day0(run) + float(od.min()))
-            top = max(top, float(np.max(ov)))
-            bottom = min(bottom, float(np.min(ov)))
         settled = settle_day(band, shades)
         end = action_end(settled, run.horizon_days)
         right = day0(run) + end
-        history = left < x[0]
-        if not history:  # a little room, so the today line shows
-            left -= 0.012 * (right - left)
+        history = _history(run, name, observed)
+        if history is not None:
+            od, ov, text = history
+            ax.plot(day0(run) + od, ov, "o-", color="black", ms=3.5, lw=1, label=text)
+            # as much history as projection shown (at least HISTORY_DAYS): a long record
+            # would squeeze the fan into a corner; the line runs on past the left edge
+            window = max(end, HISTORY_DAYS)
+            seen = od >= -window
+            vs = list(ov[seen])
+            if not seen.all():  # the value where the line crosses the left edge
+                vs.append(float(np.interp(-window, od, ov)))
+            left = min(left, day0(run) + (float(od.min()) if seen.all() else -window))
+            top = max(top, *vs)
+            bottom = min(bottom, *vs)
+        history_shown = left < x[0]
+        left -= 0.012 * (right - left)  # a little room: the today line or the first point
         ax.set_xlim(left, right)
+        noted = end < run.horizon_days  # a note at the top says where the chart ends
         span = top - bottom
-        ax.set_ylim(bottom - 0.04 * span, top + 0.08 * span)
+        ax.set_ylim(bottom - 0.04 * span, top + (0.14 if noted else 0.08) * span)
         ax.axvline(x[0], color="black", lw=1.2,
                    label=f"today: {run.start}, the projection's day 0")
-        if history:  # history to its left: name the line where it stands
+        if history_shown:  # history to its left: name the line where it stands
             ax.annotate("today", (x[0], 1), xycoords=("data", "axes fraction"),
-                        xytext=(-3, -3), textcoords="offset points", va="top", ha="right",
-                        fontsize=9, fontweight="bold")
-        if end < run.horizon_days:
+                        xytext=(-3, -18 if noted else -3), textcoords="offset points",
+                        va="top", ha="right", fontsize=9, fontweight="bold")
+        if noted:
             ax.annotate(f"The bands do not move after {run.date_of(settled)}: the chart "
                         f"ends at {run.date_of(end)}, the run at its horizon, "
                         f"{run.date_of(run.horizon_days)}.", (1, 1),
