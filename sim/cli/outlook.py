@@ -96,7 +96,11 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     how far it is surrounded, and a projection of its fall: the advance model fitted to the
     approaches of every place in the maps up to --date (nothing later is read), run from the
     place's distance in its regime, all places in one batch. Printed by risk: P(fallen within
-    30/90/180/365 days) and the dates of the 10th, 50th and 90th percentile.
+    30/90/180/365 days) and the dates of the 10th, 50th and 90th percentile. Fallen means the
+    place's point inside the held territory, the grey (contested) zone not counted; each place
+    is read again with the point 0.5 km nearer or farther and with the grey zone counted (one
+    more run of the same paths): the "grey km" and "180 d range" columns, and in full in
+    --json and --out.
 
     Snapshots: folders or files as advsim trace reads them; none given: the cache that
     advsim data fetch fills.
@@ -157,7 +161,8 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     # One bar over the whole job: reading the first and last maps and the places, measuring
     # the maps (seconds a map, unless cached), then the projections; the class's fit between
     # them is quick.
-    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "simulating": 2.0},
+    bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0, "simulating": 2.0,
+                                      "definitions": 2.0},
                    enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
@@ -192,7 +197,9 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
 
     with bar:
         o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
-                    replications=replications or N, on_chunk=bar.callback("simulating"), **run)
+                    replications=replications or N, on_chunk=bar.callback("simulating"),
+                    cache=_measures(cache_dir), on_definitions=bar.callback("definitions"),
+                    **run)
     if out is not None:
         from ..artifacts.outlooks import write_outlook
 
