@@ -258,3 +258,90 @@ def test_the_printed_outlook_and_its_folder_show_the_definitions(grey_world, tmp
     for row in rows:
         assert float(row["p_fallen_180d_nearer_0_5km"]) >= float(
             row["p_fallen_180d_farther_0_5km"])
+
+
+# -- neighbours falling together (a measurement) -------------------------------------------------
+
+
+def _case(place_: str, origin: dt.date, fell_day: float | None, p_model: float,
+          cap: float = 400.0):
+    from sim.forecast.forward import ForwardCase
+
+    n = 100
+    members = np.where(np.arange(n) < round(p_model * n), 10.0, np.inf)  # P(<= 180) = p_model
+    return ForwardCase(place=place_, name=place_, origin=origin, distance_km=5.0,
+                       regime="grinding", regime_days=14,
+                       observed_days=cap if fell_day is None else fell_day,
+                       fell=fell_day is not None, cap=cap, members={"class_model": members})
+
+
+def _pairs_world(outcomes):
+    """Pairs of places 10 km apart (each pair 100 km from the next), one pair an origin
+    entry: ``outcomes`` a list of (A fell, B fell)."""
+    cases, where = [], {}
+    for k, (a, b) in enumerate(outcomes):
+        for side, fell in (("a", a), ("b", b)):
+            slug = f"{side}{k}"
+            where[slug] = (LAT0 + k * 0.9, LON0 + (0.0 if side == "a" else 10 / KM_PER_DEG_LON))
+            cases.append(_case(slug, START, 50.0 if fell else None, 0.5))
+    return cases, where
+
+
+@pytest.mark.parametrize("outcomes, both, phi", [
+    ([(1, 1)] * 10 + [(1, 0)] * 10 + [(0, 1)] * 10 + [(0, 0)] * 10, 0.25, 0.0),  # independent
+    ([(1, 1)] * 20 + [(0, 0)] * 20, 0.5, 1.0),  # together, always
+    ([(1, 0)] * 20 + [(0, 1)] * 20, 0.0, -1.0),  # never both
+])
+def test_neighbours_falling_together_against_a_known_joint(outcomes, both, phi):
+    """Every place's marginal is 0.5 and the model says 0.5: the model's product is 0.25,
+    independence at the observed share 0.25; the observed share of both and the correlation
+    are the constructed ones."""
+    from sim.forecast.neighbours import neighbour_falls
+
+    cases, where = _pairs_world(outcomes)
+    got = neighbour_falls(cases, where, rng=np.random.default_rng(1), bootstrap=300)
+    assert got["pairs"] == len(outcomes) and got["places"] == 2 * len(outcomes)
+    assert got["observed_both"] == pytest.approx(both)
+    assert got["phi"] == pytest.approx(phi)
+    assert got["model_product"] == pytest.approx(0.25)
+    assert got["independent_observed"] == pytest.approx(0.25)
+    assert got["observed_marginal"] == pytest.approx(0.5) == got["model_marginal"]
+    lo, hi = got["observed_both_interval"]
+    assert lo <= both <= hi
+    if phi == 1.0:  # every resample of places keeps pairs that always agree
+        assert got["phi_interval"] == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+def test_only_pairs_within_the_distance_at_one_origin_with_known_outcomes_count():
+    from sim.forecast.neighbours import neighbour_pairs
+
+    later = START + dt.timedelta(days=60)
+    where = {"a": (LAT0, LON0), "b": (LAT0, lon(14.0)), "c": (LAT0, lon(16.5)),
+             "d": (LAT0, lon(7.0))}
+    cases = [_case("a", START, 30.0, 0.8), _case("b", START, None, 0.1),
+             _case("c", START, 40.0, 0.5),  # 16.5 km from a: not a's neighbour
+             _case("d", later, 20.0, 0.5),  # within 15 km of a, but at another origin
+             _case("d", START, None, 0.4, cap=100.0)]  # standing, seen only to day 100: unknown
+    got = neighbour_pairs(cases, where)
+    # a–b (14 km) and b–c (2.5 km); a–c too far; d's cases unpaired or unknown at 180 days
+    assert [(a, b) for a, b, *_ in got] == [("a", "b"), ("b", "c")]
+    assert got[0][2:] == (1, 0, 0.8, 0.1)
+    with pytest.raises(AdvsimError, match="no position for place 'x'"):
+        neighbour_pairs([_case("x", START, 1.0, 0.5)], where)
+    with pytest.raises(AdvsimError, match="within_km must be a positive"):
+        neighbour_pairs(cases, where, within_km=-1.0)
+
+
+def test_the_evaluation_prints_and_writes_how_neighbours_fell(grey_world):
+    root, _ = grey_world
+    args = ["outlook", str(root / "maps"), "--places", str(root / "places.csv"), "--evaluate",
+            "-n", "100", "--every", "120"]
+    j = CliRunner().invoke(cli, [*args, "--json"])
+    assert j.exit_code == 0, j.output
+    n = json.loads(j.output)["neighbours"]
+    assert n["within_km"] == 15.0 and n["horizon_days"] == 180 and n["pairs"] > 0
+    assert 0.0 <= n["observed_both"] <= n["observed_marginal"] <= 1.0
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 0, text.output
+    line = text.output.strip().splitlines()[-1]
+    assert line.startswith(f"  Neighbours: {n['pairs']} pairs of places within 15 km")

@@ -185,6 +185,12 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
                                   replications=replications or REPLICATIONS,
                                   on_chunk=bar.callback("simulating"), **run)
         table = fw.table()
+        from ..forecast.neighbours import neighbour_falls
+        from ..seeds import neighbours_rng
+
+        table["neighbours"] = neighbour_falls(
+            fw.cases, {p.slug: (p.lat, p.lon) for p in series.places},
+            rng=neighbours_rng(run["seed"]))
         if as_json:
             click.echo(json.dumps(table, allow_nan=False))
         elif not quiet:

@@ -148,7 +148,26 @@ def format_forward(t: dict) -> str:
              f"{activity.get('days', 90)} days before; none <= 0.01, slow <= 0.1)", "")):
         if t.get(key):
             out += ["", f"  {title}, the class model:", *_group_table(t[key], unit)]
+    if t.get("neighbours", {}).get("pairs"):
+        out += ["", _neighbours_line(t["neighbours"])]
     return "\n".join(out)
+
+
+def _neighbours_line(n: dict) -> str:
+    """How often neighbouring places fell together, against the model's product."""
+    def ci(key: str, digits: int = 2, sign: bool = False) -> str:
+        v, iv = n.get(key), n.get(f"{key}_interval")
+        show = (lambda x: N.signed(x, digits)) if sign else (lambda x: f"{x:.{digits}f}")
+        if v is None:
+            return N.MISSING
+        return show(v) + ("" if iv is None else f" [{show(iv[0])}, {show(iv[1])}]")
+
+    return (f"  Neighbours: {n['pairs']} pairs of places within {n['within_km']:g} km at one "
+            f"origin ({n['places']} places), outcome known at {n['horizon_days']:g} days: both "
+            f"fell in {ci('observed_both', 3)}, the model's product says "
+            f"{ci('model_product', 3)}, independence at the observed share fallen "
+            f"{n['independent_observed']:.3f}; correlation of their falls "
+            f"{ci('phi', 2, sign=True)} ({round(100 * n['level'])}% intervals over places).")
 
 
 def _group_table(groups: dict, unit: str) -> list[str]:
