@@ -68,7 +68,7 @@ def neighbour_pairs(cases: Sequence[ForwardCase], where: Mapping[str, tuple[floa
     for c in cases:
         if c.fell or c.cap > horizon_days:  # the outcome at the horizon is known
             by_origin.setdefault(c.origin, []).append(c)
-    out = []
+    out: list[tuple[str, str, int, int, float, float]] = []
     for origin in sorted(by_origin):
         known = sorted(by_origin[origin], key=lambda c: c.place)
         out.extend((a.place, b.place, int(a.fell and a.observed_days <= horizon_days),
