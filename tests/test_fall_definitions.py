@@ -345,3 +345,21 @@ def test_the_evaluation_prints_and_writes_how_neighbours_fell(grey_world):
     assert text.exit_code == 0, text.output
     line = text.output.strip().splitlines()[-1]
     assert line.startswith(f"  Neighbours: {n['pairs']} pairs of places within 15 km")
+
+
+def test_a_places_scenario_file_read_by_advsim_run_gives_the_outlooks_readings(grey_world,
+                                                                               tmp_path):
+    """The ±0.5 km readings of a place are those `advsim run` prints for its scenario file:
+    the same seed, replications and extended run (the grey-zone milestone draws nothing)."""
+    from sim.artifacts.outlooks import write_scenarios
+    from sim.model.loader import load_scenario
+
+    root, places = grey_world
+    o = O.outlook(front_series(snapshot_paths([root / "maps"]), places), radius_km=30.0,
+                  replications=200, horizon_days=365)
+    write_scenarios(tmp_path / "sc", o)
+    for p in o.places:
+        sc = load_scenario(tmp_path / "sc" / f"{p.standing.place.slug}.yaml")
+        [got] = objective_readings(sc).values()
+        for name in ("nearer", "objective", "farther"):
+            np.testing.assert_array_equal(got[name], p.readings[name])
