@@ -192,7 +192,6 @@ FALL_DEFINITIONS = {  # reading -> what the fall means under it
     FARTHER: f"the centre {SHIFT_KM:g} km farther",
     CONTESTED: "the contested (grey) zone counted as held",
 }
-READ_AGAIN = "objective"  # the headline's definition, read on the same run as the others
 
 
 def with_contested(stands: list[Standing], series: FrontSeries,
@@ -495,7 +494,8 @@ def definition_columns(o: Outlook, p: PlaceOutlook) -> dict:
     for name in FALL_DEFINITIONS:
         if name not in p.readings:
             continue
-        tag = {NEARER: "nearer_0_5km", FARTHER: "farther_0_5km",
+        shift = f"{SHIFT_KM:g}km".replace(".", "_")
+        tag = {NEARER: f"nearer_{shift}", FARTHER: f"farther_{shift}",
                CONTESTED: "contested_held"}[name]
         out.update({f"p_fallen_{w}d_{tag}": round(p.p_within(w, name), 4)
                     for w in WITHIN_DAYS if w <= o.horizon_days})
