@@ -152,6 +152,12 @@ def outlook_seed(seed: int, place: str) -> int:
     return child_seed(seed, name_key("outlook:" + place))
 
 
+def neighbours_rng(seed: int) -> np.random.Generator:
+    """The generator of the bootstrap over places of a forward evaluation's neighbouring
+    falls (:mod:`sim.forecast.neighbours`)."""
+    return child_rng(seed, name_key("outlook:neighbours"))
+
+
 def fit_check_seed(seed: int, band: int) -> int:
     """The run seed of a fit check's approaches in distance band ``band`` (0 the nearest)."""
     return child_seed(seed, name_key("fit-check"), band)

@@ -596,8 +596,9 @@ def test_on_a_terminal_the_outlook_says_it_reads_the_gazetteer_before_parsing_it
     args = ["outlook", str(root / "maps"), "-n", "50", "--cache", str(tmp_path / "cache")]
     r = CliRunner().invoke(cli, args, env={"ADVSIM_PROGRESS": "1"})
     assert r.exit_code == 0, r.output
-    # the first and last maps read (half the reading phase's share), then the gazetteer
-    assert seen == ["\radvsim outlook: reading the gazetteer… · 7%\033[K"]
+    # the first and last maps read (half the reading phase's 0.5 of the job's 5.5: reading,
+    # measuring 1, simulating 2 and the fall definitions' run 2), then the gazetteer
+    assert seen == ["\radvsim outlook: reading the gazetteer… · 5%\033[K"]
     assert r.stderr.endswith("\r\033[K") and r.stdout.startswith("Outlook of ")
     seen.clear()
     monkeypatch.setattr(gazetteer, "loaded", lambda: True)  # read already: nothing to say

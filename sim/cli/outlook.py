@@ -100,7 +100,11 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     how far it is surrounded, and a projection of its fall: the advance model fitted to the
     approaches of every place in the maps up to --date (nothing later is read), run from the
     place's distance in its regime, all places in one batch. Printed by risk: P(fallen within
-    30/90/180/365 days) and the dates of the 10th, 50th and 90th percentile.
+    30/90/180/365 days) and the dates of the 10th, 50th and 90th percentile. Fallen means the
+    place's point inside the held territory, the grey (contested) zone not counted; each place
+    is read again with the point 0.5 km nearer or farther and with the grey zone counted (one
+    more run of the same paths): the "grey km" and "180 d range" columns, and in full in
+    --json and --out.
 
     Snapshots: folders or files as advsim trace reads them; none given: the cache that
     advsim data fetch fills.
@@ -164,7 +168,9 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     surroundings = bool(evaluate or score or extensions & COVARIATE_EXTENSIONS)
     bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0,
                                       **({"surroundings": 1.0} if surroundings else {}),
-                                      "simulating": 2.0}, enabled=wanted(quiet))
+                                      "simulating": 2.0,
+                                      **({} if evaluate or score else {"definitions": 2.0})},
+                   enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
                              min_population=min_population, countries=countries,
@@ -195,6 +201,12 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
                                   replications=replications or REPLICATIONS,
                                   on_chunk=bar.callback("simulating"), **run)
         table = fw.table()
+        from ..forecast.neighbours import neighbour_falls
+        from ..seeds import neighbours_rng
+
+        table["neighbours"] = neighbour_falls(
+            fw.cases, {p.slug: (p.lat, p.lon) for p in series.places},
+            rng=neighbours_rng(run["seed"]))
         if as_json:
             click.echo(json.dumps(table, allow_nan=False))
         elif not quiet:
@@ -207,7 +219,9 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
 
     with bar:
         o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
-                    replications=replications or N, on_chunk=bar.callback("simulating"), **run)
+                    replications=replications or N, on_chunk=bar.callback("simulating"),
+                    cache=_measures(cache_dir), on_definitions=bar.callback("definitions"),
+                    **run)
     if out is not None:
         from ..artifacts.outlooks import write_outlook
 

@@ -14,9 +14,11 @@ territory (negative inside it: the place has fallen), the held km² within a rad
 share of bearings along which held ground lies within the radius (1.0: surrounded; a place
 facing one straight front line is near 0.5 at the line, less further away).
 
-"The held territory" is what the attacker holds: the layer map's ``attacker_held`` roles, or a
-named layer (``held="kursk_held"``: the defender-held pocket in Kursk oblast, advancing on the
-places around it, the other side attacking).
+"The held territory" is what the attacker holds: the layer map's ``attacker_held`` roles (with
+``contested="attacker"``, the contested grey zone too: a fall definition an outlook reports
+beside the default, which leaves the grey out), or a named layer (``held="kursk_held"``: the
+defender-held pocket in Kursk oblast, advancing on the places around it, the other side
+attacking).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from ..errors import AdvsimError
 from .frames import Frame
 from .snapshots import (
+    CONTESTED,
     GEO_HINT,
     LayerMap,
     Snapshot,
@@ -60,19 +63,23 @@ class Surroundings:
     surrounded: np.ndarray  # share of bearings with held ground within the radius
 
 
-def held_polygons(snap: Snapshot, layer_map: LayerMap, held: str = ATTACKER_HELD):
-    """The lon/lat polygons of the held territory of a snapshot."""
+def held_polygons(snap: Snapshot, layer_map: LayerMap, held: str = ATTACKER_HELD,
+                  contested: str = "exclude"):
+    """The lon/lat polygons of the held territory of a snapshot; with ``contested="attacker"``
+    the contested (grey) zone counts as held too (``attacker_held`` only: a named layer says
+    itself which grey it holds)."""
     if held == ATTACKER_HELD:
-        return snap.role_polygons(layer_map.attacker_roles("exclude"))
+        return snap.role_polygons(layer_map.attacker_roles(contested))
     roles, values, box = layer_map.layer_spec(held)
     return snap.layer_polygons(roles, values, box)
 
 
 def read_held(path: str | Path, layer_map: LayerMap, held: str = ATTACKER_HELD,
-              date_convention: str = "auto") -> Snapshot:
-    """One snapshot, keeping only what the held territory needs."""
+              date_convention: str = "auto", contested: str = "exclude") -> Snapshot:
+    """One snapshot, keeping only what the held territory needs (with the contested zone,
+    ``contested="attacker"``)."""
     if held == ATTACKER_HELD:
-        roles = set(layer_map.attacker_roles("exclude"))
+        roles = set(layer_map.attacker_roles(contested))
     else:
         spec_roles, values, _ = layer_map.layer_spec(held)
         roles = layer_map.roles_for(spec_roles, values)
@@ -178,28 +185,38 @@ class FrontSeries:
 def front_series(paths: Sequence[Path], places: Sequence[Place], *,
                  layer_map: LayerMap | None = None, held: str = ATTACKER_HELD,
                  date_convention: str = "auto", frame: Frame | None = None,
-                 cache: Path | None = None,
+                 contested: str = "exclude", cache: Path | None = None,
                  on_snapshot: Callable[[int, int], None] | None = None) -> FrontSeries:
-    """Measure every place on every snapshot of ``paths`` (read one at a time). With
-    ``cache`` (a folder), each snapshot's measurements are kept there under a key of the
-    snapshot's sha256 and name, the places, the held territory, the layer map and the date
-    convention, so a second outlook on the same maps reads them instead of measuring again;
-    an entry that does not read back whole is measured again. ``on_snapshot(done, total)``
-    follows the snapshots measured or read from the cache."""
+    """Measure every place on every snapshot of ``paths`` (read one at a time); with
+    ``contested="attacker"`` the contested (grey) zone counts as held (``attacker_held``
+    only). With ``cache`` (a folder), each snapshot's measurements are kept there under a key
+    of the snapshot's sha256 and name, the places, the held territory, the contested
+    convention, the layer map and the date convention, so a second outlook on the same maps
+    reads them instead of measuring again; an entry that does not read back whole is measured
+    again. ``on_snapshot(done, total)`` follows the snapshots measured or read from the
+    cache."""
     layer_map = layer_map or load_layer_map()
+    if contested not in CONTESTED:
+        raise AdvsimError(f"contested must be one of {', '.join(CONTESTED)} (got "
+                          f"{contested!r})", param="contested")
     if held != ATTACKER_HELD:
         layer_map.layer_spec(held)  # an unknown layer is one line, before any file is read
+        if contested != "exclude":
+            raise AdvsimError(f"contested={contested!r} applies to attacker_held only; the "
+                              f"layer {held!r} names the grey it holds itself",
+                              param="contested")
     frame = frame or Frame.around(places)
     points = frame.points(places)
-    setting = _setting(places, frame, layer_map, held, date_convention) if cache else ""
+    setting = _setting(places, frame, layer_map, held, date_convention,
+                       contested) if cache else ""
     rows: dict[dt.date, tuple[Path, np.ndarray]] = {}
     for k, path in enumerate(paths):
         if on_snapshot is not None:
             on_snapshot(k, len(paths))
         got = _cached(cache, path, setting, len(places)) if cache else None
         if got is None:
-            snap = read_held(path, layer_map, held, date_convention)
-            union = held_union(frame, held_polygons(snap, layer_map, held))
+            snap = read_held(path, layer_map, held, date_convention, contested)
+            union = held_union(frame, held_polygons(snap, layer_map, held, contested))
             got = (snap.map_date, distances_km(union, points))
             if cache:
                 _keep(cache, path, setting, *got)
@@ -258,11 +275,14 @@ CACHE_FORMAT = 1
 
 
 def _setting(places: Sequence[Place], frame: Frame, layer_map: LayerMap, held: str,
-             date_convention: str) -> str:
+             date_convention: str, contested: str = "exclude") -> str:
     import hashlib
 
+    # The contested convention joins the key only when it is not the default, so the entries
+    # measured before it existed still read back.
+    grey = "" if contested == "exclude" else f" contested={contested}"
     h = hashlib.sha256(f"{CACHE_FORMAT} {held} {date_convention} {frame.lat!r} {frame.lon!r}"
-                       .encode())
+                       f"{grey}".encode())
     h.update(Path(layer_map.file).read_bytes() if Path(layer_map.file).is_file()
              else layer_map.file.encode())
     for p in places:

@@ -17,6 +17,11 @@ measured to every place of a gazetteer):
    distance remaining, starting in the regime it is in), all run as one batch
    (:mod:`sim.running.batch`); place ``P`` runs with ``outlook_seed(seed, P)``, so its
    scenario file run alone (``--scenarios``) gives the same numbers.
+5. **The fall's definition**: the headline counts a place fallen once its point lies inside the
+   held territory, the contested (grey) zone not counted. Each place is read again under
+   :data:`FALL_DEFINITIONS` (the point 0.5 km nearer or farther, the grey zone counted), on
+   one more run of the same paths (:mod:`sim.running.readings`), so a user sees how much the
+   answer rests on those choices.
 
 The advance model's extensions (:data:`EXTENSIONS`; the default is what forward evaluation
 kept, :data:`KEPT`): ``time-in-regime`` starts a place's regime part-way through, its first
@@ -33,6 +38,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,6 +82,9 @@ class Standing:
     activity_km2_per_day: float = 0.0  # held km² gained within 10 km per day, last 90 days
     tempo_km2_per_day: float = 0.0  # the whole map's held km² gained per day, last 90 days
     axis_km2_per_day: float = 0.0  # held km² gained within the radius per day, last 90 days
+    # The distance with the contested (grey) zone counted as held (<= distance_km; <= 0: the
+    # place is in the grey zone), None where not measured (a named held layer).
+    distance_contested_km: float | None = None
 
     @property
     def where(self) -> Where:
@@ -90,15 +99,28 @@ class PlaceOutlook:
     standing: Standing
     fall_days: np.ndarray
     seed: int
+    # The fall under the other definitions (FALL_DEFINITIONS), read on one more run of the
+    # same paths (sim.running.readings); empty where not read.
+    readings: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def p_within(self, days: float) -> float:
-        return float(np.mean(self.fall_days <= days))
+    def p_within(self, days: float, reading: str | None = None) -> float:
+        """P(fallen within ``days``), under the fall definition ``reading`` (None: the
+        headline's)."""
+        return float(np.mean(self._days(reading) <= days))
 
-    def quantile_days(self, q: float) -> float:
+    def quantile_days(self, q: float, reading: str | None = None) -> float:
         """The ``q`` quantile of the fall day (inf where it lies beyond the horizon)."""
-        x = np.sort(self.fall_days)
+        x = np.sort(self._days(reading))
         k = int(np.ceil(q * len(x))) - 1
         return float(x[max(k, 0)])
+
+    def _days(self, reading: str | None) -> np.ndarray:
+        if reading is None:
+            return self.fall_days
+        if reading not in self.readings:
+            raise OutlookError(f"no reading {reading!r} of {self.standing.place.name} (read: "
+                               f"{', '.join(self.readings) or 'none'})", param="reading")
+        return self.readings[reading]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +217,60 @@ def extensions_of(names) -> frozenset[str]:
         raise OutlookError(f"unknown model extension {unknown[0]!r} (known: "
                            f"{', '.join(sorted(EXTENSIONS))})", param="extensions")
     return got
+
+
+# -- the fall's definition ------------------------------------------------------------------------
+
+SHIFT_KM = 0.5  # how far the centre point is known (towns.csv: GeoNames points within ~0.7 km)
+NEARER, FARTHER, CONTESTED = "nearer", "farther", "contested"
+FALL_DEFINITIONS = {  # reading -> what the fall means under it
+    NEARER: f"the centre {SHIFT_KM:g} km nearer",
+    FARTHER: f"the centre {SHIFT_KM:g} km farther",
+    CONTESTED: "the contested (grey) zone counted as held",
+}
+
+
+def with_contested(stands: list[Standing], series: FrontSeries,
+                   cache: Path | None = None) -> list[Standing]:
+    """The places with their distance on the series' last map when the contested (grey) zone
+    counts as held, measured in the series' own frame (:func:`sim.data.front.front_series`,
+    cached under that convention); unchanged where the held territory is a named layer."""
+    from dataclasses import replace
+
+    from ..data.front import ATTACKER_HELD, front_series
+
+    if series.held != ATTACKER_HELD or not stands:
+        return stands
+    got = front_series([series.files[-1]], series.places, layer_map=series.layer_map,
+                       contested="attacker", cache=cache)
+    column = {p.slug: j for j, p in enumerate(series.places)}
+    # Counting more ground as held never moves it away: the min keeps that exact where the
+    # unions' seam closing differs by a few millimetres.
+    return [replace(s, distance_contested_km=min(
+        float(got.distance_km[0, column[s.place.slug]]), s.distance_km)) for s in stands]
+
+
+def read_definitions(scenarios: Sequence[Scenario], stands: Sequence[Standing], *,
+                     jobs: int | None = 1, executor: str | Executor = "local",
+                     scheduler: str | None = None,
+                     on_chunk: Callable[[int, int], None] | None = None
+                     ) -> list[dict[str, np.ndarray]]:
+    """Each place's fall day under every definition of :data:`FALL_DEFINITIONS` (and the
+    headline's, ``objective``), read on one more run of its scenario with its seed and
+    replications, run on ``SHIFT_KM`` past the centre (:mod:`sim.running.readings`)."""
+    from ..model.scenario import AxisSector
+    from ..running.readings import readings_batch
+
+    items = []
+    for sc, s in zip(scenarios, stands):
+        [sector] = sc.sectors
+        assert isinstance(sector, AxisSector)  # a place's approach is an axis
+        pts = {} if s.distance_contested_km is None else {
+            sector.name: {CONTESTED: min(s.distance_contested_km, sector.length_km)}}
+        items.append((sc, sc.replications, sc.seed, pts))
+    got = readings_batch(items, shift_km=SHIFT_KM, jobs=jobs, executor=executor,
+                         scheduler=scheduler, on_chunk=on_chunk)
+    return [next(iter(g.values())) for g in got]
 
 
 # -- where a place stands -------------------------------------------------------------------------
@@ -461,11 +537,17 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
             executor: str | Executor = "local", scheduler: str | None = None,
             fitted: Callable[[ReferenceClass], AdvanceFit] = fit,
             extensions: frozenset[str] = KEPT, covariates: Covariates | None = None,
-            on_chunk: Callable[[int, int], None] | None = None) -> Outlook:
+            definitions: bool = True, cache: Path | None = None,
+            on_chunk: Callable[[int, int], None] | None = None,
+            on_definitions: Callable[[int, int], None] | None = None) -> Outlook:
     """The outlook of every place near the front on ``day`` (default: the last map), from
     the maps up to it only (see the module), with the model's ``extensions``; those that read
     the covariates take them from ``covariates`` (measured over maps up to the day at least;
-    measured here when not given)."""
+    measured here when not given). With ``definitions``, each place's fall is also read under
+    :data:`FALL_DEFINITIONS` (the centre 0.5 km nearer or farther, the contested zone counted
+    as held): one more run of every place (``on_definitions`` follows it), the contested
+    distance measured on the outlook's map (cached in ``cache``, a folder, as the series'
+    measurements are)."""
     asked = day or series.dates[-1]
     known = series.upto(series.dates[series.index_of(asked)])
     map_date = known.dates[-1]
@@ -488,6 +570,8 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
         attacked = attacked_of(known, cov, extensions, within_km)
     else:
         stands = with_surroundings(stands, known, radius_km)
+    if definitions:
+        stands = with_contested(stands, known, cache)
     scenarios = {s.place.slug: place_scenario(model, s, map_date, horizon_days=horizon_days,
                                               replications=replications,
                                               seed=outlook_seed(seed, s.place.slug),
@@ -497,8 +581,12 @@ def outlook(series: FrontSeries, day: dt.date | None = None, *, radius_km: float
                  for s in stands}
     days = project(list(scenarios.values()), jobs=jobs, executor=executor,
                    scheduler=scheduler, on_chunk=on_chunk)
-    places = [PlaceOutlook(standing=s, fall_days=d, seed=scenarios[s.place.slug].seed)
-              for s, d in zip(stands, days)]
+    read = read_definitions(list(scenarios.values()), stands, jobs=jobs, executor=executor,
+                            scheduler=scheduler, on_chunk=on_definitions) if definitions \
+        else [{} for _ in stands]
+    places = [PlaceOutlook(standing=s, fall_days=d, seed=scenarios[s.place.slug].seed,
+                           readings=r)
+              for s, d, r in zip(stands, days, read)]
     places.sort(key=lambda p: (-p.p_within(180), -p.p_within(365), p.standing.distance_km))
     return Outlook(asked=asked, map_date=map_date, places=places, fit=model, cls=cls,
                    radius_km=radius_km, horizon_days=horizon_days, replications=replications,
@@ -530,13 +618,12 @@ def outlook_of_maps(inputs: Sequence[str | os.PathLike[str]], day: dt.date | Non
                     min_population: int = 5000, countries: Sequence[str] = (),
                     held: str = "attacker_held", places_file: str | None = None,
                     layers_file: str | None = None, date_convention: str = "auto",
-                    cache: str | os.PathLike[str] | None = None, jobs: int | None = 1) -> Outlook:
+                    cache: str | os.PathLike[str] | None = None, jobs: int | None = 1,
+                    definitions: bool = True) -> Outlook:
     """``advsim outlook`` in one call: the outlook on ``day`` (default: the last map) of every
     gazetteer place of ``min_population`` or more within ``radius_km`` of the held territory
     of the map snapshots ``inputs`` (files or folders). ``cache`` (a folder) keeps each map's
     measurements for the next call; without it every map is measured."""
-    from pathlib import Path
-
     from ..data.front import series_near
     from ..data.snapshots import load_layer_map, snapshot_paths
 
@@ -548,7 +635,8 @@ def outlook_of_maps(inputs: Sequence[str | os.PathLike[str]], day: dt.date | Non
                          places_file=places_file, date_convention=date_convention,
                          cache=None if cache is None else Path(cache))
     return outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
-                   replications=replications, seed=seed, jobs=jobs)
+                   replications=replications, seed=seed, jobs=jobs, definitions=definitions,
+                   cache=None if cache is None else Path(cache))
 
 
 # -- as tables ------------------------------------------------------------------------------------
@@ -581,8 +669,33 @@ def place_rows(o: Outlook) -> list[dict]:
             **{f"p_fallen_{d}d": round(p.p_within(d), 4) for d in WITHIN_DAYS
                if d <= o.horizon_days},
             **q, **dates, "seed": p.seed,
+            **definition_columns(o, p),
         })
     return rows
+
+
+def definition_columns(o: Outlook, p: PlaceOutlook) -> dict:
+    """A place's fall under each other definition (:data:`FALL_DEFINITIONS`), as columns named
+    for it: the contested distance, then P(fallen within N days) and the 10th/50th/90th
+    percentile day and date under each; none where the readings were not made."""
+    if not p.readings:
+        return {}
+    d = p.standing.distance_contested_km
+    out: dict = {"distance_contested_km": None if d is None else round(d, 3)}
+    for name in FALL_DEFINITIONS:
+        if name not in p.readings:
+            continue
+        shift = f"{SHIFT_KM:g}km".replace(".", "_")
+        tag = {NEARER: f"nearer_{shift}", FARTHER: f"farther_{shift}",
+               CONTESTED: "contested_held"}[name]
+        out.update({f"p_fallen_{w}d_{tag}": round(p.p_within(w, name), 4)
+                    for w in WITHIN_DAYS if w <= o.horizon_days})
+        for x in QUANTILES:
+            v = _day_or_none(p.quantile_days(x, name))
+            out[f"fall_day_p{round(100 * x)}_{tag}"] = v
+            out[f"fall_date_p{round(100 * x)}_{tag}"] = (
+                None if v is None else (o.map_date + dt.timedelta(days=int(v))).isoformat())
+    return out
 
 
 def hub_rows(o: Outlook) -> list[tuple]:
@@ -622,5 +735,13 @@ def summary(o: Outlook) -> dict:
                                          "sojourn_cv": round(r.sojourn_cv, 3)}
                                 for r in f.regimes},
                     "extensions": list(o.extensions)},
+        "fall_definitions": {
+            "headline": "the place's point inside the held territory, the contested (grey) "
+                        "zone not counted",
+            **({"others": FALL_DEFINITIONS, "shift_km": SHIFT_KM,
+                "read_on": "one more run of each place with its seed and replications, run on "
+                           f"{SHIFT_KM:g} km past the centre; every other definition is a "
+                           "point of those same paths"}
+               if any(p.readings for p in o.places) else {})},
         "places": place_rows(o),
     }

@@ -767,8 +767,9 @@ def outlook_sections(o: SavedOutlook, label: str = "outlook") -> list[Section]:
     names = _labels([SimpleNamespace(name=p["name"], region=p.get("region") or "",
                                      lat=p["lat"], lon=p["lon"], slug=p["place"])
                      for p in places])
-    within = [int(k[len("p_fallen_"):-1]) for k in places[0] if k.startswith("p_fallen_")] \
-        if places else []
+    # the headline's columns only: p_fallen_180d, not p_fallen_180d_nearer_0_5km
+    within = [int(m.group(1)) for k in (places[0] if places else ())
+              if (m := re.fullmatch(r"p_fallen_(\d+)d", k))]
     start = dt.date.fromisoformat(s["map_date"])
     top = places[:OUTLOOK_PLACES]
     shown = f"the first {OUTLOOK_PLACES} of {len(places)}" if len(places) > OUTLOOK_PLACES \

@@ -54,6 +54,13 @@ def probability(p: float | None, digits: int = 2) -> str:
     return f"{p:.{digits}f}"
 
 
+def probability_range(low: float, high: float, digits: int = 2) -> str:
+    """Two probabilities as a range, "0.12–0.20", at ``digits`` decimals (one value where both
+    show the same)."""
+    lo, hi = (f"{x:.{digits}f}" for x in sorted((low, high)))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 def pvalue(p: float | None) -> str:
     """A test's p-value with its relation: "= 0.032", "= 3.2e-05", "< 1e-16"."""
     if p is None or _nan(p):

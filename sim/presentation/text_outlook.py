@@ -38,17 +38,22 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
         "",
     ]
     cols = [d for d in (30, 90, 180, 365) if d <= o.horizon_days]
+    read = any(p.readings for p in o.places)
+    rng = min(180, o.horizon_days)
     rows = []
     shown = o.places if limit is None else o.places[:limit]
     for p in shown:
         s = p.standing
         rows.append([labels[s.place.slug], N.km(s.distance_km),
+                     *([_grey_km(s.distance_contested_km)] if read else []),
                      f"{s.regime} ({s.regime_days} d)",
                      f"{s.surrounded:.0%}",
                      *(N.probability(p.p_within(d)) for d in cols),
+                     *([_range(p, rng)] if read else []),
                      *(_when(o, p.quantile_days(q)) for q in (0.1, 0.5, 0.9))])
-    body = table(["place", "km", "regime (days in it)", "surrounded",
-                  *(f"{d} d" for d in cols), "P10", "P50", "P90"], rows)
+    body = table(["place", "km", *(["grey km"] if read else []), "regime (days in it)",
+                  "surrounded", *(f"{d} d" for d in cols),
+                  *([f"{rng} d range"] if read else []), "P10", "P50", "P90"], rows)
     tail = []
     if limit is not None and len(o.places) > limit:
         tail = [f"    ... and {len(o.places) - limit} more (all of them: --out DIR or --json)"]
@@ -59,7 +64,29 @@ def format_outlook(o: Outlook, limit: int | None = None) -> str:
                 if "time-in-regime" in o.extensions else "starts a fresh spell in it."),
              "  surrounded: the share of bearings with held ground within "
              f"{o.radius_km:g} km. {N.CENSORED}: not fallen within the {o.horizon_days} days."]
+    if read:
+        from ..forecast.outlook import SHIFT_KM
+
+        notes.append(
+            "  Fallen: the place's point inside the held territory, the grey (contested) zone "
+            f"not counted. grey km: the distance with it counted. {rng} d range: P(fallen "
+            f"within {rng} days) with the point {SHIFT_KM:g} km nearer or farther or the grey "
+            "zone counted, lowest to highest, read on one more run of the same paths.")
     return "\n".join([*head, *body, *tail, *notes])
+
+
+def _grey_km(d: float | None) -> str:
+    """The distance with the grey zone counted: "in" where the place lies in it."""
+    if d is None:
+        return N.MISSING
+    return "in" if d <= 0 else N.km(d)
+
+
+def _range(p, days: int) -> str:
+    """P(fallen within ``days``) under the other fall definitions, lowest to highest (with
+    the headline's own reading on the same run, which lies between them)."""
+    ps = [p.p_within(days, r) for r in p.readings]
+    return N.probability_range(min(ps), max(ps))
 
 
 def _labels(places) -> dict[str, str]:
@@ -121,7 +148,26 @@ def format_forward(t: dict) -> str:
              f"{activity.get('days', 90)} days before; none <= 0.01, slow <= 0.1)", "")):
         if t.get(key):
             out += ["", f"  {title}, the class model:", *_group_table(t[key], unit)]
+    if t.get("neighbours", {}).get("pairs"):
+        out += ["", _neighbours_line(t["neighbours"])]
     return "\n".join(out)
+
+
+def _neighbours_line(n: dict) -> str:
+    """How often neighbouring places fell together, against the model's product."""
+    def ci(key: str, digits: int = 2, sign: bool = False) -> str:
+        v, iv = n.get(key), n.get(f"{key}_interval")
+        show = (lambda x: N.signed(x, digits)) if sign else (lambda x: f"{x:.{digits}f}")
+        if v is None:
+            return N.MISSING
+        return show(v) + ("" if iv is None else f" [{show(iv[0])}, {show(iv[1])}]")
+
+    return (f"  Neighbours: {n['pairs']} pairs of places within {n['within_km']:g} km at one "
+            f"origin ({n['places']} places), outcome known at {n['horizon_days']:g} days: both "
+            f"fell in {ci('observed_both', 3)}, the model's product says "
+            f"{ci('model_product', 3)}, independence at the observed share fallen "
+            f"{n['independent_observed']:.3f}; correlation of their falls "
+            f"{ci('phi', 2, sign=True)} ({round(100 * n['level'])}% intervals over places).")
 
 
 def _group_table(groups: dict, unit: str) -> list[str]:
