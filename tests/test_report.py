@@ -145,6 +145,12 @@ def test_html_report_holds_the_runs_numbers_charts_and_provenance(made):
     assert p50[1] == str(math.floor(summary["day"]["p50"])) and p50[2] == summary["date"]["p50"]
     assert manifest["scenario_sha256"] in p.cells and "0.1.0" in p.cells
     text = "".join(p.text)
+    # the objective's sensitivity to where the centre is, as advsim run prints it
+    from sim.presentation.text import shifted_line
+
+    shifted = json.loads((made["run"] / "summary.json").read_text())["sectors"]["kurakhove"][
+        "objective"]["shifted"]
+    assert shifted_line(shifted, 365) in text and "0.5 km nearer–farther" in text
     n_assumptions = sum("# assumption:" in ln for ln in KURAKHOVE.read_text().splitlines())
     assert f"Assumptions it marks ({n_assumptions}," in text
     assert "name: Kurakhove → Pokrovsk" in text  # the scenario as run

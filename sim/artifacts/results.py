@@ -241,6 +241,8 @@ class RunFiles:
     manifest: dict[str, Any] | None = None  # the folder's manifest.json (a sweep's, for a point)
     scenario_yaml: str | None = None  # scenario.yaml: the scenario as resolved and run
     source_yaml: str | None = None  # scenario.source.yaml: the file as run, with its comments
+    # summary.json's objective read nearer and farther, by sector (``objective.shifted``)
+    shifted: dict[str, dict] | None = None
 
 
 def read_run(spec: str | os.PathLike[str]) -> RunFiles:
@@ -323,6 +325,10 @@ def _read_run(folder: Path, spec: str, check: FolderCheck) -> RunFiles:
         scenario_sha256=sha, wall_seconds=wall, bands=bands, sectors=sectors,
         forces_bands=_read_forces_bands(forces, spec) if forces.is_file() else None,
         manifest=manifest, scenario_yaml=text, source_yaml=source_yaml,
+        shifted={name: sec["objective"]["shifted"]
+                 for name, sec in (summary.get("sectors") or {}).items()
+                 if isinstance(sec, dict) and isinstance(sec.get("objective"), dict)
+                 and isinstance(sec["objective"].get("shifted"), dict)},
     )
 
 

@@ -267,6 +267,11 @@ def run_sections(run: Result, charts: bool = True, label: str | None = None,
                 for k, se in zip(keys, ses)]
         sec.table(["percentile", "day", "date", "MC s.e., days"], rows,
                   "Day the objective is reached")
+        if obj.get("shifted"):  # a town's centre is uncertain by about this much
+            from .text import shifted_line
+
+            sec.text(f"{shifted_line(obj['shifted'], sc.horizon_days)} (one more run of the "
+                     "same seed, the objective moved along the axis).")
         so = run.sectors[name]
         prog = s[so.progress_name]
         fmt = N.km2 if so.sector.has_front else N.km

@@ -101,7 +101,7 @@ def format_run(result: Result, summary: dict | None = None) -> str:
         out.append(f"  Day the objective is reached ({obj['name']}):")
         out += table(["", "day", "date", "MC s.e."], merge_rows(rows))
         if obj.get("shifted"):
-            out.append(_shifted_line(obj["shifted"], h))
+            out.append("  " + shifted_line(obj["shifted"], h))
 
         prog = s[sector.progress_name]
         if prog["days"]:
@@ -127,7 +127,7 @@ def format_run(result: Result, summary: dict | None = None) -> str:
     return "\n".join(out)
 
 
-def _shifted_line(block: dict, horizon_days: int) -> str:
+def shifted_line(block: dict, horizon_days: int) -> str:
     """The objective read nearer and farther, as one line: "P50 day 8–13" is the median day
     with the objective nearer, then farther."""
     near, far = block["nearer"], block["farther"]
@@ -140,7 +140,7 @@ def _shifted_line(block: dict, horizon_days: int) -> str:
     keys = [k for k in ("p10", "p50", "p90") if k in near["day"]] or list(near["day"])
     days = ", ".join(cell(k) for k in keys)
     pa, pb = (N.probability(x["prob_reached"], 3) for x in (near, far))
-    return (f"  Objective {block['shift_km']:g} km nearer–farther: {days}; P(within "
+    return (f"Objective {block['shift_km']:g} km nearer–farther: {days}; P(within "
             f"{horizon_days} days) {pa if pa == pb else f'{pa}–{pb}'}")
 
 

@@ -204,6 +204,9 @@ class Result:
     manifest: dict = field(default_factory=dict, repr=False)
     scenario_yaml: str | None = field(default=None, repr=False)
     source_yaml: str | None = field(default=None, repr=False)
+    # Each axis objective read 0.5 km nearer and farther (sim.running.readings), as the
+    # summary's ``objective.shifted``: where the command made it, kept and read back
+    shifted: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_folder(cls, spec: str | os.PathLike[str]) -> Result:
@@ -226,7 +229,8 @@ class Result:
                    sectors=sectors, source=f.spec, overrides=f.overrides,
                    scenario_sha256=f.scenario_sha256, point=f.point,
                    wall_seconds=f.wall_seconds, manifest=f.manifest or {},
-                   scenario_yaml=f.scenario_yaml, source_yaml=f.source_yaml)
+                   scenario_yaml=f.scenario_yaml, source_yaml=f.source_yaml,
+                   shifted=f.shifted or {})
 
     @property
     def name(self) -> str:
@@ -490,6 +494,8 @@ class Result:
                     str(d): float((so.objective_day <= d).mean()) for d in sc.checkpoints_days
                 },
             )
+            if name in self.shifted:
+                out["objective"]["shifted"] = self.shifted[name]
             q = np.percentile(so.progress, ps, axis=0) if n else np.full((len(ps), 0), np.nan)
             for p, row in zip(ps, q):
                 out[so.progress_name][pkey(p)] = [_round(v, 3) for v in row]
