@@ -519,14 +519,22 @@ def test_an_outlook_is_its_places_as_tables_and_its_map(made, tmp_path):
     rows = summary["places"]
     assert len(stands) == len(falls) == 1 + len(rows) and len(rows) > 3
     start = dt.date.fromisoformat(summary["map_date"])
+    assert falls[0][5] == "180\u00a0d range" and stands[0][3] == "grey km"
     for got, want in zip(falls[1:], rows):
         assert got[0] == want["name"]
         assert got[1:5] == [numbers.probability(want[f"p_fallen_{d}d"])
                             for d in (30, 90, 180, 365)]
+        # the fall's other definitions: lowest to highest P(180 d), as the outlook prints it
+        read = [want[f"p_fallen_180d_{t}"] for t in ("nearer_0_5km", "farther_0_5km",
+                                                     "contested_held")]
+        assert got[5] == numbers.probability_range(min(read), max(read))
         dates = [want[f"fall_date_{k}"] or numbers.CENSORED for k in ("p10", "p50", "p90")]
-        assert got[5:] == dates == [numbers.date(start, want[f"fall_day_{k}"])
+        assert got[6:] == dates == [numbers.date(start, want[f"fall_day_{k}"])
                                     for k in ("p10", "p50", "p90")]
     assert [r[2] for r in stands[1:]] == [numbers.km(w["distance_km"]) for w in rows]
+    assert [r[3] for r in stands[1:]] == [numbers.km(max(w["distance_contested_km"], 0.0))
+                                          for w in rows]
+    assert "part-way through it" in "".join(p.text)  # time in regime, the outlook's default
     # its map, inline (nothing fetched), and beside the Markdown as a file it links to
     doc = (tmp_path / "r.html").read_text()
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', doc).group(1))

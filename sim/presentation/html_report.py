@@ -779,23 +779,46 @@ def outlook_sections(o: SavedOutlook, label: str = "outlook") -> list[Section]:
     top = places[:OUTLOOK_PLACES]
     shown = f"the first {OUTLOOK_PLACES} of {len(places)}" if len(places) > OUTLOOK_PLACES \
         else f"all {len(places)}"
-    sec.table(["rank", "place", "km", "regime (days in it)", "surrounded"],
+    # the fall under its other definitions, where the outlook read them (places.csv columns)
+    read = bool(top) and "distance_contested_km" in top[0]
+    rng = 180 if 180 in within else (within[-1] if within else 0)
+    tags = [k for k in (top[0] if top else ()) if k.startswith(f"p_fallen_{rng}d_")]
+
+    def spread(p: dict) -> str:  # as the printed outlook has it
+        got = [p[k] for k in tags if p.get(k) is not None]
+        return N.probability_range(min(got), max(got)) if got else N.MISSING
+
+    sec.table(["rank", "place", "km", *(["grey km"] if read else []), "regime (days in it)",
+               "surrounded"],
               [[str(p["rank"]), names[p["place"]], N.km(p["distance_km"]),
+                *([N.MISSING if p.get("distance_contested_km") is None
+                   else N.km(max(p["distance_contested_km"], 0.0))] if read else []),
                 f"{p['regime']} ({p['regime_days']} d)" if p.get("regime") else N.MISSING,
                 f"{p['surrounded_share']:.0%}"] for p in top],
               f"Places by risk, where each stands ({shown}; places.csv holds every one)")
-    sec.table(["place", *[f"{d}\u00a0d" for d in within], "P10 date", "P50 date", "P90 date"],
+    sec.table(["place", *[f"{d}\u00a0d" for d in within],
+               *([f"{rng}\u00a0d range"] if read and tags else []),
+               "P10 date", "P50 date", "P90 date"],
               [[names[p["place"]], *[N.probability(p[f"p_fallen_{d}d"]) for d in within],
+                *([spread(p)] if read and tags else []),
                 *[N.date(start, p.get(f"fall_day_{k}")) for k in ("p10", "p50", "p90")]]
                for p in top],
               f"Places by risk, when each may fall ({shown}): P(fallen) within "
               f"{', '.join(map(str, within))} days, and the dates")
+    part_way = "time-in-regime" in ((adv.get("extensions") or ()) if adv else ())
     sec.text("km: to the held territory on the map. Regime: of the front's last step towards "
-             "the place (stalled, grinding, surging, setback); a projection starts a fresh "
-             "spell in it. Surrounded: the share of bearings with held ground within "
+             "the place (stalled, grinding, surging, setback); a projection starts "
+             + ("part-way through it, its days in it already spent (time-in-regime)"
+                if part_way else "a fresh spell in it")
+             + ". Surrounded: the share of bearings with held ground within "
              f"{N.number(s.get('radius_km'), 3)} km. P(fallen) within so many days of the map; "
              "the dates: of the 10th, 50th and 90th percentile of the fall "
-             f"({N.CENSORED}: later than the horizon).")
+             f"({N.CENSORED}: later than the horizon)."
+             + (" Fallen: the place's point inside the held territory, the grey (contested) "
+                "zone not counted; grey km: the distance with it counted; the range: "
+                f"P(fallen within {rng} days) with the point 0.5 km nearer or farther or the "
+                "grey zone counted, lowest to highest, read on one more run of the same paths."
+                if read else ""))
     if o.map_png is not None:
         sec.image(f"{_slug(label)}-map", o.map_png,
                   f"The map of {s.get('map_date')}: the held territory and each place "
