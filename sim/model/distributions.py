@@ -313,8 +313,32 @@ class Gamma(Distribution):
         return np.maximum(gammainccinv(k, tail) * theta - elapsed, 0.0)
 
 
+class ZeroInflated(Distribution):
+    """Zero with probability 1 − ``p_move``, else a draw of the ``_moving()`` law: what the
+    zero-inflated laws share (an atom at zero below ``p_move`` < 1)."""
+
+    p_move: float
+
+    def _moving(self) -> Distribution:
+        raise NotImplementedError
+
+    @property
+    def minimum(self) -> float:
+        return 0.0 if self.p_move < 1 else self._moving().minimum
+
+    def sample(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        return np.where(moves, self._moving().sample(rng, size), 0.0)
+
+    def sample32(self, rng, size):
+        moves = rng.uniform(size=size) < self.p_move
+        out = self._moving().sample32(rng, size)
+        out[~moves] = 0.0
+        return out
+
+
 @dataclass(frozen=True, kw_only=True)
-class ZeroInflatedGamma(Distribution):
+class ZeroInflatedGamma(ZeroInflated):
     """Zero with probability 1 − ``p_move``, else gamma: the daily advance of a front that
     moves on some days only (a map that did not change is a day without advance). By the
     overall ``mean`` and ``sd``; on a day it moves the draw has mean ``mean / p_move`` and
@@ -348,10 +372,6 @@ class ZeroInflatedGamma(Distribution):
         return self.sd**2
 
     @property
-    def minimum(self) -> float:
-        return 0.0 if self.p_move < 1 else Gamma(mean=self.mean, sd=self.sd).minimum
-
-    @property
     def moving_mean(self) -> float:
         """The mean of a day on which the front moves."""
         return self.mean / self.p_move
@@ -366,19 +386,9 @@ class ZeroInflatedGamma(Distribution):
         m = self.moving_mean
         return Gamma(mean=m, sd=self.moving_cv * m)
 
-    def sample(self, rng, size):
-        moves = rng.uniform(size=size) < self.p_move
-        return np.where(moves, self._moving().sample(rng, size), 0.0)
-
-    def sample32(self, rng, size):
-        moves = rng.uniform(size=size) < self.p_move
-        out = self._moving().sample32(rng, size)
-        out[~moves] = 0.0
-        return out
-
 
 @dataclass(frozen=True, kw_only=True)
-class ZeroInflatedLogNormal(Distribution):
+class ZeroInflatedLogNormal(ZeroInflated):
     """Zero with probability 1 − ``p_move``, else lognormal of mean ``moving_mean`` and
     coefficient of variation ``moving_cv``: a pace drawn once per replication for a front that
     may not come at all (the outlook's ``attacked`` extension)."""
@@ -403,20 +413,6 @@ class ZeroInflatedLogNormal(Distribution):
     def variance(self) -> float:
         second = self.moving_mean**2 * (1 + self.moving_cv**2)
         return self.p_move * second - self.mean**2
-
-    @property
-    def minimum(self) -> float:
-        return 0.0 if self.p_move < 1 else self._moving().minimum
-
-    def sample(self, rng, size):
-        moves = rng.uniform(size=size) < self.p_move
-        return np.where(moves, self._moving().sample(rng, size), 0.0)
-
-    def sample32(self, rng, size):
-        moves = rng.uniform(size=size) < self.p_move
-        out = self._moving().sample32(rng, size)
-        out[~moves] = 0.0
-        return out
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -541,8 +541,7 @@ class _Node:
             raise self.error(f"draws can fall below {ge:g} ({d!r} reaches {lowest:g})")
         # Continuous draws fall exactly on their lower bound with probability zero.
         atom = isinstance(d, (D.Fixed, D.Empirical)) or d.variance == 0 or (
-            isinstance(d, (D.ZeroInflatedGamma, D.ZeroInflatedLogNormal))
-            and d.p_move < 1)  # an atom at 0
+            isinstance(d, D.ZeroInflated) and d.p_move < 1)  # an atom at 0
         if gt is not None and (lowest < gt or (lowest == gt and atom)):
             raise self.error(f"draws must be > {gt:g} ({d!r} reaches {lowest:g})")
         return d
