@@ -454,6 +454,23 @@ def test_the_command_writes_a_checked_folder_the_hub_table_and_geojson(world, tm
     assert [f["properties"]["place"] for f in g["features"]] == [t["place"] for t in table]
 
 
+def test_no_definitions_reads_the_headline_only_and_the_same_numbers(world, tmp_path):
+    """--no-definitions skips the fall's other readings (their columns and their run); the
+    headline is the same run either way."""
+    root, _, _, csv_file = world
+    args = ["outlook", str(root / "maps"), "--places", str(csv_file), "-n", "200",
+            "--horizon-days", "365"]
+    full = CliRunner().invoke(cli, [*args, "--json"])
+    bare = CliRunner().invoke(cli, [*args, "--json", "--no-definitions"])
+    printed = CliRunner().invoke(cli, [*args, "--no-definitions"])
+    assert full.exit_code == bare.exit_code == printed.exit_code == 0, bare.output
+    a, b = json.loads(full.stdout)["places"], json.loads(bare.stdout)["places"]
+    assert "distance_contested_km" in a[0] and "distance_contested_km" not in b[0]
+    assert [(p["place"], p["p_fallen_180d"], p["fall_day_p50"]) for p in a] == \
+        [(p["place"], p["p_fallen_180d"], p["fall_day_p50"]) for p in b]
+    assert "grey km" not in printed.output and "range" not in printed.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--date", "2020-01-01"], "no map on or before 2020-01-01"),
     (["--radius-km", "0.5"], "no place of the gazetteer within 0.5 km"),

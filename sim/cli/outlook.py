@@ -66,6 +66,10 @@ from .options import (
 @chart_option
 @click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
               help="Print only the N places most at risk [default: all].")
+@click.option("--definitions/--no-definitions", default=True, show_default=True,
+              help="Also read each place's fall with its point 0.5 km nearer or farther and "
+                   "with the grey (contested) zone counted as held: the grey km and 180 d "
+                   "range columns, one more run of every place.")
 @click.option("--score", is_flag=True,
               help="Also score the outlook against the maps after --date (given with the "
                    "rest).")
@@ -90,7 +94,8 @@ from .options import (
 def command(inputs, day, radius_km, horizon_days, places_file, min_population, countries,
             held, layers_file, date_convention, cache_dir, replications, seed, jobs, executor,
             scheduler,
-            out, scenarios_dir, geojson_file, chart, top, score, evaluate, every_days,
+            out, scenarios_dir, geojson_file, chart, top, definitions, score, evaluate,
+            every_days,
             extension_names, as_json, quiet) -> None:
     """Project the fall of every place near the front.
 
@@ -169,7 +174,8 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     bar = Progress("advsim outlook", {"reading": 0.5, "measuring": 1.0,
                                       **({"surroundings": 1.0} if surroundings else {}),
                                       "simulating": 2.0,
-                                      **({} if evaluate or score else {"definitions": 2.0})},
+                                      **({"definitions": 2.0}
+                                         if definitions and not (evaluate or score) else {})},
                    enabled=wanted(quiet))
     with bar:  # closed (the line erased) on any error, and again after the projections
         series = series_near(paths, radius_km=radius_km, layer_map=layer_map, held=held,
@@ -220,8 +226,8 @@ def command(inputs, day, radius_km, horizon_days, places_file, min_population, c
     with bar:
         o = outlook(series, day, radius_km=radius_km, horizon_days=horizon_days,
                     replications=replications or N, on_chunk=bar.callback("simulating"),
-                    cache=_measures(cache_dir), on_definitions=bar.callback("definitions"),
-                    **run)
+                    definitions=definitions, cache=_measures(cache_dir),
+                    on_definitions=bar.callback("definitions"), **run)
     if out is not None:
         from ..artifacts.outlooks import write_outlook
 
