@@ -256,9 +256,6 @@ CASES = {
     "area_with_length_km": a("    area_km2: 800\n", "    area_km2: 800\n    length_km: 9\n",
                              f"{S}.length_km", "belongs to axis sectors", at="length_km: 9"),
     # -- the traced history (observed:) -----------------------------------------------------
-    "observed_after_start": m("{date: 2024-10-20, distance_km: 24.5}",
-                              "{date: 2024-12-20, distance_km: 24.5}",
-                              f"{S}.observed.points.0.date", "after the scenario start"),
     "observed_not_a_date": m("{date: 2024-10-20, distance_km: 24.5}",
                              "{date: last month, distance_km: 24.5}",
                              f"{S}.observed.points.0.date", "expected a date as YYYY-MM-DD"),

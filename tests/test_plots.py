@@ -210,6 +210,25 @@ def test_fan_draws_the_traced_history_the_scenario_keeps_unless_told_not_to():
     assert any(ln.get_label().startswith("observed (2 dates)") for ln in given.lines)
 
 
+def test_traced_points_after_a_start_moved_back_are_drawn_over_the_fan():
+    """Moving the start back (``--set start=``) leaves some traced points after it: what came
+    after the start, drawn at their own days over the bands, not refused."""
+    import sim
+
+    sc = sim.load_scenario(KURAKHOVE_MAP, overrides=["start=2024-10-01"])
+    kept = sc.sector("pokrovsk").observed
+    after = [d for d in kept.dates if d > sc.start]
+    assert after
+    run = sim.simulate(sc, replications=200, seed=1, jobs=1)
+    (ax,) = fan_chart([run], sectors=["pokrovsk"], paths=0).axes
+    x, y = traced_line(ax).get_data()
+    day0 = mdates.date2num(sc.start)
+    assert list(x) == [day0 + (d - sc.start).days for d in kept.dates]
+    assert list(y) == list(kept.values)
+    assert max(x) == day0 + (after[-1] - sc.start).days > day0
+    assert ax.get_xlim()[1] > max(x)
+
+
 def test_a_long_traced_history_is_cut_to_the_projection_shown():
     """Years of history would squeeze a few weeks of projection into a corner: the fan shows
     as much history as projection (at least 90 days), the line entering at the left edge."""

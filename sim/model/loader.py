@@ -775,8 +775,8 @@ def _sector(name: str, node: _Node, horizon: int) -> Sector:
 
 def _observed(n: _Node, key: str) -> Observed:
     """A sector's traced history: its ``source`` and its ``points``, ``{date, KEY}`` each
-    (``distance_km`` from the objective along an axis, ``held_km2`` in an area), oldest first,
-    dated on or before the start."""
+    (``distance_km`` from the objective along an axis, ``held_km2`` in an area), oldest first;
+    points after the start (a start moved back, ``--set start=...``) are what came after it."""
     n.mapping(("source", "points"), ())
     source = n["source"].text()
     if not source.isprintable():
@@ -793,9 +793,6 @@ def _observed(n: _Node, key: str) -> Observed:
             d = iso_date(d)
         if not isinstance(d, dt.date):
             raise p["date"].error(f"expected a date as YYYY-MM-DD, got {p['date']._show()}")
-        if d > n.ctx.start:
-            raise p["date"].error(f"date {d} is after the scenario start {n.ctx.start} "
-                                  "(expected the history up to it)")
         if dates and d <= dates[-1]:
             raise p["date"].error(f"date {d} is not after the point before it ({dates[-1]}); "
                                   "expected points oldest first, one a date")
