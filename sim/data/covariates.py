@@ -59,29 +59,26 @@ class Covariates:
         cut = self.dates[k] - dt.timedelta(days=days)
         return max(0, sum(d <= cut for d in self.dates[:k + 1]) - 1)
 
-    def activity(self, k: int) -> np.ndarray:
-        """Held km² gained within 10 km of each place per day, over the 90 days before map
-        ``k`` (zeros on the first map)."""
+    def gained_per_day(self, values: np.ndarray, k: int) -> np.ndarray:
+        """What ``values`` (a row a map) gained per day over the 90 days before map ``k``,
+        from the last map at least that long before (zeros on the first map)."""
         then = self.before(k)
         days = (self.dates[k] - self.dates[then]).days
-        if not days:
-            return np.zeros(self.held_near_km2.shape[1])
-        return (self.held_near_km2[k] - self.held_near_km2[then]) / days
+        return (values[k] - values[then]) / days if days else np.zeros_like(values[k])
+
+    def activity(self, k: int) -> np.ndarray:
+        """Held km² gained within 10 km of each place per day, over the 90 days before map
+        ``k``: the local front's activity."""
+        return self.gained_per_day(self.held_near_km2, k)
 
     def axis_activity(self, k: int) -> np.ndarray:
         """Held km² gained within the radius of each place per day, over the 90 days before
-        map ``k`` (zeros on the first map): whether the place is on an active axis."""
-        then = self.before(k)
-        days = (self.dates[k] - self.dates[then]).days
-        if not days:
-            return np.zeros(self.held_km2.shape[1])
-        return (self.held_km2[k] - self.held_km2[then]) / days
+        map ``k``: whether the place is on an active axis."""
+        return self.gained_per_day(self.held_km2, k)
 
     def tempo(self, k: int) -> float:
         """The whole map's held km² gained per day over the 90 days before map ``k``."""
-        then = self.before(k)
-        days = (self.dates[k] - self.dates[then]).days
-        return float((self.theatre_km2[k] - self.theatre_km2[then]) / days) if days else 0.0
+        return float(self.gained_per_day(self.theatre_km2, k))
 
 
 def measure_covariates(series: FrontSeries, radius_km: float, *, cache: Path | None = None,
