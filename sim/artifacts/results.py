@@ -71,7 +71,6 @@ def write_run(
     also: Mapping[str, Callable[[Path], object]] | None = None,
     claim: Claim | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    shifted: Mapping[str, dict] | None = None,
 ) -> Path:
     """Write a run's folder: scenario.yaml (resolved), scenario.source.yaml (``source_text``:
     the scenario file as it was run, comments included, where given), manifest.json,
@@ -80,15 +79,12 @@ def write_run(
     ``claim`` is the folder claimed (``claim_run``) before the computation; without it the
     folder is claimed now. The manifest (kind ``run``) holds the sha256 of every other file,
     and of the scenario file among its ``inputs``. ``on_progress(done, total)`` follows the
-    tables' rows as they are written. ``shifted``: each sector's objective read nearer and
-    farther (:func:`sim.running.readings.readings_summary`), put in summary.json as --json
-    prints it."""
+    tables' rows as they are written. summary.json is ``result.summary()``, as --json prints
+    it (with each objective read nearer and farther where the run made those readings)."""
     if claim is None:
         claim = claim_run(result.scenario, result.seed, root=root, out=out, overwrite=overwrite)
     target = claim.target
     summary = result.summary()
-    for name, block in (shifted or {}).items():
-        summary["sectors"][name]["objective"]["shifted"] = block
     summary["results_dir"] = str(target)
     with claimed(claim) as tmp:
         (tmp / "scenario.yaml").write_text(resolved_yaml, encoding="utf-8")

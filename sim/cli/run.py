@@ -103,11 +103,10 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
                    "scheduler": scheduler}
             result = simulate(sc, replications=replications, seed=seed,
                               on_chunk=bar.callback("simulating"), **how)
-            shifted = {}
             if axes:
                 from ..running.readings import objective_readings, readings_summary
 
-                shifted = readings_summary(objective_readings(
+                result.shifted = readings_summary(objective_readings(
                     sc, replications=result.replications, seed=result.seed,
                     on_chunk=bar.callback("readings"), **how), sc.percentiles)
         except BaseException:
@@ -122,11 +121,9 @@ def command(scenario, replications, seed, horizon, overrides, jobs, executor, sc
         path = write_run(
             result, resolved_yaml=resolved, source=scenario, source_text=text,
             overrides=tuple(sets), also=also,
-            claim=claim, on_progress=bar.callback("writing"), shifted=shifted,
+            claim=claim, on_progress=bar.callback("writing"),
         )
-    from ..running.readings import add_to_summary
-
-    summary = add_to_summary(result.summary(), shifted)
+    summary = result.summary()
     summary["results_dir"] = str(path)
     if as_json:
         click.echo(json.dumps(summary))

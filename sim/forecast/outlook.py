@@ -386,18 +386,15 @@ def stall_effects_of(cls: ReferenceClass, series: FrontSeries, cov: Covariates,
         return None
     index = {p.slug: j for j, p in enumerate(series.places)}
     when = {d: k for k, d in enumerate(series.dates)}
-    activity: dict[int, np.ndarray] = {}
     days, censored, where = [], [], []
     for sp in cls.spells():
         if sp.state != "stalled":
             continue
         k, j = when[sp.start], index[sp.town]
-        if k not in activity:
-            activity[k] = cov.activity(k)
         days.append(sp.days)
         censored.append(sp.censored)
         where.append(Where(distance_km=float(series.distance_km[k, j]),
-                           activity_km2_per_day=float(activity[k][j]),
+                           activity_km2_per_day=float(cov.activity(k)[j]),
                            surrounded=float(cov.surrounded[k, j]),
                            tempo_km2_per_day=cov.tempo(k)))
     if len(days) < 3:

@@ -205,7 +205,7 @@ class Result:
     scenario_yaml: str | None = field(default=None, repr=False)
     source_yaml: str | None = field(default=None, repr=False)
     # Each axis objective read 0.5 km nearer and farther (sim.running.readings), as the
-    # summary's ``objective.shifted``: where the command made it, kept and read back
+    # summary's ``objective.shifted``: set where advsim run made them, read back from a folder
     shifted: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @classmethod

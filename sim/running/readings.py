@@ -150,11 +150,3 @@ def readings_summary(readings: Mapping[str, Mapping[str, np.ndarray]],
                    **{k: reading_summary(got[k], percentiles) for k in (NEARER, AT, FARTHER)
                       if k in got}}
             for name, got in readings.items()}
-
-
-def add_to_summary(summary: dict, shifted: Mapping[str, dict]) -> dict:
-    """``summary`` (a run's, as ``advsim run --json`` prints it) with each sector's
-    ``objective.shifted`` block (:func:`readings_summary`) put in place."""
-    for name, block in shifted.items():
-        summary["sectors"][name]["objective"]["shifted"] = block
-    return summary

@@ -50,12 +50,12 @@ def groups(places: list[Place], radius_km: float) -> list[list[Place]]:
     """The places in maps: a place joins the first map whose every place lies within
     ``TOGETHER`` radii of it (so the map's view stays inside the territory kept around them),
     else starts its own."""
-    from ...data.gazetteer import _great_circle_km
+    from ...data.places import great_circle_km
 
     out: list[list[Place]] = []
     for p in places:
         for g in out:
-            if all(_great_circle_km(p.lat, p.lon, q.lat, q.lon) <= TOGETHER * radius_km
+            if all(great_circle_km(p.lat, p.lon, q.lat, q.lon) <= TOGETHER * radius_km
                    for q in g):
                 g.append(p)
                 break
